@@ -1,0 +1,1 @@
+"""Adapters: one folder per counterpart, each with codec, rules, mapping and transport."""

@@ -1,0 +1,163 @@
+"""The one small interface through which a standard plugs into the core.
+
+An adapter lives in ``adapters/<name>/`` as four parts (codec, rules, mapping, transport) and
+exposes ``make_adapter(settings) -> Adapter`` at package level. The core calls the adapter at
+fixed points of a message's path and never looks inside a message itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from lxml import etree
+
+from gateway.envelope import Envelope, MessageType
+
+
+class Unidentified(ValueError):
+    """The bytes are not a message any adapter knows (or not a version it supports)."""
+
+
+class MappingError(ValueError):
+    """Back-office data could not be mapped; ``field`` names the offending field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule that fired. ``code`` is the retourcode the standard ties to the rule."""
+
+    rule: str  # e.g. "CS002", "TR056"
+    code: str  # e.g. "0001", "9056"
+    path: str  # the message class it concerns, e.g. "Client/ToegewezenProducten/ToegewezenProduct[1]"
+    text: str  # readable, never personal data
+
+
+@dataclass(frozen=True)
+class Description:
+    """What the core records and indexes about a message, told by its adapter."""
+
+    sender: str
+    receiver: str
+    # Business keys to index, e.g. {"BerichtIdentificatie": ("1234@2023-08-13",),
+    # "ToewijzingNummer": ("101", "102")}. Values are plain; the ledger decides what to hash.
+    keys: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Personal identifiers (BSNs) of the message's subjects: the ledger stores only a keyed hash.
+    subjects: Sequence[str] = ()
+    # Whether the standard requires an answer (retourbericht) to this message.
+    expects_answer: bool = False
+    # For an answer: the business key of the message it answers ("BerichtIdentificatie" value).
+    answers: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Bytes ready for a transport: to a counterpart party code, or to ``backoffice``."""
+
+    to: str
+    body: bytes
+    content_type: str
+    name: str  # a file name or reference the transport may use
+
+
+class State(Protocol):
+    """What rules needing earlier messages may ask (implemented by the ledger)."""
+
+    def find(self, key: str, value: str) -> Sequence[Any]: ...
+
+
+class Transport(Protocol):
+    """Delivers bytes somewhere outside the gateway. Raises on failure (retried by the bus)."""
+
+    def deliver(self, envelope: Envelope, delivery: Delivery) -> str:
+        """Deliver and return a reference (file path, remote id) for the ledger."""
+        ...
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    name: str
+    # Standards this adapter speaks, e.g. ("iwmo", "ijw"); MessageType.standard is one of them.
+    standards: tuple[str, ...]
+
+    def owns(self, namespace: str) -> bool:
+        """Whether documents whose root element is in ``namespace`` belong to this adapter."""
+        ...
+
+    def identify(self, root: etree._Element) -> MessageType:
+        """Standard, message code and version of a document; raises :class:`Unidentified`."""
+        ...
+
+    def schema_path(self, message_type: MessageType) -> Path:
+        """Our own XSD for the message type (compiled once by the core)."""
+        ...
+
+    def check(
+        self, doc: etree._ElementTree, message_type: MessageType, state: State
+    ) -> list[Finding]:
+        """The standard's rules, run after the XSD passed. Empty list: all is well."""
+        ...
+
+    def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description: ...
+
+    def map_in(self, mapping: str, data: Mapping[str, Any]) -> bytes:
+        """Back-office JSON (already parsed) to message XML; raises :class:`MappingError`."""
+        ...
+
+    def outgoing(self, envelope: Envelope, doc: etree._ElementTree) -> Delivery:
+        """What to hand to a transport for an accepted message."""
+        ...
+
+    def answer(
+        self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
+    ) -> bytes | None:
+        """The retourbericht the standard requires for a received message, or None."""
+        ...
+
+    def transport(self, to: str) -> Transport:
+        """The transport that reaches party ``to`` (``backoffice`` is the core's own)."""
+        ...
+
+
+class Registry:
+    """The loaded adapters; finds the one that owns a document."""
+
+    def __init__(self, adapters: Iterable[Adapter]) -> None:
+        self._adapters = list(adapters)
+        self._by_name = {a.name: a for a in self._adapters}
+
+    @classmethod
+    def load(cls, module_names: Iterable[str], settings: Any) -> Registry:
+        """Import each adapter package and call its ``make_adapter(settings)``."""
+        return cls(importlib.import_module(m).make_adapter(settings) for m in module_names)
+
+    def __iter__(self) -> Any:
+        return iter(self._adapters)
+
+    def by_name(self, name: str) -> Adapter:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise Unidentified(f"no adapter named {name!r} is loaded") from None
+
+    def for_standard(self, standard: str) -> Adapter:
+        for adapter in self._adapters:
+            if standard in adapter.standards:
+                return adapter
+        raise Unidentified(f"no adapter handles standard {standard!r}")
+
+    def for_document(self, root: etree._Element) -> Adapter:
+        namespace = etree.QName(root).namespace or ""
+        for adapter in self._adapters:
+            if adapter.owns(namespace):
+                return adapter
+        shown = namespace or "(no namespace)"
+        raise Unidentified(f"no adapter knows documents in namespace {shown}")

@@ -1,0 +1,1 @@
+"""The RabbitMQ bus: topology as code, confirmed publishing, consumers with manual acks."""

@@ -1,0 +1,133 @@
+"""Settings: safe defaults, overridden by an optional TOML file, overridden by the environment.
+
+Every setting has one name. In TOML it is a key (dotted names are tables: ``ledger.url`` is
+``[ledger] url = ...``); in the environment it is ``KETENPOORT_`` + the name in capitals with
+``.`` replaced by ``_`` (``KETENPOORT_LEDGER_URL``). ``KETENPOORT_CONFIG`` names the TOML file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where embedded state lives (SQLite ledger, outbox, file drop).
+    var_dir: Path = Path("var")
+    # RabbitMQ.
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    # Prefix of every exchange and queue, so several gateways (or tests) share one broker.
+    bus_prefix: str = "ketenpoort"
+    prefetch: int = 50
+    # Broker-enforced ceiling on deliveries of one message before it is parked.
+    delivery_limit: int = 10
+    # Ledger: "sqlite:///path" or "postgresql://..."; empty = SQLite under var_dir.
+    ledger_url: str = ""
+    # HTTP ingress.
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    # Largest message accepted (bytes); GGk/VECOZO limit the envelope to 25 MB.
+    max_message_bytes: int = 25 * 1024 * 1024
+    # Workers started by `ketenpoort run`.
+    workers: int = 1
+    # Logging: "console" (readable, development) or "json" (production).
+    log_format: str = "console"
+    log_level: str = "info"
+    # Adapters to load (import paths of modules exposing ``adapter``).
+    adapters: tuple[str, ...] = ("adapters.istandaarden",)
+    # Key for hashing BSNs into searchable ledger keys (never the plain BSN in an index).
+    bsn_hash_key: str = "change-me-in-production"
+    # File drop polling interval in seconds.
+    drop_interval: float = 1.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ledger_dsn(self) -> str:
+        return self.ledger_url or f"sqlite:///{self.var_dir / 'ledger.sqlite3'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @property
+    def drop_dir(self) -> Path:
+        return self.var_dir / "drop"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and name.replace(".", "_") not in _FIELDS:
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name.replace(".", "_")] = value
+    return out
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = _FIELDS[name].default
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, Path):
+            return Path(value)
+        if isinstance(default, tuple):
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: cannot use {value!r} ({exc})") from exc
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, path: str | os.PathLike[str] | None = None
+) -> Settings:
+    """Defaults, then the TOML file (``path`` or ``KETENPOORT_CONFIG``), then the environment."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    toml_path = path or env.get("KETENPOORT_CONFIG")
+    if toml_path:
+        try:
+            with open(toml_path, "rb") as fh:
+                table = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {toml_path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {toml_path} is not valid TOML: {exc}") from exc
+        for name, value in _flatten(table).items():
+            if name in _FIELDS:
+                values[name] = _coerce(name, value)
+            else:
+                extra[name] = value
+    for key, value in env.items():
+        if not key.startswith("KETENPOORT_") or key == "KETENPOORT_CONFIG":
+            continue
+        name = key.removeprefix("KETENPOORT_").lower()
+        if name in _FIELDS:
+            values[name] = _coerce(name, value)
+    settings = Settings(**values, extra=extra)
+    if settings.log_format not in {"console", "json"}:
+        raise ConfigError("setting 'log_format' must be 'console' or 'json'")
+    return settings

@@ -1,0 +1,61 @@
+"""The envelope: one message's raw bytes plus what the gateway knows about it.
+
+An envelope is immutable; each step returns a new one (``dataclasses.replace``) when it learns
+something (the message type after identify, the verdict after validate).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    """Seen from our organisation: ``outbound`` goes to a counterpart, ``inbound`` came from one."""
+
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+@dataclass(frozen=True, order=True)
+class MessageType:
+    """What identify found: e.g. standard ``iwmo``, code ``WMO301``, version ``3.2``."""
+
+    standard: str
+    code: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.standard} {self.version} {self.code}"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Envelope:
+    body: bytes
+    direction: Direction
+    message_id: str = field(default_factory=new_id)
+    correlation_id: str = ""
+    content_type: str = "application/xml"
+    message_type: MessageType | None = None
+    # Where it came in: "http", "amqp", "file", "cli", or "gateway" for what we produce (retours).
+    source: str = ""
+    # The message this one answers or was made from (a retour's heenbericht), if any.
+    parent_id: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        if not self.correlation_id:
+            object.__setattr__(self, "correlation_id", self.message_id)
+
+    @property
+    def route(self) -> str:
+        """``<direction>.<standard>.<code>``, or ``<direction>.unidentified`` before identify."""
+        if self.message_type is None:
+            return f"{self.direction}.unidentified"
+        return f"{self.direction}.{self.message_type.standard}.{self.message_type.code}"

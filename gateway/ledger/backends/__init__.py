@@ -1,0 +1,1 @@
+"""Ledger backends: SQLite (embedded default) and PostgreSQL (scale-out)."""

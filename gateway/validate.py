@@ -1,0 +1,81 @@
+"""Validate: XSD with lxml (each schema compiled once), then the adapter's rules.
+
+Schema error texts are made safe to show and to record: namespaces are shortened and the
+offending values are left out (a value can be a BSN or a name).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from lxml import etree
+
+from gateway.adapter import Adapter, Finding, State
+from gateway.envelope import MessageType
+from gateway.xmlsafe import parse_schema
+
+
+@dataclass(frozen=True)
+class Verdict:
+    schema_errors: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def schema_valid(self) -> bool:
+        return not self.schema_errors
+
+    @property
+    def accepted(self) -> bool:
+        return not self.schema_errors and not self.findings
+
+
+class SchemaCache:
+    """Compiled XSDs per message type, compiled once per thread.
+
+    An lxml ``XMLSchema`` keeps the error log of its last run on the object, so threads do not
+    share one: each thread compiles a type the first time it meets it and keeps it.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, adapter: Adapter, message_type: MessageType) -> etree.XMLSchema:
+        schemas: dict[MessageType, etree.XMLSchema] | None = getattr(self._local, "schemas", None)
+        if schemas is None:
+            schemas = self._local.schemas = {}
+        schema = schemas.get(message_type)
+        if schema is None:
+            schema = schemas[message_type] = parse_schema(str(adapter.schema_path(message_type)))
+        return schema
+
+
+_NAMESPACE = re.compile(r"\{[^}]*\}")
+_VALUE = re.compile(r"The value '[^']*'")
+_ATOMIC = re.compile(r"'[^']*' is not a valid value")
+_PREFIX = re.compile(r"/[A-Za-z0-9_]+:")
+
+
+def safe_schema_error(entry: etree._LogEntry) -> str:
+    """``line 12: /Bericht/Client/Bsn: [facet 'pattern'] The value is not accepted ...``."""
+    message = _NAMESPACE.sub("", entry.message)
+    message = _VALUE.sub("The value", message)
+    message = _ATOMIC.sub("The value is not a valid value", message)
+    path = _PREFIX.sub("/", entry.path or "")
+    return f"line {entry.line}: {path}: {message}"
+
+
+def validate(
+    doc: etree._ElementTree,
+    message_type: MessageType,
+    adapter: Adapter,
+    schemas: SchemaCache,
+    state: State,
+) -> Verdict:
+    """XSD first; the rules run only on a schema-valid document."""
+    schema = schemas.get(adapter, message_type)
+    if not schema.validate(doc):
+        errors = tuple(safe_schema_error(e) for e in schema.error_log)
+        return Verdict(schema_errors=errors)
+    return Verdict(findings=tuple(adapter.check(doc, message_type, state)))
