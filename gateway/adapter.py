@@ -37,7 +37,9 @@ class Finding:
 
     rule: str  # e.g. "CS002", "TR056"
     code: str  # e.g. "0001", "9056"
-    path: str  # the message class it concerns, e.g. "Client/ToegewezenProducten/ToegewezenProduct[1]"
+    path: (
+        str  # the message class it concerns, e.g. "Client/ToegewezenProducten/ToegewezenProduct[1]"
+    )
     text: str  # readable, never personal data
 
 
@@ -108,8 +110,8 @@ class Adapter(Protocol):
 
     def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description: ...
 
-    def map_in(self, mapping: str, data: Mapping[str, Any]) -> bytes:
-        """Back-office JSON (already parsed) to message XML; raises :class:`MappingError`."""
+    def map_in(self, standard: str, mapping: str, data: Mapping[str, Any]) -> bytes:
+        """Back-office JSON (parsed) to a ``standard`` message's XML; raises MappingError."""
         ...
 
     def outgoing(self, envelope: Envelope, doc: etree._ElementTree) -> Delivery:

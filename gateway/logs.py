@@ -47,7 +47,9 @@ def passes_elfproef(digits: str) -> bool:
 
 
 def _mask(text: str) -> str:
-    return _NINE_DIGITS.sub(lambda m: "*********" if passes_elfproef(m.group()) else m.group(), text)
+    return _NINE_DIGITS.sub(
+        lambda m: "*********" if passes_elfproef(m.group()) else m.group(), text
+    )
 
 
 def redact_personal_data(

@@ -89,7 +89,7 @@ class Receiver:
                 data = json.loads(envelope.body)
                 if not isinstance(data, dict):
                     raise MappingError("(document)", "expected a JSON object")
-                xml = self.registry.for_standard(standard).map_in(mapping, data)
+                xml = self.registry.for_standard(standard).map_in(standard, mapping, data)
             except (ValueError, Unidentified) as exc:
                 return self._refuse(envelope, (f"mapping {standard}/{mapping}: {exc}",))
             mapped = replace(envelope, body=xml, content_type="application/xml")
@@ -223,7 +223,9 @@ def envelope_from_ledger(ledger: Ledger, message_id: str) -> Envelope:
     if not history:
         raise KeyError(message_id)
     received = history[0]
-    carrying = [e for e in history if e.payload_sha256 and e.event in (Event.RECEIVED, Event.MAPPED)]
+    carrying = [
+        e for e in history if e.payload_sha256 and e.event in (Event.RECEIVED, Event.MAPPED)
+    ]
     body = ledger.payload(carrying[-1].payload_sha256) if carrying else None  # type: ignore[arg-type]
     typed = [e for e in history if e.standard]
     message_type = (

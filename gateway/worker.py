@@ -87,8 +87,8 @@ class Worker:
 
         if verdict.event is Event.VALIDATED and Event.DELIVERED not in done:
             delivery = adapter.outgoing(envelope, doc)
-            transport = self.backoffice if delivery.to == BACKOFFICE else adapter.transport(
-                delivery.to
+            transport = (
+                self.backoffice if delivery.to == BACKOFFICE else adapter.transport(delivery.to)
             )
             reference = transport.deliver(envelope, delivery)
             self.ledger.append(

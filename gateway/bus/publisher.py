@@ -52,6 +52,14 @@ def connect(url: str) -> BlockingConnection:
     return BlockingConnection(params)
 
 
+def probe(url: str, timeout: float = 2.0) -> None:
+    """One quick connection attempt (health checks); raises if the broker is not there."""
+    params = pika.URLParameters(url)
+    params.socket_timeout = timeout
+    params.connection_attempts = 1
+    BlockingConnection(params).close()
+
+
 class Publisher:
     def __init__(self, url: str, topology: Topology) -> None:
         self.url = url

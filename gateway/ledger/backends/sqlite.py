@@ -56,9 +56,14 @@ CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 """
 
-_COLUMNS = (
-    "seq, message_id, correlation_id, event, at, route, standard, code, version, sender, "
-    "receiver, detail, payload_sha256"
+_HISTORY = (
+    "SELECT seq, message_id, correlation_id, event, at, route, standard, code, version, sender, "
+    "receiver, detail, payload_sha256 FROM entries WHERE message_id = ? ORDER BY seq"
+)
+_FIND = (
+    "SELECT e.seq, e.message_id, e.correlation_id, e.event, e.at, e.route, e.standard, e.code, "
+    "e.version, e.sender, e.receiver, e.detail, e.payload_sha256 "
+    "FROM keys k JOIN entries e ON e.seq = k.seq WHERE k.key = ? AND k.value = ? ORDER BY e.seq"
 )
 
 
@@ -158,26 +163,21 @@ class SqliteLedger:
         return _entry((seq, *row))
 
     def history(self, message_id: str) -> list[Entry]:
-        rows = self._conn().execute(
-            f"SELECT {_COLUMNS} FROM entries WHERE message_id = ? ORDER BY seq", (message_id,)
-        )
+        rows = self._conn().execute(_HISTORY, (message_id,))
         return [_entry(r) for r in rows]
 
     def payload(self, sha256_hex: str) -> bytes | None:
-        row = self._conn().execute(
-            "SELECT content FROM payloads WHERE sha256 = ?", (sha256_hex,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT content FROM payloads WHERE sha256 = ?", (sha256_hex,))
+            .fetchone()
+        )
         return zlib.decompress(row[0]) if row else None
 
     def find(self, key: str, value: str) -> list[Entry]:
         if key == "bsn":
             value = keyed_hash(self._bsn_key, value)
-        rows = self._conn().execute(
-            f"SELECT {', '.join('e.' + c.strip() for c in _COLUMNS.split(','))} "
-            "FROM keys k JOIN entries e ON e.seq = k.seq WHERE k.key = ? AND k.value = ? "
-            "ORDER BY e.seq",
-            (key, value),
-        )
+        rows = self._conn().execute(_FIND, (key, value))
         return [_entry(r) for r in rows]
 
     def awaiting_publication(self) -> list[str]:

@@ -1,0 +1,72 @@
+"""Back-office JSON -> iWmo/iJw message, through the declarative files in ``mappings/``.
+
+The mapping file fills the business fields; this module adds the header boilerplate every
+message of the standard carries (BerichtCode, BerichtVersie 3, BerichtSubversie 2, XsdVersie from
+our XSD's appinfo, IV034) and generates what the back-office may leave out (BerichtIdentificatie,
+dates and times).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from adapters.istandaarden.catalogue import VERSION, Bericht
+from adapters.istandaarden.codec import encode_message, xsd_versions
+from gateway.adapter import MappingError
+from gateway.mapping import MappingSpec, apply_mapping, load_mapping
+from mappings import mapping_root
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def new_identificatie() -> str:
+    """12 characters (LDT_IdentificatieBericht allows 1-12), from 62 random bits."""
+    number = uuid.uuid4().int
+    chars = []
+    for _ in range(12):
+        number, digit = divmod(number, 36)
+        chars.append(_ALPHABET[digit])
+    return "".join(chars)
+
+
+def mapping_names() -> list[str]:
+    folder = mapping_root() / "istandaarden" / VERSION
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+@functools.cache
+def load(name: str) -> MappingSpec:
+    if name not in mapping_names():
+        raise MappingError("(mapping)", f"unknown mapping {name!r}; known: {mapping_names()}")
+    return load_mapping(Path(str(mapping_root() / "istandaarden" / VERSION / f"{name}.toml")))
+
+
+def header_boilerplate(bericht: Bericht) -> dict[str, Any]:
+    return {
+        "BerichtCode": bericht.berichtcode,
+        "BerichtVersie": "3",
+        "BerichtSubversie": "2",
+        "XsdVersie": xsd_versions(bericht),
+    }
+
+
+def map_in(standard: str, name: str, data: Mapping[str, Any], now: dt.datetime) -> bytes:
+    """Map back-office JSON to message XML; :class:`MappingError` names the offending field."""
+    spec = load(name)
+    bericht = Bericht(standard, int(spec.message))
+    context = {
+        "@today": now.date().isoformat(),
+        "@now": now.time().replace(microsecond=0).isoformat(),
+        "@berichtidentificatie": new_identificatie(),
+    }
+    message = apply_mapping(spec, data, context)
+    header = message.setdefault("Header", {})
+    header.update({k: v for k, v in header_boilerplate(bericht).items() if k not in header})
+    return encode_message(bericht, message)

@@ -1,0 +1,221 @@
+"""The ``ketenpoort`` command.
+
+- ``ketenpoort run``: HTTP ingress, workers, AMQP ingress, file drop and sweeper in one process.
+- ``ketenpoort worker``: workers only (run several to compete on the same queues).
+- ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
+- ``ketenpoort demo``: send the messages in ``examples/`` through the whole path and report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway.app import Gateway
+from gateway.bus.publisher import connect
+from gateway.config import ConfigError, Settings, load_settings
+from gateway.envelope import Direction, Envelope
+from gateway.ledger import Entry, Event, Ledger
+from gateway.logs import configure_logging, get_logger
+from gateway.receive import ACCEPTED, REFUSED, Receipt
+from gateway.service import Services
+
+log = get_logger(__name__)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(path=args.config)
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.ingress.http import make_app
+
+    settings = _settings(args)
+    with Gateway(settings) as gateway:
+        gateway.declare_topology()
+        with Services(gateway):
+            log.info("gateway.started", http=f"{settings.http_host}:{settings.http_port}")
+            uvicorn.run(
+                make_app(gateway),
+                host=settings.http_host,
+                port=settings.http_port,
+                log_config=None,
+                access_log=False,
+            )
+        log.info("gateway.stopped")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with Gateway(settings) as gateway:
+        gateway.declare_topology()
+        with Services(gateway, ingress=False, filedrop=False, sweeper=False):
+            stop.wait()
+    return 0
+
+
+def _send(gateway: Gateway, path: Path, direction: Direction, mapping: str | None) -> Receipt:
+    envelope = Envelope(body=path.read_bytes(), direction=direction, source="cli")
+    if mapping:
+        standard, _, name = mapping.partition("/")
+        return gateway.receiver.receive_mapped(envelope, standard, name)
+    return gateway.receiver.receive(envelope)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    path = Path(args.file)
+    if path.suffix == ".json" and not args.mapping:
+        print("a JSON file needs --mapping, e.g. --mapping iwmo/toewijzing", file=sys.stderr)
+        return 2
+    direction = Direction.INBOUND if args.inbound else Direction.OUTBOUND
+    with Gateway(settings) as gateway:
+        gateway.declare_topology()
+        receipt = _send(gateway, path, direction, args.mapping)
+    print(json.dumps(receipt.to_dict(), indent=2))
+    return 0 if receipt.status != REFUSED else 1
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def _settled(ledger: Ledger, receipt: Receipt, direction: Direction) -> bool:
+    """Whether the gateway has done all it will do with this message."""
+    if receipt.status == REFUSED or not receipt.published:
+        return receipt.status == REFUSED
+    events = {e.event for e in ledger.history(receipt.message_id)}
+    if Event.PARKED in events:
+        return True
+    if receipt.status == ACCEPTED and Event.DELIVERED not in events:
+        return False
+    if direction is Direction.INBOUND:
+        retours = [e for e in ledger.history(receipt.message_id) if e.event is Event.RETOUR_SENT]
+        if not retours:
+            return False
+        retour_events = {e.event for e in ledger.history(retours[-1].detail["retour_id"])}
+        return Event.DELIVERED in retour_events
+    return True
+
+
+def _describe(entry: Entry) -> str:
+    detail = dict(entry.detail)
+    bits = []
+    for key in ("stage", "to", "reference", "retour_id", "codes", "error", "reason"):
+        if detail.get(key):
+            bits.append(f"{key}={detail[key]}")
+    if detail.get("findings"):
+        bits.append("findings=" + ", ".join(f"{f['rule']}:{f['code']}" for f in detail["findings"]))
+    return f"{entry.event.value:<12} {' '.join(bits)}"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    base = _settings(args)
+    examples = Path(args.examples)
+    manifest = tomllib.loads((examples / "demo.toml").read_text())["message"]
+    scratch = None
+    settings = base
+    if not args.keep_state:
+        scratch = tempfile.TemporaryDirectory(prefix="ketenpoort-demo-")
+        settings = dataclasses.replace(
+            base,
+            var_dir=Path(scratch.name),
+            ledger_url="",
+            bus_prefix=f"{base.bus_prefix}-demo-{uuid.uuid4().hex[:8]}",
+        )
+    failures = 0
+    with Gateway(settings) as gateway:
+        gateway.declare_topology()
+        results: list[tuple[dict[str, Any], Receipt, Direction]] = []
+        with Services(gateway, workers=1, ingress=False, filedrop=False, sweeper=False):
+            for item in manifest:
+                direction = Direction(item["direction"])
+                receipt = _send(gateway, examples / item["file"], direction, item.get("mapping"))
+                results.append((item, receipt, direction))
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline and not all(
+                _settled(gateway.ledger, r, d) for _, r, d in results
+            ):
+                time.sleep(0.2)
+        print(f"Ketenpoort demo: {len(results)} messages from {examples}/\n")
+        for number, (item, receipt, direction) in enumerate(results, start=1):
+            ok = receipt.status == item["expect"] and _settled(gateway.ledger, receipt, direction)
+            failures += not ok
+            print(f"{number}. {item['title']}")
+            print(
+                f"   file {item['file']} ({direction.value}) -> {receipt.status.upper()}"
+                f"  {'ok' if ok else 'NOT AS EXPECTED: expected ' + item['expect']}"
+            )
+            print(f"   message {receipt.message_id}  {receipt.message_type or 'unidentified'}")
+            for error in receipt.errors:
+                print(f"   error: {error}")
+            for finding in receipt.findings:
+                print(
+                    f"   rule {finding.rule} (retourcode {finding.code}) at {finding.path}: "
+                    f"{finding.text}"
+                )
+            for entry in gateway.ledger.history(receipt.message_id):
+                print(f"     - {_describe(entry)}")
+                if entry.event is Event.RETOUR_SENT:
+                    for sub in gateway.ledger.history(entry.detail["retour_id"]):
+                        print(f"         retour {sub.code}: {_describe(sub)}")
+            print()
+        if scratch is not None:
+            connection = connect(settings.amqp_url)
+            gateway.topology.delete(connection.channel())
+            connection.close()
+    if scratch is not None:
+        scratch.cleanup()
+    print("all messages came out as expected" if not failures else f"{failures} not as expected")
+    return 0 if not failures else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ketenpoort", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="TOML settings file (also KETENPOORT_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve ingress and run workers").set_defaults(func=cmd_run)
+    sub.add_parser("worker", help="run workers only").set_defaults(func=cmd_worker)
+    send = sub.add_parser("send", help="put one file through ingress")
+    send.add_argument("file")
+    send.add_argument("--inbound", action="store_true", help="the file came from a counterpart")
+    send.add_argument("--mapping", help="back-office JSON mapping, e.g. iwmo/toewijzing")
+    send.set_defaults(func=cmd_send)
+    demo = sub.add_parser("demo", help="send examples/ through the whole path and report")
+    demo.add_argument("--examples", default="examples")
+    demo.add_argument("--timeout", type=float, default=60.0)
+    demo.add_argument(
+        "--keep-state",
+        action="store_true",
+        help="use the configured ledger and bus names instead of a private scratch set",
+    )
+    demo.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

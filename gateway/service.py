@@ -1,0 +1,87 @@
+"""The background loops of a running gateway, started and stopped together.
+
+- worker consumers (the work queues), ``settings.workers`` of them;
+- the AMQP ingress consumer;
+- the file drop poller;
+- the sweeper, publishing what was recorded while the broker was away.
+
+``stop()`` lets each loop finish the message in hand (no half-done work), then joins them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from gateway.app import Gateway
+from gateway.bus.consumer import Consumer
+from gateway.ingress.amqp import ingress_consumer
+from gateway.ingress.filedrop import FileDrop
+from gateway.logs import get_logger
+
+log = get_logger(__name__)
+
+SWEEP_INTERVAL = 5.0
+
+
+class Services:
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        workers: int | None = None,
+        ingress: bool = True,
+        filedrop: bool = True,
+        sweeper: bool = True,
+    ) -> None:
+        self.gateway = gateway
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.consumers: list[Consumer] = []
+        count = gateway.settings.workers if workers is None else workers
+        self.consumers += [gateway.work_consumer() for _ in range(count)]
+        if ingress:
+            self.consumers.append(ingress_consumer(gateway))
+        self._loops: list[tuple[str, Callable[[], None]]] = [
+            (f"consumer-{i}", c.run) for i, c in enumerate(self.consumers)
+        ]
+        if filedrop:
+            drop = FileDrop(gateway.settings.drop_dir, gateway.receiver)
+            self._loops.append(
+                ("filedrop", lambda: drop.run(self._stop, gateway.settings.drop_interval))
+            )
+        if sweeper:
+            self._loops.append(("sweeper", self._sweep))
+
+    def _sweep(self) -> None:
+        while not self._stop.wait(SWEEP_INTERVAL):
+            try:
+                count = self.gateway.receiver.republish_pending()
+                if count:
+                    log.info("sweeper.republished", count=count)
+            except Exception:
+                log.exception("sweeper.failed")
+
+    def start(self, wait_ready: float = 30.0) -> Services:
+        for name, loop in self._loops:
+            thread = threading.Thread(target=loop, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        for consumer in self.consumers:
+            if not consumer.ready.wait(wait_ready):
+                raise TimeoutError("a consumer did not connect to the broker in time")
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        for consumer in self.consumers:
+            consumer.stop()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def __enter__(self) -> Services:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
