@@ -1,0 +1,61 @@
+"""Shared fixtures. Integration tests use the real RabbitMQ and PostgreSQL on this machine,
+each test under its own bus prefix (and its own database schema), removed afterwards."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Settings, load_settings
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "data"
+if not REFERENCE.exists():  # a clone elsewhere: the reference data sits beside /work/main
+    REFERENCE = Path("/work/shared/reference/data")
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+AMQP_URL = os.environ.get("KETENPOORT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+PG_URL = os.environ.get("KETENPOORT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def reference() -> Path:
+    """Public schemas and examples (test oracles only; the product never reads them)."""
+    if not REFERENCE.exists():
+        pytest.fail(f"reference data not found at {REFERENCE}")
+    return REFERENCE
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Embedded defaults under a temporary var dir, a private bus prefix, the real broker."""
+    base = load_settings(env={})
+    return dataclasses.replace(
+        base,
+        var_dir=tmp_path / "var",
+        amqp_url=AMQP_URL,
+        bus_prefix=f"kp-test-{uuid.uuid4().hex[:10]}",
+        delivery_limit=5,
+        drop_interval=0.1,
+    )
+
+
+@pytest.fixture
+def gateway(settings: Settings) -> Iterator[object]:
+    """A wired Gateway on the real broker; its topology is deleted afterwards."""
+    from gateway.app import Gateway
+    from gateway.bus.publisher import connect
+
+    gw = Gateway(settings)
+    gw.declare_topology()
+    try:
+        yield gw
+    finally:
+        gw.close()
+        connection = connect(settings.amqp_url)
+        gw.topology.delete(connection.channel())
+        connection.close()
