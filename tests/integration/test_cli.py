@@ -52,7 +52,9 @@ def test_send_records_and_publishes_then_a_worker_delivers(gateway, settings: Se
     from gateway.service import Services
     from tests.integration.helpers import wait_event
 
-    result = _run(settings, "send", str(EXAMPLES / "toewijzing.json"), "--mapping", "iwmo/toewijzing")
+    result = _run(
+        settings, "send", str(EXAMPLES / "toewijzing.json"), "--mapping", "iwmo/toewijzing"
+    )
     assert result.returncode == 0, result.stderr
     receipt = json.loads(result.stdout)
     assert receipt["status"] == "accepted" and receipt["published"]

@@ -60,7 +60,11 @@ def test_toewijzing_json_over_http_reaches_the_aanbieder_as_a_valid_wmo301(
     assert_valid(public_schema(reference, Bericht("iwmo", 301)), xml)
     history = client.get(f"/v1/messages/{receipt['message_id']}").json()["history"]
     assert [h["event"] for h in history] == [
-        "received", "mapped", "validated", "published", "delivered",
+        "received",
+        "mapped",
+        "validated",
+        "published",
+        "delivered",
     ]
 
 

@@ -19,9 +19,7 @@ def test_toml_file_then_environment(tmp_path: Path) -> None:
         'var_dir = "/srv/kp"\nprefetch = 7\nadapters = ["adapters.istandaarden"]\n'
         '[http]\nport = 9000\n[ledger]\nurl = "sqlite:////srv/kp/l.db"\n'
     )
-    settings = load_settings(
-        env={"KETENPOORT_CONFIG": str(config), "KETENPOORT_PREFETCH": "11"}
-    )
+    settings = load_settings(env={"KETENPOORT_CONFIG": str(config), "KETENPOORT_PREFETCH": "11"})
     assert settings.var_dir == Path("/srv/kp")
     assert settings.http_port == 9000  # [http] port
     assert settings.ledger_dsn == "sqlite:////srv/kp/l.db"  # [ledger] url

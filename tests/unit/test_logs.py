@@ -12,9 +12,17 @@ from gateway.logs import (
 )
 
 
-@pytest.mark.parametrize(("bsn", "ok"), [("123456782", True), ("999990019", True),
-                                         ("123456789", False), ("000000000", False),
-                                         ("12345678", False), ("12345678a", False)])
+@pytest.mark.parametrize(
+    ("bsn", "ok"),
+    [
+        ("123456782", True),
+        ("999990019", True),
+        ("123456789", False),
+        ("000000000", False),
+        ("12345678", False),
+        ("12345678a", False),
+    ],
+)
 def test_elfproef(bsn: str, ok: bool) -> None:
     assert passes_elfproef(bsn) is ok
 

@@ -15,7 +15,7 @@ from gateway.bus.publisher import PublishError
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.ledger import Event, open_ledger
+from gateway.ledger import open_ledger
 from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker, retour_id
@@ -147,7 +147,11 @@ def test_worker_delivers_and_answers_exactly_once(parts) -> None:
     worker.process(published)
     worker.process(published)  # redelivered after a crash: nothing twice
     assert events(ledger, envelope.message_id) == [
-        "received", "validated", "published", "delivered", "retour-sent",
+        "received",
+        "validated",
+        "published",
+        "delivered",
+        "retour-sent",
     ]
     backoffice = list((settings.outbox_dir / "backoffice").iterdir())
     assert len(backoffice) == 1 and backoffice[0].read_bytes() == envelope.body
