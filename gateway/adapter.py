@@ -76,12 +76,39 @@ class State(Protocol):
     def find(self, key: str, value: str) -> Sequence[Any]: ...
 
 
+@dataclass(frozen=True)
+class Handover:
+    """What a transport tells the ledger about a delivery it made.
+
+    ``reference`` is what the counterpart calls the message (a file path, a GGk
+    referentienummer, a VECOZO traceerId); ``detail`` goes into the ``delivered`` entry (envelope
+    data, attempts); ``keys`` are indexed as business keys so that a later answer from the
+    counterpart (a Du01 or Fo01 quoting the referentienummer) finds the message again.
+    """
+
+    reference: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    keys: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
 class Transport(Protocol):
     """Delivers bytes somewhere outside the gateway. Raises on failure (retried by the bus)."""
 
-    def deliver(self, envelope: Envelope, delivery: Delivery) -> str:
-        """Deliver and return a reference (file path, remote id) for the ledger."""
+    def deliver(self, envelope: Envelope, delivery: Delivery) -> str | Handover:
+        """Deliver and return a reference (file path, remote id) or a :class:`Handover`."""
         ...
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A message an adapter derives from another one that passed the gateway (a deriver).
+
+    ``name`` is unique among the follow-ups of one message and stable: the follow-up's message
+    id is made from the parent's id and this name, so deriving twice sends once.
+    """
+
+    name: str
+    body: bytes
 
 
 @runtime_checkable
@@ -129,6 +156,18 @@ class Adapter(Protocol):
         ...
 
 
+# Optional adapter members (looked up with getattr; an adapter without them is complete):
+#
+# - ``derive(envelope, doc, state) -> Sequence[FollowUp]``: called by the worker after a valid
+#   message was delivered; each follow-up enters ``receive`` as an outbound message of its own
+#   with the delivered message as parent (the CAK adapter derives WMO405/407 from 301/305/307).
+# - ``router(gateway) -> fastapi.APIRouter``: HTTP endpoints of the adapter (a counterpart's
+#   receiving endpoint, e.g. ``POST /v1/ggk``), mounted by ``ingress/http.py``.
+# - ``pollers(gateway) -> Sequence[tuple[str, Callable[[threading.Event], None]]]``: background
+#   loops (e.g. fetching VECOZO's waiting messages), started and stopped by ``service.py``.
+#   Each loop runs until the event is set.
+
+
 class Registry:
     """The loaded adapters; finds the one that owns a document."""
 
@@ -155,6 +194,10 @@ class Registry:
             if standard in adapter.standards:
                 return adapter
         raise Unidentified(f"no adapter handles standard {standard!r}")
+
+    def derivers(self) -> list[Any]:
+        """Adapters that derive follow-up messages (optional member ``derive``)."""
+        return [a for a in self._adapters if callable(getattr(a, "derive", None))]
 
     def for_document(self, root: etree._Element) -> Adapter:
         namespace = etree.QName(root).namespace or ""

@@ -49,6 +49,42 @@ class Settings:
     bsn_hash_key: str = "change-me-in-production"
     # File drop polling interval in seconds.
     drop_interval: float = 1.0
+    # -- counterparts (adapters ggk, vecozo, svb, cak, corv; README "Counterparts") ----------
+    # Which transport carries iWmo/iJw (and iEb, iPgb) to counterparts: "outbox" (files under
+    # var/outbox, the default), "ggk" (a gemeente, via the GGk) or "vecozo" (an aanbieder).
+    counterpart_transport: str = "outbox"
+    # Outbound HTTP calls: attempts in process, first wait and longest wait in seconds (the
+    # longest wait also caps a counterpart's Retry-After), and the timeout of one call.
+    http_attempts: int = 3
+    http_backoff: float = 0.5
+    http_max_wait: float = 30.0
+    http_timeout: float = 30.0
+    # GGk (StUF-GGk ggk0210): the URL of the ebMS adapter that carries our SOAP messages over
+    # Digikoppeling; our organisatie (CBS gemeentecode) when a payload names none; our
+    # applicatie; the administratie (samenwerkingsverband or gemeente name), optional.
+    ggk_url: str = ""
+    ggk_organisatie: str = ""
+    ggk_applicatie: str = "Ketenpoort"
+    ggk_administratie: str = ""
+    # VECOZO (aanbieder side): REST push (submit) and pull (fetch) base URLs, or the SOAP
+    # berichtuitwisseling v3 URL instead of push; our AGB code; client certificate and key for
+    # mutual TLS; seconds between pulls.
+    vecozo_push_url: str = ""
+    vecozo_soap_url: str = ""
+    vecozo_pull_url: str = ""
+    vecozo_agb: str = ""
+    vecozo_cert: str = ""
+    vecozo_key: str = ""
+    vecozo_poll_interval: float = 60.0
+    # CAK eigen bijdrage: what starts and stops it ("toewijzing": WMO301, "levering": WMO305/307,
+    # "" derives nothing) and the productcategorieën that are beschermd wonen (WMO407).
+    cak_trigger: str = "toewijzing"
+    cak_beschermd_wonen: tuple[str, ...] = ("15",)
+    # CORV (StUF-koppelvlak Jeugdzorg to JUBES): the URL of the ebMS adapter (DKA) that carries
+    # our StUF messages; our organisatie (as JUBES knows us) and applicatie in stuurgegevens.
+    corv_url: str = ""
+    corv_organisatie: str = ""
+    corv_applicatie: str = "Ketenpoort"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -130,4 +166,8 @@ def load_settings(
     settings = Settings(**values, extra=extra)
     if settings.log_format not in {"console", "json"}:
         raise ConfigError("setting 'log_format' must be 'console' or 'json'")
+    if settings.counterpart_transport not in {"outbox", "ggk", "vecozo"}:
+        raise ConfigError("setting 'counterpart_transport' must be 'outbox', 'ggk' or 'vecozo'")
+    if settings.cak_trigger not in {"", "toewijzing", "levering"}:
+        raise ConfigError("setting 'cak_trigger' must be 'toewijzing', 'levering' or ''")
     return settings

@@ -11,7 +11,7 @@ answer. If the broker cannot be reached the message stays recorded as awaiting p
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -67,14 +67,33 @@ class Receiver:
 
     # -- entry points -------------------------------------------------------------------------
 
-    def receive(self, envelope: Envelope) -> Receipt:
-        """A standard message (XML) from the back-office (outbound) or a counterpart (inbound)."""
+    def receive(self, envelope: Envelope, context: Mapping[str, Any] | None = None) -> Receipt:
+        """A standard message (XML) from the back-office (outbound) or a counterpart (inbound).
+
+        ``context`` is what the way in knows beyond the bytes (a transport envelope's
+        referentienummer, sender, function); it is recorded with the ``received`` entry.
+        """
         with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
             earlier = self.ledger.history(envelope.message_id)
             if earlier:
                 return self._receipt_from_history(envelope, earlier)
-            self._record_received(envelope, {})
+            self._record_received(envelope, dict(context or {}))
             return self._check_and_publish(envelope)
+
+    def refuse(
+        self,
+        envelope: Envelope,
+        errors: tuple[str, ...],
+        context: Mapping[str, Any] | None = None,
+    ) -> Receipt:
+        """Record bytes a way in found unacceptable before they could be identified (a transport
+        envelope that fails its own schema, a duplicate reference): received, then rejected."""
+        with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
+            earlier = self.ledger.history(envelope.message_id)
+            if earlier:
+                return self._receipt_from_history(envelope, earlier)
+            self._record_received(envelope, dict(context or {}))
+            return self._refuse(envelope, errors)
 
     def receive_mapped(self, envelope: Envelope, standard: str, mapping: str) -> Receipt:
         """Back-office JSON for ``<standard>/<mapping>`` (e.g. ``iwmo``/``toewijzing``)."""

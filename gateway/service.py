@@ -3,13 +3,15 @@
 - worker consumers (the work queues), ``settings.workers`` of them;
 - the AMQP ingress consumer;
 - the file drop poller;
-- the sweeper, publishing what was recorded while the broker was away.
+- the sweeper, publishing what was recorded while the broker was away;
+- the adapters' pollers (optional member ``pollers``), e.g. fetching VECOZO's waiting messages.
 
 ``stop()`` lets each loop finish the message in hand (no half-done work), then joins them.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 
@@ -33,6 +35,7 @@ class Services:
         ingress: bool = True,
         filedrop: bool = True,
         sweeper: bool = True,
+        pollers: bool = True,
     ) -> None:
         self.gateway = gateway
         self._stop = threading.Event()
@@ -52,6 +55,12 @@ class Services:
             )
         if sweeper:
             self._loops.append(("sweeper", self._sweep))
+        if pollers:
+            for adapter in gateway.registry:
+                make_pollers = getattr(adapter, "pollers", None)
+                if callable(make_pollers):
+                    for name, poll in make_pollers(gateway):
+                        self._loops.append((name, functools.partial(poll, self._stop)))
 
     def _sweep(self) -> None:
         while not self._stop.wait(SWEEP_INTERVAL):

@@ -1,21 +1,24 @@
 """The worker: the consuming half of a message's path.
 
 consume -> read the message's history from the ledger -> adapter.outgoing -> transport delivers
--> record ``delivered`` -> for a received heenbericht, adapter.answer makes the retourbericht,
-which enters the gateway like any outbound message (receive) -> record ``retour-sent`` -> ack.
+-> record ``delivered`` -> derivers (adapters with ``derive``) make follow-up messages, which enter
+``receive`` as outbound messages -> for a received heenbericht, adapter.answer makes the
+retourbericht, which enters the gateway like any outbound message (receive) -> record
+``retour-sent`` -> ack.
 
 Each step first asks the ledger whether it already happened, so a redelivered message (after a
-crash or a broker restart) is never delivered or answered twice. A retour's message id is derived
-from its heenbericht's id, so even a retour made twice is one message.
+crash or a broker restart) is never delivered or answered twice. Retours and follow-ups get
+message ids derived from their parent's id, so even one made twice is one message.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pika
 
-from gateway.adapter import Finding, Registry, Transport
+from gateway.adapter import Description, Finding, Handover, Registry, Transport
 from gateway.bus.consumer import Permanent
 from gateway.bus.wire import from_amqp
 from gateway.envelope import Direction, Envelope
@@ -28,10 +31,16 @@ log = get_logger(__name__)
 
 BACKOFFICE = "backoffice"
 _RETOUR_NAMESPACE = uuid.UUID("6f1c2b52-3f7e-4c55-9a0e-4b6e7a1d2c10")
+_FOLLOW_UP_NAMESPACE = uuid.UUID("0b8e3c4e-6d0a-4f55-8d1c-2f4b9a6e7c31")
 
 
 def retour_id(heenbericht_id: str) -> str:
     return str(uuid.uuid5(_RETOUR_NAMESPACE, heenbericht_id))
+
+
+def follow_up_id(parent_id: str, name: str) -> str:
+    """The message id of a derived message: the same follow-up derived twice is one message."""
+    return str(uuid.uuid5(_FOLLOW_UP_NAMESPACE, f"{parent_id}/{name}"))
 
 
 class Worker:
@@ -90,11 +99,19 @@ class Worker:
             transport = (
                 self.backoffice if delivery.to == BACKOFFICE else adapter.transport(delivery.to)
             )
-            reference = transport.deliver(envelope, delivery)
+            handed = transport.deliver(envelope, delivery)
+            handover = handed if isinstance(handed, Handover) else Handover(handed)
             self.ledger.append(
-                envelope, Event.DELIVERED, detail={"to": delivery.to, "reference": reference}
+                envelope,
+                Event.DELIVERED,
+                detail={**handover.detail, "to": delivery.to, "reference": handover.reference},
+                # keys only: an empty sender/receiver leaves the message's parties as they are
+                description=Description("", "", handover.keys) if handover.keys else None,
             )
             log.info("message.delivered", to=delivery.to)
+
+        if verdict.event is Event.VALIDATED:
+            self._follow_ups(envelope, doc)
 
         if envelope.direction is Direction.INBOUND and Event.RETOUR_SENT not in done:
             answer = adapter.answer(envelope, doc, findings)
@@ -119,3 +136,28 @@ class Worker:
                     },
                 )
                 log.info("message.retour_sent", retour_id=retour.message_id)
+
+    def _follow_ups(self, envelope: Envelope, doc: Any) -> None:
+        """Messages the derivers make from this one, each received as an outbound message.
+
+        Follow-up ids come from the parent id and the follow-up's name, so a redelivered parent
+        derives the same messages again and ``receive`` finds them already recorded. A follow-up
+        that is refused or rejected is recorded as such on itself; the parent stays delivered.
+        """
+        for deriver in self.registry.derivers():
+            for follow_up in deriver.derive(envelope, doc, self.ledger):
+                derived = Envelope(
+                    body=follow_up.body,
+                    direction=Direction.OUTBOUND,
+                    message_id=follow_up_id(envelope.message_id, follow_up.name),
+                    correlation_id=envelope.correlation_id,
+                    parent_id=envelope.message_id,
+                    source="gateway",
+                )
+                receipt = self.receiver.receive(derived)
+                log.info(
+                    "message.follow_up",
+                    follow_up=derived.message_id,
+                    status=receipt.status,
+                    route=receipt.route,
+                )

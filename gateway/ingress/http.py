@@ -5,6 +5,8 @@
 - ``POST /v1/messages/inbound``: a message (XML) from a counterpart.
 - ``GET /v1/messages/{message_id}``: the message's history in the ledger (no payload).
 - ``GET /health/live``, ``GET /health/ready`` (broker and ledger reachable).
+- what the loaded adapters add (optional member ``router``), e.g. ``POST /v1/ggk`` where the
+  ebMS adapter in front of us hands over what the GGk sent.
 
 An optional ``X-Message-Id`` header (a UUID) makes a POST idempotent: sending the same id again
 returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carried along.
@@ -31,7 +33,7 @@ class TooLarge(Exception):
     pass
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge
@@ -73,7 +75,7 @@ def make_app(gateway: Gateway) -> FastAPI:
 
     async def ingest(request: Request, direction: Direction, mapping: str | None) -> JSONResponse:
         try:
-            body = await _body(request, limit)
+            body = await read_body(request, limit)
         except TooLarge:
             return JSONResponse({"error": f"message is larger than {limit} bytes"}, 413)
         envelope = Envelope(
@@ -114,6 +116,12 @@ def make_app(gateway: Gateway) -> FastAPI:
         if not history:
             raise HTTPException(404, "no such message")
         return {"message_id": message_id, "history": [asdict(e) for e in history]}
+
+    # Adapters' own endpoints (a counterpart's receiving endpoint, e.g. POST /v1/ggk).
+    for adapter in gateway.registry:
+        make_router = getattr(adapter, "router", None)
+        if callable(make_router):
+            app.include_router(make_router(gateway))
 
     @app.get("/health/live", tags=["health"])
     def live() -> dict[str, str]:
