@@ -1,15 +1,14 @@
-"""How iWmo/iJw messages reach a counterpart.
-
-Until the GGk (gemeente side) and VECOZO (aanbieder side) transports land (issue #6), a
-delivery to a counterpart is written to the outbox, one folder per party code.
+"""How iWmo/iJw messages reach a counterpart: the GGk (a gemeente), VECOZO (an aanbieder) or,
+when neither is configured, the outbox (one folder per party code). See
+``adapters/shared/counterparts.py`` and the setting ``counterpart_transport``.
 """
 
 from __future__ import annotations
 
+from adapters.shared.counterparts import counterpart_transport
 from gateway.adapter import Transport
 from gateway.config import Settings
-from gateway.delivery import OutboxTransport
 
 
 def make_transport(settings: Settings) -> Transport:
-    return OutboxTransport(settings.outbox_dir)
+    return counterpart_transport(settings)

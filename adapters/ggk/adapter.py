@@ -1,0 +1,108 @@
+"""The GGk adapter: the StUF 0301 foutberichten (Fo01, and Fo03/Bv03 to refuse them clearly)
+as messages of the gateway, and the GGk receiving endpoint (``endpoint.py``).
+
+An inbound Fo01 (from the GGk, VECOZO, or CORV) is recorded as a message of its own and goes to
+the back-office; the way in that received it records what it means on the message it answers
+(see ``endpoint.py``). An outbound Fo01 is the StUF055 answer to a payload that failed its XSD;
+it goes back through the GGk to the zender of the Di01.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from adapters.ggk import codec
+from adapters.shared.counterparts import ggk_transport
+from adapters.shared.stuf import STUF, StufError, read_fout, stuurgegevens_of
+from gateway.adapter import (
+    Delivery,
+    Description,
+    Finding,
+    MappingError,
+    State,
+    Transport,
+    Unidentified,
+)
+from gateway.envelope import Direction, Envelope, MessageType
+
+STANDARD = "stuf"
+VERSION = "0301"
+_CODES = {"Fo01Bericht": "Fo01", "Fo03Bericht": "Fo03", "Bv03Bericht": "Bv03"}
+
+
+class GgkAdapter:
+    name = "ggk"
+    standards = (STANDARD,)
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._transport: Transport | None = None
+
+    def owns(self, namespace: str) -> bool:
+        return namespace == STUF
+
+    def identify(self, root: etree._Element) -> MessageType:
+        localname = etree.QName(root).localname
+        code = _CODES.get(localname)
+        if code is None:
+            raise Unidentified(f"StUF {localname} is not a message Ketenpoort takes")
+        return MessageType(STANDARD, code, VERSION)
+
+    def schema_path(self, message_type: MessageType) -> Path:
+        return codec.stuf_schema_path()
+
+    def check(
+        self, doc: etree._ElementTree, message_type: MessageType, state: State
+    ) -> list[Finding]:
+        return []
+
+    def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description:
+        root = doc.getroot()
+        try:
+            sg = stuurgegevens_of(root)
+            code = read_fout(root)[1].code if message_type.code != "Bv03" else ""
+        except StufError as exc:
+            raise Unidentified(str(exc)) from None
+        keys = {"stuf.referentienummer": [sg.referentienummer]}
+        if sg.cross_ref:
+            keys["stuf.crossRefnummer"] = [sg.cross_ref]
+        if code:
+            keys["foutcode"] = [code]
+        return Description(
+            sender=sg.zender.organisatie,
+            receiver=sg.ontvanger.organisatie,
+            keys=keys,
+            answers=None,
+        )
+
+    def map_in(self, standard: str, mapping: str, data: Mapping[str, Any]) -> bytes:
+        raise MappingError("(mapping)", "StUF foutberichten are made by the gateway, not mapped")
+
+    def outgoing(self, envelope: Envelope, doc: etree._ElementTree) -> Delivery:
+        assert envelope.message_type is not None
+        name = f"{envelope.message_type.code}.xml"
+        if envelope.direction is Direction.INBOUND:
+            return Delivery("backoffice", envelope.body, "application/xml", name)
+        to = stuurgegevens_of(doc.getroot()).ontvanger.organisatie
+        if not to:
+            raise Unidentified("our foutbericht names no ontvanger organisatie")
+        return Delivery(to, envelope.body, "application/xml", name)
+
+    def answer(
+        self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
+    ) -> bytes | None:
+        return None
+
+    def transport(self, to: str) -> Transport:
+        if self._transport is None:
+            self._transport = ggk_transport(self.settings)
+        return self._transport
+
+    def router(self, gateway: Any) -> Any:
+        from adapters.ggk.endpoint import make_router
+
+        return make_router(gateway)

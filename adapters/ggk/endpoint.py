@@ -1,0 +1,292 @@
+"""``POST /v1/ggk``: what the GGk sent us, handed over by the ebMS adapter in front of us.
+
+Digikoppeling ebMS2 (CPA, signing, reliable messaging) is that adapter's job (e.g. ebms-core);
+it POSTs the StUF SOAP message (or the bare StUF XML) here:
+
+- ``envelopHeenbericht-ggk_Di01``: the payload (an iWmo/iJw/iEb/iPgb file) enters the normal
+  receive path as an inbound message; the envelope data (referentienummer, zender, functie ...)
+  goes into the ledger with it. Message id: derived from zender + referentienummer (unique per
+  IB216), so a redelivery is recognised; correlation id: the referentienummer, so our retour
+  travels back in a Du01 quoting it.
+- ``envelopRetourbericht-ggk_Du01``: the same; the message it answers is found through the
+  crossRefnummer and becomes its parent and conversation.
+- A payload that is not XML, unknown, or fails its XSD is recorded as refused and answered with a
+  ``Fo01`` (StUF055) to the zender, as the GGk specification prescribes.
+- ``StUF:Fo01Bericht``: recorded as a message of its own (it goes to the back-office), and the
+  message it answers is parked with the foutcode's meaning (``adapters/shared/answers.py``).
+
+Answers: ``202`` with the receipt (JSON) once recorded; ``400`` with a SOAP Fault when the
+envelope itself is not acceptable (also recorded); ``413`` when too large.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from lxml import etree
+
+from adapters.ggk import codec, mapping
+from adapters.ggk.codec import GgkEnvelope
+from adapters.ggk.transport import REFERENCE_KEY
+from adapters.shared import soap
+from adapters.shared.answers import original, record_fault
+from adapters.shared.refs import uuid4_for
+from adapters.shared.stuf import (
+    STUF,
+    Fout,
+    StufError,
+    Stuurgegevens,
+    Systeem,
+    foutbericht,
+    read_fout,
+    tijdstip,
+)
+from gateway.envelope import Direction, Envelope, new_id
+from gateway.ingress.http import TooLarge, read_body
+from gateway.logs import get_logger
+from gateway.receive import REFUSED, Receipt
+from gateway.xmlsafe import XmlRejected, parse
+
+log = get_logger(__name__)
+
+STUF055 = "StUF055"
+_FO01 = f"{{{STUF}}}Fo01Bericht"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    receipt: Receipt | None = None
+    fault: str = ""
+    fo01_id: str | None = None
+
+    def response(self) -> Response:
+        if self.fault:
+            return Response(soap.fault("Client", self.fault), self.status, media_type="text/xml")
+        assert self.receipt is not None
+        body = self.receipt.to_dict()
+        if self.fo01_id:
+            body["fo01_id"] = self.fo01_id
+        return JSONResponse(body, self.status)
+
+
+class GgkIntake:
+    """Takes what the GGk sent; used by the endpoint, testable without HTTP."""
+
+    def __init__(self, gateway: Any) -> None:
+        self.gateway = gateway
+        self.receiver = gateway.receiver
+        self.ledger = gateway.ledger
+        self.settings = gateway.settings
+
+    def take(self, raw: bytes) -> Outcome:
+        try:
+            element = soap.body_of(parse(raw, self.settings.max_message_bytes).getroot())
+        except (XmlRejected, soap.NotSoap) as exc:
+            return self._refuse(raw, f"not a StUF-GGk message: {exc}")
+        if element.tag in codec.ROOTS:
+            return self._envelope(raw, element)
+        if element.tag == _FO01:
+            return self._fo01(raw, element)
+        name = etree.QName(element).localname
+        if etree.QName(element).namespace == STUF:
+            reason = f"a gemeente neither receives nor answers StUF {name} on the GGk"
+        else:
+            reason = f"{name} is no StUF-GGk message (Di01, Du01 or Fo01)"
+        return self._refuse(raw, reason)
+
+    # -- the three kinds -----------------------------------------------------------------
+
+    def _envelope(self, raw: bytes, element: etree._Element) -> Outcome:
+        errors = codec.ENVELOPE_SCHEMA.errors(element)
+        if errors:
+            return self._refuse(raw, "the envelope does not match the StUF-GGk XSD", errors)
+        try:
+            ggk = codec.read(element)
+        except codec.EnvelopeError as exc:
+            return self._refuse(raw, str(exc))
+        sg = ggk.stuurgegevens
+        context = self._context(ggk)
+        message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer)
+        if ggk.bestandsnaam:
+            envelope = Envelope(
+                body=ggk.payload,
+                direction=Direction.INBOUND,
+                message_id=message_id,
+                correlation_id=sg.referentienummer,
+                content_type="text/plain",
+                source="ggk",
+            )
+            receipt = self.receiver.refuse(
+                envelope, ("a tekstBestand is a file, not a message Ketenpoort processes",), context
+            )
+            return Outcome(202, receipt)
+        correlation, parent = sg.referentienummer, None
+        if sg.berichtcode == "Du01":
+            answered = original(self.ledger, REFERENCE_KEY, sg.cross_ref)
+            if answered is not None:
+                correlation, parent = answered.correlation_id, answered.message_id
+            else:
+                correlation = sg.cross_ref
+        envelope = Envelope(
+            body=ggk.payload,
+            direction=Direction.INBOUND,
+            message_id=message_id,
+            correlation_id=correlation,
+            source="ggk",
+            parent_id=parent,
+        )
+        receipt = self.receiver.receive(envelope, context)
+        fo01_id = None
+        if receipt.status == REFUSED and not receipt.duplicate:
+            fo01_id = self._answer_stuf055(ggk, envelope, receipt)
+        log.info(
+            "ggk.received",
+            berichtcode=sg.berichtcode,
+            functie=sg.functie,
+            status=receipt.status,
+            message_id=receipt.message_id,
+        )
+        return Outcome(202, receipt, fo01_id=fo01_id)
+
+    def _fo01(self, raw: bytes, element: etree._Element) -> Outcome:
+        errors = codec.STUF_SCHEMA.errors(element)
+        if errors:
+            return self._refuse(raw, "the Fo01 does not match the StUF 0301 XSD", errors)
+        try:
+            sg, fout = read_fout(element)
+        except StufError as exc:
+            return self._refuse(raw, str(exc))
+        answered = original(self.ledger, REFERENCE_KEY, sg.cross_ref)
+        message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer)
+        envelope = Envelope(
+            body=_bytes(element),
+            direction=Direction.INBOUND,
+            message_id=message_id,
+            correlation_id=answered.correlation_id if answered else sg.cross_ref,
+            source="ggk",
+            parent_id=answered.message_id if answered else None,
+        )
+        context = {
+            "transport": "ggk",
+            "berichtcode": "Fo01",
+            "referentienummer": sg.referentienummer,
+            "crossRefnummer": sg.cross_ref,
+            "zender": sg.zender.organisatie,
+            "ontvanger": sg.ontvanger.organisatie,
+            "foutcode": fout.code,
+            "answers": answered.message_id if answered else None,
+        }
+        receipt = self.receiver.receive(envelope, context)
+        if answered is not None:
+            detail = record_fault(self.ledger, answered.message_id, "GGk", fout, message_id)
+            log.warning(
+                "ggk.fo01",
+                foutcode=fout.code,
+                state=detail["state"],
+                answers=answered.message_id,
+            )
+        else:
+            log.warning("ggk.fo01_unmatched", foutcode=fout.code)
+        return Outcome(202, receipt)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _context(self, ggk: GgkEnvelope) -> dict[str, Any]:
+        sg = ggk.stuurgegevens
+        context: dict[str, Any] = {
+            "transport": "ggk",
+            "berichtcode": sg.berichtcode,
+            "referentienummer": sg.referentienummer,
+            "zender": sg.zender.organisatie,
+            "zender_applicatie": sg.zender.applicatie,
+            "ontvanger": sg.ontvanger.organisatie,
+            "functie": sg.functie,
+            "functieVersie": f"{ggk.functie_versie}.{ggk.functie_subversie}",
+            "tijdstipBericht": sg.tijdstip,
+        }
+        if sg.cross_ref:
+            context["crossRefnummer"] = sg.cross_ref
+        if ggk.bestandsnaam:
+            context["bestandsnaam"] = ggk.bestandsnaam
+        return context
+
+    def _refuse(self, raw: bytes, reason: str, errors: list[str] | None = None) -> Outcome:
+        envelope = Envelope(
+            body=raw, direction=Direction.INBOUND, message_id=new_id(), source="ggk"
+        )
+        self.receiver.refuse(
+            envelope, (reason, *(errors or [])[:20]), {"transport": "ggk", "envelope": "refused"}
+        )
+        log.warning("ggk.refused", reason=reason)
+        shown = f"{reason}: {errors[0]}" if errors else reason
+        return Outcome(400, fault=shown)
+
+    def _answer_stuf055(self, ggk: GgkEnvelope, envelope: Envelope, receipt: Receipt) -> str:
+        """Fo01 StUF055 to the zender of a payload we refused, sent like any outbound message."""
+        sg = ggk.stuurgegevens
+        fo01_id = uuid4_for("fo01", envelope.message_id)
+        details_xml: tuple[etree._Element, ...] = ()
+        try:
+            details_xml = (parse(ggk.payload, self.settings.max_message_bytes).getroot(),)
+        except XmlRejected:
+            details_xml = ()
+        reason = receipt.errors[0] if receipt.errors else "the payload was refused"
+        fout = Fout(
+            code=STUF055,
+            plek="client",
+            omschrijving=f"Het bericht voldoet niet aan het XSD: {reason}",
+            details=f"{sg.functie}-{ggk.applicatie_versie}{ggk.applicatie_subversie}",
+            details_xml=details_xml,
+        )
+        answer = Stuurgegevens(
+            berichtcode="Fo01",
+            zender=Systeem(
+                sg.ontvanger.organisatie or self.settings.ggk_organisatie,
+                self.settings.ggk_applicatie,
+                self.settings.ggk_administratie,
+            ),
+            ontvanger=Systeem(sg.zender.organisatie, mapping.GGK_APPLICATIE),
+            referentienummer=fo01_id,
+            tijdstip=tijdstip(),
+            cross_ref=sg.referentienummer,
+        )
+        body = _bytes(foutbericht(answer, fout))
+        fo01 = Envelope(
+            body=body,
+            direction=Direction.OUTBOUND,
+            message_id=fo01_id,
+            correlation_id=envelope.correlation_id,
+            parent_id=envelope.message_id,
+            source="gateway",
+        )
+        sent = self.receiver.receive(fo01, {"transport": "ggk", "answers": envelope.message_id})
+        log.info("ggk.fo01_sent", status=sent.status, answers=envelope.message_id)
+        return fo01_id
+
+
+def _bytes(element: etree._Element) -> bytes:
+    text: bytes = etree.tostring(element, xml_declaration=True, encoding="UTF-8")
+    return text
+
+
+def make_router(gateway: Any) -> APIRouter:
+    router = APIRouter(tags=["counterparts"])
+    intake = GgkIntake(gateway)
+    limit = gateway.settings.max_message_bytes
+
+    @router.post("/v1/ggk", status_code=202)
+    async def post_ggk(request: Request) -> Response:
+        """A StUF-GGk message (Di01, Du01, Fo01; SOAP or bare) from the ebMS adapter."""
+        try:
+            body = await read_body(request, limit)
+        except TooLarge:
+            return JSONResponse({"error": f"message is larger than {limit} bytes"}, 413)
+        outcome = await run_in_threadpool(intake.take, body)
+        return outcome.response()
+
+    return router

@@ -1,0 +1,228 @@
+"""Sending to the GGk: wrap the message in a Di01 or Du01 (or send our Fo01 as it is), put it in
+SOAP 1.1 and POST it to the ebMS adapter that carries it over Digikoppeling.
+
+The answer of that call says whether the message was taken: 2xx (with an empty body, a Bv03 or
+any XML) is taken; a SOAP Fault carrying a StUF Fo01/Fo03 is judged by its foutcode
+(``faults.py``); other failures by their HTTP status. What the GGk says later (a Du01 with the
+retour, or an asynchronous Fo01) arrives at ``/v1/ggk`` and finds this message again through the
+referentienummer, which is indexed when the delivery is recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from lxml import etree
+
+from adapters.ggk import codec, mapping, rules
+from adapters.ggk.codec import GgkEnvelope
+from adapters.shared import faults, soap
+from adapters.shared.failures import Refused, Unavailable
+from adapters.shared.http import HttpPolicy, call, status_error
+from adapters.shared.refs import is_uuid4, uuid4_for
+from adapters.shared.stuf import STUF, StufError, Stuurgegevens, Systeem, read_fout, tijdstip
+from gateway.adapter import Delivery, Handover
+from gateway.envelope import Envelope
+from gateway.xmlsafe import XmlRejected, parse
+
+NAME = "GGk"
+REFERENCE_KEY = "ggk.referentienummer"
+
+
+def judge_fault(counterpart: str, element: etree._Element | None, fault_text: str) -> None:
+    """Raise what a SOAP Fault (with a StUF foutbericht as detail, if any) means."""
+    if element is not None and etree.QName(element).namespace == STUF:
+        try:
+            _, fout = read_fout(element)
+        except StufError:
+            fout = None
+        if fout is not None:
+            meaning = faults.meaning(fout.code, fout.plek)
+            error_type = Unavailable if meaning.retry else Refused
+            raise error_type(
+                counterpart,
+                f"{fout.code} ({meaning.state}): {meaning.text}",
+                code=fout.code,
+            )
+    raise Refused(counterpart, f"SOAP Fault without a StUF foutcode: {fault_text[:120]}")
+
+
+def judge(counterpart: str, response: requests.Response, max_bytes: int) -> None:
+    """Taken, or raise why not. The body of a refusal is read for a StUF foutcode only."""
+    body = response.content or b""
+    root = None
+    if body.strip():
+        try:
+            root = parse(body, max_bytes).getroot()
+        except XmlRejected:
+            root = None
+    if root is not None and soap.is_envelope(root):
+        try:
+            inner = soap.body_of(root)
+        except soap.NotSoap:
+            inner = None
+        found = soap.fault_of(inner) if inner is not None else None
+        if found is not None:
+            judge_fault(counterpart, found.detail, found.text)
+    if 200 <= response.status_code < 300:
+        if body.strip() and root is None:
+            raise Unavailable(counterpart, "malformed reply: the answer is not XML")
+        return
+    raise status_error(counterpart, response)
+
+
+class GgkTransport:
+    """Delivers to the GGk through the ebMS adapter at ``url``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        organisatie: str = "",
+        applicatie: str = "Ketenpoort",
+        administratie: str = "",
+        policy: HttpPolicy | None = None,
+        max_bytes: int = codec.MAX_ENVELOPE_BYTES,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not url:
+            raise ValueError("the GGk transport needs ggk_url (the ebMS adapter's endpoint)")
+        self.url = url
+        self.organisatie = organisatie
+        self.applicatie = applicatie
+        self.administratie = administratie
+        self.policy = policy or HttpPolicy()
+        self.max_bytes = max_bytes
+        self.sleep = sleep
+        self._local = threading.local()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> GgkTransport:
+        return cls(
+            settings.ggk_url,
+            organisatie=settings.ggk_organisatie,
+            applicatie=settings.ggk_applicatie,
+            administratie=settings.ggk_administratie,
+            policy=HttpPolicy.from_settings(settings),
+        )
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    # -- building ------------------------------------------------------------------------
+
+    def envelope_for(self, envelope: Envelope, delivery: Delivery) -> GgkEnvelope:
+        """The Di01 or Du01 that carries ``delivery`` (raises Refused when it cannot be made)."""
+        if envelope.message_type is None:
+            raise Refused(NAME, "message has no type; cannot name the functie")
+        functie = envelope.message_type.code
+        try:
+            payload = parse(delivery.body, self.max_bytes).getroot()
+            ontvanger = mapping.ontvanger(delivery.to)
+            zender = mapping.our_organisatie(payload, delivery.to, self.organisatie)
+            functie_versie, functie_subversie = mapping.functie_versie(payload)
+        except (mapping.RoutingError, XmlRejected) as exc:
+            raise Refused(NAME, str(exc)) from None
+        answer = mapping.is_answer(functie)
+        cross_ref = ""
+        if answer:
+            cross_ref = envelope.correlation_id
+            if not is_uuid4(cross_ref):
+                raise Refused(
+                    NAME,
+                    f"{functie} answers a message that did not come through the GGk: there is "
+                    "no Di01 referentienummer to quote as crossRefnummer",
+                )
+        versie, subversie = mapping.applicatie_versie()
+        return GgkEnvelope(
+            stuurgegevens=Stuurgegevens(
+                berichtcode="Du01" if answer else "Di01",
+                zender=Systeem(zender, self.applicatie, self.administratie),
+                ontvanger=Systeem(ontvanger, mapping.GGK_APPLICATIE),
+                referentienummer=uuid4_for(envelope.message_id),
+                tijdstip=tijdstip(),
+                cross_ref=cross_ref,
+                functie=functie,
+            ),
+            applicatie_versie=versie,
+            applicatie_subversie=subversie,
+            functie_versie=functie_versie,
+            functie_subversie=functie_subversie,
+            payload=delivery.body,
+        )
+
+    # -- sending -------------------------------------------------------------------------
+
+    def deliver(self, envelope: Envelope, delivery: Delivery) -> Handover:
+        if envelope.message_type is not None and envelope.message_type.standard == "stuf":
+            return self._deliver_stuf(envelope, delivery)
+        ggk = self.envelope_for(envelope, delivery)
+        try:
+            element = codec.build(ggk)
+        except codec.EnvelopeError as exc:
+            raise Refused(NAME, str(exc)) from None
+        body = soap.wrap(element)
+        problems = rules.problems(ggk, len(body))
+        if problems:
+            raise Refused(NAME, "; ".join(problems))
+        sg = ggk.stuurgegevens
+        attempts = self._post(body, codec.SOAP_ACTIONS[sg.berichtcode])
+        return Handover(
+            reference=sg.referentienummer,
+            detail={
+                "transport": "ggk",
+                "berichtcode": sg.berichtcode,
+                "referentienummer": sg.referentienummer,
+                "crossRefnummer": sg.cross_ref,
+                "functie": sg.functie,
+                "zender": sg.zender.organisatie,
+                "ontvanger": sg.ontvanger.organisatie,
+                "bytes": len(body),
+                "attempts": attempts,
+            },
+            keys={REFERENCE_KEY: [sg.referentienummer]},
+        )
+
+    def _deliver_stuf(self, envelope: Envelope, delivery: Delivery) -> Handover:
+        """A StUF foutbericht of ours (Fo01 StUF055) goes as it is, with the Fo01 soapAction."""
+        try:
+            root = parse(delivery.body, self.max_bytes).getroot()
+            sg, fout = read_fout(root)
+        except (XmlRejected, StufError) as exc:
+            raise Refused(NAME, f"our foutbericht cannot be read: {exc}") from None
+        attempts = self._post(soap.wrap(root), codec.SOAP_ACTIONS["Fo01"])
+        return Handover(
+            reference=sg.referentienummer,
+            detail={
+                "transport": "ggk",
+                "berichtcode": sg.berichtcode,
+                "referentienummer": sg.referentienummer,
+                "crossRefnummer": sg.cross_ref,
+                "foutcode": fout.code,
+                "ontvanger": sg.ontvanger.organisatie,
+                "attempts": attempts,
+            },
+            keys={REFERENCE_KEY: [sg.referentienummer]},
+        )
+
+    def _post(self, body: bytes, action: str) -> int:
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
+
+        def send(timeout: float) -> requests.Response:
+            return self._session().post(self.url, data=body, headers=headers, timeout=timeout)
+
+        _, attempts = call(
+            NAME,
+            send,
+            lambda response: judge(NAME, response, self.max_bytes),
+            self.policy,
+            self.sleep,
+        )
+        return attempts

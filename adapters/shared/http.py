@@ -1,0 +1,118 @@
+"""Outbound HTTP calls to counterparts: retried in process with tenacity, then judged.
+
+One call is retried a few times within seconds when it fails in a way that may pass (a timeout,
+a refused connection, 5xx, 408/425/429, a malformed reply); a 503 (or 429) with ``Retry-After``
+waits as long as the counterpart asks, capped by ``http_max_wait``. What still fails is raised
+as :class:`~adapters.shared.failures.Unavailable` (the bus retries the message in a later tier)
+or :class:`~adapters.shared.failures.Refused` (parked at once). Waits are settings, so tests
+run with milliseconds.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from adapters.shared.failures import CounterpartError, Refused, Unavailable
+
+T = TypeVar("T")
+
+# 4xx answers meaning "not now" rather than "never".
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    attempts: int = 3
+    backoff: float = 0.5  # first wait; doubles per attempt
+    max_wait: float = 30.0  # longest wait, also the cap on Retry-After
+    timeout: float = 30.0  # one call
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> HttpPolicy:
+        return cls(
+            attempts=max(1, settings.http_attempts),
+            backoff=settings.http_backoff,
+            max_wait=settings.http_max_wait,
+            timeout=settings.http_timeout,
+        )
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), if any."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def status_error(counterpart: str, response: requests.Response) -> CounterpartError:
+    """The failure an unsuccessful HTTP status stands for (no response text: it may hold data)."""
+    status = response.status_code
+    reason = f"HTTP {status} {response.reason or ''}".strip()
+    if status >= 500 or status in RETRY_STATUSES:
+        wait = retry_after(response)
+        if wait is not None:
+            reason += f", Retry-After {wait:g} s"
+        return Unavailable(counterpart, reason, status=status, retry_after=wait)
+    return Refused(counterpart, reason, status=status)
+
+
+def call(
+    counterpart: str,
+    send: Callable[[float], requests.Response],
+    judge: Callable[[requests.Response], T],
+    policy: HttpPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[T, int]:
+    """Run ``send(timeout)`` and ``judge`` its response, retrying what may pass.
+
+    ``judge`` returns the result or raises a :class:`CounterpartError`. Returns the result and
+    the number of attempts it took.
+    """
+    attempts = 0
+
+    def once() -> T:
+        nonlocal attempts
+        attempts += 1
+        try:
+            response = send(policy.timeout)
+        except requests.Timeout:
+            raise Unavailable(counterpart, f"no answer within {policy.timeout:g} s") from None
+        except requests.ConnectionError as exc:
+            raise Unavailable(counterpart, f"cannot connect ({type(exc).__name__})") from None
+        return judge(response)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, CounterpartError) and error.retry_after is not None:
+            return min(error.retry_after, policy.max_wait)
+        return min(policy.backoff * 2 ** (state.attempt_number - 1), policy.max_wait)
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(Unavailable),
+        stop=stop_after_attempt(policy.attempts),
+        wait=wait,
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(once), attempts
+    except CounterpartError as exc:
+        exc.attempts = attempts
+        raise

@@ -1,0 +1,143 @@
+"""Shared pieces of the counterpart tests: the gateway's receive and worker steps on the real
+SQLite ledger with the bus step replaced by a list, the counterparts (GGk, VECOZO, CORV
+endpoints) mocked with ``responses``, and the public schemas as oracles."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from gateway.adapter import Registry
+from gateway.bus.publisher import PublishError
+from gateway.config import Settings
+from gateway.delivery import OutboxTransport
+from gateway.envelope import Envelope
+from gateway.ledger import Ledger, open_ledger
+from gateway.receive import Receiver
+from gateway.validate import SchemaCache
+from gateway.worker import Worker
+from tests.conftest import REFERENCE
+
+GGK_URL = "https://ebms.test/ggk"
+CORV_URL = "https://ebms.test/corv"
+GGK_PUBLIC = (
+    REFERENCE
+    / "ggk-stuf-envelop/extracted/ggk0210 patch 04/ggk0210/ggk0210/ggkberichten"
+    / "ggk0210_msg_ggkberichten.xsd"
+)
+GGK_EXAMPLES = REFERENCE / "ggk-stuf-envelop/extracted/ggk0210 patch 04/ggk0210/voorbeeldberichten"
+IEB10 = REFERENCE / "ieb-1.0-messagestub"
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+ALL_ADAPTERS = (
+    "adapters.istandaarden",
+    "adapters.ggk",
+    "adapters.svb",
+    "adapters.cak",
+    "adapters.corv",
+)
+
+
+def counterpart_settings(settings: Settings, **changes: Any) -> Settings:
+    """A gemeente on the GGk with millisecond retry waits."""
+    base: dict[str, Any] = {
+        "counterpart_transport": "ggk",
+        "ggk_url": GGK_URL,
+        "ggk_organisatie": "0599",
+        "http_attempts": 3,
+        "http_backoff": 0.001,
+        "http_max_wait": 0.01,
+        "http_timeout": 2.0,
+        "adapters": ("adapters.istandaarden", "adapters.ggk"),
+    }
+    base.update(changes)
+    return dataclasses.replace(settings, **base)
+
+
+class Bus:
+    """Stands in for the broker: keeps what was published."""
+
+    def __init__(self) -> None:
+        self.published: list[Envelope] = []
+        self.down = False
+
+    def __call__(self, envelope: Envelope) -> None:
+        if self.down:
+            raise PublishError("broker unavailable")
+        self.published.append(envelope)
+
+
+@dataclasses.dataclass
+class Parts:
+    settings: Settings
+    registry: Registry
+    ledger: Ledger
+    bus: Bus
+    receiver: Receiver
+    worker: Worker
+
+    @property
+    def receiver_gateway(self) -> Any:
+        """What an adapter's router or intake needs (receiver, ledger, settings)."""
+        return self
+
+    def drain(self, limit: int = 50) -> list[tuple[Envelope, BaseException | None]]:
+        """Let the worker process everything published, in order, until nothing is left.
+        Returns each envelope with the failure it raised, if any (not retried here)."""
+        done: list[tuple[Envelope, BaseException | None]] = []
+        while self.bus.published and len(done) < limit:
+            envelope = self.bus.published.pop(0)
+            try:
+                self.worker.process(envelope)
+            except Exception as exc:
+                done.append((envelope, exc))
+            else:
+                done.append((envelope, None))
+        return done
+
+
+def make_parts(settings: Settings) -> Parts:
+    registry = Registry.load(settings.adapters, settings)
+    ledger = open_ledger(settings.ledger_dsn, "test-key")
+    bus = Bus()
+    receiver = Receiver(registry, SchemaCache(), ledger, bus, settings.max_message_bytes)
+    worker = Worker(
+        registry, ledger, receiver, OutboxTransport(settings.outbox_dir), settings.max_message_bytes
+    )
+    return Parts(settings, registry, ledger, bus, receiver, worker)
+
+
+def events(ledger: Ledger, message_id: str) -> list[str]:
+    return [e.event.value for e in ledger.history(message_id)]
+
+
+@cache
+def public_ggk_schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(GGK_PUBLIC)))
+
+
+def assert_valid(schema: etree.XMLSchema, element: etree._Element | bytes) -> None:
+    doc = etree.fromstring(element) if isinstance(element, bytes) else element
+    assert schema.validate(doc), "\n".join(str(e) for e in schema.error_log)
+
+
+def soap_body(body: bytes) -> etree._Element:
+    """The message inside a SOAP 1.1 request body we sent."""
+    root = etree.fromstring(body)
+    assert root.tag == f"{{{SOAP11}}}Envelope"
+    [inner] = root.find(f"{{{SOAP11}}}Body")
+    return inner
+
+
+def xml_bestand(envelope: etree._Element) -> bytes:
+    [element] = envelope.iter("{http://www.stufstandaarden.nl/koppelvlak/ggk0210}xmlBestand")
+    return base64.b64decode(element.text or "")
+
+
+def walk(folder: Path, pattern: str = "*.xml") -> Iterator[Path]:
+    yield from sorted(folder.glob(pattern))
