@@ -1,0 +1,207 @@
+"""Submitting to VECOZO (REST push v1, or SOAP IndienenBericht v3 when ``vecozo_soap_url`` is
+set instead of ``vecozo_push_url``), with mutual TLS (``vecozo_cert``/``vecozo_key``).
+
+REST push answers 204 when taken, 400/422 with problem details when the message is refused
+(``422``: "do not send the same request again"); SOAP answers an ``IndienenBerichtResponse``
+or a SOAP Fault. Timeouts, 5xx and 429 are retried (``adapters/shared/http.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from adapters.shared import soap
+from adapters.shared.failures import Refused, Unavailable
+from adapters.shared.http import HttpPolicy, call, status_error
+from adapters.shared.refs import is_uuid4, uuid4_for
+from adapters.vecozo import codec, mapping, rules
+from adapters.vecozo.codec import Relatie, VecozoBericht
+from gateway import __version__
+from gateway.adapter import Delivery, Handover
+from gateway.envelope import Envelope
+from gateway.xmlsafe import XmlRejected, parse
+
+NAME = "VECOZO"
+REFERENCE_KEY = "vecozo.traceerId"
+
+
+def session_for(cert: str, key: str) -> requests.Session:
+    session = requests.Session()
+    if cert:
+        session.cert = (cert, key) if key else cert
+    return session
+
+
+def judge_rest(response: requests.Response) -> None:
+    if 200 <= response.status_code < 300:
+        return
+    if response.status_code in (400, 422):
+        title = ""
+        try:
+            problem = response.json()
+            title = str(problem.get("title", ""))[:200] if isinstance(problem, dict) else ""
+        except ValueError:
+            title = ""
+        reason = f"HTTP {response.status_code}: refused" + (f" ({title})" if title else "")
+        raise Refused(NAME, reason, status=response.status_code)
+    raise status_error(NAME, response)
+
+
+def judge_soap(response: requests.Response) -> None:
+    body = response.content or b""
+    root = None
+    if body.strip():
+        try:
+            root = parse(body, 10 * 1024 * 1024).getroot()
+        except XmlRejected:
+            root = None
+    if root is not None and soap.is_envelope(root):
+        inner = soap.body_of(root)
+        found = soap.fault_of(inner)
+        if found is not None:
+            server = found.code.endswith("Server") or found.code.endswith("Receiver")
+            error = Unavailable if server else Refused
+            raise error(NAME, f"SOAP Fault {found.code}: {found.text[:200]}")
+        if 200 <= response.status_code < 300:
+            return
+    if 200 <= response.status_code < 300:
+        raise Unavailable(NAME, "malformed reply: no IndienenBerichtResponse")
+    raise status_error(NAME, response)
+
+
+class VecozoTransport:
+    def __init__(
+        self,
+        *,
+        push_url: str = "",
+        soap_url: str = "",
+        agb: str,
+        cert: str = "",
+        key: str = "",
+        policy: HttpPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not (push_url or soap_url):
+            raise ValueError("the VECOZO transport needs vecozo_push_url or vecozo_soap_url")
+        if len(agb) != 8 or not agb.isdigit():
+            raise ValueError("the VECOZO transport needs vecozo_agb: our AGB code (8 digits)")
+        self.push_url = push_url.rstrip("/")
+        self.soap_url = soap_url
+        self.agb = agb
+        self.cert, self.key = cert, key
+        self.policy = policy or HttpPolicy()
+        self.sleep = sleep
+        self._local = threading.local()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> VecozoTransport:
+        return cls(
+            push_url=settings.vecozo_push_url,
+            soap_url=settings.vecozo_soap_url,
+            agb=settings.vecozo_agb,
+            cert=settings.vecozo_cert,
+            key=settings.vecozo_key,
+            policy=HttpPolicy.from_settings(settings),
+        )
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = session_for(self.cert, self.key)
+        return session
+
+    def bericht_for(self, envelope: Envelope, delivery: Delivery) -> VecozoBericht:
+        if envelope.message_type is None:
+            raise Refused(NAME, "message has no type; cannot name the berichtstroom")
+        code = envelope.message_type.code
+        try:
+            berichttype, subtype, actie = mapping.berichtstroom(code)
+            versie, subversie = mapping.versie(
+                parse(delivery.body, codec.MAX_PAYLOAD_BYTES).getroot()
+            )
+            geadresseerde = Relatie(mapping.rol(delivery.to), delivery.to)
+        except (mapping.VecozoRoutingError, XmlRejected) as exc:
+            raise Refused(NAME, str(exc)) from None
+        traceer = uuid4_for(envelope.message_id)
+        # An answer continues the conversation of the message it answers (the correlation id
+        # of a message fetched from VECOZO is its ConversatieId); a heenbericht opens one.
+        answers = envelope.parent_id is not None and is_uuid4(envelope.correlation_id)
+        major, minor, *_ = [*__version__.split("."), "0", "0"]
+        return VecozoBericht(
+            afzender=Relatie(mapping.ROL_AANBIEDER, self.agb),
+            geadresseerden=(geadresseerde,),
+            berichttype=berichttype,
+            berichtsubtype=subtype,
+            berichtversie=versie,
+            berichtsubversie=subversie,
+            actie=actie,
+            conversatie_id=envelope.correlation_id if answers else traceer,
+            traceer_id=traceer,
+            referentie_id=envelope.message_id,
+            verwerkingscontext={
+                "Applicatie": ("Ketenpoort",),
+                "ApplicatieVersie": (major,),
+                "ApplicatieSubversie": (minor,),
+                "Referentienummer": (traceer,),
+            },
+            payload=delivery.body,
+        )
+
+    def deliver(self, envelope: Envelope, delivery: Delivery) -> Handover:
+        bericht = self.bericht_for(envelope, delivery)
+        zipped = codec.zip_payload(bericht.payload, bericht.traceer_id)
+        problems = rules.problems(bericht, len(zipped))
+        if problems:
+            raise Refused(NAME, "; ".join(problems))
+        if self.push_url:
+            attempts = self._push(bericht, zipped)
+            how = "rest-push"
+        else:
+            attempts = self._soap(bericht)
+            how = "soap"
+        return Handover(
+            reference=bericht.traceer_id,
+            detail={
+                "transport": "vecozo",
+                "via": how,
+                "traceerId": bericht.traceer_id,
+                "conversatieId": bericht.conversatie_id,
+                "berichtsubtype": bericht.berichtsubtype,
+                "actie": bericht.actie,
+                "geadresseerde": delivery.to,
+                "attempts": attempts,
+            },
+            keys={REFERENCE_KEY: [bericht.traceer_id]},
+        )
+
+    def _push(self, bericht: VecozoBericht, zipped: bytes) -> int:
+        meta = json.dumps(codec.metadata(bericht)).encode()
+
+        def send(timeout: float) -> requests.Response:
+            files = {
+                "berichtMetadata": ("berichtMetadata.json", meta, "application/json"),
+                "payload": (f"{bericht.traceer_id}.zip", zipped, "application/octet-stream"),
+            }
+            return self._session().post(f"{self.push_url}/berichten", files=files, timeout=timeout)
+
+        _, attempts = call(NAME, send, judge_rest, self.policy, self.sleep)
+        return attempts
+
+    def _soap(self, bericht: VecozoBericht) -> int:
+        body = codec.indienen_bericht(bericht)
+        headers = {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{codec.SOAP_ACTION}"',
+        }
+
+        def send(timeout: float) -> requests.Response:
+            return self._session().post(self.soap_url, data=body, headers=headers, timeout=timeout)
+
+        _, attempts = call(NAME, send, judge_soap, self.policy, self.sleep)
+        return attempts
