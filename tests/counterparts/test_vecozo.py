@@ -5,6 +5,7 @@ VECOZO mocked by ``responses``."""
 from __future__ import annotations
 
 import hashlib
+from email.parser import BytesParser
 import io
 import json
 import uuid
@@ -84,7 +85,7 @@ def test_our_indienen_bericht_has_the_fixtures_shape_and_round_trips() -> None:
 
     def paths(root: etree._Element) -> set[str]:
         return {
-            "/".join(etree.QName(e).localname for e in [*x.iterancestors()][::-1] + [x])
+            "/".join(etree.QName(e).localname for e in [*reversed([*x.iterancestors()]), x])
             for x in root.iter()
             if isinstance(x.tag, str)
         }
@@ -125,8 +126,6 @@ def test_rest_push_sends_metadata_and_a_zip_with_one_xml() -> None:
     body = call.request.body
     content_type = call.request.headers["Content-Type"]
     assert content_type.startswith("multipart/form-data")
-    from email.parser import BytesParser
-
     message = BytesParser().parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
