@@ -5,11 +5,11 @@ VECOZO mocked by ``responses``."""
 from __future__ import annotations
 
 import hashlib
-from email.parser import BytesParser
 import io
 import json
 import uuid
 import zipfile
+from email.parser import BytesParser
 
 import pytest
 import requests
