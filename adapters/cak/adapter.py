@@ -1,0 +1,111 @@
+"""The CAK adapter: iEb 4.0 behind the core's adapter interface, and the deriver."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from adapters.cak import derive, rules
+from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
+from adapters.shared.counterparts import ggk_transport
+from adapters.shared.istandaard import NAMESPACE, decode_message, identify, walk
+from gateway.adapter import (
+    Delivery,
+    Description,
+    Finding,
+    FollowUp,
+    MappingError,
+    State,
+    Transport,
+)
+from gateway.envelope import Direction, Envelope, MessageType
+
+
+class CakAdapter:
+    name = "cak"
+    standards = (STANDARD,)
+
+    def __init__(self, settings: Any, today: Callable[[], dt.date] = dt.date.today) -> None:
+        self.settings = settings
+        self._today = today
+        self._transport: Transport | None = None
+
+    def owns(self, namespace: str) -> bool:
+        match = NAMESPACE.match(namespace)
+        return match is not None and match.group(1) == STANDARD
+
+    def identify(self, root: etree._Element) -> MessageType:
+        message = identify(root, CATALOGUE, STANDARD)
+        return MessageType(STANDARD, message.code, message.release)
+
+    def schema_path(self, message_type: MessageType) -> Path:
+        return CATALOGUE[message_type.code].schema_path
+
+    def check(
+        self, doc: etree._ElementTree, message_type: MessageType, state: State
+    ) -> list[Finding]:
+        message = CATALOGUE[message_type.code]
+        data = decode_message(doc.getroot(), message)
+        return rules.check(message, data, state, self._today())
+
+    def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description:
+        message = CATALOGUE[message_type.code]
+        data = decode_message(doc.getroot(), message)
+        header = data["Header"]
+        ident = header["BerichtIdentificatie"]["Identificatie"]
+        keys: dict[str, list[str]] = {"BerichtIdentificatie": [ident]}
+        client = data.get("Client")
+        if client is not None:
+            keys["EbStartNummer"] = [client[KLASSE[message.code]]["EbStartNummer"]]
+        subjects = [client["Bsn"]] if client is not None else []
+        if message.is_retour:
+            keys["IdentificatieRetour"] = [header["IdentificatieRetour"]]
+            codes = {c for _, name, c in walk(data) if name == "RetourCode"}
+            if codes - {"0200"}:
+                keys[derive.REJECTED_KEY] = [ident]
+            return Description(
+                sender=CAK, receiver=header["Afzender"], keys=keys, subjects=subjects, answers=ident
+            )
+        return Description(
+            sender=header["Afzender"],
+            receiver=CAK,
+            keys=keys,
+            subjects=subjects,
+            expects_answer=True,
+        )
+
+    def map_in(self, standard: str, mapping: str, data: Mapping[str, Any]) -> bytes:
+        raise MappingError(
+            "(mapping)", "eigen bijdrage messages are derived from toewijzingen, not mapped"
+        )
+
+    def outgoing(self, envelope: Envelope, doc: etree._ElementTree) -> Delivery:
+        assert envelope.message_type is not None
+        name = f"{envelope.message_type.code}.xml"
+        if envelope.direction is Direction.INBOUND:
+            return Delivery("backoffice", envelope.body, "application/xml", name)
+        return Delivery(CAK, envelope.body, "application/xml", name)
+
+    def answer(
+        self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
+    ) -> bytes | None:
+        return None  # the CAK answers our messages; we do not answer the CAK's retours
+
+    def transport(self, to: str) -> Transport:
+        if self._transport is None:
+            self._transport = ggk_transport(self.settings)
+        return self._transport
+
+    def derive(self, envelope: Envelope, doc: etree._ElementTree, state: Any) -> list[FollowUp]:
+        return derive.derive(
+            envelope,
+            doc,
+            state,
+            trigger=self.settings.cak_trigger,
+            beschermd_wonen=self.settings.cak_beschermd_wonen,
+            today=self._today(),
+        )

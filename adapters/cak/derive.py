@@ -1,0 +1,243 @@
+"""Deriving the CAK's start/stop messages from the iWmo messages that pass the gateway.
+
+Per person (BSN) and gemeente, per kind (abonnementstarief: WMO405; beschermd wonen: WMO407):
+
+1. the voorzieningen the ledger knows (``mapping.py``: from the latest WMO301 per aanbieder, or
+   from WMO305/307), merged into periods: voorzieningen that overlap or follow each other
+   without a day's gap are one period; a period is open while any of its voorzieningen is;
+2. what the CAK was told before: the latest WMO405/407 per EbStartNummer that the gateway sent
+   and the CAK did not reject (a WMO406/408 with retourcodes other than 0200);
+3. the difference: a period without a start gets a start (StatusAanlevering 1, a new
+   EbStartNummer); a period whose start or stop changed gets a gewijzigde aanlevering (2) of
+   its EbStartNummer; a start that no longer has any voorziening is withdrawn (3).
+
+Nothing is kept beside the ledger. A message that changes nothing derives nothing; the same
+change derived twice is one follow-up (its name holds number, status and dates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lxml import etree
+
+from adapters.cak.catalogue import CATALOGUE, KLASSE, WMO405, WMO407
+from adapters.cak.mapping import (
+    Aanlevering,
+    Periode,
+    Voorziening,
+    from_301,
+    starts_305,
+    stops_307,
+    to_message,
+)
+from adapters.istandaarden import codec as iwmo_codec
+from adapters.istandaarden.catalogue import by_code
+from adapters.shared.istandaard import decode_message, identificatie
+from gateway.adapter import FollowUp
+from gateway.envelope import Direction, Envelope
+from gateway.xmlsafe import XmlRejected, parse
+
+REJECTED_KEY = "ieb.afgekeurd"
+_MAX_BYTES = 25 * 1024 * 1024
+_FAR = dt.date.max
+
+
+class LedgerView(Protocol):
+    def find(self, key: str, value: str) -> Sequence[Any]: ...
+
+    def history(self, message_id: str) -> list[Any]: ...
+
+    def payload(self, sha256: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class Known:
+    """A start the CAK knows: its latest aanlevering."""
+
+    nummer: int
+    periode: Periode
+    status: str
+    seq: int
+
+
+def _body(ledger: LedgerView, message_id: str) -> etree._Element | None:
+    carrying = [
+        e
+        for e in ledger.history(message_id)
+        if e.payload_sha256 and e.event in ("received", "mapped")
+    ]
+    if not carrying:
+        return None
+    body = ledger.payload(carrying[-1].payload_sha256)
+    if body is None:  # erased by retention
+        return None
+    try:
+        return parse(body, _MAX_BYTES).getroot()
+    except XmlRejected:
+        return None
+
+
+def _latest_validated(entries: Iterable[Any]) -> dict[str, Any]:
+    """message id -> its validated entry, for entries of validated messages."""
+    return {e.message_id: e for e in entries if e.event == "validated"}
+
+
+def _iwmo(root: etree._Element, code: str) -> dict[str, Any]:
+    return iwmo_codec.decode_message(root, by_code(code))
+
+
+def voorzieningen(ledger: LedgerView, bsn: str, gemeente: str, trigger: str) -> list[Voorziening]:
+    entries = sorted(_latest_validated(ledger.find("bsn", bsn)).values(), key=lambda e: e.seq)
+    if trigger == "toewijzing":
+        latest: dict[str, Any] = {}
+        for e in entries:
+            if e.code == "WMO301" and e.route.startswith("outbound.") and e.sender == gemeente:
+                latest[e.receiver] = e
+        out: list[Voorziening] = []
+        for e in latest.values():
+            root = _body(ledger, e.message_id)
+            if root is not None:
+                out += from_301(_iwmo(root, "WMO301"))
+        return out
+    starts: dict[str, tuple[str, dt.date]] = {}
+    ends: dict[str, dt.date] = {}
+    for e in entries:
+        if e.code not in ("WMO305", "WMO307") or e.receiver != gemeente:
+            continue
+        root = _body(ledger, e.message_id)
+        if root is None:
+            continue
+        data = _iwmo(root, e.code)
+        if e.code == "WMO305":
+            for key, categorie, begin, withdrawn in starts_305(data):
+                if withdrawn or begin is None:
+                    starts.pop(key, None)
+                else:
+                    starts[key] = (categorie, begin)
+                ends.pop(key, None)
+        else:
+            for key, end, withdrawn in stops_307(data):
+                if withdrawn:
+                    ends.pop(key, None)
+                elif end is not None:
+                    ends[key] = end
+    return [Voorziening(k, c, b, ends.get(k)) for k, (c, b) in starts.items()]
+
+
+def periods(items: Iterable[Voorziening]) -> list[Periode]:
+    """Voorzieningen merged into periods (overlapping or adjacent ones are one)."""
+    out: list[Periode] = []
+    for item in sorted(items, key=lambda v: (v.start, v.end or _FAR)):
+        if out:
+            last = out[-1]
+            last_end = last.stop or _FAR
+            if item.start <= (last_end + dt.timedelta(days=1) if last_end < _FAR else _FAR):
+                stop = None if last.stop is None or item.end is None else max(last.stop, item.end)
+                out[-1] = Periode(last.start, stop)
+                continue
+        out.append(Periode(item.start, item.end))
+    return out
+
+
+def known(ledger: LedgerView, bsn: str, gemeente: str, code: str) -> dict[int, Known]:
+    """What the CAK was told per EbStartNummer (withdrawn starts left out)."""
+    state: dict[int, Known] = {}
+    entries = _latest_validated(ledger.find("bsn", bsn)).values()
+    for e in sorted(entries, key=lambda e: e.seq):
+        if e.code != code or not e.route.startswith("outbound.") or e.sender != gemeente:
+            continue
+        root = _body(ledger, e.message_id)
+        if root is None:
+            continue
+        data = decode_message(root, CATALOGUE[code])
+        ident = data["Header"]["BerichtIdentificatie"]["Identificatie"]
+        if ledger.find(REJECTED_KEY, ident):
+            continue  # the CAK rejected it: it does not know this aanlevering
+        bijdrage = data["Client"][KLASSE[code]]
+        nummer = int(bijdrage["EbStartNummer"])
+        stop = bijdrage.get("EbStopdatum")
+        state[nummer] = Known(
+            nummer,
+            Periode(
+                dt.date.fromisoformat(bijdrage["EbStartdatum"]),
+                dt.date.fromisoformat(stop) if stop else None,
+            ),
+            bijdrage["StatusAanlevering"],
+            e.seq,
+        )
+    return {n: k for n, k in state.items() if k.status != "3"}
+
+
+def _overlaps(a: Periode, b: Periode) -> bool:
+    return a.start <= (b.stop or _FAR) and b.start <= (a.stop or _FAR)
+
+
+def new_nummer(ledger: LedgerView, gemeente: str, bsn: str, start: dt.date) -> int:
+    """An EbStartNummer never used before within the gemeente (not even for a start the CAK
+    rejected), derived from person and start date: the same situation gives the same number."""
+    for attempt in range(1000):
+        seed = f"{gemeente}|{bsn}|{start.isoformat()}|{attempt}".encode()
+        nummer = int(hashlib.sha256(seed).hexdigest(), 16) % 999_999_999 + 1
+        if not any(e.sender == gemeente for e in ledger.find("EbStartNummer", str(nummer))):
+            return nummer
+    raise RuntimeError("no free EbStartNummer found")  # pragma: no cover - 1000 collisions
+
+
+def plan(
+    ledger: LedgerView, bsn: str, gemeente: str, trigger: str, beschermd_wonen: Sequence[str]
+) -> list[Aanlevering]:
+    items = voorzieningen(ledger, bsn, gemeente, trigger)
+    out: list[Aanlevering] = []
+    for message in (WMO405, WMO407):
+        wanted = periods(
+            v for v in items if (v.categorie in beschermd_wonen) == (message is WMO407)
+        )
+        told = known(ledger, bsn, gemeente, message.code)
+        unmatched = dict(told)
+        for periode in wanted:
+            match = next((k for k in unmatched.values() if _overlaps(k.periode, periode)), None)
+            if match is None:
+                nummer = new_nummer(ledger, gemeente, bsn, periode.start)
+                out.append(Aanlevering(message, gemeente, bsn, nummer, periode, "1"))
+                continue
+            del unmatched[match.nummer]
+            if match.periode != periode:
+                out.append(Aanlevering(message, gemeente, bsn, match.nummer, periode, "2"))
+        for gone in unmatched.values():
+            out.append(Aanlevering(message, gemeente, bsn, gone.nummer, gone.periode, "3"))
+    return out
+
+
+def derive(
+    envelope: Envelope,
+    doc: etree._ElementTree,
+    ledger: LedgerView,
+    *,
+    trigger: str,
+    beschermd_wonen: Sequence[str],
+    today: dt.date,
+) -> list[FollowUp]:
+    mt = envelope.message_type
+    if mt is None or mt.standard != "iwmo" or not trigger:
+        return []
+    if trigger == "toewijzing":
+        if mt.code != "WMO301" or envelope.direction is not Direction.OUTBOUND:
+            return []
+    elif mt.code not in ("WMO305", "WMO307") or envelope.direction is not Direction.INBOUND:
+        return []
+    data = _iwmo(doc.getroot(), mt.code)
+    header = data["Header"]
+    gemeente = header["Afzender"] if mt.code == "WMO301" else header["Ontvanger"]
+    bsn = data["Client"]["Bsn"]
+    return [
+        FollowUp(
+            a.name,
+            to_message(a, identificatie(envelope.message_id, a.name), today),
+        )
+        for a in plan(ledger, bsn, gemeente, trigger, beschermd_wonen)
+    ]

@@ -1,0 +1,128 @@
+"""How iWmo messages map onto eigen bijdrage: voorzieningen out of WMO301/305/307, and a
+person's eigen bijdrage period into a WMO405/407.
+
+- WMO301 (trigger ``toewijzing``): each ToegewezenProduct is a voorziening from its
+  Ingangsdatum to its Einddatum (open when absent); a 301 holds all current toewijzingen of the
+  client at that aanbieder (OP087), so the latest 301 per aanbieder replaces the earlier ones. A
+  toewijzing withdrawn as an administratieve correctie (RedenWijziging 01) counts as none.
+- WMO305/307 (trigger ``levering``): a StartProduct starts a voorziening on its Begindatum, a
+  later StopProduct of the same ToewijzingNummer ends it on its Einddatum; StatusAanlevering 3
+  withdraws the start or stop.
+- A voorziening whose Product/Categorie is a beschermd-wonen category (setting
+  ``cak_beschermd_wonen``, default 15) counts for WMO407, every other one for WMO405.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.cak.catalogue import BERICHT_SUBVERSIE, BERICHT_VERSIE, KLASSE
+from adapters.shared.istandaard import Message, encode_message, xsd_versies
+
+CANCELLED = "01"  # RedenWijziging: administratieve correctie (vervallen)
+
+
+@dataclass(frozen=True)
+class Voorziening:
+    key: str  # aanbieder/ToewijzingNummer
+    categorie: str
+    start: dt.date
+    end: dt.date | None
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def from_301(data: dict[str, Any]) -> list[Voorziening]:
+    aanbieder = data["Header"]["Ontvanger"]
+    out = []
+    for product in data["Client"]["ToegewezenProducten"]["ToegewezenProduct"]:
+        if product.get("RedenWijziging") == CANCELLED:
+            continue
+        start = _date(product["Ingangsdatum"])
+        end = _date(product.get("Einddatum"))
+        if start is None or (end is not None and end < start):
+            continue
+        categorie = product.get("Product", {}).get("Categorie", "")
+        out.append(Voorziening(f"{aanbieder}/{product['ToewijzingNummer']}", categorie, start, end))
+    return out
+
+
+def starts_305(data: dict[str, Any]) -> list[tuple[str, str, dt.date | None, bool]]:
+    """(key, categorie, Begindatum, withdrawn) per StartProduct."""
+    aanbieder = data["Header"]["Afzender"]
+    return [
+        (
+            f"{aanbieder}/{p['ToewijzingNummer']}",
+            p.get("Product", {}).get("Categorie", ""),
+            _date(p.get("Begindatum")),
+            p.get("StatusAanlevering") == "3",
+        )
+        for p in data["Client"]["StartProducten"]["StartProduct"]
+    ]
+
+
+def stops_307(data: dict[str, Any]) -> list[tuple[str, dt.date | None, bool]]:
+    """(key, Einddatum, withdrawn) per StopProduct."""
+    aanbieder = data["Header"]["Afzender"]
+    return [
+        (
+            f"{aanbieder}/{p['ToewijzingNummer']}",
+            _date(p.get("Einddatum")),
+            p.get("StatusAanlevering") == "3",
+        )
+        for p in data["Client"]["StopProducten"]["StopProduct"]
+    ]
+
+
+@dataclass(frozen=True)
+class Periode:
+    start: dt.date
+    stop: dt.date | None
+
+
+@dataclass(frozen=True)
+class Aanlevering:
+    """One WMO405/407: the state of one start (EbStartNummer) as the CAK should know it."""
+
+    message: Message
+    gemeente: str
+    bsn: str
+    nummer: int
+    periode: Periode
+    status: str  # 1 eerste, 2 gewijzigd, 3 verwijderen
+
+    @property
+    def name(self) -> str:
+        start = self.periode.start.isoformat()
+        stop = self.periode.stop.isoformat() if self.periode.stop else "open"
+        return f"{self.message.code}-{self.nummer}-{self.status}-{start}-{stop}"
+
+
+def to_message(aanlevering: Aanlevering, identificatie: str, today: dt.date) -> bytes:
+    message = aanlevering.message
+    bijdrage: dict[str, Any] = {
+        "EbStartNummer": str(aanlevering.nummer),
+        "EbStartdatum": aanlevering.periode.start.isoformat(),
+    }
+    if aanlevering.periode.stop is not None:
+        bijdrage["EbStopdatum"] = aanlevering.periode.stop.isoformat()
+    bijdrage["StatusAanlevering"] = aanlevering.status
+    data = {
+        "Header": {
+            "BerichtCode": message.berichtcode,
+            "BerichtVersie": BERICHT_VERSIE,
+            "BerichtSubversie": BERICHT_SUBVERSIE,
+            "Afzender": aanlevering.gemeente,
+            "BerichtIdentificatie": {
+                "Identificatie": identificatie,
+                "Dagtekening": today.isoformat(),
+            },
+            "XsdVersie": xsd_versies(message),
+        },
+        "Client": {"Bsn": aanlevering.bsn, KLASSE[message.code]: bijdrage},
+    }
+    return encode_message(message, data)

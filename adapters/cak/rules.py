@@ -1,0 +1,49 @@
+"""Rules on iEb 4.0 messages (after the XSD), each tied to a code as the iEb retourcodes are:
+
+- CS002 (0001): the Bsn passes the 11-proef.
+- 8848: the Dagtekening is not after today.
+- IEB01 (0001, ours): EbStopdatum is not before EbStartdatum.
+- IEB02 (0001, ours): an eerste aanlevering (StatusAanlevering 1) uses an EbStartNummer the
+  gemeente has not used before (EbStartNummer links start and stop; it must be unique).
+
+Retours (406/408) are the CAK's verdicts and get no rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from adapters.cak.catalogue import KLASSE
+from adapters.shared.istandaard import Message, parse_date
+from gateway.adapter import Finding, State
+from gateway.logs import passes_elfproef
+
+
+def check(message: Message, data: dict[str, Any], state: State, today: dt.date) -> list[Finding]:
+    if message.is_retour:
+        return []
+    findings = []
+    header = data["Header"]
+    if parse_date(header["BerichtIdentificatie"]["Dagtekening"]) > today:
+        findings.append(Finding("8848", "8848", "Header", "Dagtekening is after today"))
+    client = data["Client"]
+    if not passes_elfproef(client["Bsn"]):
+        findings.append(Finding("CS002", "0001", "Client", "Bsn does not pass the 11-proef"))
+    klasse = KLASSE[message.code]
+    bijdrage = client[klasse]
+    path = f"Client/{klasse}"
+    stop = bijdrage.get("EbStopdatum")
+    if stop and parse_date(stop) < parse_date(bijdrage["EbStartdatum"]):
+        findings.append(Finding("IEB01", "0001", path, "EbStopdatum is before EbStartdatum"))
+    if bijdrage["StatusAanlevering"] == "1":
+        used = [
+            e
+            for e in state.find("EbStartNummer", bijdrage["EbStartNummer"])
+            if e.event == "validated" and e.sender == header["Afzender"] and e.code == message.code
+        ]
+        if used:
+            findings.append(
+                Finding("IEB02", "0001", path, "EbStartNummer was used before for a first start")
+            )
+    return findings

@@ -1,0 +1,147 @@
+"""iStandaarden-style messages of the standards the counterpart adapters speak (iEb, iPgb):
+one ``Bericht`` root per message, namespace ``http://www.istandaarden.nl/<standard>/<r>_<r>/
+<code>/schema``, a basisschema, ``Header/XsdVersie`` from our XSD's appinfo. The codec is the
+schema-driven one (``gateway/xmlcodec.py``) on our XSDs in ``schemas/<standard>/<release>/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from gateway.adapter import Unidentified
+from gateway.xmlcodec import Shape, decode, encode, shape_of
+from schemas import schema_root
+
+NAMESPACE = re.compile(
+    r"^http://www\.istandaarden\.nl/([a-z]+)/([0-9]+)_([0-9]+)/(?:([a-z]+[0-9]{3})|basisschema)/schema$"
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    standard: str  # "ieb", "ipgb"
+    release: str  # "4.0"
+    code: str  # "WMO405"
+    berichtcode: str  # Vektis BerichtCode, e.g. "460"
+    name: str
+    retour: str | None = None  # code of the retour that answers it
+    is_retour: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return self.code.lower()
+
+    @property
+    def namespace(self) -> str:
+        return namespace(self.standard, self.release, self.prefix)
+
+    @property
+    def basis_namespace(self) -> str:
+        return namespace(self.standard, self.release, "basisschema")
+
+    @property
+    def nsmap(self) -> dict[str | None, str]:
+        return {self.prefix: self.namespace, self.standard: self.basis_namespace}
+
+    @property
+    def schema_path(self) -> Path:
+        return Path(str(schema_root() / self.standard / self.release / f"{self.code}.xsd"))
+
+    def tag(self, name: str) -> str:
+        return f"{{{self.namespace}}}{name}"
+
+
+def namespace(standard: str, release: str, part: str) -> str:
+    return f"http://www.istandaarden.nl/{standard}/{release.replace('.', '_')}/{part}/schema"
+
+
+def identify(root: etree._Element, catalogue: Mapping[str, Message], standard: str) -> Message:
+    """The message of ``catalogue`` a document is; clear reasons for anything else."""
+    qname = etree.QName(root)
+    match = NAMESPACE.match(qname.namespace or "")
+    if match is None or match.group(1) != standard or match.group(4) is None:
+        raise Unidentified(f"namespace {qname.namespace} is not a {standard} message")
+    release = f"{match.group(2)}.{match.group(3)}"
+    code = match.group(4).upper()
+    message = catalogue.get(code)
+    if message is None or message.release != release:
+        releases = sorted({m.release for m in catalogue.values()})
+        raise Unidentified(
+            f"{standard} {release} {code} is not supported; Ketenpoort speaks {standard} "
+            f"{', '.join(releases)} ({', '.join(sorted(catalogue))})"
+        )
+    if qname.localname != "Bericht":
+        raise Unidentified(f"root element is {qname.localname}; expected Bericht")
+    return message
+
+
+@functools.cache
+def shape(message: Message) -> Shape:
+    return shape_of(str(message.schema_path))
+
+
+@functools.cache
+def xsd_versies(message: Message) -> dict[str, str]:
+    """BasisschemaXsdVersie and BerichtXsdVersie from our XSD's appinfo (for Header/XsdVersie)."""
+    doc = etree.parse(str(message.schema_path))
+    found: dict[str, str] = {}
+    for name in ("BasisschemaXsdVersie", "BerichtXsdVersie"):
+        values = doc.xpath(f"//*[local-name()='appinfo']/*[local-name()='{name}']/text()")
+        if not values:
+            raise LookupError(f"{message.schema_path.name} has no appinfo {name}")
+        found[name] = str(values[0]).strip()
+    return found
+
+
+def decode_message(root: etree._Element, message: Message) -> dict[str, Any]:
+    return decode(root, shape(message))
+
+
+def encode_message(message: Message, data: Mapping[str, Any]) -> bytes:
+    """UTF-8 without BOM, CRLF line ends (the iStandaarden file rules)."""
+    root = encode(data, shape(message), message.nsmap)
+    text: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return text.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def header_boilerplate(message: Message, versie: str, subversie: str) -> dict[str, Any]:
+    return {
+        "BerichtCode": message.berichtcode,
+        "BerichtVersie": versie,
+        "BerichtSubversie": subversie,
+    }
+
+
+def identificatie(*parts: str) -> str:
+    """A BerichtIdentificatie (12 characters) derived from ``parts``: the same message made
+    twice gets the same identificatie."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12].upper()
+
+
+def parse_date(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+def walk(data: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """Every (class path, element name, value) in a canonical dict; lists get ``[n]``."""
+    if not isinstance(data, dict):
+        return
+    for name, value in data.items():
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items, start=1):
+            here = f"{path}/{name}" if path else name
+            if isinstance(value, list):
+                here = f"{here}[{index}]"
+            if isinstance(item, dict):
+                yield from walk(item, here)
+            else:
+                yield path, name, item

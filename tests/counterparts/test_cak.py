@@ -1,0 +1,250 @@
+"""CAK eigen bijdrage (iEb 4.0): WMO405/407 derived per person from the toewijzingen or the
+start/stop messages that pass the gateway, sent over the GGk to ``CAK``; the CAK's retours;
+the public iEb 1.0 examples classified."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import responses
+from lxml import etree
+
+from adapters.cak import catalogue
+from adapters.cak.derive import REJECTED_KEY
+from adapters.ggk import codec as ggk_codec
+from adapters.shared.istandaard import decode_message, encode_message, xsd_versies
+from gateway.adapter import Unidentified
+from gateway.envelope import Direction, Envelope
+from gateway.receive import ACCEPTED, REFUSED
+from tests.conftest import EXAMPLES, REFERENCE
+from tests.counterparts.helpers import (
+    GGK_URL,
+    IEB10,
+    assert_valid,
+    counterpart_settings,
+    make_parts,
+    public_ggk_schema,
+    soap_body,
+    xml_bestand,
+)
+
+WMO305 = REFERENCE / "jaapjunior-iwmo-3.2/voorbeeldberichten/WMO305.xml"
+WMO307 = REFERENCE / "jaapjunior-iwmo-3.2/voorbeeldberichten/WMO307.xml"
+BSN = "999990019"
+
+
+def _parts(settings, **changes):
+    options = {
+        "adapters": ("adapters.istandaarden", "adapters.ggk", "adapters.cak"),
+        "counterpart_transport": "outbox",
+    }
+    options.update(changes)
+    return make_parts(counterpart_settings(settings, **options))
+
+
+@pytest.fixture
+def parts(settings):
+    parts = _parts(settings)
+    yield parts
+    parts.ledger.close()
+
+
+def _toewijzing(aanbieder="12345678", **product) -> bytes:
+    data = json.loads((EXAMPLES / "toewijzing.json").read_text())
+    data["aanbieder"] = aanbieder
+    data["toewijzingen"][0].update(product)
+    return json.dumps(data).encode()
+
+
+def _send(parts, body: bytes) -> str:
+    envelope = Envelope(body=body, direction=Direction.OUTBOUND, source="test")
+    receipt = parts.receiver.receive_mapped(envelope, "iwmo", "toewijzing")
+    assert receipt.status == ACCEPTED, receipt.errors or receipt.findings
+    return receipt.message_id
+
+
+def _sent_to_cak(parts) -> list[dict]:
+    """Every WMO405/407 the worker delivered to the CAK so far (outbox), decoded."""
+    out = []
+    for path in sorted(
+        (parts.settings.outbox_dir / "CAK").glob("*.xml"), key=lambda p: p.stat().st_mtime_ns
+    ):
+        root = etree.parse(str(path)).getroot()
+        message = catalogue.CATALOGUE[etree.QName(root).namespace.split("/")[-2].upper()]
+        data = decode_message(root, message)
+        out.append({"code": message.code, **data["Client"][catalogue.KLASSE[message.code]]})
+    return out
+
+
+def test_toewijzing_derives_one_start_per_person_and_changes_only_when_the_period_changes(parts):
+    parent = _send(parts, _toewijzing())
+    results = parts.drain()
+    assert all(error is None for _, error in results)
+    [start] = _sent_to_cak(parts)
+    assert start["code"] == "WMO405" and start["StatusAanlevering"] == "1"
+    assert (start["EbStartdatum"], start["EbStopdatum"]) == ("2026-12-01", "2027-11-30")
+    follow_up = [
+        e for e, _ in results if e.parent_id == parent and e.message_type.standard == "ieb"
+    ]
+    assert len(follow_up) == 1 and follow_up[0].correlation_id == parent
+    # a second voorziening at another aanbieder inside the same period: nothing to tell the CAK
+    _send(parts, _toewijzing("87654321", toewijzingnummer=6001, ingangsdatum="2027-01-01"))
+    parts.drain()
+    assert len(_sent_to_cak(parts)) == 1
+    # one that runs longer moves the stop: a gewijzigde aanlevering of the same start
+    _send(parts, _toewijzing("87654321", toewijzingnummer=6001, einddatum="2028-06-30"))
+    parts.drain()
+    changed = _sent_to_cak(parts)[-1]
+    assert (
+        changed["StatusAanlevering"] == "2" and changed["EbStartNummer"] == start["EbStartNummer"]
+    )
+    assert (changed["EbStartdatum"], changed["EbStopdatum"]) == ("2026-12-01", "2028-06-30")
+    # both toewijzingen withdrawn (administratieve correctie): the start is withdrawn
+    for aanbieder, nummer in (("12345678", 5001), ("87654321", 6001)):
+        _send(parts, _toewijzing(aanbieder, toewijzingnummer=nummer, redenWijziging="01"))
+    parts.drain()
+    withdrawn = _sent_to_cak(parts)[-1]
+    assert (
+        withdrawn["StatusAanlevering"] == "3"
+        and withdrawn["EbStartNummer"] == start["EbStartNummer"]
+    )
+    assert len(_sent_to_cak(parts)) == 3
+
+
+def test_deriving_twice_sends_once(parts):
+    _send(parts, _toewijzing())
+    [toewijzing] = parts.bus.published
+    parts.drain()
+    parts.worker.process(toewijzing)  # the 301 redelivered after a crash: derived again
+    assert parts.bus.published == []  # the follow-up was recognised, not published again
+    parts.drain()
+    assert len(_sent_to_cak(parts)) == 1
+
+
+def test_beschermd_wonen_goes_in_a_wmo407(parts):
+    _send(parts, _toewijzing(productcategorie="15", productcode="15A01"))
+    parts.drain()
+    [sent] = _sent_to_cak(parts)
+    assert sent["code"] == "WMO407" and sent["StatusAanlevering"] == "1"
+
+
+def test_a_start_the_cak_rejected_is_sent_again_as_a_first_start(parts):
+    _send(parts, _toewijzing())
+    parts.drain()
+    [first] = _sent_to_cak(parts)
+    root = etree.parse(str(next((parts.settings.outbox_dir / "CAK").glob("*.xml")))).getroot()
+    data = decode_message(root, catalogue.WMO405)
+    retour = copy.deepcopy(data)
+    retour["Header"].update(
+        BerichtCode=catalogue.WMO406.berichtcode,
+        IdentificatieRetour="R1",
+        DagtekeningRetour="2026-01-05",
+        XsdVersieRetour=xsd_versies(catalogue.WMO406),
+        RetourCodes={"RetourCode": ["0200"]},
+    )
+    retour["Client"]["EigenBijdrage"]["RetourCodes"] = {"RetourCode": ["S300"]}
+    retour["Client"]["RetourCodes"] = {"RetourCode": ["0200"]}
+    body = encode_message(catalogue.WMO406, retour)
+    receipt = parts.receiver.receive(Envelope(body=body, direction=Direction.INBOUND))
+    assert receipt.status == ACCEPTED
+    assert parts.ledger.find(REJECTED_KEY, data["Header"]["BerichtIdentificatie"]["Identificatie"])
+    parts.drain()  # the 406 goes to the back-office
+    assert list((parts.settings.outbox_dir / "backoffice").glob("*WMO406.xml"))
+    _send(parts, _toewijzing(commentaar="herzien"))
+    parts.drain()
+    first_again, again = _sent_to_cak(parts)
+    assert first_again == first
+    assert again["StatusAanlevering"] == "1" and again["EbStartNummer"] != first["EbStartNummer"]
+
+
+def test_levering_trigger_uses_start_and_stop_messages(settings):
+    parts = _parts(settings, cak_trigger="levering")
+    try:
+        for path in (WMO305, WMO307):
+            receipt = parts.receiver.receive(
+                Envelope(body=path.read_bytes(), direction=Direction.INBOUND)
+            )
+            assert receipt.status == ACCEPTED, receipt.findings
+            parts.drain()
+        start, stop = _sent_to_cak(parts)
+        assert (start["StatusAanlevering"], start["EbStartdatum"]) == ("1", "2025-04-03")
+        assert "EbStopdatum" not in start
+        assert (stop["StatusAanlevering"], stop["EbStopdatum"]) == ("2", "2025-07-18")
+        assert stop["EbStartNummer"] == start["EbStartNummer"]
+    finally:
+        parts.ledger.close()
+
+
+@responses.activate
+def test_derived_messages_go_over_the_ggk_to_cak(settings):
+    responses.post(GGK_URL, status=200, body=b"")
+    parts = _parts(settings, counterpart_transport="ggk")
+    try:
+        _send(parts, _toewijzing())
+        results = parts.drain()
+        assert all(error is None for _, error in results)
+        envelopes = [ggk_codec.read(soap_body(c.request.body)) for c in responses.calls]
+        by_functie = {e.stuurgegevens.functie: e for e in envelopes}
+        assert set(by_functie) == {"WMO301", "WMO405"}
+        cak = by_functie["WMO405"]
+        assert cak.stuurgegevens.ontvanger.organisatie == "CAK"
+        assert cak.stuurgegevens.zender.organisatie == "0363"  # the 405's Afzender
+        assert (cak.functie_versie, cak.functie_subversie) == ("0004", "0000")
+        for call in responses.calls:
+            assert_valid(public_ggk_schema(), soap_body(call.request.body))
+        assert b"EbStartNummer" in xml_bestand(soap_body(responses.calls[-1].request.body))
+    finally:
+        parts.ledger.close()
+
+
+def test_wmo405_rules(parts):
+    sent = {
+        "Header": {
+            "BerichtCode": "474",
+            "BerichtVersie": "4",
+            "BerichtSubversie": "0",
+            "Afzender": "0363",
+            "BerichtIdentificatie": {"Identificatie": "X1", "Dagtekening": "2999-01-01"},
+            "XsdVersie": xsd_versies(catalogue.WMO405),
+        },
+        "Client": {
+            "Bsn": "123456789",
+            "EigenBijdrage": {
+                "EbStartNummer": "7",
+                "EbStartdatum": "2026-02-01",
+                "EbStopdatum": "2026-01-01",
+                "StatusAanlevering": "1",
+            },
+        },
+    }
+    envelope = Envelope(body=encode_message(catalogue.WMO405, sent), direction=Direction.OUTBOUND)
+    receipt = parts.receiver.receive(envelope)
+    assert sorted(f.rule for f in receipt.findings) == ["8848", "CS002", "IEB01"]
+    sent["Header"]["BerichtIdentificatie"]["Dagtekening"] = "2026-01-01"
+    sent["Client"]["Bsn"] = BSN
+    sent["Client"]["EigenBijdrage"]["EbStopdatum"] = "2026-03-01"
+    first = parts.receiver.receive(
+        Envelope(body=encode_message(catalogue.WMO405, sent), direction=Direction.OUTBOUND)
+    )
+    assert first.status == ACCEPTED
+    sent["Header"]["BerichtIdentificatie"]["Identificatie"] = "X2"
+    twice = parts.receiver.receive(
+        Envelope(body=encode_message(catalogue.WMO405, sent), direction=Direction.OUTBOUND)
+    )
+    assert [f.rule for f in twice.findings] == ["IEB02"]
+
+
+@pytest.mark.parametrize("name", ["WMO401.xml", "WMO402.xml", "WMO403.xml", "WMO404.xml"])
+def test_public_ieb10_examples_are_read_and_refused_with_the_release_named(parts, name) -> None:
+    body = (IEB10 / "examples" / name).read_bytes()
+    public = etree.XMLSchema(etree.parse(str(IEB10 / "xsd" / name.replace(".xml", ".xsd"))))
+    root = etree.fromstring(body)
+    assert public.validate(root)  # the public 1.0 XSD agrees the example is valid
+    adapter = parts.registry.for_document(root)
+    assert adapter.name == "cak"
+    with pytest.raises(Unidentified, match=f"ieb 1.0 {name[:6]} is not supported; .*ieb 4.0"):
+        adapter.identify(root)
+    receipt = parts.receiver.receive(Envelope(body=body, direction=Direction.INBOUND))
+    assert receipt.status == REFUSED and "ieb 1.0" in receipt.errors[0]
