@@ -37,13 +37,11 @@ from adapters.cak.mapping import (
 )
 from adapters.istandaarden import codec as iwmo_codec
 from adapters.istandaarden.catalogue import by_code
-from adapters.shared.istandaard import decode_message, identificatie
+from adapters.shared.istandaard import decode_message, identificatie, recorded_root
 from gateway.adapter import FollowUp
 from gateway.envelope import Direction, Envelope
-from gateway.xmlsafe import XmlRejected, parse
 
 REJECTED_KEY = "ieb.afgekeurd"
-_MAX_BYTES = 25 * 1024 * 1024
 _FAR = dt.date.max
 
 
@@ -66,20 +64,8 @@ class Known:
 
 
 def _body(ledger: LedgerView, message_id: str) -> etree._Element | None:
-    carrying = [
-        e
-        for e in ledger.history(message_id)
-        if e.payload_sha256 and e.event in ("received", "mapped")
-    ]
-    if not carrying:
-        return None
-    body = ledger.payload(carrying[-1].payload_sha256)
-    if body is None:  # erased by retention
-        return None
-    try:
-        return parse(body, _MAX_BYTES).getroot()
-    except XmlRejected:
-        return None
+    root: etree._Element | None = recorded_root(ledger, message_id)
+    return root
 
 
 def _latest_validated(entries: Iterable[Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from lxml import etree
 
 from gateway.adapter import Unidentified
 from gateway.xmlcodec import Shape, decode, encode, shape_of
+from gateway.xmlsafe import XmlRejected, parse
 from schemas import schema_root
 
 NAMESPACE = re.compile(
@@ -121,6 +123,15 @@ def header_boilerplate(message: Message, versie: str, subversie: str) -> dict[st
     }
 
 
+def new_identificatie() -> str:
+    """A fresh BerichtIdentificatie: 12 characters from 62 random bits (uuid4)."""
+    number, chars = uuid.uuid4().int, []
+    for _ in range(12):
+        number, digit = divmod(number, 36)
+        chars.append("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit])
+    return "".join(chars)
+
+
 def identificatie(*parts: str) -> str:
     """A BerichtIdentificatie (12 characters) derived from ``parts``: the same message made
     twice gets the same identificatie."""
@@ -129,6 +140,25 @@ def identificatie(*parts: str) -> str:
 
 def parse_date(value: str) -> dt.date:
     return dt.date.fromisoformat(value)
+
+
+def recorded_root(ledger: Any, message_id: str, max_bytes: int = 25 * 1024 * 1024) -> Any:
+    """The XML root of a message as the ledger holds it (the mapped XML if it was mapped), or
+    None when the payload is gone (retention) or not XML."""
+    carrying = [
+        e
+        for e in ledger.history(message_id)
+        if e.payload_sha256 and e.event in ("received", "mapped")
+    ]
+    if not carrying:
+        return None
+    body = ledger.payload(carrying[-1].payload_sha256)
+    if body is None:
+        return None
+    try:
+        return parse(body, max_bytes).getroot()
+    except XmlRejected:
+        return None
 
 
 def walk(data: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:

@@ -1,0 +1,92 @@
+"""The SVB adapter: iPgb 2.0 behind the core's adapter interface."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from adapters.shared.counterparts import ggk_transport
+from adapters.shared.istandaard import NAMESPACE, decode_message, identify, walk
+from adapters.svb import mapping, rules
+from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB
+from gateway.adapter import Delivery, Description, Finding, MappingError, State, Transport
+from gateway.envelope import Direction, Envelope, MessageType
+
+
+class SvbAdapter:
+    name = "svb"
+    standards = (STANDARD,)
+
+    def __init__(self, settings: Any, today: Callable[[], dt.date] = dt.date.today) -> None:
+        self.settings = settings
+        self._today = today
+        self._transport: Transport | None = None
+
+    def owns(self, namespace: str) -> bool:
+        match = NAMESPACE.match(namespace)
+        return match is not None and match.group(1) == STANDARD
+
+    def identify(self, root: etree._Element) -> MessageType:
+        message = identify(root, CATALOGUE, STANDARD)
+        return MessageType(STANDARD, message.code, message.release)
+
+    def schema_path(self, message_type: MessageType) -> Path:
+        return CATALOGUE[message_type.code].schema_path
+
+    def check(
+        self, doc: etree._ElementTree, message_type: MessageType, state: State
+    ) -> list[Finding]:
+        message = CATALOGUE[message_type.code]
+        return rules.check(message, decode_message(doc.getroot(), message), state)
+
+    def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description:
+        message = CATALOGUE[message_type.code]
+        data = decode_message(doc.getroot(), message)
+        header = data["Header"]
+        ident = header["BerichtIdentificatie"]["Identificatie"]
+        keys: dict[str, list[str]] = {"BerichtIdentificatie": [ident]}
+        budget = data.get("Budget")
+        if budget is not None:
+            keys["Budgetidentificatie"] = [budget["Budgetidentificatie"]]
+            if "BudgetidentificatieOud" in budget:
+                keys["BudgetidentificatieOud"] = [budget["BudgetidentificatieOud"]]
+        subjects = sorted({str(v) for _, name, v in walk(data) if name == "Bsn"})
+        if message.is_retour:
+            keys["IdentificatieRetour"] = [header["IdentificatieRetour"]]
+            codes = {str(v) for _, name, v in walk(data) if name == "RetourCode"}
+            if codes - {"0200"}:
+                keys[rules.REJECTED_KEY] = [ident]
+            return Description(SVB, header["Afzender"], keys, subjects, answers=ident)
+        return Description(
+            header["Afzender"],
+            header["Ontvanger"],
+            keys,
+            subjects,
+            expects_answer=message.retour is not None,
+        )
+
+    def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
+        if standard != STANDARD:
+            raise MappingError("(mapping)", f"the SVB adapter maps {STANDARD}, not {standard}")
+        return mapping.map_in(mapping_name, data, self._today())
+
+    def outgoing(self, envelope: Envelope, doc: etree._ElementTree) -> Delivery:
+        assert envelope.message_type is not None
+        name = f"{envelope.message_type.code}.xml"
+        if envelope.direction is Direction.INBOUND:
+            return Delivery("backoffice", envelope.body, "application/xml", name)
+        return Delivery(SVB, envelope.body, "application/xml", name)
+
+    def answer(
+        self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
+    ) -> bytes | None:
+        return None  # the SVB answers our TKBs; the BAB needs no answer
+
+    def transport(self, to: str) -> Transport:
+        if self._transport is None:
+            self._transport = ggk_transport(self.settings)
+        return self._transport

@@ -1,0 +1,54 @@
+"""Back-office PGB toekenning (JSON) -> JW501, through ``mappings/svb/2.0/toekenning.toml``.
+
+The mapping file fills the business fields; this module adds the header boilerplate
+(BerichtCode 460, BerichtVersie 2, BerichtSubversie 0, Ontvanger ``SVB``, XsdVersie from our
+XSD's appinfo) and generates what the back-office may leave out (a fresh BerichtIdentificatie,
+the Dagtekening). A toekenning sent again unchanged is caught by rule IP07, not by its id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from adapters.shared.istandaard import encode_message, new_identificatie, xsd_versies
+from adapters.svb.catalogue import BERICHT_SUBVERSIE, BERICHT_VERSIE, CATALOGUE, RELEASE, SVB
+from gateway.adapter import MappingError
+from gateway.mapping import MappingSpec, apply_mapping, load_mapping
+from mappings import mapping_root
+
+
+def mapping_names() -> list[str]:
+    folder = mapping_root() / "svb" / RELEASE
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+@functools.cache
+def load(name: str) -> MappingSpec:
+    if name not in mapping_names():
+        raise MappingError("(mapping)", f"unknown mapping {name!r}; known: {mapping_names()}")
+    return load_mapping(Path(str(mapping_root() / "svb" / RELEASE / f"{name}.toml")))
+
+
+def map_in(name: str, data: Mapping[str, Any], today: dt.date) -> bytes:
+    spec = load(name)
+    message = CATALOGUE[spec.message]
+    context = {"@today": today.isoformat(), "@berichtidentificatie": new_identificatie()}
+    filled = apply_mapping(spec, data, context)
+    header = filled.setdefault("Header", {})
+    ordered = {
+        "BerichtCode": message.berichtcode,
+        "BerichtVersie": BERICHT_VERSIE,
+        "BerichtSubversie": BERICHT_SUBVERSIE,
+        "Afzender": header["Afzender"],
+        "Ontvanger": SVB,
+        "BerichtIdentificatie": header["BerichtIdentificatie"],
+        "XsdVersie": xsd_versies(message),
+    }
+    filled["Header"] = ordered
+    return encode_message(message, filled)
