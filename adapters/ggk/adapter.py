@@ -31,7 +31,12 @@ from gateway.envelope import Direction, Envelope, MessageType
 
 STANDARD = "stuf"
 VERSION = "0301"
-_CODES = {"Fo01Bericht": "Fo01", "Fo03Bericht": "Fo03", "Bv03Bericht": "Bv03"}
+_CODES = {
+    "Fo01Bericht": "Fo01",
+    "Fo03Bericht": "Fo03",
+    "Bv01Bericht": "Bv01",
+    "Bv03Bericht": "Bv03",
+}
 
 
 class GgkAdapter:
@@ -64,7 +69,7 @@ class GgkAdapter:
         root = doc.getroot()
         try:
             sg = stuurgegevens_of(root)
-            code = read_fout(root)[1].code if message_type.code != "Bv03" else ""
+            code = read_fout(root)[1].code if message_type.code.startswith("Fo") else ""
         except StufError as exc:
             raise Unidentified(str(exc)) from None
         keys = {"stuf.referentienummer": [sg.referentienummer]}

@@ -16,63 +16,21 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from lxml import etree
 
 from adapters.ggk import codec, mapping, rules
 from adapters.ggk.codec import GgkEnvelope
-from adapters.shared import faults, soap
-from adapters.shared.failures import Refused, Unavailable
-from adapters.shared.http import HttpPolicy, call, status_error
+from adapters.shared import soap
+from adapters.shared.failures import Refused
+from adapters.shared.http import HttpPolicy, call
 from adapters.shared.refs import is_uuid4, uuid4_for
-from adapters.shared.stuf import STUF, StufError, Stuurgegevens, Systeem, read_fout, tijdstip
+from adapters.shared.stuf import StufError, Stuurgegevens, Systeem, read_fout, tijdstip
+from adapters.shared.stufcall import judge
 from gateway.adapter import Delivery, Handover
 from gateway.envelope import Envelope
 from gateway.xmlsafe import XmlRejected, parse
 
 NAME = "GGk"
 REFERENCE_KEY = "ggk.referentienummer"
-
-
-def judge_fault(counterpart: str, element: etree._Element | None, fault_text: str) -> None:
-    """Raise what a SOAP Fault (with a StUF foutbericht as detail, if any) means."""
-    if element is not None and etree.QName(element).namespace == STUF:
-        try:
-            _, fout = read_fout(element)
-        except StufError:
-            fout = None
-        if fout is not None:
-            meaning = faults.meaning(fout.code, fout.plek)
-            error_type = Unavailable if meaning.retry else Refused
-            raise error_type(
-                counterpart,
-                f"{fout.code} ({meaning.state}): {meaning.text}",
-                code=fout.code,
-            )
-    raise Refused(counterpart, f"SOAP Fault without a StUF foutcode: {fault_text[:120]}")
-
-
-def judge(counterpart: str, response: requests.Response, max_bytes: int) -> None:
-    """Taken, or raise why not. The body of a refusal is read for a StUF foutcode only."""
-    body = response.content or b""
-    root = None
-    if body.strip():
-        try:
-            root = parse(body, max_bytes).getroot()
-        except XmlRejected:
-            root = None
-    if root is not None and soap.is_envelope(root):
-        try:
-            inner = soap.body_of(root)
-        except soap.NotSoap:
-            inner = None
-        found = soap.fault_of(inner) if inner is not None else None
-        if found is not None:
-            judge_fault(counterpart, found.detail, found.text)
-    if 200 <= response.status_code < 300:
-        if body.strip() and root is None:
-            raise Unavailable(counterpart, "malformed reply: the answer is not XML")
-        return
-    raise status_error(counterpart, response)
 
 
 class GgkTransport:

@@ -1,0 +1,15 @@
+"""CORV (JUBES): the StUF-koppelvlak Jeugdzorg 1.0.9 for a gemeente. Out: verzoek tot
+onderzoek (vtoDi01) to the Raad voor de Kinderbescherming. In: notificaties jeugdbescherming
+(notificatieDi01) and jeugdreclassering (notificatiejrDi01), VT meldingen (zorgmeldingDi01).
+Foutberichten (Fo01) come back asynchronously. Payloads are erased 24 hours after routing
+(``retention.py``). Digikoppeling ebMS2 itself is done by an ebMS adapter in front of us.
+"""
+
+from __future__ import annotations
+
+from adapters.corv.adapter import CorvAdapter
+from gateway.config import Settings
+
+
+def make_adapter(settings: Settings) -> CorvAdapter:
+    return CorvAdapter(settings)

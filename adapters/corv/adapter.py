@@ -1,0 +1,113 @@
+"""The CORV adapter: StUF-koppelvlak Jeugdzorg 1.0.9 behind the core's adapter interface."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from adapters.corv import codec, mapping, retention, rules
+from adapters.corv.catalogue import FUNCTIES, INBOUND, JZ, STANDARD, VERSION, schema_path
+from adapters.corv.transport import make_transport
+from adapters.shared.stuf import StufError, stuurgegevens_of
+from gateway.adapter import (
+    Delivery,
+    Description,
+    Finding,
+    MappingError,
+    State,
+    Transport,
+    Unidentified,
+)
+from gateway.envelope import Direction, Envelope, MessageType
+
+
+def _texts(root: etree._Element, path: str) -> list[str]:
+    return [str(t).strip() for t in root.xpath(path) if str(t).strip()]
+
+
+class CorvAdapter:
+    name = "corv"
+    standards = (STANDARD,)
+    # what the ledger's retention erases for CORV (adapters/corv/retention.py)
+    retention = retention.POLICIES
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._transport: Transport | None = None
+
+    def owns(self, namespace: str) -> bool:
+        return namespace == JZ
+
+    def identify(self, root: etree._Element) -> MessageType:
+        localname = etree.QName(root).localname
+        if localname not in FUNCTIES:
+            raise Unidentified(
+                f"StUF-Jeugdzorg {localname} is not handled; Ketenpoort takes "
+                f"{', '.join(INBOUND)} and sends vtoDi01"
+            )
+        return MessageType(STANDARD, localname, VERSION)
+
+    def schema_path(self, message_type: MessageType) -> Path:
+        return schema_path()
+
+    def check(
+        self, doc: etree._ElementTree, message_type: MessageType, state: State
+    ) -> list[Finding]:
+        data = codec.decode(doc.getroot(), message_type.code)
+        return rules.check(message_type.code, data)
+
+    def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description:
+        root = doc.getroot()
+        try:
+            sg = stuurgegevens_of(root)
+        except StufError as exc:
+            raise Unidentified(str(exc)) from None
+        keys: dict[str, list[str]] = {"corv.referentienummer": [sg.referentienummer]}
+        zaak = _texts(root, "./*[local-name()='object']/*[local-name()='identificatie']/text()")
+        if zaak:
+            keys["zaak"] = zaak
+        andere = _texts(
+            root,
+            "./*[local-name()='object']/*[local-name()='heeftBetrekkingOpAndere']"
+            "/*[local-name()='gerelateerde']/*[local-name()='identificatie']/text()",
+        )
+        if andere:
+            keys["zaak.ander"] = andere
+        subjects = sorted(set(_texts(root, ".//*[local-name()='inp.bsn']/text()")))
+        return Description(
+            sender=sg.zender.organisatie,
+            receiver=sg.ontvanger.organisatie,
+            keys=keys,
+            subjects=subjects,
+        )
+
+    def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
+        if standard != STANDARD:
+            raise MappingError("(mapping)", f"the CORV adapter maps {STANDARD}, not {standard}")
+        return mapping.map_in(mapping_name, data, self.settings)
+
+    def outgoing(self, envelope: Envelope, doc: etree._ElementTree) -> Delivery:
+        assert envelope.message_type is not None
+        name = f"{envelope.message_type.code}.xml"
+        if envelope.direction is Direction.INBOUND:
+            return Delivery("backoffice", envelope.body, "application/xml", name)
+        to = stuurgegevens_of(doc.getroot()).ontvanger.organisatie
+        return Delivery(to, envelope.body, "application/xml", name)
+
+    def answer(
+        self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
+    ) -> bytes | None:
+        return None  # answered at once by the endpoint (Bv03 or Fo03), as the WSDL says
+
+    def transport(self, to: str) -> Transport:
+        if self._transport is None:
+            self._transport = make_transport(self.settings)
+        return self._transport
+
+    def router(self, gateway: Any) -> Any:
+        from adapters.corv.endpoint import make_router
+
+        return make_router(gateway)

@@ -1,0 +1,175 @@
+"""``POST /v1/corv``: what JUBES (CORV) sent us, handed over by the ebMS adapter in front of us.
+
+- a StUF-Jeugdzorg Di01 (notificatieDi01, notificatiejrDi01, zorgmeldingDi01): recorded and
+  received as an inbound message (message id from zender + referentienummer; the stuurgegevens
+  go into the ledger) and answered at once, as the koppelvlak's WSDL prescribes, with a
+  ``Bv03`` (SOAP body) or, when it cannot be taken, a SOAP Fault holding a ``Fo03``: StUF055
+  when it fails the XSD, StUF016 when zender and referentienummer were used before (testset
+  1.0.1, scenario "twee equivalente zorgmeldingen");
+- a ``Fo01`` (the asynchronous answer to a message we sent): recorded as a message of its own,
+  and the message it answers is parked with the foutcode's meaning;
+- a ``Bv01``/``Bv03`` (JUBES or the RvdK confirming our message): recorded, linked to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from lxml import etree
+
+from adapters.corv.catalogue import INBOUND, JZ
+from adapters.corv.transport import REFERENCE_KEY
+from adapters.shared import soap
+from adapters.shared.answers import original, record_fault
+from adapters.shared.refs import uuid4_for
+from adapters.shared.stuf import (
+    STUF,
+    Fout,
+    StufError,
+    Stuurgegevens,
+    bevestiging,
+    foutbericht,
+    read_fout,
+    stuurgegevens_of,
+    tijdstip,
+)
+from gateway.envelope import Direction, Envelope, new_id
+from gateway.ingress.http import TooLarge, read_body
+from gateway.logs import get_logger
+from gateway.receive import REFUSED, Receipt
+from gateway.xmlsafe import XmlRejected, parse
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes  # SOAP
+    receipt: Receipt | None = None
+
+
+def _bytes(element: etree._Element) -> bytes:
+    text: bytes = etree.tostring(element, xml_declaration=True, encoding="UTF-8")
+    return text
+
+
+class CorvIntake:
+    def __init__(self, gateway: Any) -> None:
+        self.receiver = gateway.receiver
+        self.ledger = gateway.ledger
+        self.settings = gateway.settings
+
+    def take(self, raw: bytes) -> Answer:
+        try:
+            element = soap.body_of(parse(raw, self.settings.max_message_bytes).getroot())
+            sg = stuurgegevens_of(element)
+        except (XmlRejected, soap.NotSoap, StufError) as exc:
+            return self._refuse(raw, None, "StUF055", f"not a StUF-Jeugdzorg message: {exc}")
+        namespace = etree.QName(element).namespace
+        localname = etree.QName(element).localname
+        if namespace == JZ and localname in INBOUND:
+            return self._di01(raw, element, sg)
+        if namespace == STUF and localname == "Fo01Bericht":
+            return self._answer(element, sg, fault=True)
+        if namespace == STUF and localname in ("Bv01Bericht", "Bv03Bericht"):
+            return self._answer(element, sg, fault=False)
+        return self._refuse(raw, sg, "StUF055", f"{localname} is not a message a gemeente takes")
+
+    def _di01(self, raw: bytes, element: etree._Element, sg: Stuurgegevens) -> Answer:
+        message_id = uuid4_for("corv", sg.zender.organisatie, sg.referentienummer)
+        if self.ledger.history(message_id):
+            return self._refuse(raw, sg, "StUF016", "zender and referentienummer were used before")
+        context = {
+            "transport": "corv",
+            "functie": sg.functie,
+            "referentienummer": sg.referentienummer,
+            "zender": sg.zender.organisatie,
+            "ontvanger": sg.ontvanger.organisatie,
+            "tijdstipBericht": sg.tijdstip,
+        }
+        envelope = Envelope(
+            body=_bytes(element),
+            direction=Direction.INBOUND,
+            message_id=message_id,
+            correlation_id=sg.referentienummer,
+            source="corv",
+        )
+        receipt = self.receiver.receive(envelope, context)
+        log.info("corv.received", functie=sg.functie, status=receipt.status)
+        if receipt.status == REFUSED:
+            reason = receipt.errors[0] if receipt.errors else "refused"
+            return Answer(500, self._fo03(sg, "StUF055", reason), receipt)
+        return Answer(200, soap.wrap(bevestiging(self._reply(sg, "Bv03"))), receipt)
+
+    def _answer(self, element: etree._Element, sg: Stuurgegevens, *, fault: bool) -> Answer:
+        answered = original(self.ledger, REFERENCE_KEY, sg.cross_ref)
+        message_id = uuid4_for("corv", sg.zender.organisatie, sg.referentienummer)
+        envelope = Envelope(
+            body=_bytes(element),
+            direction=Direction.INBOUND,
+            message_id=message_id,
+            correlation_id=answered.correlation_id if answered else sg.cross_ref,
+            source="corv",
+            parent_id=answered.message_id if answered else None,
+        )
+        context: dict[str, Any] = {
+            "transport": "corv",
+            "berichtcode": sg.berichtcode,
+            "referentienummer": sg.referentienummer,
+            "crossRefnummer": sg.cross_ref,
+            "zender": sg.zender.organisatie,
+            "answers": answered.message_id if answered else None,
+        }
+        receipt = self.receiver.receive(envelope, context)
+        if fault and answered is not None:
+            _, fout = read_fout(element)
+            detail = record_fault(self.ledger, answered.message_id, "CORV", fout, message_id)
+            log.warning("corv.fo01", foutcode=fout.code, state=detail["state"])
+        if fault:
+            return Answer(200, soap.wrap(bevestiging(self._reply(sg, "Bv03"))), receipt)
+        return Answer(202, b"", receipt)
+
+    # -- answers -------------------------------------------------------------------------
+
+    def _reply(self, sg: Stuurgegevens, berichtcode: str) -> Stuurgegevens:
+        return sg.answer(
+            berichtcode, str(uuid4_for("corv-answer", sg.referentienummer)), tijdstip()
+        )
+
+    def _fo03(self, sg: Stuurgegevens, code: str, text: str) -> bytes:
+        fout = Fout(code, "client", text[:200])
+        detail = foutbericht(self._reply(sg, "Fo03"), fout)
+        return soap.fault("Client", f"{code}: {text[:200]}", detail)
+
+    def _refuse(self, raw: bytes, sg: Stuurgegevens | None, code: str, reason: str) -> Answer:
+        envelope = Envelope(
+            body=raw, direction=Direction.INBOUND, message_id=new_id(), source="corv"
+        )
+        receipt = self.receiver.refuse(envelope, (f"{code}: {reason}",), {"transport": "corv"})
+        log.warning("corv.refused", code=code)
+        if sg is None or not sg.referentienummer:
+            return Answer(400, soap.fault("Client", f"{code}: {reason}"), receipt)
+        return Answer(500, self._fo03(sg, code, reason), receipt)
+
+
+def make_router(gateway: Any) -> APIRouter:
+    router = APIRouter(tags=["counterparts"])
+    intake = CorvIntake(gateway)
+    limit = gateway.settings.max_message_bytes
+
+    @router.post("/v1/corv", status_code=200)
+    async def post_corv(request: Request) -> Response:
+        """A StUF-Jeugdzorg message (SOAP or bare) from JUBES, through the ebMS adapter."""
+        try:
+            body = await read_body(request, limit)
+        except TooLarge:
+            return Response(soap.fault("Client", "message too large"), 413, media_type="text/xml")
+        answer = await run_in_threadpool(intake.take, body)
+        return Response(answer.body, answer.status, media_type="text/xml")
+
+    return router

@@ -1,0 +1,287 @@
+"""CORV (StUF-koppelvlak Jeugdzorg 1.0.9): messages after the public test set's scenarios
+built, validated against our XSDs and the public resolved schema sets, received with a Bv03 or
+Fo03 answer; the verzoek tot onderzoek mapped, sent to JUBES (mocked with ``responses``) and
+answered with an asynchronous Fo01; CORV retention."""
+
+from __future__ import annotations
+
+import functools
+import json
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+from lxml import etree
+
+from adapters.corv import codec, retention
+from adapters.corv.catalogue import JZ, SOAP_ACTION
+from adapters.corv.endpoint import CorvIntake
+from adapters.corv.transport import REFERENCE_KEY, CorvTransport
+from adapters.ggk import codec as ggk_codec
+from adapters.shared import soap
+from adapters.shared.failures import Refused, Unavailable
+from adapters.shared.http import HttpPolicy
+from adapters.shared.stuf import (
+    STUF,
+    Fout,
+    Stuurgegevens,
+    Systeem,
+    bevestiging,
+    foutbericht,
+    read_fout,
+    stuurgegevens_of,
+)
+from gateway.adapter import Delivery
+from gateway.envelope import Direction, Envelope, MessageType
+from gateway.receive import ACCEPTED, REFUSED, REJECTED
+from tests.conftest import REFERENCE
+from tests.counterparts import corv_messages as m
+from tests.counterparts.helpers import (
+    CORV_URL,
+    assert_valid,
+    counterpart_settings,
+    make_parts,
+)
+
+CORV_DATA = REFERENCE / "corv-stuf-jeugdzorg"
+SETS = {
+    "jr": (
+        "StUF-koppelvlak_Jeugdzorg_-_jrberichtenversie_1.0.9_20251013_-_schemas__resolved.zip",
+        "jz0100_msg_jzberichten_resolved2025.xsd",
+    ),
+    "vt": (
+        "StUF-koppelvlak_Jeugdzorg_-_vtberichtenversie_1.0.9_20251013_-_schemas__resolved.zip",
+        "jz0100_msg_vtberichten_resolved2025.xsd",
+    ),
+}
+POLICY = HttpPolicy(attempts=3, backoff=0.001, max_wait=0.01, timeout=1.0)
+
+
+@functools.cache
+def public(kind: str) -> etree.XMLSchema:
+    """A public resolved 1.0.9 schema set, unpacked from the reference zip (oracle only)."""
+    archive, main = SETS[kind]
+    folder = Path(tempfile.mkdtemp(prefix=f"kp-corv-{kind}-"))
+    with zipfile.ZipFile(CORV_DATA / archive) as z:
+        z.extractall(folder)
+    return etree.XMLSchema(etree.parse(str(next(folder.rglob(main)))))
+
+
+@pytest.fixture
+def parts(settings):
+    parts = make_parts(
+        counterpart_settings(
+            settings,
+            adapters=("adapters.ggk", "adapters.corv"),
+            corv_url=CORV_URL,
+            corv_organisatie=m.GEMEENTE,
+        )
+    )
+    yield parts
+    parts.ledger.close()
+
+
+def _element(data: dict) -> etree._Element:
+    return codec.encode(data["stuurgegevens"]["functie"], data)
+
+
+def _incoming():
+    for name, data in m.NOTIFICATIES.items():
+        yield f"notificatieDi01: {name}", data
+    for name, data in m.NOTIFICATIES_JR.items():
+        yield f"notificatiejrDi01: {name}", data
+    yield "zorgmeldingDi01: van de politie met een document", m.zorgmelding()
+
+
+INCOMING = dict(_incoming())
+
+
+@pytest.mark.parametrize("name", sorted(INCOMING))
+def test_test_set_messages_validate_against_ours_and_the_public_schemas(parts, name) -> None:
+    element = _element(INCOMING[name])
+    assert_valid(public("jr"), element)
+    if element.tag == f"{{{JZ}}}zorgmeldingDi01":
+        assert_valid(public("vt"), element)
+    adapter = parts.registry.for_document(element)
+    message_type = adapter.identify(element)
+    schema = parts.receiver.schemas.get(adapter, message_type)
+    assert schema.validate(element), schema.error_log
+    # decoded and encoded again: the same document
+    again = codec.encode(message_type.code, codec.decode(element, message_type.code))
+    assert etree.tostring(again, method="c14n") == etree.tostring(element, method="c14n")
+
+
+@pytest.mark.parametrize("name", sorted(INCOMING))
+def test_incoming_messages_are_received_and_confirmed_with_a_bv03(parts, name) -> None:
+    data = INCOMING[name]
+    answer = CorvIntake(parts).take(soap.wrap(_element(data)))
+    assert answer.status == 200 and answer.receipt.status == ACCEPTED
+    bv03 = soap.body_of(etree.fromstring(answer.body))
+    sg = stuurgegevens_of(bv03)
+    assert (sg.berichtcode, sg.cross_ref) == ("Bv03", data["stuurgegevens"]["referentienummer"])
+    assert ggk_codec.STUF_SCHEMA.errors(bv03) == []
+    assert_valid(public("jr"), bv03)  # the public StUF 0301 Bv03Bericht
+    history = parts.ledger.history(answer.receipt.message_id)
+    assert history[0].detail["functie"] == data["stuurgegevens"]["functie"]
+    parts.drain()
+    assert [e.event.value for e in parts.ledger.history(answer.receipt.message_id)][
+        -1
+    ] == "delivered"
+
+
+def test_duplicate_and_invalid_messages_get_a_fo03(parts) -> None:
+    data = m.zorgmelding()
+    assert CorvIntake(parts).take(soap.wrap(_element(data))).status == 200
+    twice = CorvIntake(parts).take(soap.wrap(_element(data)))
+    fault = soap.fault_of(soap.body_of(etree.fromstring(twice.body)))
+    assert twice.status == 500 and fault is not None
+    _, fout = read_fout(fault.detail)
+    assert fout.code == "StUF016"  # testset: same zender and referentienummer again
+    broken = m.notificatie("Intake afgerond", m.kind(geslachtsnaam="X"))
+    del broken["object"]["heeft"]
+    answer = CorvIntake(parts).take(soap.wrap(_element(broken)))
+    assert answer.receipt.status == REFUSED
+    fault = soap.fault_of(soap.body_of(etree.fromstring(answer.body)))
+    assert read_fout(fault.detail)[1].code == "StUF055"
+    assert_valid(public("jr"), fault.detail)  # our Fo03 is a valid StUF Fo03Bericht
+
+
+@pytest.mark.parametrize("name", sorted(m.VTOS))
+def test_vto_from_back_office_json_validates_against_the_public_schema(parts, name) -> None:
+    body = json.dumps(m.VTOS[name]).encode()
+    receipt = parts.receiver.receive_mapped(
+        Envelope(body=body, direction=Direction.OUTBOUND, source="test"), "corv", "vto"
+    )
+    assert receipt.status == ACCEPTED, receipt.errors or receipt.findings
+    [published] = parts.bus.published
+    element = etree.fromstring(published.body)
+    assert_valid(public("jr"), element)
+    sg = stuurgegevens_of(element)
+    assert (sg.functie, sg.zender.organisatie, sg.ontvanger.organisatie) == (
+        "vtoDi01",
+        m.GEMEENTE,
+        m.RVDK,
+    )
+    dates = element.xpath("//*[local-name()='startdatum']/text()")
+    assert dates == ["20260102"]  # a StUF date
+
+
+def test_vto_rules_hold_what_the_public_schema_requires_of_a_gezaghebbende(parts) -> None:
+    data = m.vto(
+        belanghebbenden=[{"rol": "voogd", "persoon": {"telefoon": "0201234567"}}],
+        kinderen=[{"rol": "Client (ongeboren kind)", "bsn": "999990019"}],
+    )
+    receipt = parts.receiver.receive_mapped(
+        Envelope(body=json.dumps(data).encode(), direction=Direction.OUTBOUND), "corv", "vto"
+    )
+    assert receipt.status == REJECTED
+    assert sorted(f.rule for f in receipt.findings) == ["CV01", "CV01", "CV02"]
+    missing = m.vto()
+    del missing["medewerker"]
+    refused = parts.receiver.receive_mapped(
+        Envelope(body=json.dumps(missing).encode(), direction=Direction.OUTBOUND), "corv", "vto"
+    )
+    assert refused.status == REFUSED and "medewerker" in refused.errors[0]
+
+
+def _bv03_reply() -> bytes:
+    sg = Stuurgegevens(
+        "Bv03",
+        Systeem("JUBES", "JUBES"),
+        Systeem(m.GEMEENTE, "Ketenpoort"),
+        str(uuid.uuid4()),
+        "20260105120000",
+        cross_ref=str(uuid.uuid4()),
+    )
+    return soap.wrap(bevestiging(sg))
+
+
+@responses.activate
+def test_vto_goes_to_jubes_and_an_async_fo01_parks_it(parts) -> None:
+    responses.post(CORV_URL, status=503, headers={"Retry-After": "0"})
+    responses.post(CORV_URL, status=200, body=_bv03_reply())
+    receipt = parts.receiver.receive_mapped(
+        Envelope(body=json.dumps(m.vto()).encode(), direction=Direction.OUTBOUND), "corv", "vto"
+    )
+    parts.drain()
+    assert [c.request.headers["SOAPAction"] for c in responses.calls] == [
+        f'"{SOAP_ACTION.format(functie="vtoDi01")}"'
+    ] * 2
+    delivered = parts.ledger.history(receipt.message_id)[-1]
+    assert delivered.event.value == "delivered" and delivered.detail["attempts"] == 2
+    ref = delivered.detail["referentienummer"]
+    assert parts.ledger.find(REFERENCE_KEY, ref)
+    sg = Stuurgegevens(
+        "Fo01",
+        Systeem("JUBES", "JUBES"),
+        Systeem(m.GEMEENTE, "Ketenpoort"),
+        str(uuid.uuid4()),
+        "20260105130000",
+        cross_ref=ref,
+    )
+    fo01 = soap.wrap(foutbericht(sg, Fout("StUF058", "client", "Onbekende zaak")))
+    answer = CorvIntake(parts).take(fo01)
+    assert answer.status == 200 and answer.receipt.status == ACCEPTED
+    parked = parts.ledger.history(receipt.message_id)[-1]
+    assert parked.event.value == "parked" and parked.detail["foutcode"] == "StUF058"
+    assert parked.detail["state"] == "refused" and parked.detail["by"] == "CORV"
+    bv01 = Stuurgegevens(
+        "Bv01",
+        Systeem("RvdK", "RvdK"),
+        Systeem(m.GEMEENTE, "Ketenpoort"),
+        str(uuid.uuid4()),
+        "20260105140000",
+        cross_ref=ref,
+    )
+    confirmed = CorvIntake(parts).take(soap.wrap(bevestiging(bv01)))
+    assert confirmed.status == 202
+    assert (
+        parts.ledger.history(confirmed.receipt.message_id)[0].detail["answers"]
+        == receipt.message_id
+    )
+
+
+def _vto_envelope(parts) -> tuple[Envelope, Delivery]:
+    receipt = parts.receiver.receive_mapped(
+        Envelope(body=json.dumps(m.vto()).encode(), direction=Direction.OUTBOUND), "corv", "vto"
+    )
+    [envelope] = parts.bus.published
+    assert envelope.message_id == receipt.message_id
+    return envelope, Delivery(m.RVDK, envelope.body, "application/xml", "vtoDi01.xml")
+
+
+@responses.activate
+def test_corv_transport_failures(parts) -> None:
+    envelope, delivery = _vto_envelope(parts)
+    transport = CorvTransport(CORV_URL, policy=POLICY, sleep=lambda _s: None)
+    responses.post(CORV_URL, body=requests.Timeout())
+    with pytest.raises(Unavailable, match="no answer") as caught:
+        transport.deliver(envelope, delivery)
+    assert caught.value.attempts == 3
+    sg = stuurgegevens_of(etree.fromstring(envelope.body))
+    fo03 = foutbericht(
+        sg.answer("Fo03", str(uuid.uuid4()), "20260105120000"), Fout("StUF055", "client", "XSD")
+    )
+    responses.replace(responses.POST, CORV_URL, status=500, body=soap.fault("Client", "x", fo03))
+    with pytest.raises(Refused, match="StUF055"):
+        transport.deliver(envelope, delivery)
+
+
+def test_corv_retention_policy_is_payload_24h_after_routing(parts) -> None:
+    adapter = parts.registry.by_name("corv")
+    assert adapter.retention == ("corv:payload=24h", "corv:traffic=6mo")
+    assert retention.PAYLOAD_AFTER_ROUTING in adapter.retention
+    assert MessageType("corv", "vtoDi01", "1.0.9").standard == "corv" == adapter.standards[0]
+
+
+def test_unknown_jz_messages_are_refused_with_the_handled_list(parts) -> None:
+    element = etree.Element(f"{{{JZ}}}vcobDi01")
+    receipt = parts.receiver.receive(
+        Envelope(body=etree.tostring(element), direction=Direction.INBOUND)
+    )
+    assert receipt.status == REFUSED and "notificatieDi01" in receipt.errors[0]
+    assert STUF
