@@ -28,9 +28,18 @@ class Settings:
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     # Prefix of every exchange and queue, so several gateways (or tests) share one broker.
     bus_prefix: str = "ketenpoort"
+    # Unacknowledged deliveries a worker holds (hides the broker round trip between messages).
     prefetch: int = 50
-    # Broker-enforced ceiling on deliveries of one message before it is parked.
-    delivery_limit: int = 10
+    # Broker-enforced ceiling on deliveries of one message in one queue (quorum
+    # ``x-delivery-limit``): a message that keeps coming back unacknowledged (it crashes its
+    # worker) is dead-lettered to parking by the broker itself.
+    delivery_limit: int = 20
+    # Failed attempts are retried after these waits (one wait queue each; the last repeats) ...
+    retry_tiers: tuple[str, ...] = ("10s", "1m", "10m", "1h")
+    # ... until this many attempts have failed; then the message is parked.
+    max_attempts: int = 5
+    # Publishes in flight awaiting their broker confirm, per process.
+    publish_window: int = 256
     # Ledger: "sqlite:///path" or "postgresql://..."; empty = SQLite under var_dir.
     ledger_url: str = ""
     # HTTP ingress.

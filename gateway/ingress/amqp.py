@@ -57,16 +57,17 @@ class IngressHandler:
             )
 
     def failed(
-        self, properties: pika.BasicProperties, body: bytes, error: BaseException, final: bool
+        self,
+        properties: pika.BasicProperties,
+        body: bytes,
+        error: BaseException,
+        *,
+        attempt: int,
+        final: bool,
+        wait: float | None,
     ) -> None:
         """Nothing to record: the message could not be recorded (that is what failed)."""
 
 
 def ingress_consumer(gateway: Gateway) -> Consumer:
-    return Consumer(
-        gateway.settings.amqp_url,
-        [gateway.topology.ingress],
-        IngressHandler(gateway),
-        prefetch=gateway.settings.prefetch,
-        delivery_limit=gateway.settings.delivery_limit,
-    )
+    return gateway.consumer([gateway.topology.ingress], IngressHandler(gateway), "ingress")
