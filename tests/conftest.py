@@ -40,6 +40,8 @@ def settings(tmp_path: Path) -> Settings:
         amqp_url=AMQP_URL,
         bus_prefix=f"kp-test-{uuid.uuid4().hex[:10]}",
         delivery_limit=5,
+        retry_tiers=("1s", "2s"),
+        max_attempts=3,
         drop_interval=0.1,
     )
 

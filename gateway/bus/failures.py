@@ -21,7 +21,8 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from gateway.xmlsafe import XmlRejected
@@ -74,7 +75,7 @@ def call_outbound(
     retrying = Retrying(
         retry=retry_if_exception(lambda e: not is_permanent(e)),
         stop=stop_after_attempt(attempts) | stop_after_delay(within),
-        wait=wait_exponential_jitter(initial=first_wait, max=within / 2),
+        wait=wait_exponential(multiplier=first_wait, max=within / 2) + wait_random(0, first_wait),
         reraise=True,
     )
     return retrying(call)
