@@ -207,7 +207,13 @@ class Publisher:
 
     @property
     def in_flight(self) -> int:
+        """Messages sent and not yet confirmed."""
         return len(self._unconfirmed)
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the broker is blocking this publisher (memory or disk alarm)."""
+        return self._blocked
 
     # -- I/O thread --------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +290,7 @@ def _send_outbound(
     return ids
 
 
+@pytest.mark.slow
 def test_kill_9_of_a_worker_loses_nothing_and_delivers_nothing_twice(
     gateway: Any, settings: Settings, tmp_path: Path
 ) -> None:
@@ -321,6 +323,7 @@ def test_kill_9_of_a_worker_loses_nothing_and_delivers_nothing_twice(
     assert depth(settings.amqp_url, gateway.topology.parking) == 0
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_the_message_in_hand_and_hands_back_the_rest(
     gateway: Any, settings: Settings, tmp_path: Path
 ) -> None:
@@ -351,6 +354,7 @@ def restartable(settings: Settings, private_broker: PrivateBroker) -> Iterator[G
         yield gateway
 
 
+@pytest.mark.slow
 def test_broker_restart_during_a_run_loses_nothing(
     restartable: Gateway, private_broker: PrivateBroker
 ) -> None:
@@ -401,3 +405,36 @@ def test_exported_definitions_import_and_match_what_the_code_declares(
         topology.delete(channel)
     finally:
         connection.close()
+
+
+def test_publishers_wait_while_the_broker_blocks_them(
+    restartable: Gateway, private_broker: PrivateBroker
+) -> None:
+    """Back-pressure: under a broker memory alarm publishing waits (nothing is sent, nothing
+    piles up on the wire), and goes on when the alarm clears."""
+    gateway = restartable
+    publisher = gateway.publisher()
+    publisher.publish(Envelope(wmo301(20), Direction.OUTBOUND, message_type=WMO301))
+    alarm = ["rabbitmqctl", "-n", private_broker.node, "set_vm_memory_high_watermark"]
+    subprocess.run([*alarm, "0.0000001"], capture_output=True, timeout=60, check=True)
+    exchange = gateway.topology.exchange(Direction.OUTBOUND)
+
+    def submit(number: int) -> Future[None]:
+        properties = pika.BasicProperties(message_id=f"blocked-{number}", delivery_mode=2)
+        return publisher.submit(exchange, "iwmo.WMO301", wmo301(number), properties)
+
+    try:
+        # The broker tells a connection it is blocked when it next publishes.
+        first = submit(21)
+        assert wait_for(lambda: publisher.blocked, 15), "the broker did not block us"
+        later = [submit(n) for n in range(22, 32)]
+        time.sleep(2.0)
+        assert not first.done() and not any(f.done() for f in later)
+        assert publisher.in_flight <= 1  # the rest held back, not sent into a blocked connection
+    finally:
+        subprocess.run([*alarm, "0.4"], capture_output=True, timeout=60, check=True)
+    for future in [first, *later]:
+        future.result(timeout=30)
+    assert not publisher.blocked
+    queue = gateway.topology.work_queue(Direction.OUTBOUND, "iwmo")
+    assert wait_for(lambda: depth(private_broker.url, queue) == 12, 10)
