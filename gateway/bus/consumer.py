@@ -21,6 +21,7 @@ The loop reconnects with exponential backoff when the broker goes away. :meth:`C
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from typing import Protocol
 
 import pika
 import pika.exceptions
-from pika.adapters.blocking_connection import BlockingChannel
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import Basic
 
 from gateway.bus.failures import Permanent, is_permanent
@@ -154,6 +155,20 @@ class Consumer:
             return
         channel.basic_ack(tag)
 
+    def _consume(self, connection: BlockingConnection) -> None:
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=self.prefetch)
+        self._queue_of = {
+            channel.basic_consume(queue, self._on_message): queue for queue in self.queues
+        }
+        self.ready.set()
+        log.info("consumer.started", queues=list(self.queues), name=self.name)
+        while not self._stopping.is_set():
+            connection.process_data_events(time_limit=0.5)
+        for tag in self._queue_of:
+            channel.basic_cancel(tag)
+        channel.close()  # unacked, unprocessed deliveries go back to their queue
+
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -167,23 +182,17 @@ class Consumer:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 15.0)
                 continue
-            backoff = 0.5
             try:
-                channel = connection.channel()
-                channel.basic_qos(prefetch_count=self.prefetch)
-                self._queue_of = {
-                    channel.basic_consume(queue, self._on_message): queue for queue in self.queues
-                }
-                self.ready.set()
-                log.info("consumer.started", queues=list(self.queues), name=self.name)
-                while not self._stopping.is_set():
-                    connection.process_data_events(time_limit=0.5)
-                for tag in self._queue_of:
-                    channel.basic_cancel(tag)
-                channel.close()  # unacked, unprocessed deliveries go back to their queue
-                connection.close()
+                self._consume(connection)
             except CONNECTION_ERRORS as exc:
+                if self.ready.is_set():
+                    backoff = 0.5  # it was consuming: try again soon
                 self.ready.clear()
                 log.warning("consumer.connection_lost", error=type(exc).__name__, name=self.name)
                 self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 15.0)
+            finally:
+                if connection.is_open:
+                    with contextlib.suppress(*CONNECTION_ERRORS):
+                        connection.close()
         log.info("consumer.stopped", queues=list(self.queues), name=self.name)

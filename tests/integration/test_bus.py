@@ -438,3 +438,36 @@ def test_publishers_wait_while_the_broker_blocks_them(
     assert not publisher.blocked
     queue = gateway.topology.work_queue(Direction.OUTBOUND, "iwmo")
     assert wait_for(lambda: depth(private_broker.url, queue) == 12, 10)
+
+
+def test_amqp_ingress_records_publishes_delivers_and_replies(gateway: Any) -> None:
+    url = gateway.settings.amqp_url
+    connection = connect(url)
+    channel = connection.channel()
+    reply_queue = channel.queue_declare("", exclusive=True).method.queue
+    with Services(gateway, workers=1, ingress=True, filedrop=False, sweeper=False):
+        channel.basic_publish(
+            gateway.topology.ingress,
+            "message",
+            wmo301(30),
+            pika.BasicProperties(
+                message_id="5b0c5d0e-8a8c-4c39-9e11-3b6f7f0a0030",
+                correlation_id="corr-30",
+                reply_to=reply_queue,
+                delivery_mode=2,
+            ),
+        )
+        replies: list[bytes] = []
+
+        def replied() -> bool:
+            method, _, body = channel.basic_get(reply_queue, auto_ack=True)
+            if method is not None:
+                replies.append(body)
+            return bool(replies)
+
+        assert wait_for(replied, 20)
+        assert wait_for(lambda: _delivered(gateway, "5b0c5d0e-8a8c-4c39-9e11-3b6f7f0a0030"), 20)
+    connection.close()
+    receipt = json.loads(replies[0])
+    assert receipt["status"] == "accepted" and receipt["published"] is True
+    assert receipt["correlation_id"] == "corr-30"
