@@ -41,7 +41,7 @@ from messages import wmo301  # noqa: E402
 from gateway.app import Gateway  # noqa: E402
 from gateway.bus.consumer import Consumer  # noqa: E402
 from gateway.bus.publisher import connect  # noqa: E402
-from gateway.config import Settings, load_settings  # noqa: E402
+from gateway.config import Settings, environment, load_settings  # noqa: E402
 from gateway.envelope import Direction, Envelope, MessageType  # noqa: E402
 from gateway.logs import configure_logging  # noqa: E402
 
@@ -57,16 +57,8 @@ def _settings(prefix: str, var_dir: Path) -> Settings:
 
 def _env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KETENPOORT_")}
-    env.update(
-        KETENPOORT_AMQP_URL=settings.amqp_url,
-        KETENPOORT_BUS_PREFIX=settings.bus_prefix,
-        KETENPOORT_VAR_DIR=str(settings.var_dir),
-        KETENPOORT_PREFETCH=str(settings.prefetch),
-        KETENPOORT_PUBLISH_WINDOW=str(settings.publish_window),
-        KETENPOORT_LOG_LEVEL="warning",
-        KETENPOORT_LOG_FORMAT="json",
-        KETENPOORT_WORKERS="1",
-    )
+    env.update(environment(settings))
+    env.update(KETENPOORT_WORKERS="1", KETENPOORT_LOG_FORMAT="json")
     return env
 
 

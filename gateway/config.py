@@ -140,3 +140,13 @@ def load_settings(
     if settings.log_format not in {"console", "json"}:
         raise ConfigError("setting 'log_format' must be 'console' or 'json'")
     return settings
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The ``KETENPOORT_*`` variables that give another process these same settings."""
+    env = {}
+    for name in _FIELDS:
+        value = getattr(settings, name)
+        text = ",".join(value) if isinstance(value, tuple) else str(value)
+        env[f"KETENPOORT_{name.upper()}"] = text
+    return env

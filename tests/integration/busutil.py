@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pika
 
-from gateway.config import Settings
+from gateway.config import Settings, environment
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
@@ -43,18 +43,8 @@ def depth(url: str, queue: str) -> int:
 def worker_env(settings: Settings) -> dict[str, str]:
     """The environment for a ``ketenpoort worker`` process sharing the test's settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KETENPOORT_")}
-    env.update(
-        KETENPOORT_VAR_DIR=str(settings.var_dir),
-        KETENPOORT_AMQP_URL=settings.amqp_url,
-        KETENPOORT_BUS_PREFIX=settings.bus_prefix,
-        KETENPOORT_DELIVERY_LIMIT=str(settings.delivery_limit),
-        KETENPOORT_RETRY_TIERS=",".join(settings.retry_tiers),
-        KETENPOORT_MAX_ATTEMPTS=str(settings.max_attempts),
-        KETENPOORT_PREFETCH=str(settings.prefetch),
-        KETENPOORT_WORKERS="1",
-        KETENPOORT_LOG_LEVEL="warning",
-        KETENPOORT_LOG_FORMAT="json",
-    )
+    env.update(environment(settings))
+    env.update(KETENPOORT_WORKERS="1", KETENPOORT_LOG_LEVEL="warning", KETENPOORT_LOG_FORMAT="json")
     return env
 
 

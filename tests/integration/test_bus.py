@@ -151,33 +151,32 @@ class FailingTransport:
         return "stand-in"
 
 
-def _worker_with(gateway: Any, transport: FailingTransport) -> Worker:
+def _park_one(
+    gateway: Any, transport: FailingTransport, number: int, timeout: float
+) -> tuple[str, pika.BasicProperties]:
+    """Send one inbound WMO301 to a worker whose back-office ``transport`` fails; wait until it
+    is in parking and take it from there."""
     worker: Worker = gateway.worker()
     worker.backoffice = transport
-    return worker
-
-
-def _send_inbound(gateway: Any, number: int) -> str:
-    receipt = gateway.receiver.receive(Envelope(wmo301(number), Direction.INBOUND, source="test"))
-    assert receipt.status == ACCEPTED and receipt.published
-    return str(receipt.message_id)
+    consumer = gateway.consumer(gateway.topology.work_queues(), worker, f"park-{number}")
+    thread = _run(consumer)
+    url, parking = gateway.settings.amqp_url, gateway.topology.parking
+    try:
+        receipt = gateway.receiver.receive(
+            Envelope(wmo301(number), Direction.INBOUND, source="test")
+        )
+        assert receipt.status == ACCEPTED and receipt.published
+        assert wait_for(lambda: depth(url, parking) == 1, timeout), "not parked"
+    finally:
+        _stop(consumer, thread)
+    properties, _ = _get(url, parking)
+    assert properties.message_id == receipt.message_id
+    return str(receipt.message_id), properties
 
 
 def test_poison_message_is_parked_after_n_attempts_with_its_history(gateway: Any) -> None:
     transport = FailingTransport(ConnectionError("back-office is down"))
-    consumer = gateway.consumer(
-        gateway.topology.work_queues(), _worker_with(gateway, transport), "poison"
-    )
-    thread = _run(consumer)
-    try:
-        message_id = _send_inbound(gateway, 10)
-        url, parking = gateway.settings.amqp_url, gateway.topology.parking
-        assert wait_for(lambda: depth(url, parking) == 1, 30), "not parked"
-    finally:
-        _stop(consumer, thread)
-
-    properties, _ = _get(url, parking)
-    assert properties.message_id == message_id
+    message_id, properties = _park_one(gateway, transport, 10, timeout=30)
     history = history_of(properties)
     assert [h["attempt"] for h in history] == [1, 2, 3]
     assert [h["outcome"] for h in history] == ["retry", "retry", "parked"]
@@ -188,6 +187,7 @@ def test_poison_message_is_parked_after_n_attempts_with_its_history(gateway: Any
     events = [e.event for e in gateway.ledger.history(message_id)]
     assert events[-3:] == [Event.RETRIED, Event.RETRIED, Event.PARKED]
     assert Event.DELIVERED not in events
+    url = gateway.settings.amqp_url
     for queue in gateway.topology.work_queues():
         assert depth(url, queue) == 0
     for tier in gateway.topology.tiers:
@@ -198,17 +198,7 @@ def test_permanent_failure_is_parked_at_once(gateway: Any) -> None:
     response = requests.Response()
     response.status_code = 422
     transport = FailingTransport(requests.HTTPError("422 Unprocessable", response=response))
-    consumer = gateway.consumer(
-        gateway.topology.work_queues(), _worker_with(gateway, transport), "permanent"
-    )
-    thread = _run(consumer)
-    try:
-        message_id = _send_inbound(gateway, 11)
-        url, parking = gateway.settings.amqp_url, gateway.topology.parking
-        assert wait_for(lambda: depth(url, parking) == 1, 15), "not parked"
-    finally:
-        _stop(consumer, thread)
-    properties, _ = _get(url, parking)
+    message_id, properties = _park_one(gateway, transport, 11, timeout=15)
     assert [h["outcome"] for h in history_of(properties)] == ["parked"]
     assert len(transport.calls) == 1
     parked = [e for e in gateway.ledger.history(message_id) if e.event is Event.PARKED]

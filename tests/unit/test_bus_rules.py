@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from gateway.app import topology_for
 from gateway.bus.failures import Permanent, Retryable, call_outbound, is_permanent
 from gateway.bus.topology import Topology, duration_seconds
 from gateway.bus.wire import ATTEMPT, HISTORY, after_failure, attempt_of, history_of
-from gateway.config import load_settings
+from gateway.config import environment, load_settings
 from gateway.xmlsafe import XmlRejected
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +160,14 @@ def test_deploy_definitions_are_the_export_of_the_default_settings() -> None:
     assert exported == topology.definitions(), (
         "regenerate: ketenpoort topology export --out deploy/rabbitmq-definitions.json"
     )
+
+
+def test_worker_processes_get_the_same_settings_through_the_environment() -> None:
+    settings = dataclasses.replace(
+        load_settings(env={}),
+        var_dir=Path("/tmp/x"),
+        bus_prefix="p",
+        retry_tiers=("1s", "2m"),
+        max_attempts=7,
+    )
+    assert load_settings(env=environment(settings)) == settings
