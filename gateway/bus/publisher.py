@@ -155,12 +155,18 @@ class Publisher:
                 )
             )
         results: list[PublishError | None] = []
+        unsent: PublishError | None = None
         for future in futures:
+            if unsent is not None and future.cancel():
+                results.append(unsent)  # the broker is away: the rest would wait in vain
+                continue
             try:
                 self.wait(future)
                 results.append(None)
             except PublishError as exc:
                 results.append(exc)
+                if future.cancelled():
+                    unsent = exc
         return results
 
     def submit(
@@ -226,15 +232,18 @@ class Publisher:
         backoff = 0.2
         while not self._closing:
             self._opened = False
-            connection = SelectConnection(
-                _parameters(self.url, "publisher"),
-                on_open_callback=self._on_connection_open,
-                on_open_error_callback=self._on_connection_error,
-                on_close_callback=self._on_connection_closed,
-            )
-            with self._lock:
-                self._connection = connection
-            connection.ioloop.start()  # until the connection ends
+            try:
+                connection = SelectConnection(
+                    _parameters(self.url, "publisher"),
+                    on_open_callback=self._on_connection_open,
+                    on_open_error_callback=self._on_connection_error,
+                    on_close_callback=self._on_connection_closed,
+                )
+                with self._lock:
+                    self._connection = connection
+                connection.ioloop.start()  # until the connection ends
+            except Exception:
+                log.exception("publisher.io_failed")
             with self._lock:
                 self._connection = None
                 self._channel = None
@@ -249,6 +258,7 @@ class Publisher:
     def _on_connection_open(self, connection: SelectConnection) -> None:
         log.info("publisher.connected")
         self._opened = True
+        self._blocked = False  # a new connection starts unblocked; the broker says otherwise
         connection.add_on_connection_blocked_callback(self._on_blocked)
         connection.add_on_connection_unblocked_callback(self._on_unblocked)
         self._open_channel(connection)

@@ -30,7 +30,7 @@ from gateway.adapter import Delivery
 from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.bus.failures import Retryable
-from gateway.bus.publisher import PublishError, Unroutable, connect
+from gateway.bus.publisher import Publisher, PublishError, Unroutable, connect
 from gateway.bus.wire import ATTEMPT, history_of
 from gateway.config import Settings
 from gateway.envelope import Direction, Envelope, MessageType
@@ -461,3 +461,32 @@ def test_amqp_ingress_records_publishes_delivers_and_replies(gateway: Any) -> No
     receipt = json.loads(replies[0])
     assert receipt["status"] == "accepted" and receipt["published"] is True
     assert receipt["correlation_id"] == "corr-30"
+
+
+@pytest.mark.slow
+def test_publishing_while_the_broker_is_away_fails_in_time_and_resumes(
+    restartable: Gateway, private_broker: PrivateBroker
+) -> None:
+    publisher = Publisher(private_broker.url, restartable.topology, send_timeout=1.0)
+    queue = restartable.topology.work_queue(Direction.OUTBOUND, "iwmo")
+    try:
+        publisher.publish(Envelope(wmo301(40), Direction.OUTBOUND, message_type=WMO301))
+        private_broker.stop()
+        started = time.monotonic()
+        with pytest.raises(PublishError):
+            publisher.publish(Envelope(wmo301(41), Direction.OUTBOUND, message_type=WMO301))
+        assert time.monotonic() - started < 5
+        private_broker.start()
+        # Not sent in time means never sent: the caller keeps it (ledger, sweeper).
+        assert wait_for(lambda: _try_publish(publisher, 42), 30)
+        assert wait_for(lambda: depth(private_broker.url, queue) == 2, 10)
+    finally:
+        publisher.close()
+
+
+def _try_publish(publisher: Publisher, number: int) -> bool:
+    try:
+        publisher.publish(Envelope(wmo301(number), Direction.OUTBOUND, message_type=WMO301))
+    except PublishError:
+        return False
+    return True
