@@ -69,7 +69,7 @@ def _settings(prefix: str, var_dir: Path) -> Settings:
 def _env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KETENPOORT_")}
     env.update(environment(settings))
-    env.update(KETENPOORT_WORKERS="1", KETENPOORT_LOG_FORMAT="json")
+    env.update(KETENPOORT_LOG_FORMAT="json")
     return env
 
 
@@ -291,6 +291,9 @@ def main() -> int:
     parser.add_argument("--ingress", type=int, default=1, help="ingress processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per ingress process")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--worker-threads", type=int, default=1, help="consumers (threads) per worker process"
+    )
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--queue", help=argparse.SUPPRESS)
     parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
@@ -315,7 +318,9 @@ def main() -> int:
     configure_logging("console", "warning")
     with tempfile.TemporaryDirectory(prefix="ketenpoort-bench-") as scratch:
         prefix = f"kp-bench-{uuid.uuid4().hex[:8]}"
-        settings = _settings(prefix, Path(scratch))
+        settings = dataclasses.replace(
+            _settings(prefix, Path(scratch)), workers=args.worker_threads
+        )
         try:
             raw = measure_raw(settings, args.messages)
             bus = measure_bus(settings, args.messages)
@@ -336,7 +341,8 @@ def main() -> int:
         f"  ({bus / raw:.1%})"
     )
     print(
-        f"end to end ({args.ingress} ingress x {args.threads} threads, {args.workers} workers): "
+        f"end to end ({args.ingress} ingress x {args.threads} threads, "
+        f"{args.workers} workers x {args.worker_threads} threads): "
         f"{e2e:8.0f} msg/s"
     )
     print(f"ratio: {e2e / raw:.1%} of the raw ceiling")
