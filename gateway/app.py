@@ -16,7 +16,7 @@ from gateway.bus.topology import Topology
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Direction, Envelope
-from gateway.ledger import Ledger, open_ledger
+from gateway.ledger import Ledger, ledger_from_settings
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
@@ -28,7 +28,7 @@ class Gateway:
         self.topology = Topology(settings.bus_prefix, settings.delivery_limit)
         self.registry = Registry.load(settings.adapters, settings)
         self.schemas = SchemaCache()
-        self.ledger: Ledger = open_ledger(settings.ledger_dsn, settings.bsn_hash_key)
+        self.ledger: Ledger = ledger_from_settings(settings)
         self._local = threading.local()
         self._publishers: list[Publisher] = []
         self._lock = threading.Lock()

@@ -4,6 +4,7 @@
 - ``ketenpoort worker``: workers only (run several to compete on the same queues).
 - ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
 - ``ketenpoort demo``: send the messages in ``examples/`` through the whole path and report.
+- ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention (``ledger/cli.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gateway.bus.publisher import connect
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger
+from gateway.ledger.cli import add_ledger_commands
 from gateway.logs import configure_logging, get_logger
 from gateway.receive import ACCEPTED, REFUSED, Receipt
 from gateway.service import Services
@@ -208,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="use the configured ledger and bus names instead of a private scratch set",
     )
     demo.set_defaults(func=cmd_demo)
+    add_ledger_commands(sub, _settings)
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)
