@@ -44,8 +44,8 @@ class Settings:
     ledger_checkpoint_file: str = ""
     # AES-256-GCM key for payloads at rest (base64 of 32 bytes); empty = not encrypted.
     ledger_payload_key: str = ""
-    # Retention policies "<standard>:<payload|traffic>=<age>", e.g. "corv:payload=24h",
-    # "corv:traffic=6mo", "iwmo:payload=365d"; applied by `ketenpoort ledger retention`.
+    # Retention policies "<standard>[@<party>]:<payload|traffic>=<age>", e.g. "corv:payload=24h",
+    # "corv:traffic=6mo", "iwmo@0363:payload=365d"; applied by `ketenpoort ledger retention`.
     ledger_retention: tuple[str, ...] = ()
     # HTTP ingress.
     http_host: str = "127.0.0.1"

@@ -182,20 +182,30 @@ def _checkpoint_for(
 def inclusion(ledger: SqlLedger, seq: int, size: int | None = None) -> dict[str, Any]:
     """Proof that entry ``seq`` is in the tree of ``size`` entries (default: the latest
     checkpoint covering it, else the whole ledger)."""
-    size, checkpoint = _checkpoint_for(ledger, size, seq)
+    return inclusions(ledger, [seq], size)[0]
+
+
+def inclusions(ledger: SqlLedger, seqs: list[int], size: int | None = None) -> list[dict[str, Any]]:
+    """:func:`inclusion` for several entries, reading the tree once."""
+    size, checkpoint = _checkpoint_for(ledger, size, max(seqs))
     leaves = ledger.leaf_hashes(size)
-    if not 1 <= seq <= len(leaves):
-        raise ValueError(f"entry {seq} is not in a tree of {len(leaves)} entries")
-    path = merkle.inclusion_proof(seq - 1, leaves)
-    return {
-        "entry": seq,
-        "leaf_index": seq - 1,
-        "tree_size": size,
-        "leaf_hash": leaves[seq - 1].hex(),
-        "root": merkle.root(leaves).hex(),
-        "path": [p.hex() for p in path],
-        "checkpoint": json.loads(checkpoint.to_json()) if checkpoint else None,
-    }
+    root = merkle.root(leaves).hex()
+    proofs = []
+    for seq in seqs:
+        if not 1 <= seq <= len(leaves):
+            raise ValueError(f"entry {seq} is not in a tree of {len(leaves)} entries")
+        proofs.append(
+            {
+                "entry": seq,
+                "leaf_index": seq - 1,
+                "tree_size": size,
+                "leaf_hash": leaves[seq - 1].hex(),
+                "root": root,
+                "path": [p.hex() for p in merkle.inclusion_proof(seq - 1, leaves)],
+                "checkpoint": json.loads(checkpoint.to_json()) if checkpoint else None,
+            }
+        )
+    return proofs
 
 
 def consistency(ledger: SqlLedger, old_size: int, new_size: int | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from gateway.config import Settings
 from gateway.ledger import Query, Status, ledger_from_settings
-from gateway.ledger.audit import check_consistency, check_inclusion, consistency, inclusion, verify
+from gateway.ledger.audit import check_consistency, check_inclusion, consistency, inclusions, verify
 from gateway.ledger.checkpoint import Ed25519Verifier, Verifier, read_exported
 from gateway.ledger.retention import apply, parse_policies
 from gateway.ledger.sql import SqlLedger
@@ -62,7 +62,7 @@ def cmd_prove(args: argparse.Namespace, settings: Settings) -> int:
             if not seqs:
                 print(f"no entries for message {args.entry}", file=sys.stderr)
                 return 1
-        proofs = [inclusion(ledger, seq, args.size) for seq in seqs]
+        proofs = inclusions(ledger, seqs, args.size)
     print(json.dumps(proofs[0] if len(proofs) == 1 else proofs, indent=2))
     return 0
 

@@ -1,11 +1,13 @@
 """Retention: erase what the law says must go, keep what proves the ledger.
 
-A policy is ``<standard>:<what>=<age>``; ``standard`` ``*`` means every standard (also messages
-never identified), ``what`` is ``payload`` (the raw bytes) or ``traffic`` (the raw bytes and the
-personal traffic data of the entries: parties, detail, business keys), ``age`` counts from the
-message's last activity: ``24h``, ``180d``, ``6mo`` (30 days a month), ``2w``, ``90m``. Only
-settled messages are touched (delivered, answered, failed, discarded); parked ones and ones in
-flight keep everything. Examples: ``corv:payload=24h``, ``corv:traffic=6mo``, ``iwmo:payload=365d``.
+A policy is ``<standard>[@<party>]:<what>=<age>``. ``standard`` ``*`` means every standard
+(also messages never identified); ``@<party>`` limits it to messages from or to one party (a
+municipality's own policy, e.g. ``iwmo@0363:payload=365d``); ``what`` is ``payload`` (the raw
+bytes) or ``traffic`` (the raw bytes and the personal traffic data of the entries: parties,
+detail, business keys); ``age`` counts from the message's last activity: ``24h``, ``180d``,
+``6mo`` (30 days a month), ``2w``, ``90m``. Only settled messages are touched (delivered,
+answered, failed, discarded); parked ones and ones in flight keep everything. Examples:
+``corv:payload=24h``, ``corv:traffic=6mo``, ``iwmo:payload=365d``.
 
 Every erasure first records an ``erased`` entry on the message (which payloads, which policy),
 then empties the payload (its row and hash stay) or redacts the entries (their leaf hashes stay,
@@ -26,7 +28,7 @@ from gateway.ledger.state import SETTLED
 
 _AGE = re.compile(r"^(\d+)(m|h|d|w|mo)$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400}
-_POLICY = re.compile(r"^([A-Za-z0-9_.-]+|\*):(payload|traffic)=(\S+)$")
+_POLICY = re.compile(r"^([A-Za-z0-9_.-]+|\*)(?:@([A-Za-z0-9_.-]+))?:(payload|traffic)=(\S+)$")
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,11 @@ class Policy:
     standard: str
     what: str  # "payload" or "traffic"
     age: timedelta
+    party: str = ""  # sender or receiver; empty = any
 
     def __str__(self) -> str:
-        return f"{self.standard}:{self.what}={int(self.age.total_seconds())}s"
+        party = f"@{self.party}" if self.party else ""
+        return f"{self.standard}{party}:{self.what}={int(self.age.total_seconds())}s"
 
 
 def parse_age(text: str) -> timedelta:
@@ -52,10 +56,10 @@ def parse_policies(texts: Iterable[str]) -> list[Policy]:
         match = _POLICY.match(text.strip())
         if not match:
             raise ValueError(
-                f"retention policy {text!r}: use <standard>:<payload|traffic>=<age>, "
+                f"retention policy {text!r}: use <standard>[@<party>]:<payload|traffic>=<age>, "
                 "e.g. corv:payload=24h"
             )
-        policies.append(Policy(match[1], match[2], parse_age(match[3])))
+        policies.append(Policy(match[1], match[3], parse_age(match[4]), match[2] or ""))
     return policies
 
 
@@ -77,6 +81,9 @@ def due(ledger: SqlLedger, policy: Policy, at: datetime | None = None) -> list[s
     if policy.standard != "*":
         sql += " AND m.standard = ?"
         params.append(policy.standard)
+    if policy.party:
+        sql += " AND (m.sender = ? OR m.receiver = ?)"
+        params += [policy.party, policy.party]
     payload_left = (
         "EXISTS (SELECT 1 FROM entries e JOIN payloads p ON p.sha256 = e.payload_sha256 "
         "WHERE e.message_id = m.message_id AND p.content IS NOT NULL)"

@@ -39,6 +39,7 @@ def test_policies_parse() -> None:
         "corv:payload=86400s",
         "*:traffic=15552000s",
     ]
+    assert str(parse_policies(["iwmo@0363:payload=365d"])[0]) == "iwmo@0363:payload=31536000s"
     assert parse_age("2w") == timedelta(days=14)
     with pytest.raises(ValueError, match="retention policy"):
         parse_policies(["corv=24h"])
@@ -101,6 +102,22 @@ def test_traffic_retention_redacts_and_proofs_still_verify(backend: Backend) -> 
     assert report.redacted == 4
     for proof in proofs:
         assert inclusion(ledger, proof["entry"], proof["tree_size"]) == proof
+
+
+def test_a_municipal_policy_touches_only_that_party(backend: Backend) -> None:
+    ledger = backend.open()
+    ours = delivered(ledger, "iwmo", "WMO301", b"<ours/>")  # sent by 0363 (the helper's default)
+    theirs = message("WMO301")
+    ledger.append(theirs, Event.RECEIVED, payload=b"<theirs/>")
+    ledger.append(
+        theirs,
+        Event.VALIDATED,
+        detail={"publish": False},
+        description=description(sender="0599", receiver="12345678"),
+    )
+    result = apply(ledger, parse_policies(["iwmo@0363:payload=1h"]), at=LATER)
+    assert result.messages == [ours]
+    assert ledger.payload(ledger.history(theirs.message_id)[0].payload_sha256 or "") == b"<theirs/>"
 
 
 def test_redaction_without_an_erasure_is_caught(backend: Backend) -> None:
