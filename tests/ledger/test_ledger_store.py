@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +234,25 @@ def test_unsupported_url_is_refused() -> None:
 
     with pytest.raises(LedgerError):
         open_ledger("mysql://x", "k")
+
+
+def test_a_ledger_of_the_old_format_is_refused_clearly(tmp_path: Path) -> None:
+    import sqlite3
+
+    from gateway.ledger import LedgerError, open_ledger
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, message_id TEXT)")
+    with pytest.raises(LedgerError, match="earlier, unverifiable format"):
+        open_ledger(f"sqlite:///{path}", "k")
+
+
+def test_processes_opening_one_postgres_schema_at_once(backend: Backend) -> None:
+    opened: list[SqlLedger] = []
+    pool = [threading.Thread(target=lambda: opened.append(backend.open())) for _ in range(4)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert len(opened) == 4

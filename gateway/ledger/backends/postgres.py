@@ -155,6 +155,8 @@ class PostgresLedger(SqlLedger):
 
     def _create_schema(self, conn: psycopg.Connection[Any]) -> None:
         with conn.transaction():
+            # several processes may start at once: one creates, the others wait and find it
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ledger {self.schema}",))
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             conn.execute(SCHEMA)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.ledger import LedgerOptions
+from gateway.ledger import LedgerError, LedgerOptions
 from gateway.ledger.sql import SqlLedger
 
 SCHEMA = """
@@ -131,6 +131,12 @@ class SqliteLedger(SqlLedger):
         return conn
 
     def _create_schema(self, conn: sqlite3.Connection) -> None:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(entries)")}
+        if columns and "leaf_hash" not in columns:
+            raise LedgerError(
+                f"{self.path} is a ledger of an earlier, unverifiable format; "
+                "move it aside (it stays readable with sqlite3) and start a new one"
+            )
         conn.executescript(SCHEMA)
 
     @contextmanager
