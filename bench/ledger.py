@@ -8,7 +8,8 @@ measures, on the ledger as it is:
 
 - ``append 1x``: one thread, one durable commit per entry (the latency-bound case);
 - ``append 16x``: sixteen threads appending at once (what group commit achieves);
-- ``verify``: recompute every leaf and the tree, check all checkpoints, re-hash every payload.
+- ``verify``: recompute every leaf and the tree, check all checkpoints, re-hash every payload;
+- ``prove``: one inclusion proof against the latest checkpoint (reads all leaf hashes).
 
 Messages are realistic in shape: per message ``received`` (a 1.3 KB XML payload), ``validated``
 (parties, three business keys, a hashed BSN), ``published``, ``delivered``. PostgreSQL runs in a
@@ -33,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gateway.adapter import Description
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.ledger import Event, LedgerOptions, open_ledger
-from gateway.ledger.audit import verify
+from gateway.ledger.audit import check_inclusion, inclusion, verify
 from gateway.ledger.checkpoint import HmacSigner
 from gateway.ledger.sql import SqlLedger
 
@@ -100,7 +101,7 @@ def run(name: str, opener: Callable[[], SqlLedger], sizes: list[int]) -> None:
     print(f"\n{name}")
     print(
         f"{'entries':>9} {'append 1x/s':>12} {'append 16x/s':>13} {'verify s':>9} "
-        f"{'verify /s':>10}  {'checkpoints':>11}"
+        f"{'verify /s':>10}  {'checkpoints':>11} {'prove s':>8}"
     )
     for size in sizes:
         single_n, group_n = min(1200, size // 2), min(4000, size // 2)
@@ -120,9 +121,13 @@ def run(name: str, opener: Callable[[], SqlLedger], sizes: list[int]) -> None:
         report = verify(ledger)
         took = time.perf_counter() - began
         assert report.ok, report.problems
+        began = time.perf_counter()
+        proof = inclusion(ledger, 1)
+        proved = time.perf_counter() - began
+        assert check_inclusion(proof, ledger.options.signer) == []
         print(
             f"{report.size:>9} {single:>12.0f} {grouped:>13.0f} {took:>9.1f} "
-            f"{report.size / took:>10.0f}  {report.checkpoints:>11}",
+            f"{report.size / took:>10.0f}  {report.checkpoints:>11} {proved:>8.2f}",
             flush=True,
         )
     ledger.close()
