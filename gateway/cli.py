@@ -48,6 +48,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.ingress.http import make_app
 
     settings = _settings(args)
+    # uvicorn handles SIGTERM/SIGINT by shutting the server down, restoring the handlers it
+    # found and raising the signal again: these handlers make that a no-op, so that after the
+    # server stops, the workers finish the message in hand and the process exits cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    signal.signal(signal.SIGINT, lambda *_: None)
     with Gateway(settings) as gateway:
         gateway.declare_topology()
         with Services(gateway):
