@@ -16,7 +16,7 @@ from gateway.bus.topology import Topology
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
-from gateway.ledger import Ledger, open_ledger
+from gateway.ledger import Ledger, ledger_from_settings
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
@@ -36,7 +36,7 @@ class Gateway:
         self.registry = Registry.load(settings.adapters, settings)
         self.topology = topology_for(settings, self.registry)
         self.schemas = SchemaCache()
-        self.ledger: Ledger = open_ledger(settings.ledger_dsn, settings.bsn_hash_key)
+        self.ledger: Ledger = ledger_from_settings(settings)
         self._publisher: Publisher | None = None
         self._lock = threading.Lock()
         self.receiver = Receiver(

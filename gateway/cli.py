@@ -6,6 +6,7 @@
   definitions JSON (``deploy/rabbitmq-definitions.json`` is this for the default settings).
 - ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
 - ``ketenpoort demo``: send the messages in ``examples/`` through the whole path and report.
+- ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention (``ledger/cli.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from gateway.bus.publisher import connect
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger
+from gateway.ledger.cli import add_ledger_commands
 from gateway.logs import configure_logging, get_logger
 from gateway.receive import ACCEPTED, REFUSED, Receipt
 from gateway.service import Services
@@ -49,6 +51,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.ingress.http import make_app
 
     settings = _settings(args)
+    # uvicorn handles SIGTERM/SIGINT by shutting the server down, restoring the handlers it
+    # found and raising the signal again: these handlers make that a no-op, so that after the
+    # server stops, the workers finish the message in hand and the process exits cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    signal.signal(signal.SIGINT, lambda *_: None)
     with Gateway(settings) as gateway:
         gateway.declare_topology()
         with Services(gateway):
@@ -234,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="use the configured ledger and bus names instead of a private scratch set",
     )
     demo.set_defaults(func=cmd_demo)
+    add_ledger_commands(sub, _settings)
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)

@@ -40,8 +40,22 @@ class Settings:
     max_attempts: int = 5
     # Publishes in flight awaiting their broker confirm, per process.
     publish_window: int = 256
-    # Ledger: "sqlite:///path" or "postgresql://..."; empty = SQLite under var_dir.
+    # Ledger: "sqlite:///path" or "postgresql://...[?schema=name]"; empty = SQLite under var_dir.
     ledger_url: str = ""
+    # Key signing ledger checkpoints: "ed25519:<base64 32-byte seed>", "hmac:<secret>", or a
+    # file holding one of those; empty = an Ed25519 key made on first use in var_dir.
+    ledger_checkpoint_key: str = ""
+    # A signed checkpoint is made when this many entries were added since the last one ...
+    ledger_checkpoint_every: int = 1000
+    # ... or this many seconds passed (checked on append and by the sweeper).
+    ledger_checkpoint_seconds: float = 300.0
+    # Where checkpoints are exported (JSON lines, appended); empty = var_dir.
+    ledger_checkpoint_file: str = ""
+    # AES-256-GCM key for payloads at rest (base64 of 32 bytes); empty = not encrypted.
+    ledger_payload_key: str = ""
+    # Retention policies "<standard>[@<party>]:<payload|traffic>=<age>", e.g. "corv:payload=24h",
+    # "corv:traffic=6mo", "iwmo@0363:payload=365d"; applied by `ketenpoort ledger retention`.
+    ledger_retention: tuple[str, ...] = ()
     # HTTP ingress.
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -63,6 +77,14 @@ class Settings:
     @property
     def ledger_dsn(self) -> str:
         return self.ledger_url or f"sqlite:///{self.var_dir / 'ledger.sqlite3'}"
+
+    @property
+    def ledger_checkpoint_path(self) -> Path:
+        return Path(self.ledger_checkpoint_file or self.var_dir / "ledger-checkpoints.jsonl")
+
+    @property
+    def ledger_key_path(self) -> Path:
+        return self.var_dir / "ledger-checkpoint.key"
 
     @property
     def outbox_dir(self) -> Path:
@@ -139,6 +161,12 @@ def load_settings(
     settings = Settings(**values, extra=extra)
     if settings.log_format not in {"console", "json"}:
         raise ConfigError("setting 'log_format' must be 'console' or 'json'")
+    from gateway.ledger.retention import parse_policies
+
+    try:
+        parse_policies(settings.ledger_retention)
+    except ValueError as exc:
+        raise ConfigError(f"setting 'ledger_retention': {exc}") from exc
     return settings
 
 

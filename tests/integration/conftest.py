@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from busutil import PrivateBroker, free_port
+
+from .busutil import PrivateBroker, free_port
 
 
 @pytest.fixture(scope="module")

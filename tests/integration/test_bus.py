@@ -23,7 +23,6 @@ from typing import Any
 import pika
 import pytest
 import requests
-from busutil import PrivateBroker, depth, start_worker, stop_process, wait_for
 from messages import wmo301
 
 from gateway.adapter import Delivery
@@ -38,6 +37,8 @@ from gateway.ledger import Event
 from gateway.receive import ACCEPTED
 from gateway.service import Services
 from gateway.worker import Worker
+
+from .busutil import PrivateBroker, depth, start_worker, stop_process, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,9 @@ Everything here is a fact taken from the specifications (see ``schemas/README.md
 message catalogue and header rules (BerichtCodes, namespaces, IV028/IV034), the
 restrictions per data element (RS001..RS048: lengths, ranges, "vullen met n cijfers"), the
 constraints that are checked by schema (CS015, CS025, CS319) and the code lists (COD*, NUM*,
-WJ*, WMO*, JZ*). ``generate.py`` turns this model into XSD files; nothing in here is copied
-from an XSD file.
+WJ*, WMO*, JZ*). ``generate.py`` turns this model into XSD files. Values such as codes and
+facet limits are facts of the standard (the public XSDs were read to confirm them and serve as
+test oracles); no XSD text is copied.
 
 Conventions
 -----------

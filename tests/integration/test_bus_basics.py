@@ -1,0 +1,117 @@
+"""Publisher and consumer on the real RabbitMQ: confirms, unroutable, retry, parking."""
+
+from __future__ import annotations
+
+import threading
+
+import pika
+import pytest
+
+from gateway.bus.consumer import Consumer, Permanent
+from gateway.bus.publisher import Publisher, Unroutable, connect
+from gateway.bus.topology import Topology
+from gateway.bus.wire import to_amqp
+from gateway.envelope import Direction, Envelope, MessageType
+from tests.integration.helpers import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def topology(settings):
+    topology = Topology(settings.bus_prefix, ("iwmo",), delivery_limit=3, retry_tiers=("1s",))
+    connection = connect(settings.amqp_url)
+    topology.declare(connection.channel())
+    yield topology
+    topology.delete(connection.channel())
+    connection.close()
+
+
+def _envelope() -> Envelope:
+    return Envelope(
+        body=b"<x/>",
+        direction=Direction.OUTBOUND,
+        message_type=MessageType("iwmo", "WMO301", "3.2"),
+    )
+
+
+class Recorder:
+    def __init__(self, fail_with: BaseException | None = None) -> None:
+        self.fail_with = fail_with
+        self.handled: list[str] = []
+        self.failures: list[tuple[str, bool]] = []
+
+    def handle(self, properties: pika.BasicProperties, body: bytes) -> None:
+        self.handled.append(properties.message_id)
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    def failed(self, properties, body, error, *, attempt: int, final: bool, wait) -> None:
+        self.failures.append((type(error).__name__, final))
+
+
+def _queue_depth(settings, queue: str) -> int:
+    connection = connect(settings.amqp_url)
+    depth = connection.channel().queue_declare(queue, passive=True).method.message_count
+    connection.close()
+    return depth
+
+
+def test_unroutable_publish_is_an_error_not_silence(settings, topology) -> None:
+    publisher = Publisher(settings.amqp_url, topology)
+    try:
+        properties, body = to_amqp(_envelope())
+        with pytest.raises(Unroutable):
+            publisher.publish_raw(topology.ingress, "no-such-key", body, properties)
+    finally:
+        publisher.close()
+
+
+def _consume(settings, topology, handler: Recorder, until) -> None:
+    publisher = Publisher(settings.amqp_url, topology)
+    consumer = Consumer(
+        settings.amqp_url,
+        [topology.work_queue(Direction.OUTBOUND, "iwmo")],
+        handler,
+        publisher,
+        topology,
+        max_attempts=3,
+    )
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(until, timeout=20)
+    finally:
+        consumer.stop()
+        thread.join(10)
+        publisher.close()
+
+
+def test_confirmed_message_is_consumed_and_acked(settings, topology) -> None:
+    publisher = Publisher(settings.amqp_url, topology)
+    envelope = _envelope()
+    publisher.publish(envelope)
+    publisher.close()
+    handler = Recorder()
+    _consume(settings, topology, handler, lambda: handler.handled == [envelope.message_id])
+    assert _queue_depth(settings, topology.work_queue(Direction.OUTBOUND, "iwmo")) == 0
+
+
+def test_permanent_failure_parks_at_once(settings, topology) -> None:
+    publisher = Publisher(settings.amqp_url, topology)
+    publisher.publish(_envelope())
+    publisher.close()
+    handler = Recorder(Permanent("bad"))
+    _consume(settings, topology, handler, lambda: _queue_depth(settings, topology.parking) == 1)
+    assert handler.failures == [("Permanent", True)]
+    assert len(handler.handled) == 1
+
+
+def test_retryable_failure_is_retried_up_to_max_attempts_then_parked(settings, topology) -> None:
+    publisher = Publisher(settings.amqp_url, topology)
+    publisher.publish(_envelope())
+    publisher.close()
+    handler = Recorder(TimeoutError("counterpart slow"))
+    _consume(settings, topology, handler, lambda: _queue_depth(settings, topology.parking) == 1)
+    assert handler.failures == [("TimeoutError", False)] * 2 + [("TimeoutError", True)]
+    assert len(handler.handled) == 3
