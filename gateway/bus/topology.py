@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from gateway.envelope import Direction
@@ -49,6 +50,13 @@ def duration_seconds(text: str) -> float:
     if not match:
         raise ValueError(f"not a duration like 10s, 1m, 1h: {text!r}")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+_PRECONDITION_FAILED = 406
+
+
+class TopologyMismatch(RuntimeError):
+    """The broker has a queue of ours declared with other arguments (e.g. an older limit)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +206,15 @@ class Topology:
         for exchange in self.exchanges():
             channel.exchange_declare(exchange.name, exchange_type=exchange.type, durable=True)
         for queue in self.queues():
-            channel.queue_declare(queue.name, durable=True, arguments=dict(queue.arguments))
+            try:
+                channel.queue_declare(queue.name, durable=True, arguments=dict(queue.arguments))
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                if exc.reply_code != _PRECONDITION_FAILED:
+                    raise
+                raise TopologyMismatch(
+                    f"queue {queue.name} exists with other arguments ({exc.reply_text}); queue "
+                    "arguments cannot change: drain and delete it, or use another bus_prefix"
+                ) from exc
         for b in self.bindings():
             if b.destination_type == "exchange":
                 channel.exchange_bind(b.destination, b.source, routing_key=b.routing_key)

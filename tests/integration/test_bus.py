@@ -30,6 +30,7 @@ from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.bus.failures import Retryable
 from gateway.bus.publisher import Publisher, PublishError, Unroutable, connect
+from gateway.bus.topology import Topology, TopologyMismatch
 from gateway.bus.wire import ATTEMPT, history_of
 from gateway.config import Settings
 from gateway.envelope import Direction, Envelope, MessageType
@@ -491,3 +492,17 @@ def _try_publish(publisher: Publisher, number: int) -> bool:
     except PublishError:
         return False
     return True
+
+
+def test_a_queue_declared_with_other_arguments_is_named_clearly(settings: Settings) -> None:
+    """An older topology (e.g. another delivery limit) is refused with the queue's name."""
+    old = Topology(settings.bus_prefix, ("iwmo",), delivery_limit=10)
+    new = dataclasses.replace(old, delivery_limit=20)
+    connection = connect(settings.amqp_url)
+    try:
+        old.declare(connection.channel())
+        with pytest.raises(TopologyMismatch, match=f"queue {settings.bus_prefix}.ingress"):
+            new.declare(connection.channel())
+    finally:
+        old.delete(connection.channel())
+        connection.close()
