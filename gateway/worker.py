@@ -19,7 +19,7 @@ from typing import Any
 import pika
 
 from gateway.adapter import Description, Finding, Handover, Registry, Transport
-from gateway.bus.consumer import Permanent
+from gateway.bus.failures import Permanent, call_outbound
 from gateway.bus.wire import from_amqp
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Event, Ledger
@@ -66,17 +66,27 @@ class Worker:
             self.process(envelope)
 
     def failed(
-        self, properties: pika.BasicProperties, body: bytes, error: BaseException, final: bool
+        self,
+        properties: pika.BasicProperties,
+        body: bytes,
+        error: BaseException,
+        *,
+        attempt: int,
+        final: bool,
+        wait: float | None,
     ) -> None:
         envelope = from_amqp(properties, body)
         with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
             event = Event.PARKED if final else Event.RETRIED
-            self.ledger.append(
-                envelope,
-                event,
-                detail={"error": type(error).__name__, "reason": str(error)[:500]},
-            )
-            log.warning(f"message.{event.value}", error=type(error).__name__)
+            detail: dict[str, object] = {
+                "attempt": attempt,
+                "error": type(error).__name__,
+                "reason": str(error)[:500],
+            }
+            if wait is not None:
+                detail["retry_in"] = wait
+            self.ledger.append(envelope, event, detail=detail)
+            log.warning(f"message.{event.value}", error=type(error).__name__, attempt=attempt)
 
     # the steps ----------------------------------------------------------------------------
 
@@ -99,7 +109,7 @@ class Worker:
             transport = (
                 self.backoffice if delivery.to == BACKOFFICE else adapter.transport(delivery.to)
             )
-            handed = transport.deliver(envelope, delivery)
+            handed = call_outbound(lambda: transport.deliver(envelope, delivery))
             handover = handed if isinstance(handed, Handover) else Handover(handed)
             self.ledger.append(
                 envelope,
