@@ -6,17 +6,15 @@ other failure until its attempts run out (``gateway/bus``). Transports raise
 "try again later" code) or :class:`Refused` (park: 4xx, a code saying the message itself is
 wrong). Both say in words what happened; that text is what operations read in the ledger.
 
-``Retryable`` is ours until the failure classification of issue #4 (``gateway/bus/failures.py``)
-is on main; then it is imported from there and this module keeps only the counterpart errors.
+``Permanent`` and ``Retryable`` are the bus's own failure classes (``gateway/bus/failures.py``):
+a Refused message is parked at once, an Unavailable one waits in the next retry tier.
 """
 
 from __future__ import annotations
 
-from gateway.bus.consumer import Permanent
+from gateway.bus.failures import Permanent, Retryable
 
-
-class Retryable(Exception):
-    """A failure that may pass later: the bus retries the message (and parks it at the end)."""
+__all__ = ["CounterpartError", "Permanent", "Refused", "Retryable", "Unavailable"]
 
 
 class CounterpartError(Exception):

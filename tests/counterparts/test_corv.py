@@ -10,6 +10,7 @@ import json
 import tempfile
 import uuid
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ from adapters.shared.stuf import (
 )
 from gateway.adapter import Delivery
 from gateway.envelope import Direction, Envelope, MessageType
+from gateway.ledger.retention import apply, parse_policies
 from gateway.receive import ACCEPTED, REFUSED, REJECTED
 from tests.conftest import REFERENCE
 from tests.counterparts import corv_messages as m
@@ -44,6 +46,7 @@ from tests.counterparts.helpers import (
     CORV_URL,
     assert_valid,
     counterpart_settings,
+    events,
     make_parts,
 )
 
@@ -271,11 +274,23 @@ def test_corv_transport_failures(parts) -> None:
         transport.deliver(envelope, delivery)
 
 
-def test_corv_retention_policy_is_payload_24h_after_routing(parts) -> None:
+def test_corv_payloads_are_erased_24_hours_after_routing(parts) -> None:
     adapter = parts.registry.by_name("corv")
     assert adapter.retention == ("corv:payload=24h", "corv:traffic=6mo")
-    assert retention.PAYLOAD_AFTER_ROUTING in adapter.retention
-    assert MessageType("corv", "vtoDi01", "1.0.9").standard == "corv" == adapter.standards[0]
+    policies = parse_policies([retention.PAYLOAD_AFTER_ROUTING])  # the ledger's own grammar
+    answer = CorvIntake(parts).take(soap.wrap(_element(m.zorgmelding())))
+    message_id = answer.receipt.message_id
+    payload = parts.ledger.history(message_id)[0].payload_sha256
+    later = datetime.now(UTC) + timedelta(hours=23)
+    assert apply(parts.ledger, policies, at=later).messages == []  # in flight: kept
+    parts.drain()  # routed: delivered to the back-office
+    assert apply(parts.ledger, policies, at=later).messages == []  # not 24 hours yet
+    assert parts.ledger.payload(payload) is not None
+    erased = apply(parts.ledger, policies, at=datetime.now(UTC) + timedelta(hours=25))
+    assert erased.messages == [message_id] and erased.payloads_erased == 1
+    assert parts.ledger.payload(payload) is None
+    assert events(parts.ledger, message_id)[-1] == "erased"
+    assert MessageType("corv", "vtoDi01", "1.0.9").standard == adapter.standards[0]
 
 
 def test_unknown_jz_messages_are_refused_with_the_handled_list(parts) -> None:

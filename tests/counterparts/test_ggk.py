@@ -21,7 +21,7 @@ from adapters.shared.http import HttpPolicy
 from adapters.shared.refs import is_uuid4
 from adapters.shared.stuf import STUF, Fout, Stuurgegevens, Systeem, foutbericht, read_fout
 from gateway.adapter import Delivery
-from gateway.bus.consumer import Permanent
+from gateway.bus.failures import Permanent
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.receive import ACCEPTED, REFUSED
 from tests.conftest import EXAMPLES, REFERENCE

@@ -4,9 +4,12 @@ VECOZO mocked by ``responses``."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
+import threading
+import time
 import uuid
 import zipfile
 from email.parser import BytesParser
@@ -284,3 +287,27 @@ def test_pulled_payload_record_is_accepted(aanbieder) -> None:
         body=(JW / "JW301.xml").read_bytes(), direction=Direction.INBOUND, source="vecozo"
     )
     assert aanbieder.receiver.receive(envelope, {"transport": "vecozo"}).status == ACCEPTED
+
+
+@responses.activate
+def test_the_poller_runs_as_a_service_loop_until_stopped(aanbieder) -> None:
+    from adapters.vecozo.adapter import VecozoAdapter
+
+    assert (
+        VecozoAdapter(dataclasses.replace(aanbieder.settings, vecozo_pull_url="")).pollers(
+            aanbieder
+        )
+        == []
+    )
+    [(name, loop)] = VecozoAdapter(aanbieder.settings).pollers(aanbieder)
+    assert name == "vecozo-pull"
+    stop = threading.Event()
+    responses.get(f"{PULL}/berichten", json=[])
+    thread = threading.Thread(target=loop, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not responses.calls and time.monotonic() < deadline:
+        stop.wait(0.01)
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and responses.calls
