@@ -311,3 +311,12 @@ def test_the_poller_runs_as_a_service_loop_until_stopped(aanbieder) -> None:
     stop.set()
     thread.join(5)
     assert not thread.is_alive() and responses.calls
+
+
+@pytest.mark.parametrize("name", ["jw301.xml", "jw315.xml", "jw315_with_multiple_products.xml"])
+def test_vecozo_fixture_payloads_are_classified_as_ijw_30(aanbieder, name) -> None:
+    body = (FIXTURES / name).read_bytes()
+    root = etree.fromstring(body)
+    assert root.tag.startswith("{http://www.istandaarden.nl/ijw/3_0/")
+    receipt = aanbieder.receiver.receive(Envelope(body=body, direction=Direction.INBOUND))
+    assert receipt.status == "refused" and "ijw 3.0 is not supported" in receipt.errors[0]
