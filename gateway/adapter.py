@@ -73,7 +73,17 @@ class Delivery:
 class State(Protocol):
     """What rules needing earlier messages may ask (implemented by the ledger)."""
 
-    def find(self, key: str, value: str) -> Sequence[Any]: ...
+    def find(self, key: str, value: str) -> Sequence[Any]:
+        """Entries indexed under a business key (``.message_id``, ``.event``, ``.code``...)."""
+        ...
+
+    def history(self, message_id: str) -> Sequence[Any]:
+        """Every entry of one message, oldest first (to find the one carrying its payload)."""
+        ...
+
+    def payload(self, sha256: str) -> bytes | None:
+        """The recorded bytes with this SHA-256 (an earlier message, to decode it)."""
+        ...
 
 
 class Transport(Protocol):
