@@ -20,6 +20,7 @@ def schema_path(bericht: Bericht) -> Path:
     return Path(str(schema_root() / bericht.standard / VERSION / f"{bericht.code}.xsd"))
 
 
+@functools.cache
 def shape(bericht: Bericht) -> Shape:
     return shape_of(str(schema_path(bericht)))
 

@@ -22,6 +22,7 @@ The same engine checks a whole canonical dict (:func:`check`) or a stream of rec
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -142,11 +143,16 @@ def classes(node: dict[str, Any], path: str) -> Iterator[tuple[str, str, dict[st
             yield from classes(value, here)
 
 
+@functools.cache
+def _steps(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("/"))
+
+
 def get(node: dict[str, Any] | None, dotted: str) -> Any:
     """``get(product, "Product/Code")``: the value or None."""
     value: Any = node
-    for part in dotted.split("/"):
-        if not isinstance(value, dict):
+    for part in _steps(dotted):
+        if value.__class__ is not dict:
             return None
         value = value.get(part)
     return value
@@ -251,6 +257,19 @@ def split(bericht: Bericht, data: dict[str, Any]) -> tuple[dict[str, Any], list[
     return head, records
 
 
+_BY_MESSAGE: dict[tuple[Bericht, int], dict[Scope, tuple[Rule, ...]]] = {}
+
+
+def rules_for(bericht: Bericht) -> dict[Scope, tuple[Rule, ...]]:
+    """The registered rules that apply to a message, by scope (worked out once per message)."""
+    key = (bericht, len(RULES))
+    found = _BY_MESSAGE.get(key)
+    if found is None:
+        chosen = [r for r in RULES if r.applies(bericht)]
+        found = _BY_MESSAGE[key] = {s: tuple(r for r in chosen if r.scope is s) for s in Scope}
+    return found
+
+
 class Checker:
     """Runs the rules of one message: the head first, then records one by one, then the folds.
 
@@ -267,14 +286,17 @@ class Checker:
         rules: Iterable[Rule] | None = None,
     ) -> None:
         self.message = Message(bericht, head, state, today, refdata)
-        chosen = [r for r in (RULES if rules is None else rules) if r.applies(bericht)]
-        self._part_rules = [r for r in chosen if r.scope is Scope.PART]
-        self._folds = [(r, r.fn(self.message)) for r in chosen if r.scope is Scope.FOLD]
+        if rules is None:
+            by_scope = rules_for(bericht)
+        else:
+            chosen = [r for r in rules if r.applies(bericht)]
+            by_scope = {s: tuple(r for r in chosen if r.scope is s) for s in Scope}
+        self._part_rules = by_scope[Scope.PART]
+        self._folds = [(r, r.fn(self.message)) for r in by_scope[Scope.FOLD]]
         self.findings: list[Finding] = []
         self._count = 0
-        for r in chosen:
-            if r.scope is Scope.MESSAGE:
-                self._collect(r, r.fn(self.message))
+        for r in by_scope[Scope.MESSAGE]:
+            self._collect(r, r.fn(self.message))
         head_part = Part(head)
         for r in self._part_rules:
             self._collect(r, r.fn(self.message, head_part))

@@ -12,6 +12,7 @@ prestatie facts the rules need.
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -125,25 +126,41 @@ class History:
                 )
         return sorted(found.values(), key=lambda e: e.seq)
 
-    def _body(self, earlier: Earlier) -> bytes | None:
+    def _payload(self, earlier: Earlier) -> tuple[str | None, bytes | None]:
+        """(SHA-256, bytes) of an earlier message; the bytes only when not decoded before."""
         assert self.state is not None
         entries = self.state.history(earlier.message_id)
         carrying = [
             e for e in entries if e.payload_sha256 and str(e.event) in ("received", "mapped")
         ]
         if not carrying:
-            return None
-        payload: bytes | None = self.state.payload(carrying[-1].payload_sha256)
-        return payload
+            return None, None
+        sha: str = carrying[-1].payload_sha256
+        if (sha, earlier.bericht) in _DECODED:
+            _DECODED.move_to_end((sha, earlier.bericht))
+            return sha, None
+        payload: bytes | None = self.state.payload(sha)
+        return sha, payload
+
+    def _body(self, earlier: Earlier) -> bytes | None:
+        assert self.state is not None
+        sha, _ = self._payload(earlier)
+        return self.state.payload(sha) if sha is not None else None
 
     def message(self, earlier: Earlier) -> dict[str, Any]:
-        """The decoded canonical dict of an earlier (small) message."""
+        """The decoded canonical dict of an earlier (small) message (rules never change it)."""
         if earlier.message_id not in self._messages:
-            body = self._body(earlier)
+            sha, body = self._payload(earlier)
             data: dict[str, Any] = {}
-            if body is not None:
-                root = etree.fromstring(body, _PARSER)
-                data = decode_message(root, earlier.bericht)
+            if sha is not None:
+                key = (sha, earlier.bericht)
+                cached = _DECODED.get(key)
+                if cached is None and body is not None:
+                    cached = decode_message(etree.fromstring(body, _PARSER), earlier.bericht)
+                    _DECODED[key] = cached
+                    while len(_DECODED) > _DECODED_MAX:
+                        _DECODED.popitem(last=False)
+                data = cached or {}
             self._messages[earlier.message_id] = data
         return self._messages[earlier.message_id]
 
@@ -281,6 +298,11 @@ class History:
     def declaraties_on(self, toewijzing: str) -> list[Earlier]:
         return self.accepted("ToewijzingNummer", toewijzing, (323,))
 
+
+# Decoded earlier messages by content hash: payloads never change, so a decoded one can serve
+# every later check (a least-recently-used set of at most _DECODED_MAX).
+_DECODED: OrderedDict[tuple[str, Bericht], dict[str, Any]] = OrderedDict()
+_DECODED_MAX = 4096
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 _ITER: dict[str, Any] = {

@@ -151,6 +151,8 @@ def _values(node: Any, name: str) -> Iterator[Any]:
 def gemeentecode(msg: Message) -> Iterator[Hit]:
     """Vullen met een bestaande gemeentecode uit het overzicht van CBS dat actueel is op
     Ingangsdatum of ToewijzingIngangsdatum (after a herindeling the old code stays usable)."""
+    if msg.refdata.gemeenten is None:
+        return  # the CBS list is not configured: not assessed
     day = _reference_day(msg)
     if day is None:
         return
