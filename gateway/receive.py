@@ -191,11 +191,13 @@ class Receiver:
 
     def _refuse(self, envelope: Envelope, errors: tuple[str, ...]) -> Receipt:
         stage = "schema" if envelope.message_type else "intake"
-        self.ledger.append(
-            envelope,
-            Event.REJECTED,
-            detail={"stage": stage, "errors": list(errors), "publish": False},
-        )
+        detail: dict[str, Any] = {"stage": stage, "errors": list(errors), "publish": False}
+        if envelope.direction is Direction.INBOUND:
+            # No business answer (a retour needs a schema-valid heenbericht): the sender is owed
+            # a transport-level error, which the counterpart transport sends (issue #6; for
+            # iWmo/iJw over GGk a Fo01 with StUF055).
+            detail["answer"] = "transport-error"
+        self.ledger.append(envelope, Event.REJECTED, detail=detail)
         log.info("message.refused", stage=stage, errors=len(errors))
         return Receipt(
             message_id=envelope.message_id,

@@ -43,6 +43,9 @@ def _bericht(message_type: MessageType) -> Bericht:
 class IStandaardenAdapter:
     name = "istandaarden"
     standards = STANDARDS
+    # The transport-level error owed for a received message that fails the XSD (no retour is
+    # made then; the ledger marks it ``answer: transport-error``): StUF-GGk Fo01 code StUF055.
+    schema_error_code = "StUF055"
 
     def __init__(
         self,

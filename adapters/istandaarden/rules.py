@@ -262,6 +262,32 @@ def postcode_nl(msg: Message, part: Part) -> Iterator[Hit]:
             yield path, "Postcode is not a Dutch postcode"
 
 
+# The condition texts as the standard states them (CD, retourcode 0001).
+CD_TEXT = {
+    "CD005": "Als Postcode gevuld is, dan verplicht vullen, anders leeg laten.",
+    "CD007": "Als Communicatie / Vorm de waarde 1 (tolk taal) heeft, dan verplicht vullen, anders leeglaten.",  # noqa: E501
+    "CD009": "Alleen als Soort adres de waarde 04 (tijdelijk adres) heeft, is vullen toegestaan.",
+    "CD025": "Als Adres / LandCode de waarde NL (Nederland) heeft, dan verplicht vullen.",
+    "CD034": "Als Soort adres de waarde 1 (BRP-adres) of 3 (verblijfadres) heeft, dan verplicht vullen.",  # noqa: E501
+    "CD041": "Indien Code in Product gevuld is, verplicht vullen.",
+    "CD043": "Indien Beschikkingnummer gevuld is, verplicht vullen, anders leeg laten.",
+    "CD060": "Verplicht vullen indien DebetCredit bij het ingediende bedrag de waarde C (credit) heeft, anders leeg laten.",  # noqa: E501
+    "CD066": "Als type verwijzer gelijk is aan 02, 03, 04 of 05 en ZorgverlenerCode is gevuld, dan is Naamverwijzer leeg.",  # noqa: E501
+    "CD067": "Als type verwijzer gelijk is aan 02, 03, 04 of 05 en ZorgverlenerCode is leeg, dan is Naamverwijzer gevuld.",  # noqa: E501
+    "CD068": "Als type verwijzer ongelijk is aan 02, 03, 04 of 05, dan is ZorgverlenerCode leeg.",
+    "CD075": "Verplicht vullen indien Budget gevuld is",
+    "CD076": "Verplicht vullen indien Frequentie waarde 2 (per week)",
+    "CD077": "Indien Budget gevuld is, dan leeg laten",
+    "CD078": "Indien Omvang gevuld is, dan leeg laten",
+    "CD079": "Indien Budget leeg is, dan verplicht vullen",
+    "CD080": "Indien Code in Product leeg is en Einddatum van het ToegewezenProduct groter dan 31-12-2020 of leeg is, dan leeg laten",  # noqa: E501
+    "CD085": "Als VerzoekAntwoord de waarde 1 (Verzoek afgewezen) heeft, dan vullen",
+    "CD086": "Als VerzoekAntwoord de waarde 2 (Aanvraag in onderzoek) heeft, dan leeg laten",
+    "CD087": "Als eenheid ongelijk is aan 83 (euro’s) dan verplicht vullen, anders leeg laten.",
+    "CD095": "Indien Code in AangevraagdProduct leeg is en ToewijzingEinddatum van het AangevraagdProduct groter dan 31-12-2020 of leeg is, dan leeg laten",  # noqa: E501
+    "CD096": "Indien Code in NieuwProduct leeg is en Einddatum groter dan 31-12-2020 of leeg is, dan leeg laten",  # noqa: E501
+}
+
 # -- conditions (CD): data-driven --------------------------------------------------------------
 
 # (rule, messages, class, element that is governed, required when, forbidden when)
@@ -385,7 +411,7 @@ def conditions(
             if missing or wrong:
                 yield path, text
 
-    check_condition.__doc__ = text
+    check_condition.__doc__ = f"{CD_TEXT[rule_id]} ({klass}/{element})"
     rule(rule_id, "0001", XSLT, messages, Scope.PART)(check_condition)
 
 

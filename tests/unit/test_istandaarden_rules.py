@@ -555,3 +555,9 @@ def test_rules_on_a_message_without_state_are_the_in_message_verdict() -> None:
     data = world.msg(301)
     put(data, "Client/Bsn", BSN)
     assert _check(world, 301, data, MemoryState(world)) == []
+
+
+def test_the_rules_document_is_generated_from_the_registry() -> None:
+    from tools.rules_table import TARGET, render
+
+    assert TARGET.read_text() == render(), "run: python -m tools.rules_table"
