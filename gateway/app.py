@@ -7,43 +7,50 @@ ledger keeps one database connection per thread; compiled schemas are per thread
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Sequence
 
 from gateway.adapter import Registry
-from gateway.bus.consumer import Consumer
+from gateway.bus.consumer import Consumer, Handler
 from gateway.bus.publisher import Publisher, connect
 from gateway.bus.topology import Topology
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
-from gateway.envelope import Direction, Envelope
-from gateway.ledger import Ledger, open_ledger
+from gateway.envelope import Envelope
+from gateway.ledger import Ledger, ledger_from_settings
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
 
 
+def topology_for(settings: Settings, registry: Registry) -> Topology:
+    """The bus layout for these settings: a work queue per direction and loaded standard."""
+    standards = sorted({s for adapter in registry for s in adapter.standards})
+    return Topology(
+        settings.bus_prefix, tuple(standards), settings.delivery_limit, settings.retry_tiers
+    )
+
+
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.topology = Topology(settings.bus_prefix, settings.delivery_limit)
         self.registry = Registry.load(settings.adapters, settings)
+        self.topology = topology_for(settings, self.registry)
         self.schemas = SchemaCache()
-        self.ledger: Ledger = open_ledger(settings.ledger_dsn, settings.bsn_hash_key)
-        self._local = threading.local()
-        self._publishers: list[Publisher] = []
+        self.ledger: Ledger = ledger_from_settings(settings)
+        self._publisher: Publisher | None = None
         self._lock = threading.Lock()
         self.receiver = Receiver(
             self.registry, self.schemas, self.ledger, self.publish, settings.max_message_bytes
         )
 
     def publisher(self) -> Publisher:
-        publisher: Publisher | None = getattr(self._local, "publisher", None)
-        if publisher is None:
-            publisher = Publisher(self.settings.amqp_url, self.topology)
-            self._local.publisher = publisher
-            with self._lock:
-                self._publishers.append(publisher)
-        return publisher
+        """The process's one publisher (shared by all threads; confirms kept in flight)."""
+        with self._lock:
+            if self._publisher is None:
+                self._publisher = Publisher(
+                    self.settings.amqp_url, self.topology, window=self.settings.publish_window
+                )
+            return self._publisher
 
     def publish(self, envelope: Envelope) -> None:
         self.publisher().publish(envelope)
@@ -64,22 +71,27 @@ class Gateway:
             self.settings.max_message_bytes,
         )
 
-    def work_consumer(self, **options: Any) -> Consumer:
-        """A consumer of both work queues handing messages to a new :class:`Worker`."""
+    def consumer(self, queues: Sequence[str], handler: Handler, name: str) -> Consumer:
         return Consumer(
             self.settings.amqp_url,
-            [self.topology.work_queue(d) for d in Direction],
-            self.worker(),
+            queues,
+            handler,
+            self.publisher(),
+            self.topology,
             prefetch=self.settings.prefetch,
-            delivery_limit=self.settings.delivery_limit,
-            **options,
+            max_attempts=self.settings.max_attempts,
+            name=name,
         )
+
+    def work_consumer(self, name: str = "worker") -> Consumer:
+        """A consumer of every work queue handing messages to a new :class:`Worker`."""
+        return self.consumer(self.topology.work_queues(), self.worker(), name)
 
     def close(self) -> None:
         with self._lock:
-            for publisher in self._publishers:
-                publisher.close()
-            self._publishers.clear()
+            publisher, self._publisher = self._publisher, None
+        if publisher is not None:
+            publisher.close()
         self.ledger.close()
 
     def __enter__(self) -> Gateway:

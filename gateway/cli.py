@@ -2,8 +2,11 @@
 
 - ``ketenpoort run``: HTTP ingress, workers, AMQP ingress, file drop and sweeper in one process.
 - ``ketenpoort worker``: workers only (run several to compete on the same queues).
+- ``ketenpoort topology declare|export``: declare the bus on the broker, or print it as RabbitMQ
+  definitions JSON (``deploy/rabbitmq-definitions.json`` is this for the default settings).
 - ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
 - ``ketenpoort demo``: send the messages in ``examples/`` through the whole path and report.
+- ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention (``ledger/cli.py``).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway.app import Gateway
+from gateway.adapter import Registry
+from gateway.app import Gateway, topology_for
 from gateway.bus.publisher import connect
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger
+from gateway.ledger.cli import add_ledger_commands
 from gateway.logs import configure_logging, get_logger
 from gateway.receive import ACCEPTED, REFUSED, Receipt
 from gateway.service import Services
@@ -75,6 +80,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
         gateway.declare_topology()
         with Services(gateway, ingress=False, filedrop=False, sweeper=False):
             stop.wait()
+    return 0
+
+
+def cmd_topology(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    topology = topology_for(settings, Registry.load(settings.adapters, settings))
+    if args.action == "export":
+        text = json.dumps(topology.definitions(), indent=2) + "\n"
+        if args.out:
+            Path(args.out).write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    connection = connect(settings.amqp_url)
+    try:
+        topology.declare(connection.channel())
+    finally:
+        connection.close()
+    print(f"declared {len(topology.queues())} queues under {topology.prefix}")
     return 0
 
 
@@ -199,6 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve ingress and run workers").set_defaults(func=cmd_run)
     sub.add_parser("worker", help="run workers only").set_defaults(func=cmd_worker)
+    topology = sub.add_parser("topology", help="declare or export the RabbitMQ topology")
+    topology.add_argument("action", choices=["declare", "export"])
+    topology.add_argument("--out", help="with export: write the definitions JSON here")
+    topology.set_defaults(func=cmd_topology)
     send = sub.add_parser("send", help="put one file through ingress")
     send.add_argument("file")
     send.add_argument("--inbound", action="store_true", help="the file came from a counterpart")
@@ -213,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="use the configured ledger and bus names instead of a private scratch set",
     )
     demo.set_defaults(func=cmd_demo)
+    add_ledger_commands(sub, _settings)
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)

@@ -28,11 +28,34 @@ class Settings:
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     # Prefix of every exchange and queue, so several gateways (or tests) share one broker.
     bus_prefix: str = "ketenpoort"
+    # Unacknowledged deliveries a worker holds (hides the broker round trip between messages).
     prefetch: int = 50
-    # Broker-enforced ceiling on deliveries of one message before it is parked.
-    delivery_limit: int = 10
-    # Ledger: "sqlite:///path" or "postgresql://..."; empty = SQLite under var_dir.
+    # Broker-enforced ceiling on deliveries of one message in one queue (quorum
+    # ``x-delivery-limit``): a message that keeps coming back unacknowledged (it crashes its
+    # worker) is dead-lettered to parking by the broker itself.
+    delivery_limit: int = 20
+    # Failed attempts are retried after these waits (one wait queue each; the last repeats) ...
+    retry_tiers: tuple[str, ...] = ("10s", "1m", "10m", "1h")
+    # ... until this many attempts have failed; then the message is parked.
+    max_attempts: int = 5
+    # Publishes in flight awaiting their broker confirm, per process.
+    publish_window: int = 256
+    # Ledger: "sqlite:///path" or "postgresql://...[?schema=name]"; empty = SQLite under var_dir.
     ledger_url: str = ""
+    # Key signing ledger checkpoints: "ed25519:<base64 32-byte seed>", "hmac:<secret>", or a
+    # file holding one of those; empty = an Ed25519 key made on first use in var_dir.
+    ledger_checkpoint_key: str = ""
+    # A signed checkpoint is made when this many entries were added since the last one ...
+    ledger_checkpoint_every: int = 1000
+    # ... or this many seconds passed (checked on append and by the sweeper).
+    ledger_checkpoint_seconds: float = 300.0
+    # Where checkpoints are exported (JSON lines, appended); empty = var_dir.
+    ledger_checkpoint_file: str = ""
+    # AES-256-GCM key for payloads at rest (base64 of 32 bytes); empty = not encrypted.
+    ledger_payload_key: str = ""
+    # Retention policies "<standard>[@<party>]:<payload|traffic>=<age>", e.g. "corv:payload=24h",
+    # "corv:traffic=6mo", "iwmo@0363:payload=365d"; applied by `ketenpoort ledger retention`.
+    ledger_retention: tuple[str, ...] = ()
     # HTTP ingress.
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -54,6 +77,14 @@ class Settings:
     @property
     def ledger_dsn(self) -> str:
         return self.ledger_url or f"sqlite:///{self.var_dir / 'ledger.sqlite3'}"
+
+    @property
+    def ledger_checkpoint_path(self) -> Path:
+        return Path(self.ledger_checkpoint_file or self.var_dir / "ledger-checkpoints.jsonl")
+
+    @property
+    def ledger_key_path(self) -> Path:
+        return self.var_dir / "ledger-checkpoint.key"
 
     @property
     def outbox_dir(self) -> Path:
@@ -130,4 +161,20 @@ def load_settings(
     settings = Settings(**values, extra=extra)
     if settings.log_format not in {"console", "json"}:
         raise ConfigError("setting 'log_format' must be 'console' or 'json'")
+    from gateway.ledger.retention import parse_policies
+
+    try:
+        parse_policies(settings.ledger_retention)
+    except ValueError as exc:
+        raise ConfigError(f"setting 'ledger_retention': {exc}") from exc
     return settings
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The ``KETENPOORT_*`` variables that give another process these same settings."""
+    env = {}
+    for name in _FIELDS:
+        value = getattr(settings, name)
+        text = ",".join(value) if isinstance(value, tuple) else str(value)
+        env[f"KETENPOORT_{name.upper()}"] = text
+    return env

@@ -2,8 +2,9 @@
 
 :class:`OutboxTransport` writes each delivery as a file: the back-office stand-in, and the
 counterpart stand-in until real transports (GGk, VECOZO, SVB, CAK, CORV) are configured. The file
-is written under a temporary name, fsynced and renamed, and named after the message id, so a
-redelivered message replaces its own file instead of appearing twice.
+is written under a temporary name, fsynced and renamed, and named after the message id: the
+message id is the idempotency key, so a message delivered again (after a crash between delivering
+and recording) finds its file there and is not written a second time.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class OutboxTransport:
         folder = self.root / safe_name(delivery.to)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / safe_name(f"{envelope.message_id}.{delivery.name}")
+        if target.exists():
+            return str(target)
         temporary = target.with_name(f".{target.name}.part")
         with open(temporary, "wb") as fh:
             fh.write(delivery.body)

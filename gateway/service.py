@@ -3,7 +3,8 @@
 - worker consumers (the work queues), ``settings.workers`` of them;
 - the AMQP ingress consumer;
 - the file drop poller;
-- the sweeper, publishing what was recorded while the broker was away.
+- the sweeper, publishing what was recorded while the broker was away, and signing a ledger
+  checkpoint when one is due (``ledger.checkpoint_seconds``).
 
 ``stop()`` lets each loop finish the message in hand (no half-done work), then joins them.
 """
@@ -57,6 +58,7 @@ class Services:
         while not self._stop.wait(SWEEP_INTERVAL):
             try:
                 count = self.gateway.receiver.republish_pending()
+                self.gateway.ledger.checkpoint()  # signs the tree head once one is due
                 if count:
                     log.info("sweeper.republished", count=count)
             except Exception:

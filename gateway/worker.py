@@ -16,7 +16,7 @@ import uuid
 import pika
 
 from gateway.adapter import Finding, Registry, Transport
-from gateway.bus.consumer import Permanent
+from gateway.bus.failures import Permanent, call_outbound
 from gateway.bus.wire import from_amqp
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Event, Ledger
@@ -59,17 +59,27 @@ class Worker:
             self.process(envelope)
 
     def failed(
-        self, properties: pika.BasicProperties, body: bytes, error: BaseException, final: bool
+        self,
+        properties: pika.BasicProperties,
+        body: bytes,
+        error: BaseException,
+        *,
+        attempt: int,
+        final: bool,
+        wait: float | None,
     ) -> None:
         envelope = from_amqp(properties, body)
         with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
             event = Event.PARKED if final else Event.RETRIED
-            self.ledger.append(
-                envelope,
-                event,
-                detail={"error": type(error).__name__, "reason": str(error)[:500]},
-            )
-            log.warning(f"message.{event.value}", error=type(error).__name__)
+            detail: dict[str, object] = {
+                "attempt": attempt,
+                "error": type(error).__name__,
+                "reason": str(error)[:500],
+            }
+            if wait is not None:
+                detail["retry_in"] = wait
+            self.ledger.append(envelope, event, detail=detail)
+            log.warning(f"message.{event.value}", error=type(error).__name__, attempt=attempt)
 
     # the steps ----------------------------------------------------------------------------
 
@@ -97,7 +107,7 @@ class Worker:
             transport = (
                 self.backoffice if delivery.to == BACKOFFICE else adapter.transport(delivery.to)
             )
-            reference = transport.deliver(envelope, delivery)
+            reference = call_outbound(lambda: transport.deliver(envelope, delivery))
             self.ledger.append(
                 envelope, Event.DELIVERED, detail={"to": delivery.to, "reference": reference}
             )

@@ -31,31 +31,52 @@ def reference() -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Embedded defaults under a temporary var dir, a private bus prefix, the real broker."""
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    """Embedded defaults under a temporary var dir, a private bus prefix, the real broker.
+
+    Whatever a test (or a subprocess it starts) declares under the prefix is deleted afterwards.
+    """
     base = load_settings(env={})
-    return dataclasses.replace(
+    settings = dataclasses.replace(
         base,
         var_dir=tmp_path / "var",
         amqp_url=AMQP_URL,
         bus_prefix=f"kp-test-{uuid.uuid4().hex[:10]}",
         delivery_limit=5,
+        retry_tiers=("1s", "2s"),
+        max_attempts=3,
         drop_interval=0.1,
     )
+    yield settings
+    _delete_topology(settings)
+
+
+def _delete_topology(settings: Settings) -> None:
+    import pika.exceptions
+
+    from gateway.adapter import Registry
+    from gateway.app import topology_for
+    from gateway.bus.publisher import connect
+
+    topology = topology_for(settings, Registry.load(settings.adapters, settings))
+    connection = connect(settings.amqp_url)
+    try:
+        topology.delete(connection.channel())
+    except pika.exceptions.AMQPError:
+        pass  # nothing was declared, or it is gone already
+    finally:
+        if connection.is_open:
+            connection.close()
 
 
 @pytest.fixture
 def gateway(settings: Settings) -> Iterator[object]:
     """A wired Gateway on the real broker; its topology is deleted afterwards."""
     from gateway.app import Gateway
-    from gateway.bus.publisher import connect
 
     gw = Gateway(settings)
     gw.declare_topology()
     try:
         yield gw
     finally:
-        gw.close()
-        connection = connect(settings.amqp_url)
-        gw.topology.delete(connection.channel())
-        connection.close()
+        gw.close()  # the settings fixture deletes the topology

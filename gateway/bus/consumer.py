@@ -1,13 +1,27 @@
-"""Consume queues with manual acks: ack only after the handler has recorded the outcome.
+"""Consume work queues with manual acks: a message is acked only after its outcome is recorded.
 
-A handler raising :class:`Permanent` has its message rejected without requeue (dead-lettered to
-parking at once); any other exception is a retryable failure: the message is requeued and the
-quorum queue's delivery limit parks it when attempts run out. The loop reconnects with backoff
-when the broker goes away and stops cleanly between messages when :meth:`Consumer.stop` is called.
+For each message the handler either succeeds (its outcome is in the ledger; then the ack) or
+raises. A failure is classified (``bus/failures.py``):
+
+- retryable, attempts left: the handler records ``retried``; a copy with the attempt count + 1 and
+  the failure appended to its history (headers ``x-kp-attempt``, ``x-kp-history``) is published,
+  confirmed, to the retry tier for this attempt (``p.wait.<tier>``), which returns it to this
+  queue when its TTL runs out; then the original is acked;
+- permanent, or the last attempt: the handler records ``parked``; the copy goes to parking,
+  confirmed; then the ack.
+
+Whatever happens between two of these steps (a crash, ``kill -9``, a broker restart), the
+original stays unacknowledged and comes back: at least once, never lost. The broker's own
+``x-delivery-limit`` bounds how often that can happen to one message (a message that crashes its
+worker every time is dead-lettered to parking by the broker).
+
+The loop reconnects with exponential backoff when the broker goes away. :meth:`Consumer.stop`
+(on SIGTERM) finishes the message in hand, acks it, and hands everything else back unprocessed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -15,32 +29,37 @@ from typing import Protocol
 
 import pika
 import pika.exceptions
-from pika.adapters.blocking_connection import BlockingChannel
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import Basic
 
-from gateway.bus.publisher import CONNECTION_ERRORS, connect
+from gateway.bus.failures import Permanent, is_permanent
+from gateway.bus.publisher import CONNECTION_ERRORS, Publisher, connect
+from gateway.bus.topology import Topology
+from gateway.bus.wire import after_failure, attempt_of
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
 
-
-class Permanent(Exception):
-    """A failure that retrying cannot fix (e.g. a validation error): park the message now."""
+__all__ = ["Consumer", "Handler", "Permanent"]
 
 
 class Handler(Protocol):
-    def handle(self, properties: pika.BasicProperties, body: bytes) -> None: ...
-
-    def failed(
-        self, properties: pika.BasicProperties, body: bytes, error: BaseException, final: bool
-    ) -> None:
-        """Record a failure; ``final`` means the message goes to parking."""
+    def handle(self, properties: pika.BasicProperties, body: bytes) -> None:
+        """Do the work and record its outcome; raise on failure."""
         ...
 
-
-def delivery_count(properties: pika.BasicProperties) -> int:
-    """Earlier failed deliveries of this message, as counted by the quorum queue."""
-    return int((properties.headers or {}).get("x-delivery-count", 0))
+    def failed(
+        self,
+        properties: pika.BasicProperties,
+        body: bytes,
+        error: BaseException,
+        *,
+        attempt: int,
+        final: bool,
+        wait: float | None,
+    ) -> None:
+        """Record a failure: ``final`` means parked, otherwise retried after ``wait`` seconds."""
+        ...
 
 
 class Consumer:
@@ -49,22 +68,30 @@ class Consumer:
         url: str,
         queues: Sequence[str],
         handler: Handler,
+        publisher: Publisher,
+        topology: Topology,
         *,
         prefetch: int = 50,
-        delivery_limit: int = 10,
-        retry_pause: float = 1.0,
+        max_attempts: int = 5,
+        name: str = "consumer",
     ) -> None:
         self.url = url
         self.queues = tuple(queues)
         self.handler = handler
+        self.publisher = publisher
+        self.topology = topology
         self.prefetch = prefetch
-        self.delivery_limit = delivery_limit
-        self.retry_pause = retry_pause
+        self.max_attempts = max_attempts
+        self.name = name
         self._stopping = threading.Event()
+        self._queue_of: dict[str, str] = {}  # consumer tag -> queue
         self.ready = threading.Event()
 
     def stop(self) -> None:
+        """Finish the message in hand, then stop; the rest goes back to the queue unprocessed."""
         self._stopping.set()
+
+    # -- one message -------------------------------------------------------------------------
 
     def _on_message(
         self,
@@ -73,46 +100,99 @@ class Consumer:
         properties: pika.BasicProperties,
         body: bytes,
     ) -> None:
-        tag = method.delivery_tag
+        if self._stopping.is_set():
+            return  # not started: stays unacked and is requeued when the channel closes
+        queue = self._queue_of.get(method.consumer_tag, "")
         try:
             self.handler.handle(properties, body)
-        except Permanent as exc:
-            self.handler.failed(properties, body, exc, final=True)
-            channel.basic_nack(tag, requeue=False)
-            return
         except CONNECTION_ERRORS:
             raise
         except Exception as exc:
-            final = delivery_count(properties) + 1 >= self.delivery_limit
-            self.handler.failed(properties, body, exc, final=final)
-            if not final:
-                time.sleep(self.retry_pause)
-            channel.basic_nack(tag, requeue=not final)
+            self._settle_failure(channel, method.delivery_tag, queue, properties, body, exc)
+            return
+        channel.basic_ack(method.delivery_tag)
+
+    def _settle_failure(
+        self,
+        channel: BlockingChannel,
+        tag: int,
+        queue: str,
+        properties: pika.BasicProperties,
+        body: bytes,
+        error: Exception,
+    ) -> None:
+        attempt = attempt_of(properties)
+        final = is_permanent(error) or attempt >= self.max_attempts
+        tier = None if final else self.topology.tier_after(attempt)
+        try:
+            self.handler.failed(
+                properties,
+                body,
+                error,
+                attempt=attempt,
+                final=final,
+                wait=tier.seconds if tier else None,
+            )
+            onward = after_failure(
+                properties, queue=queue, error=error, outcome="parked" if final else "retry"
+            )
+            if tier is None:
+                self.publisher.publish_raw(self.topology.parking, queue, body, onward)
+            else:
+                self.publisher.publish_raw(
+                    self.topology.retry_exchange, self.topology.retry_key(tier, queue), body, onward
+                )
+        except Exception as exc:
+            # Could not record or move it (ledger or broker trouble): it comes back as it is.
+            log.error(
+                "consumer.failure_not_settled",
+                error=type(exc).__name__,
+                cause=type(error).__name__,
+                message_id=properties.message_id,
+            )
+            time.sleep(1.0)
+            channel.basic_nack(tag, requeue=True)
             return
         channel.basic_ack(tag)
 
+    def _consume(self, connection: BlockingConnection) -> None:
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=self.prefetch)
+        self._queue_of = {
+            channel.basic_consume(queue, self._on_message): queue for queue in self.queues
+        }
+        self.ready.set()
+        log.info("consumer.started", queues=list(self.queues), name=self.name)
+        while not self._stopping.is_set():
+            connection.process_data_events(time_limit=0.5)
+        for tag in self._queue_of:
+            channel.basic_cancel(tag)
+        channel.close()  # unacked, unprocessed deliveries go back to their queue
+
+    # -- the loop ----------------------------------------------------------------------------
+
     def run(self) -> None:
         """Consume until :meth:`stop`; reconnect with backoff when the connection drops."""
+        backoff = 0.5
         while not self._stopping.is_set():
             try:
                 connection = connect(self.url)
             except CONNECTION_ERRORS as exc:
-                log.warning("consumer.connect_failed", error=type(exc).__name__)
-                time.sleep(1.0)
+                log.warning("consumer.connect_failed", error=type(exc).__name__, retry_in=backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 15.0)
                 continue
             try:
-                channel = connection.channel()
-                channel.basic_qos(prefetch_count=self.prefetch)
-                for queue in self.queues:
-                    channel.basic_consume(queue, self._on_message)
-                self.ready.set()
-                log.info("consumer.started", queues=list(self.queues))
-                while not self._stopping.is_set():
-                    connection.process_data_events(time_limit=0.5)
-                channel.cancel()
-                connection.close()
+                self._consume(connection)
             except CONNECTION_ERRORS as exc:
+                if self.ready.is_set():
+                    backoff = 0.5  # it was consuming: try again soon
                 self.ready.clear()
-                log.warning("consumer.connection_lost", error=type(exc).__name__)
-                time.sleep(0.5)
-        log.info("consumer.stopped", queues=list(self.queues))
+                log.warning("consumer.connection_lost", error=type(exc).__name__, name=self.name)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 15.0)
+            finally:
+                if connection.is_open:
+                    with contextlib.suppress(*CONNECTION_ERRORS):
+                        connection.close()
+        log.info("consumer.stopped", queues=list(self.queues), name=self.name)

@@ -61,3 +61,57 @@ def from_amqp(properties: pika.BasicProperties, body: bytes) -> Envelope:
 def routing_key(envelope: Envelope) -> str:
     mt = envelope.message_type
     return f"{mt.standard}.{mt.code}" if mt else "unidentified"
+
+
+# -- failure bookkeeping carried with the message ----------------------------------------------
+
+ATTEMPT = f"{_PREFIX}attempt"  # 1 for the first delivery; +1 each time it comes back from a tier
+HISTORY = f"{_PREFIX}history"  # one table per failed attempt: attempt, at, queue, error, reason
+# Set by the broker on the way (dead-lettering, quorum redelivery count): not carried on.
+_BROKER_HEADERS = ("x-death", "x-first-death", "x-last-death", "x-delivery-count")
+
+
+def attempt_of(properties: pika.BasicProperties) -> int:
+    value = (properties.headers or {}).get(ATTEMPT, 1)
+    try:
+        return max(int(_text(value)), 1)
+    except ValueError:
+        return 1
+
+
+def history_of(properties: pika.BasicProperties) -> list[dict[str, object]]:
+    value = (properties.headers or {}).get(HISTORY) or []
+    if not isinstance(value, list):
+        return []
+    return [{k: _plain(v) for k, v in item.items()} for item in value if isinstance(item, dict)]
+
+
+def _plain(value: object) -> object:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def after_failure(
+    properties: pika.BasicProperties, *, queue: str, error: BaseException, outcome: str
+) -> pika.BasicProperties:
+    """The properties for the message's next stop (a retry tier or parking), history appended."""
+    attempt = attempt_of(properties)
+    entry: dict[str, object] = {
+        "attempt": attempt,
+        "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "queue": queue,
+        "error": type(error).__name__,
+        "reason": str(error)[:300],
+        "outcome": outcome,
+    }
+    headers = {
+        k: v for k, v in (properties.headers or {}).items() if not k.startswith(_BROKER_HEADERS)
+    }
+    headers[HISTORY] = [*history_of(properties), entry]
+    headers[ATTEMPT] = attempt + 1 if outcome == "retry" else attempt
+    return pika.BasicProperties(
+        message_id=properties.message_id,
+        correlation_id=properties.correlation_id,
+        content_type=properties.content_type,
+        delivery_mode=pika.DeliveryMode.Persistent,
+        headers=headers,
+    )

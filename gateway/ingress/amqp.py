@@ -15,7 +15,11 @@ import pika
 
 from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
+from gateway.bus.publisher import Unroutable
 from gateway.envelope import Direction, Envelope, new_id
+from gateway.logs import get_logger
+
+log = get_logger(__name__)
 
 
 def _header(properties: pika.BasicProperties, name: str) -> str | None:
@@ -45,28 +49,33 @@ class IngressHandler:
         else:
             receipt = self.gateway.receiver.receive(envelope)
         if properties.reply_to:
-            self.gateway.publisher().publish_raw(
-                "",
-                properties.reply_to,
-                json.dumps(receipt.to_dict()).encode(),
-                pika.BasicProperties(
-                    content_type="application/json",
-                    correlation_id=properties.correlation_id or envelope.message_id,
-                    message_id=envelope.message_id,
-                ),
-            )
+            try:
+                self.gateway.publisher().publish_raw(
+                    "",
+                    properties.reply_to,
+                    json.dumps(receipt.to_dict()).encode(),
+                    pika.BasicProperties(
+                        content_type="application/json",
+                        correlation_id=properties.correlation_id or envelope.message_id,
+                        message_id=envelope.message_id,
+                    ),
+                )
+            except Unroutable:
+                # The sender's reply queue is gone; the receipt stays in the ledger.
+                log.warning("ingress.reply_unroutable", message_id=envelope.message_id)
 
     def failed(
-        self, properties: pika.BasicProperties, body: bytes, error: BaseException, final: bool
+        self,
+        properties: pika.BasicProperties,
+        body: bytes,
+        error: BaseException,
+        *,
+        attempt: int,
+        final: bool,
+        wait: float | None,
     ) -> None:
         """Nothing to record: the message could not be recorded (that is what failed)."""
 
 
 def ingress_consumer(gateway: Gateway) -> Consumer:
-    return Consumer(
-        gateway.settings.amqp_url,
-        [gateway.topology.ingress],
-        IngressHandler(gateway),
-        prefetch=gateway.settings.prefetch,
-        delivery_limit=gateway.settings.delivery_limit,
-    )
+    return gateway.consumer([gateway.topology.ingress], IngressHandler(gateway), "ingress")

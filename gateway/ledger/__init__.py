@@ -1,9 +1,15 @@
-"""The ledger: every step of every message, append-only, with the raw payloads beside it.
+"""The ledger: every step of every message, append-only and tamper-evident, payloads beside it.
 
-One API for the whole gateway (:class:`Ledger`); backends live in ``ledger/backends/``. The
-ledger is the source of truth for a message's state: workers read a message's history to stay
-idempotent, rules read earlier messages through :meth:`Ledger.find`, and the sweeper publishes
-what was recorded but never confirmed by the broker.
+One API for the whole gateway (:class:`Ledger`); the SQL behind it lives in ``ledger/sql.py``
+and the two backends in ``ledger/backends/`` (SQLite, the embedded default, and PostgreSQL).
+The ledger is the source of truth for a message's state: workers read a message's history to
+stay idempotent, rules read earlier messages through :meth:`Ledger.find`, the sweeper publishes
+what was recorded but never confirmed by the broker, operations search it.
+
+Entries are the leaves of an RFC 9162 Merkle tree (``merkle.py``); signed checkpoints of the
+tree (``checkpoint.py``) are kept in the database and exported to a file; ``audit.py`` verifies
+the whole ledger against them and makes inclusion and consistency proofs; ``retention.py``
+erases payloads and personal traffic data by policy while every proof keeps verifying.
 """
 
 from __future__ import annotations
@@ -13,10 +19,15 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.adapter import Description
 from gateway.envelope import Envelope
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
+    from gateway.ledger.checkpoint import Signer
+    from gateway.ledger.sql import SqlLedger
 
 
 class Event(StrEnum):
@@ -36,7 +47,7 @@ class Event(StrEnum):
 
 @dataclass(frozen=True)
 class Entry:
-    seq: int
+    seq: int  # 1-based; the entry is leaf ``seq - 1`` of the Merkle tree
     message_id: str
     correlation_id: str
     event: Event
@@ -49,6 +60,63 @@ class Entry:
     receiver: str
     detail: Mapping[str, Any] = field(default_factory=dict)
     payload_sha256: str | None = None
+    # Business keys recorded with this entry; ``bsn`` values are keyed hashes, never BSNs.
+    keys: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Personal traffic data (parties, detail, keys) was erased by a retention policy.
+    redacted: bool = False
+
+
+class Status(StrEnum):
+    """Where a message stands, derived from its entries (``state.py``)."""
+
+    RECEIVED = "received"  # recorded, no verdict yet
+    FAILED = "failed"  # refused or rejected, and not going anywhere
+    AWAITING_PUBLICATION = "awaiting-publication"  # verdict recorded, broker not yet confirmed
+    PUBLISHED = "published"  # on the bus
+    RETRYING = "retrying"  # a delivery attempt failed; the bus tries again
+    DELIVERED = "delivered"  # handed over; no answer due
+    AWAITING_ANSWER = "awaiting-answer"  # a heenbericht waiting for its retour
+    ANSWERED = "answered"  # its retour was sent (inbound) or received (outbound)
+    PARKED = "parked"  # out of attempts; operations decide
+    DISCARDED = "discarded"  # operations gave up on it
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """One message as the ledger sees it now (the ``messages`` table, derived from entries)."""
+
+    message_id: str
+    correlation_id: str
+    direction: str
+    route: str
+    standard: str
+    code: str
+    sender: str
+    receiver: str
+    status: Status
+    verdict: str  # "validated", "rejected" or "" (no verdict yet)
+    expects_answer: bool
+    answered_by: str | None  # the message id of the retour
+    first_seq: int
+    last_seq: int
+    first_at: str
+    last_at: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """Search criteria; all given ones must hold. ``keys`` are business keys (``bsn`` plain:
+    the ledger hashes it before looking it up). Times are ISO 8601 bounds on ``first_at``."""
+
+    message_id: str | None = None
+    correlation_id: str | None = None
+    keys: Mapping[str, str] = field(default_factory=dict)
+    party: str | None = None  # sender or receiver
+    code: str | None = None
+    status: Status | None = None
+    since: str | None = None
+    until: str | None = None
+    limit: int = 100
 
 
 class Ledger(Protocol):
@@ -68,14 +136,28 @@ class Ledger(Protocol):
         """All entries of one message, oldest first."""
         ...
 
-    def payload(self, sha256: str) -> bytes | None: ...
+    def payload(self, sha256: str) -> bytes | None:
+        """A recorded payload (None if unknown or erased by retention)."""
+        ...
 
     def find(self, key: str, value: str) -> Sequence[Entry]:
         """Entries indexed under a business key (``bsn`` values are hashed before lookup)."""
         ...
 
+    def state(self, message_id: str) -> MessageState | None:
+        """The message's current state, derived from its entries."""
+        ...
+
+    def search(self, query: Query) -> list[MessageState]:
+        """Messages matching ``query``, newest first."""
+        ...
+
     def awaiting_publication(self) -> list[str]:
         """Message ids recorded for publication whose publication was never confirmed."""
+        ...
+
+    def checkpoint(self, *, force: bool = False) -> Any:
+        """Sign and export a checkpoint if one is due (or ``force``); returns it or None."""
         ...
 
     def close(self) -> None: ...
@@ -90,10 +172,44 @@ def keyed_hash(key: str, value: str) -> str:
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
-def open_ledger(dsn: str, bsn_hash_key: str) -> Ledger:
-    """``sqlite:///path`` (embedded default) or ``postgresql://...`` (scale-out, issue #5)."""
+@dataclass(frozen=True)
+class LedgerOptions:
+    """How a ledger signs, exports and seals; see :func:`options_from_settings`."""
+
+    signer: Signer | None = None  # None: no automatic checkpoints (tests, read-only tools)
+    checkpoint_every: int = 1000  # entries
+    checkpoint_seconds: float = 300.0
+    checkpoint_file: str | None = None  # JSON lines, one signed checkpoint per line
+    payload_key: bytes | None = None  # AES-256-GCM key for payloads at rest
+
+
+def open_ledger(dsn: str, bsn_hash_key: str, options: LedgerOptions | None = None) -> SqlLedger:
+    """``sqlite:///path`` (embedded default) or ``postgresql://...[?schema=name]``."""
+    options = options or LedgerOptions()
     if dsn.startswith("sqlite:///"):
         from gateway.ledger.backends.sqlite import SqliteLedger
 
-        return SqliteLedger(dsn.removeprefix("sqlite:///"), bsn_hash_key)
+        return SqliteLedger(dsn.removeprefix("sqlite:///"), bsn_hash_key, options)
+    if dsn.startswith(("postgresql://", "postgres://")):
+        from gateway.ledger.backends.postgres import PostgresLedger
+
+        return PostgresLedger(dsn, bsn_hash_key, options)
     raise LedgerError(f"unsupported ledger url {dsn.split(':', 1)[0]}://...")
+
+
+def options_from_settings(settings: Settings) -> LedgerOptions:
+    from gateway.ledger.checkpoint import load_signer
+    from gateway.ledger.payloads import parse_key
+
+    return LedgerOptions(
+        signer=load_signer(settings.ledger_checkpoint_key, settings.ledger_key_path),
+        checkpoint_every=settings.ledger_checkpoint_every,
+        checkpoint_seconds=settings.ledger_checkpoint_seconds,
+        checkpoint_file=str(settings.ledger_checkpoint_path),
+        payload_key=parse_key(settings.ledger_payload_key),
+    )
+
+
+def ledger_from_settings(settings: Settings) -> SqlLedger:
+    """The gateway's ledger, configured from settings (``ledger.*``)."""
+    return open_ledger(settings.ledger_dsn, settings.bsn_hash_key, options_from_settings(settings))

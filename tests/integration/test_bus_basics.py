@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def topology(settings):
-    topology = Topology(settings.bus_prefix, delivery_limit=3)
+    topology = Topology(settings.bus_prefix, ("iwmo",), delivery_limit=3, retry_tiers=("1s",))
     connection = connect(settings.amqp_url)
     topology.declare(connection.channel())
     yield topology
@@ -46,7 +46,7 @@ class Recorder:
         if self.fail_with is not None:
             raise self.fail_with
 
-    def failed(self, properties, body, error, final: bool) -> None:
+    def failed(self, properties, body, error, *, attempt: int, final: bool, wait) -> None:
         self.failures.append((type(error).__name__, final))
 
 
@@ -68,12 +68,14 @@ def test_unroutable_publish_is_an_error_not_silence(settings, topology) -> None:
 
 
 def _consume(settings, topology, handler: Recorder, until) -> None:
+    publisher = Publisher(settings.amqp_url, topology)
     consumer = Consumer(
         settings.amqp_url,
-        [topology.work_queue(Direction.OUTBOUND)],
+        [topology.work_queue(Direction.OUTBOUND, "iwmo")],
         handler,
-        delivery_limit=topology.delivery_limit,
-        retry_pause=0.05,
+        publisher,
+        topology,
+        max_attempts=3,
     )
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
@@ -82,6 +84,7 @@ def _consume(settings, topology, handler: Recorder, until) -> None:
     finally:
         consumer.stop()
         thread.join(10)
+        publisher.close()
 
 
 def test_confirmed_message_is_consumed_and_acked(settings, topology) -> None:
@@ -91,7 +94,7 @@ def test_confirmed_message_is_consumed_and_acked(settings, topology) -> None:
     publisher.close()
     handler = Recorder()
     _consume(settings, topology, handler, lambda: handler.handled == [envelope.message_id])
-    assert _queue_depth(settings, topology.work_queue(Direction.OUTBOUND)) == 0
+    assert _queue_depth(settings, topology.work_queue(Direction.OUTBOUND, "iwmo")) == 0
 
 
 def test_permanent_failure_parks_at_once(settings, topology) -> None:
@@ -104,9 +107,7 @@ def test_permanent_failure_parks_at_once(settings, topology) -> None:
     assert len(handler.handled) == 1
 
 
-def test_retryable_failure_is_retried_up_to_the_delivery_limit_then_parked(
-    settings, topology
-) -> None:
+def test_retryable_failure_is_retried_up_to_max_attempts_then_parked(settings, topology) -> None:
     publisher = Publisher(settings.amqp_url, topology)
     publisher.publish(_envelope())
     publisher.close()

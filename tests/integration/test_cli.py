@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import Settings
+from gateway.config import Settings, environment
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.integration
@@ -18,14 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "KETENPOORT_VAR_DIR": str(settings.var_dir),
-        "KETENPOORT_BUS_PREFIX": settings.bus_prefix,
-        "KETENPOORT_AMQP_URL": settings.amqp_url,
-        "KETENPOORT_DELIVERY_LIMIT": str(settings.delivery_limit),
-    }
+    env = {**os.environ, **environment(settings), "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "gateway.cli", *args],
         cwd=ROOT,

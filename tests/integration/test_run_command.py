@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from gateway.config import Settings
+from gateway.config import Settings, environment
 from tests.conftest import EXAMPLES
 from tests.integration.helpers import wait_for
 
@@ -28,15 +29,8 @@ def _free_port() -> int:
 
 def test_run_serves_http_delivers_and_stops_on_sigterm(settings: Settings) -> None:
     port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "KETENPOORT_VAR_DIR": str(settings.var_dir),
-        "KETENPOORT_BUS_PREFIX": settings.bus_prefix,
-        "KETENPOORT_AMQP_URL": settings.amqp_url,
-        "KETENPOORT_HTTP_PORT": str(port),
-        "KETENPOORT_LOG_FORMAT": "json",
-    }
+    served = dataclasses.replace(settings, http_port=port, log_format="json")
+    env = {**os.environ, **environment(served), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "run"],
         cwd=ROOT,

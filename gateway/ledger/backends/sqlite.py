@@ -1,198 +1,151 @@
-"""SQLite ledger: the embedded default. WAL journal, synchronous=FULL, one connection per thread.
+"""SQLite ledger: the embedded default. WAL journal, ``synchronous=FULL`` (an entry is on disk
+when ``append`` returns), group commit (``sql.py``), one reading connection per thread.
 
-Rows are append-only: triggers refuse UPDATE and DELETE on entries. Payloads are stored once
-per SHA-256, zlib-compressed. Business keys go into an index table; BSNs only as keyed hashes.
+Triggers keep ``entries`` append-only (the one UPDATE allowed is retention's redaction, which
+keeps every column the Merkle leaf commits to) and ``payloads`` erasable but not changeable.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import threading
-import zlib
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from hashlib import sha256
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from gateway.adapter import Description
-from gateway.envelope import Envelope
-from gateway.ledger import Entry, Event, keyed_hash
+from gateway.ledger import LedgerError, LedgerOptions
+from gateway.ledger.sql import SqlLedger
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     message_id TEXT NOT NULL,
     correlation_id TEXT NOT NULL,
     event TEXT NOT NULL,
     at TEXT NOT NULL,
     route TEXT NOT NULL,
-    standard TEXT NOT NULL DEFAULT '',
-    code TEXT NOT NULL DEFAULT '',
-    version TEXT NOT NULL DEFAULT '',
-    sender TEXT NOT NULL DEFAULT '',
-    receiver TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT '{}',
-    payload_sha256 TEXT
+    standard TEXT NOT NULL,
+    code TEXT NOT NULL,
+    version TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    payload_sha256 TEXT,
+    keys TEXT NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    private_hash TEXT,
+    redacted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_message ON entries (message_id, seq);
-CREATE INDEX IF NOT EXISTS entries_correlation ON entries (correlation_id);
-CREATE INDEX IF NOT EXISTS entries_event ON entries (event, seq);
 CREATE TABLE IF NOT EXISTS payloads (
     sha256 TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
-    content BLOB NOT NULL
+    sealing TEXT NOT NULL,
+    content BLOB,
+    erased_at TEXT
 );
-CREATE TABLE IF NOT EXISTS keys (
+CREATE TABLE IF NOT EXISTS entry_keys (
     key TEXT NOT NULL,
     value TEXT NOT NULL,
-    seq INTEGER NOT NULL REFERENCES entries (seq)
+    seq INTEGER NOT NULL,
+    message_id TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS keys_lookup ON keys (key, value);
+CREATE INDEX IF NOT EXISTS entry_keys_lookup ON entry_keys (key, value, seq);
+CREATE TABLE IF NOT EXISTS messages (
+    message_id TEXT PRIMARY KEY,
+    correlation_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    route TEXT NOT NULL,
+    standard TEXT NOT NULL,
+    code TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    status TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    expects_answer INTEGER NOT NULL,
+    answered_by TEXT,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_correlation ON messages (correlation_id);
+CREATE INDEX IF NOT EXISTS messages_status ON messages (status, first_seq);
+CREATE INDEX IF NOT EXISTS messages_code ON messages (code, first_seq);
+CREATE INDEX IF NOT EXISTS messages_sender ON messages (sender, first_seq);
+CREATE INDEX IF NOT EXISTS messages_receiver ON messages (receiver, first_seq);
+CREATE INDEX IF NOT EXISTS messages_first_at ON messages (first_at);
+CREATE INDEX IF NOT EXISTS messages_retention ON messages (standard, last_at);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY,
+    root TEXT NOT NULL,
+    at TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    frontier TEXT NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
+WHEN NOT (OLD.redacted = 0 AND NEW.redacted = 1 AND NEW.seq = OLD.seq
+          AND NEW.message_id = OLD.message_id AND NEW.correlation_id = OLD.correlation_id
+          AND NEW.event = OLD.event AND NEW.at = OLD.at AND NEW.route = OLD.route
+          AND NEW.standard = OLD.standard AND NEW.code = OLD.code AND NEW.version = OLD.version
+          AND NEW.payload_sha256 IS OLD.payload_sha256 AND NEW.leaf_hash = OLD.leaf_hash)
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS payloads_no_change BEFORE UPDATE ON payloads
+WHEN NOT (NEW.sha256 = OLD.sha256 AND NEW.size = OLD.size AND NEW.content IS NULL)
+BEGIN SELECT RAISE(ABORT, 'a payload can be erased, not changed'); END;
+CREATE TRIGGER IF NOT EXISTS payloads_no_delete BEFORE DELETE ON payloads
+BEGIN SELECT RAISE(ABORT, 'a payload can be erased, not removed'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_change BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 """
 
-_HISTORY = (
-    "SELECT seq, message_id, correlation_id, event, at, route, standard, code, version, sender, "
-    "receiver, detail, payload_sha256 FROM entries WHERE message_id = ? ORDER BY seq"
+TRIGGERS = (
+    "entries_no_update",
+    "entries_no_delete",
+    "payloads_no_change",
+    "payloads_no_delete",
+    "checkpoints_no_change",
+    "checkpoints_no_delete",
 )
-_FIND = (
-    "SELECT e.seq, e.message_id, e.correlation_id, e.event, e.at, e.route, e.standard, e.code, "
-    "e.version, e.sender, e.receiver, e.detail, e.payload_sha256 "
-    "FROM keys k JOIN entries e ON e.seq = k.seq WHERE k.key = ? AND k.value = ? ORDER BY e.seq"
-)
 
 
-def _entry(row: tuple[Any, ...]) -> Entry:
-    return Entry(
-        seq=row[0],
-        message_id=row[1],
-        correlation_id=row[2],
-        event=Event(row[3]),
-        at=row[4],
-        route=row[5],
-        standard=row[6],
-        code=row[7],
-        version=row[8],
-        sender=row[9],
-        receiver=row[10],
-        detail=json.loads(row[11]),
-        payload_sha256=row[12],
-    )
-
-
-class SqliteLedger:
-    def __init__(self, path: str, bsn_hash_key: str) -> None:
+class SqliteLedger(SqlLedger):
+    def __init__(self, path: str, bsn_hash_key: str, options: LedgerOptions) -> None:
         self.path = path
-        self._bsn_key = bsn_hash_key
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn().executescript(SCHEMA)
+        super().__init__(bsn_hash_key, options)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
         return conn
 
-    def append(
-        self,
-        envelope: Envelope,
-        event: Event,
-        *,
-        detail: Mapping[str, Any] | None = None,
-        payload: bytes | None = None,
-        description: Description | None = None,
-    ) -> Entry:
-        mt = envelope.message_type
-        digest = sha256(payload).hexdigest() if payload is not None else None
-        at = datetime.now(UTC).isoformat(timespec="microseconds")
-        row = (
-            envelope.message_id,
-            envelope.correlation_id,
-            event.value,
-            at,
-            envelope.route,
-            mt.standard if mt else "",
-            mt.code if mt else "",
-            mt.version if mt else "",
-            description.sender if description else "",
-            description.receiver if description else "",
-            json.dumps(dict(detail or {}), sort_keys=True, default=str),
-            digest,
-        )
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if payload is not None:
-                conn.execute(
-                    "INSERT OR IGNORE INTO payloads (sha256, size, content) VALUES (?, ?, ?)",
-                    (digest, len(payload), zlib.compress(payload)),
-                )
-            cur = conn.execute(
-                "INSERT INTO entries (message_id, correlation_id, event, at, route, standard, "
-                "code, version, sender, receiver, detail, payload_sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(entries)")}
+        if columns and "leaf_hash" not in columns:
+            raise LedgerError(
+                f"{self.path} is a ledger of an earlier, unverifiable format; "
+                "move it aside (it stays readable with sqlite3) and start a new one"
             )
-            seq = cur.lastrowid
-            if description is not None:
-                keys = [(k, v, seq) for k, values in description.keys.items() for v in values]
-                keys += [("bsn", keyed_hash(self._bsn_key, s), seq) for s in description.subjects]
-                conn.executemany("INSERT INTO keys (key, value, seq) VALUES (?, ?, ?)", keys)
-            conn.execute("COMMIT")
+        conn.executescript(SCHEMA)
+
+    @contextmanager
+    def _transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")  # the append lock, across processes too
+        try:
+            yield cur
         except BaseException:
-            conn.execute("ROLLBACK")
+            cur.execute("ROLLBACK")
             raise
-        assert seq is not None
-        return _entry((seq, *row))
-
-    def history(self, message_id: str) -> list[Entry]:
-        rows = self._conn().execute(_HISTORY, (message_id,))
-        return [_entry(r) for r in rows]
-
-    def payload(self, sha256_hex: str) -> bytes | None:
-        row = (
-            self._conn()
-            .execute("SELECT content FROM payloads WHERE sha256 = ?", (sha256_hex,))
-            .fetchone()
-        )
-        return zlib.decompress(row[0]) if row else None
-
-    def find(self, key: str, value: str) -> list[Entry]:
-        if key == "bsn":
-            value = keyed_hash(self._bsn_key, value)
-        rows = self._conn().execute(_FIND, (key, value))
-        return [_entry(r) for r in rows]
-
-    def awaiting_publication(self) -> list[str]:
-        rows = self._conn().execute(
-            "SELECT DISTINCT e.message_id FROM entries e "
-            "WHERE e.event IN ('validated', 'rejected') "
-            "AND json_extract(e.detail, '$.publish') = 1 "
-            "AND NOT EXISTS (SELECT 1 FROM entries p WHERE p.message_id = e.message_id "
-            "AND p.event = 'published') ORDER BY e.seq"
-        )
-        return [r[0] for r in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        cur.execute("COMMIT")

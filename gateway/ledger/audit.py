@@ -1,0 +1,274 @@
+"""Verify the ledger against its signed checkpoints; make and check proofs.
+
+:func:`verify` reads every entry in order, recomputes its leaf from the stored columns,
+rebuilds the Merkle tree and compares the root at every checkpoint's size with the signed one.
+Any changed, deleted, inserted or reordered entry changes a leaf, and so every later root; a
+cut-off tail leaves a checkpoint larger than the ledger. Payloads are checked against the hash
+their entries commit to; an emptied payload must have been erased by an ``erased`` entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from hashlib import sha256
+from typing import Any
+
+from gateway.ledger import Event, merkle, payloads
+from gateway.ledger.checkpoint import Checkpoint, Verifier, signature_ok
+from gateway.ledger.records import COLUMNS, row_leaf
+from gateway.ledger.sql import SqlLedger
+
+
+@dataclass
+class Report:
+    size: int = 0
+    checkpoints: int = 0  # signed checkpoints checked against the recomputed tree
+    covered: int = 0  # entries covered by the latest valid checkpoint
+    redacted: int = 0
+    payloads: int = 0
+    payloads_erased: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        out = [
+            f"entries: {self.size}",
+            f"checkpoints checked: {self.checkpoints}; entries covered by the latest: "
+            f"{self.covered}; not yet covered: {self.size - self.covered}",
+            f"payloads checked: {self.payloads}; erased by retention: {self.payloads_erased}",
+            f"entries redacted by retention: {self.redacted}",
+        ]
+        out += [f"PROBLEM: {p}" for p in self.problems]
+        out.append(
+            "ledger verified: OK"
+            if self.ok
+            else f"ledger NOT verified: {len(self.problems)} problem(s)"
+        )
+        return out
+
+
+def _merge_checkpoints(
+    stored: list[Checkpoint], exported: Iterable[Checkpoint], report: Report
+) -> dict[int, Checkpoint]:
+    by_size = {c.size: c for c in stored}
+    for c in exported:
+        mine = by_size.get(c.size)
+        if mine is None:
+            report.problems.append(f"exported checkpoint of size {c.size} is not in the database")
+            by_size[c.size] = c
+        elif (mine.root, mine.signature) != (c.root, c.signature):
+            report.problems.append(
+                f"checkpoint of size {c.size} in the database differs from the exported one"
+            )
+            by_size[c.size] = c  # the exported copy is the anchor
+    return by_size
+
+
+def verify(
+    ledger: SqlLedger,
+    *,
+    verifier: Verifier | None = None,
+    exported: Iterable[Checkpoint] = (),
+    check_payloads: bool = True,
+    max_problems: int = 100,
+) -> Report:
+    report = Report()
+    verifier = verifier or ledger.options.signer
+    checkpoints = _merge_checkpoints(ledger.checkpoints(), exported, report)
+    for c in checkpoints.values():
+        if verifier is None:
+            report.problems.append("no key to check checkpoint signatures with")
+            break
+        if not signature_ok(c, verifier):
+            report.problems.append(f"checkpoint of size {c.size} has no valid signature")
+
+    frontier = merkle.Frontier()
+    expected = 1
+    erased_payloads: set[str] = set()
+    redaction_recorded: set[str] = set()
+    redacted_messages: dict[str, int] = {}
+    for row in ledger.scan(f"SELECT {COLUMNS} FROM entries ORDER BY seq"):
+        seq = row[0]
+        if seq != expected:
+            report.problems.append(f"entries {expected}..{seq - 1} are missing (seq jumps)")
+            expected = seq
+        leaf = row_leaf(row)
+        if leaf != bytes(row[14]):
+            report.problems.append(f"entry {seq} does not match its leaf hash (changed)")
+        if row[16]:
+            report.redacted += 1
+            redacted_messages.setdefault(row[1], seq)
+        if row[3] == Event.ERASED.value:
+            detail = json.loads(row[11])
+            erased_payloads.update(detail.get("payloads", []))
+            if detail.get("redacted"):
+                redaction_recorded.add(row[1])
+        frontier.append(leaf)
+        expected += 1
+        signed = checkpoints.get(frontier.size)
+        if signed is not None:
+            report.checkpoints += 1
+            if frontier.root() != signed.root:
+                report.problems.append(
+                    f"the tree of the first {signed.size} entries does not have the signed root "
+                    f"of checkpoint {signed.size} ({signed.at})"
+                )
+            else:
+                report.covered = signed.size
+        if len(report.problems) >= max_problems:
+            report.problems.append("stopped: too many problems")
+            return report
+    report.size = frontier.size
+    for size in sorted(checkpoints):
+        if size > frontier.size:
+            report.problems.append(
+                f"checkpoint {size} signed {size} entries but the ledger has {frontier.size} "
+                "(entries removed from the end)"
+            )
+    for message_id, seq in redacted_messages.items():
+        if message_id not in redaction_recorded:
+            report.problems.append(f"entry {seq} is redacted without a recorded erasure")
+    if check_payloads:
+        _check_payloads(ledger, report, erased_payloads)
+    return report
+
+
+def _check_payloads(ledger: SqlLedger, report: Report, erased: set[str]) -> None:
+    for seq, digest in ledger.scan(
+        "SELECT e.seq, e.payload_sha256 FROM entries e LEFT JOIN payloads p "
+        "ON p.sha256 = e.payload_sha256 WHERE e.payload_sha256 IS NOT NULL AND p.sha256 IS NULL"
+    ):
+        report.problems.append(f"payload {digest[:16]}... of entry {seq} is missing")
+    key = ledger.options.payload_key
+    for digest, sealing, content in ledger.scan("SELECT sha256, sealing, content FROM payloads"):
+        if content is None:
+            report.payloads_erased += 1
+            if digest not in erased:
+                report.problems.append(f"payload {digest[:16]}... is empty without an erasure")
+            continue
+        report.payloads += 1
+        try:
+            plain = payloads.open_sealed(sealing, bytes(content), digest, key)
+        except payloads.PayloadKeyError as exc:
+            report.problems.append(f"payload {digest[:16]}...: {exc}")
+            continue
+        except Exception as exc:  # corrupt compressed data
+            report.problems.append(f"payload {digest[:16]}... is unreadable ({type(exc).__name__})")
+            continue
+        if sha256(plain).hexdigest() != digest:
+            report.problems.append(f"payload {digest[:16]}... does not match its hash (changed)")
+
+
+# -- proofs ----------------------------------------------------------------------------------
+
+
+def _checkpoint_for(
+    ledger: SqlLedger, size: int | None, at_least: int
+) -> tuple[int, Checkpoint | None]:
+    checkpoints = ledger.checkpoints()
+    if size is None:
+        covering = [c for c in checkpoints if c.size >= at_least]
+        if covering:
+            return covering[-1].size, covering[-1]
+        return ledger.tree_size(), None
+    return size, next((c for c in checkpoints if c.size == size), None)
+
+
+def inclusion(ledger: SqlLedger, seq: int, size: int | None = None) -> dict[str, Any]:
+    """Proof that entry ``seq`` is in the tree of ``size`` entries (default: the latest
+    checkpoint covering it, else the whole ledger)."""
+    return inclusions(ledger, [seq], size)[0]
+
+
+def inclusions(ledger: SqlLedger, seqs: list[int], size: int | None = None) -> list[dict[str, Any]]:
+    """:func:`inclusion` for several entries, reading the tree once."""
+    size, checkpoint = _checkpoint_for(ledger, size, max(seqs))
+    leaves = ledger.leaf_hashes(size)
+    root = merkle.root(leaves).hex()
+    proofs = []
+    for seq in seqs:
+        if not 1 <= seq <= len(leaves):
+            raise ValueError(f"entry {seq} is not in a tree of {len(leaves)} entries")
+        proofs.append(
+            {
+                "entry": seq,
+                "leaf_index": seq - 1,
+                "tree_size": size,
+                "leaf_hash": leaves[seq - 1].hex(),
+                "root": root,
+                "path": [p.hex() for p in merkle.inclusion_proof(seq - 1, leaves)],
+                "checkpoint": json.loads(checkpoint.to_json()) if checkpoint else None,
+            }
+        )
+    return proofs
+
+
+def consistency(ledger: SqlLedger, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+    """Proof that the tree of ``old_size`` entries is a prefix of the one of ``new_size``."""
+    new_size, new_checkpoint = _checkpoint_for(ledger, new_size, old_size)
+    _, old_checkpoint = _checkpoint_for(ledger, old_size, old_size)
+    leaves = ledger.leaf_hashes(new_size)
+    if not 0 <= old_size <= new_size <= len(leaves):
+        raise ValueError(f"no consistency proof from {old_size} to {new_size} entries")
+    return {
+        "old_size": old_size,
+        "new_size": new_size,
+        "old_root": merkle.root(leaves, 0, old_size).hex(),
+        "new_root": merkle.root(leaves).hex(),
+        "path": [p.hex() for p in merkle.consistency_proof(old_size, leaves)],
+        "old_checkpoint": json.loads(old_checkpoint.to_json()) if old_checkpoint else None,
+        "new_checkpoint": json.loads(new_checkpoint.to_json()) if new_checkpoint else None,
+    }
+
+
+def check_inclusion(proof: dict[str, Any], verifier: Verifier | None = None) -> list[str]:
+    """What is wrong with an inclusion proof (empty: it holds). With a verifier, the root must
+    also be that of a validly signed checkpoint of the same size."""
+    problems = []
+    root = bytes.fromhex(proof["root"])
+    if not merkle.verify_inclusion(
+        proof["leaf_index"],
+        proof["tree_size"],
+        bytes.fromhex(proof["leaf_hash"]),
+        [bytes.fromhex(p) for p in proof["path"]],
+        root,
+    ):
+        problems.append("the path does not lead from the leaf to the root")
+    problems += _check_signed(proof.get("checkpoint"), proof["tree_size"], root, verifier)
+    return problems
+
+
+def check_consistency(proof: dict[str, Any], verifier: Verifier | None = None) -> list[str]:
+    problems = []
+    old_root, new_root = bytes.fromhex(proof["old_root"]), bytes.fromhex(proof["new_root"])
+    if not merkle.verify_consistency(
+        proof["old_size"],
+        proof["new_size"],
+        [bytes.fromhex(p) for p in proof["path"]],
+        old_root,
+        new_root,
+    ):
+        problems.append("the old tree is not a prefix of the new tree")
+    problems += _check_signed(proof.get("old_checkpoint"), proof["old_size"], old_root, verifier)
+    problems += _check_signed(proof.get("new_checkpoint"), proof["new_size"], new_root, verifier)
+    return problems
+
+
+def _check_signed(
+    data: dict[str, Any] | None, size: int, root: bytes, verifier: Verifier | None
+) -> list[str]:
+    if verifier is None:
+        return []
+    if data is None:
+        return [f"no signed checkpoint of size {size}"]
+    checkpoint = Checkpoint.from_json(json.dumps(data))
+    if checkpoint.size != size or checkpoint.root != root:
+        return [f"the checkpoint of size {checkpoint.size} is for another tree"]
+    if not signature_ok(checkpoint, verifier):
+        return [f"the checkpoint of size {size} has no valid signature"]
+    return []

@@ -1,0 +1,180 @@
+"""PostgreSQL ledger (psycopg 3): for several gateway processes on several hosts.
+
+``postgresql://user@host/db?schema=name`` puts the tables in their own schema (default
+``public``). Appends take ``LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE`` for the length of
+one group-commit transaction: sequence numbers stay gap-free and in commit order, which the
+Merkle tree needs, while readers never wait. Triggers keep the tables append-only as in SQLite.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+
+from gateway.ledger import LedgerError, LedgerOptions
+from gateway.ledger.sql import SqlLedger
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    seq BIGINT PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at TEXT NOT NULL,
+    route TEXT NOT NULL,
+    standard TEXT NOT NULL,
+    code TEXT NOT NULL,
+    version TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    payload_sha256 TEXT,
+    keys TEXT NOT NULL,
+    leaf_hash BYTEA NOT NULL,
+    private_hash TEXT,
+    redacted SMALLINT NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS entries_message ON entries (message_id, seq);
+CREATE TABLE IF NOT EXISTS payloads (
+    sha256 TEXT PRIMARY KEY,
+    size BIGINT NOT NULL,
+    sealing TEXT NOT NULL,
+    content BYTEA,
+    erased_at TEXT
+);
+CREATE TABLE IF NOT EXISTS entry_keys (
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    message_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entry_keys_lookup ON entry_keys (key, value, seq);
+CREATE TABLE IF NOT EXISTS messages (
+    message_id TEXT PRIMARY KEY,
+    correlation_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    route TEXT NOT NULL,
+    standard TEXT NOT NULL,
+    code TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    status TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    expects_answer SMALLINT NOT NULL,
+    answered_by TEXT,
+    first_seq BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_correlation ON messages (correlation_id);
+CREATE INDEX IF NOT EXISTS messages_status ON messages (status, first_seq);
+CREATE INDEX IF NOT EXISTS messages_code ON messages (code, first_seq);
+CREATE INDEX IF NOT EXISTS messages_sender ON messages (sender, first_seq);
+CREATE INDEX IF NOT EXISTS messages_receiver ON messages (receiver, first_seq);
+CREATE INDEX IF NOT EXISTS messages_first_at ON messages (first_at);
+CREATE INDEX IF NOT EXISTS messages_retention ON messages (standard, last_at);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size BIGINT PRIMARY KEY,
+    root TEXT NOT NULL,
+    at TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    frontier TEXT NOT NULL
+);
+CREATE OR REPLACE FUNCTION ledger_entries_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.redacted = 0 AND NEW.redacted = 1
+       AND (NEW.seq, NEW.message_id, NEW.correlation_id, NEW.event, NEW.at, NEW.route,
+            NEW.standard, NEW.code, NEW.version, NEW.leaf_hash)
+           = (OLD.seq, OLD.message_id, OLD.correlation_id, OLD.event, OLD.at, OLD.route,
+              OLD.standard, OLD.code, OLD.version, OLD.leaf_hash)
+       AND NEW.payload_sha256 IS NOT DISTINCT FROM OLD.payload_sha256 THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'the ledger is append-only';
+END $$;
+CREATE OR REPLACE FUNCTION ledger_payloads_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.sha256 = OLD.sha256 AND NEW.size = OLD.size
+       AND NEW.content IS NULL THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'a payload can be erased, not changed or removed';
+END $$;
+CREATE OR REPLACE FUNCTION ledger_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the ledger is append-only';
+END $$;
+CREATE OR REPLACE TRIGGER entries_guard BEFORE UPDATE OR DELETE ON entries
+    FOR EACH ROW EXECUTE FUNCTION ledger_entries_guard();
+CREATE OR REPLACE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse();
+CREATE OR REPLACE TRIGGER payloads_guard BEFORE UPDATE OR DELETE ON payloads
+    FOR EACH ROW EXECUTE FUNCTION ledger_payloads_guard();
+CREATE OR REPLACE TRIGGER checkpoints_guard BEFORE UPDATE OR DELETE ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse();
+"""
+
+TRIGGERS = {
+    "entries": ("entries_guard", "entries_no_truncate"),
+    "payloads": ("payloads_guard",),
+    "checkpoints": ("checkpoints_guard",),
+}
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def split_schema(dsn: str) -> tuple[str, str]:
+    """``(dsn without the schema parameter, schema)``."""
+    parts = urlsplit(dsn)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), "public")
+    if not _NAME.match(schema):
+        raise LedgerError(f"ledger schema name {schema!r} is not a plain lower-case identifier")
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
+class PostgresLedger(SqlLedger):
+    def __init__(self, dsn: str, bsn_hash_key: str, options: LedgerOptions) -> None:
+        self.dsn, self.schema = split_schema(dsn)
+        super().__init__(bsn_hash_key, options)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self.dsn, autocommit=True)
+        conn.execute(f'SET search_path TO "{self.schema}"')
+        return conn
+
+    def _create_schema(self, conn: psycopg.Connection[Any]) -> None:
+        with conn.transaction():
+            # several processes may start at once: one creates, the others wait and find it
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ledger {self.schema}",))
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            conn.execute(SCHEMA)
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    @contextmanager
+    def _transaction(self, conn: psycopg.Connection[Any]) -> Iterator[psycopg.Cursor[Any]]:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE")
+            yield cur
+
+    def scan(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
+        conn = self._connect()  # its own connection: a server-side cursor needs a transaction
+        try:
+            with conn.transaction(), conn.cursor(name="ledger_scan") as cur:
+                cur.itersize = 20_000
+                cur.execute(self._q(sql), params)
+                yield from cur
+        finally:
+            conn.close()

@@ -1,0 +1,207 @@
+"""``ketenpoort ledger ...``: verify, prove, checkpoint, search and apply retention.
+
+- ``verify``: recompute the whole tree and check every signed checkpoint and payload; exit 1 on
+  any problem. ``--checkpoints FILE`` checks against an exported copy (default: the configured
+  export file), ``--public-key`` lets an auditor verify without the private key.
+- ``prove ENTRY``: inclusion proof (JSON) of entry number ENTRY, or of every entry of a message
+  id, against the latest checkpoint covering it.
+- ``consistency OLD [NEW]``: proof that the tree of OLD entries is a prefix of the one of NEW.
+- ``check-proof FILE``: check a proof made by ``prove`` or ``consistency`` (``-`` = stdin).
+- ``checkpoint``: sign and export a checkpoint now; ``--public-key`` prints the key auditors need.
+- ``search``: messages by id, correlation id, business key, BSN (hashed), party, code, status,
+  time range.
+- ``retention``: apply the ``ledger.retention`` policies (``--dry-run`` lists what is due).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from gateway.config import Settings
+from gateway.ledger import Query, Status, ledger_from_settings
+from gateway.ledger.audit import check_consistency, check_inclusion, consistency, inclusions, verify
+from gateway.ledger.checkpoint import Ed25519Verifier, Verifier, read_exported
+from gateway.ledger.retention import apply, parse_policies
+from gateway.ledger.sql import SqlLedger
+
+SettingsLoader = Callable[[argparse.Namespace], Settings]
+
+
+def _verifier(args: argparse.Namespace, ledger: SqlLedger) -> Verifier | None:
+    if getattr(args, "public_key", None):
+        return Ed25519Verifier.from_b64(args.public_key)
+    return ledger.options.signer
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as ledger:
+        path = args.checkpoints or settings.ledger_checkpoint_path
+        report = verify(
+            ledger,
+            verifier=_verifier(args, ledger),
+            exported=read_exported(path),
+            check_payloads=not args.no_payloads,
+        )
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def cmd_prove(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as ledger:
+        if args.entry.isdigit():
+            seqs = [int(args.entry)]
+        else:
+            seqs = [e.seq for e in ledger.history(args.entry)]
+            if not seqs:
+                print(f"no entries for message {args.entry}", file=sys.stderr)
+                return 1
+        proofs = inclusions(ledger, seqs, args.size)
+    print(json.dumps(proofs[0] if len(proofs) == 1 else proofs, indent=2))
+    return 0
+
+
+def cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as ledger:
+        proof = consistency(ledger, args.old, args.new)
+    print(json.dumps(proof, indent=2))
+    return 0
+
+
+def cmd_check_proof(args: argparse.Namespace, settings: Settings) -> int:
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    data: Any = json.loads(text)
+    verifier: Verifier | None
+    if args.public_key:
+        verifier = Ed25519Verifier.from_b64(args.public_key)
+    else:
+        with _open(settings) as ledger:
+            verifier = ledger.options.signer
+    problems: list[str] = []
+    for proof in data if isinstance(data, list) else [data]:
+        check = check_consistency if "old_size" in proof else check_inclusion
+        problems += check(proof, verifier)
+    print("\n".join(problems) if problems else "proof holds")
+    return 1 if problems else 0
+
+
+def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as ledger:
+        signer = ledger.options.signer
+        if args.public_key:
+            if not isinstance(signer, Ed25519Verifier):
+                print("the checkpoint key is not an Ed25519 key", file=sys.stderr)
+                return 1
+            print(signer.public_b64)
+            return 0
+        checkpoint = ledger.checkpoint(force=True)
+    if checkpoint is None:
+        print("nothing new to sign")
+    else:
+        print(checkpoint.to_json())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    keys = dict(k.split("=", 1) for k in args.key or [])
+    if args.bsn:
+        keys["bsn"] = getpass.getpass("BSN: ") if args.bsn == "-" else args.bsn
+    query = Query(
+        message_id=args.message_id,
+        correlation_id=args.correlation_id,
+        keys=keys,
+        party=args.party,
+        code=args.code,
+        status=Status(args.status) if args.status else None,
+        since=args.since,
+        until=args.until,
+        limit=args.limit,
+    )
+    with _open(settings) as ledger:
+        found = ledger.search(query)
+    if args.json:
+        print(json.dumps([asdict(s) for s in found], indent=2))
+        return 0
+    for s in found:
+        answer = f" answered-by={s.answered_by}" if s.answered_by else ""
+        print(
+            f"{s.first_at}  {s.message_id}  {s.route:<24} {s.status:<20} "
+            f"{s.sender or '-'} -> {s.receiver or '-'}{answer}"
+        )
+    print(f"{len(found)} message(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    policies = parse_policies(settings.ledger_retention)
+    if not policies:
+        print("no retention policies configured (setting ledger.retention)")
+        return 0
+    with _open(settings) as ledger:
+        result = apply(ledger, policies, dry_run=args.dry_run)
+    if args.dry_run:
+        print(f"{len(result.messages)} message(s) due: " + " ".join(result.messages))
+    else:
+        print(
+            f"payloads erased: {result.payloads_erased}; messages redacted: "
+            f"{result.messages_redacted} ({result.entries_redacted} entries)"
+        )
+    return 0
+
+
+class _open:
+    def __init__(self, settings: Settings) -> None:
+        self.ledger = ledger_from_settings(settings)
+
+    def __enter__(self) -> SqlLedger:
+        return self.ledger
+
+    def __exit__(self, *exc: object) -> None:
+        self.ledger.close()
+
+
+def add_ledger_commands(sub: Any, load: SettingsLoader) -> None:
+    """Register ``ketenpoort ledger ...`` on the main parser's subparsers."""
+    ledger = sub.add_parser("ledger", help="verify, prove, search the ledger; apply retention")
+    commands = ledger.add_subparsers(dest="ledger_command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace, Settings], int], text: str) -> Any:
+        parser = commands.add_parser(name, help=text)
+        parser.set_defaults(func=lambda args: handler(args, load(args)))
+        return parser
+
+    p = add("verify", cmd_verify, "recompute the tree; check every checkpoint and payload")
+    p.add_argument("--checkpoints", help="exported checkpoints file to check against")
+    p.add_argument("--public-key", help="Ed25519 public key (base64) to check signatures with")
+    p.add_argument("--no-payloads", action="store_true", help="skip re-hashing the payloads")
+    p = add("prove", cmd_prove, "inclusion proof of an entry number or of a message's entries")
+    p.add_argument("entry", help="entry number (seq) or message id")
+    p.add_argument("--size", type=int, help="tree size to prove against (a checkpoint's size)")
+    p = add("consistency", cmd_consistency, "proof that an older tree is a prefix of a newer")
+    p.add_argument("old", type=int)
+    p.add_argument("new", type=int, nargs="?")
+    p = add("check-proof", cmd_check_proof, "check a proof made by prove or consistency")
+    p.add_argument("file", help="proof JSON file, or - for stdin")
+    p.add_argument("--public-key", help="Ed25519 public key (base64)")
+    p = add("checkpoint", cmd_checkpoint, "sign and export a checkpoint now")
+    p.add_argument("--public-key", action="store_true", help="print the public key instead")
+    p = add("search", cmd_search, "find messages")
+    p.add_argument("--message-id")
+    p.add_argument("--correlation-id")
+    p.add_argument("--key", action="append", help="business key, e.g. ToewijzingNummer=101")
+    p.add_argument("--bsn", help="a BSN (looked up as its keyed hash); - to type it unseen")
+    p.add_argument("--party", help="sender or receiver code")
+    p.add_argument("--code", help="message code, e.g. WMO301")
+    p.add_argument("--status", choices=[s.value for s in Status])
+    p.add_argument("--since", help="ISO 8601 time, inclusive")
+    p.add_argument("--until", help="ISO 8601 time, exclusive")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+    p = add("retention", cmd_retention, "apply the retention policies")
+    p.add_argument("--dry-run", action="store_true")

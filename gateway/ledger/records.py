@@ -1,0 +1,78 @@
+"""How an entry becomes a Merkle leaf: canonical bytes, pure functions.
+
+A leaf commits to every column of an entry. The personal traffic data (parties, detail,
+business keys with hashed BSNs) is committed through its own digest, so retention can erase it
+and keep that digest: the leaf, the tree and every proof stay the same (``retention.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from hashlib import sha256
+from typing import Any
+
+from gateway.ledger import merkle
+
+FORMAT = "ketenpoort/1"
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def private_digest(sender: str, receiver: str, detail: str, keys: str) -> str:
+    """SHA-256 over the erasable part of an entry (``detail`` and ``keys`` as stored text)."""
+    return sha256(canonical([sender, receiver, detail, keys]).encode()).hexdigest()
+
+
+def leaf_data(
+    seq: int,
+    message_id: str,
+    correlation_id: str,
+    event: str,
+    at: str,
+    route: str,
+    standard: str,
+    code: str,
+    version: str,
+    payload_sha256: str | None,
+    private: str,
+) -> bytes:
+    return canonical(
+        [
+            FORMAT,
+            seq,
+            message_id,
+            correlation_id,
+            event,
+            at,
+            route,
+            standard,
+            code,
+            version,
+            payload_sha256,
+            private,
+        ]
+    ).encode()
+
+
+# Column order of an entry row as every query in ``sql.py`` selects it.
+COLUMNS = (
+    "seq, message_id, correlation_id, event, at, route, standard, code, version, sender, "
+    "receiver, detail, payload_sha256, keys, leaf_hash, private_hash, redacted"
+)
+
+
+def row_leaf(row: Sequence[Any]) -> bytes:
+    """The leaf hash recomputed from a stored row (``COLUMNS`` order)."""
+    private = row[15] if row[16] else private_digest(row[9], row[10], row[11], row[13])
+    return merkle.leaf_hash(
+        leaf_data(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[12], private
+        )
+    )
+
+
+def keys_text(keys: Mapping[str, Sequence[str]]) -> str:
+    return canonical({k: sorted(set(v)) for k, v in sorted(keys.items()) if v})

@@ -1,0 +1,591 @@
+"""The ledger on a SQL database: everything the two backends share.
+
+Tables (the backends create them; DDL differs only in types and triggers):
+
+- ``entries``: one row per event, append-only (triggers refuse UPDATE and DELETE, except the
+  redaction retention may do), ``seq`` gap-free from 1 in commit order, each with its Merkle
+  ``leaf_hash`` (``records.py``);
+- ``payloads``: raw bytes once per SHA-256, compressed and optionally encrypted; retention may
+  empty ``content`` but never remove the row or change its hash;
+- ``entry_keys``: business-key index (``bsn`` only as a keyed hash);
+- ``messages``: each message's current state (``state.py``), derived, for search;
+- ``checkpoints``: signed tree heads, each with the tree's right edge (``merkle.Frontier``) so
+  the next checkpoint only hashes the entries added since.
+
+Appends use group commit: concurrent callers queue their entries, one of them writes the whole
+queue in one transaction (one fsync), and every caller returns once its entry is durable.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha256
+from typing import Any
+
+from gateway.adapter import Description
+from gateway.envelope import Envelope
+from gateway.ledger import (
+    Entry,
+    Event,
+    LedgerOptions,
+    MessageState,
+    Query,
+    Status,
+    keyed_hash,
+    merkle,
+    payloads,
+)
+from gateway.ledger.checkpoint import Checkpoint, export, sign
+from gateway.ledger.records import COLUMNS, keys_text, leaf_data, private_digest
+from gateway.ledger.state import advance, answered
+
+# The business key a retour's ``Description.answers`` refers to (see gateway/adapter.py).
+ANSWER_KEY = "BerichtIdentificatie"
+
+_STATE_COLUMNS = (
+    "message_id, correlation_id, direction, route, standard, code, sender, receiver, status, "
+    "verdict, expects_answer, answered_by, first_seq, last_seq, first_at, last_at"
+)
+_UPSERT_STATE = (
+    f"INSERT INTO messages ({_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?) ON CONFLICT (message_id) DO UPDATE SET route = excluded.route, "
+    "standard = excluded.standard, code = excluded.code, sender = excluded.sender, "
+    "receiver = excluded.receiver, status = excluded.status, verdict = excluded.verdict, "
+    "expects_answer = excluded.expects_answer, answered_by = excluded.answered_by, "
+    "last_seq = excluded.last_seq, last_at = excluded.last_at"
+)
+_INSERT_ENTRY = (
+    "INSERT INTO entries (seq, message_id, correlation_id, event, at, route, standard, code, "
+    "version, sender, receiver, detail, payload_sha256, keys, leaf_hash, redacted) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def entry_from_row(row: Sequence[Any]) -> Entry:
+    return Entry(
+        seq=row[0],
+        message_id=row[1],
+        correlation_id=row[2],
+        event=Event(row[3]),
+        at=row[4],
+        route=row[5],
+        standard=row[6],
+        code=row[7],
+        version=row[8],
+        sender=row[9],
+        receiver=row[10],
+        detail=json.loads(row[11]),
+        payload_sha256=row[12],
+        keys=json.loads(row[13]),
+        redacted=bool(row[16]),
+    )
+
+
+def state_from_row(row: Sequence[Any]) -> MessageState:
+    return MessageState(
+        message_id=row[0],
+        correlation_id=row[1],
+        direction=row[2],
+        route=row[3],
+        standard=row[4],
+        code=row[5],
+        sender=row[6],
+        receiver=row[7],
+        status=Status(row[8]),
+        verdict=row[9],
+        expects_answer=bool(row[10]),
+        answered_by=row[11],
+        first_seq=row[12],
+        last_seq=row[13],
+        first_at=row[14],
+        last_at=row[15],
+    )
+
+
+def _state_row(s: MessageState) -> tuple[Any, ...]:
+    return (
+        s.message_id,
+        s.correlation_id,
+        s.direction,
+        s.route,
+        s.standard,
+        s.code,
+        s.sender,
+        s.receiver,
+        s.status.value,
+        s.verdict,
+        int(s.expects_answer),
+        s.answered_by,
+        s.first_seq,
+        s.last_seq,
+        s.first_at,
+        s.last_at,
+    )
+
+
+@dataclass
+class _Pending:
+    envelope: Envelope
+    event: Event
+    detail: str
+    keys: str
+    key_rows: list[tuple[str, str]]
+    digest: str | None
+    sealed: tuple[str, bytes, int] | None  # (sealing, stored bytes, plain size)
+    description: Description | None
+    entry: Entry | None = None
+    error: BaseException | None = None
+
+
+class SqlLedger:
+    """The :class:`gateway.ledger.Ledger` on a DB-API database; backends fill in the hooks."""
+
+    def __init__(self, bsn_hash_key: str, options: LedgerOptions) -> None:
+        self._bsn_key = bsn_hash_key
+        self.options = options
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        self._commit = threading.Lock()
+        self._queue: list[_Pending] = []
+        self._writer = self._connect()
+        self._create_schema(self._writer)
+
+    # -- backend hooks ---------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def _create_schema(self, conn: Any) -> None:
+        raise NotImplementedError
+
+    def _transaction(self, conn: Any) -> AbstractContextManager[Any]:
+        """A write transaction holding the ledger's append lock; yields a cursor."""
+        raise NotImplementedError
+
+    def _q(self, sql: str) -> str:
+        """The statement in the driver's parameter style (written with ``?``)."""
+        return sql
+
+    def scan(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
+        """Stream the rows of a large read without holding them all in memory."""
+        yield from self._conn().execute(self._q(sql), params)
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(self._conn().execute(self._q(sql), params).fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in [*self._all, self._writer]:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- append (group commit) -------------------------------------------------------------
+
+    def append(
+        self,
+        envelope: Envelope,
+        event: Event,
+        *,
+        detail: Mapping[str, Any] | None = None,
+        payload: bytes | None = None,
+        description: Description | None = None,
+    ) -> Entry:
+        keys: dict[str, list[str]] = {}
+        if description is not None:
+            keys = {k: list(v) for k, v in description.keys.items() if v}
+            if description.subjects:
+                keys["bsn"] = [keyed_hash(self._bsn_key, s) for s in description.subjects]
+        digest = sha256(payload).hexdigest() if payload is not None else None
+        sealed = None
+        if payload is not None and digest is not None:
+            sealing, stored = payloads.seal(payload, digest, self.options.payload_key)
+            sealed = (sealing, stored, len(payload))
+        pending = _Pending(
+            envelope=envelope,
+            event=event,
+            detail=json.dumps(dict(detail or {}), sort_keys=True, default=str),
+            keys=keys_text(keys),
+            key_rows=sorted({(k, v) for k, values in keys.items() for v in values}),
+            digest=digest,
+            sealed=sealed,
+            description=description,
+        )
+        with self._lock:
+            self._queue.append(pending)
+        with self._commit:
+            if pending.entry is None and pending.error is None:
+                with self._lock:
+                    batch, self._queue = self._queue, []
+                self._write_batch(batch)
+        if pending.error is not None:
+            raise pending.error
+        assert pending.entry is not None
+        return pending.entry
+
+    def _write_batch(self, batch: list[_Pending]) -> None:
+        try:
+            checkpoint = self._write(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+            for pending in batch:  # one bad entry must not fail the others
+                self._write_batch([pending])
+            return
+        if checkpoint is not None and self.options.checkpoint_file:
+            export(checkpoint, self.options.checkpoint_file)
+
+    def _write(self, batch: list[_Pending]) -> Checkpoint | None:
+        entries: list[Entry] = []
+        with self._transaction(self._writer) as cur:
+            cur.execute(self._q("SELECT COALESCE(MAX(seq), 0) FROM entries"))
+            seq = int(cur.fetchone()[0])
+            rows, key_rows, payload_rows = [], [], []
+            for p in batch:
+                seq += 1
+                env, mt, d = p.envelope, p.envelope.message_type, p.description
+                sender, receiver = (d.sender, d.receiver) if d else ("", "")
+                entry = Entry(
+                    seq=seq,
+                    message_id=env.message_id,
+                    correlation_id=env.correlation_id,
+                    event=p.event,
+                    at=now(),
+                    route=env.route,
+                    standard=mt.standard if mt else "",
+                    code=mt.code if mt else "",
+                    version=mt.version if mt else "",
+                    sender=sender,
+                    receiver=receiver,
+                    detail=json.loads(p.detail),
+                    payload_sha256=p.digest,
+                    keys=json.loads(p.keys),
+                )
+                private = private_digest(sender, receiver, p.detail, p.keys)
+                leaf = merkle.leaf_hash(
+                    leaf_data(
+                        seq,
+                        entry.message_id,
+                        entry.correlation_id,
+                        p.event.value,
+                        entry.at,
+                        entry.route,
+                        entry.standard,
+                        entry.code,
+                        entry.version,
+                        p.digest,
+                        private,
+                    )
+                )
+                rows.append(
+                    (
+                        seq,
+                        entry.message_id,
+                        entry.correlation_id,
+                        p.event.value,
+                        entry.at,
+                        entry.route,
+                        entry.standard,
+                        entry.code,
+                        entry.version,
+                        sender,
+                        receiver,
+                        p.detail,
+                        p.digest,
+                        p.keys,
+                        leaf,
+                    )
+                )
+                key_rows += [(k, v, seq, entry.message_id) for k, v in p.key_rows]
+                if p.sealed is not None:
+                    sealing, stored, size = p.sealed
+                    payload_rows.append((p.digest, size, sealing, stored))
+                entries.append(entry)
+            if payload_rows:
+                cur.executemany(
+                    self._q(
+                        "INSERT INTO payloads (sha256, size, sealing, content) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (sha256) DO NOTHING"
+                    ),
+                    payload_rows,
+                )
+            cur.executemany(self._q(_INSERT_ENTRY), rows)
+            if key_rows:
+                cur.executemany(
+                    self._q(
+                        "INSERT INTO entry_keys (key, value, seq, message_id) VALUES (?, ?, ?, ?)"
+                    ),
+                    key_rows,
+                )
+            self._update_states(cur, batch, entries)
+            checkpoint = self._checkpoint_in(cur, seq, force=False)
+        for p, entry in zip(batch, entries, strict=True):
+            p.entry = entry
+        return checkpoint
+
+    def _update_states(self, cur: Any, batch: list[_Pending], entries: list[Entry]) -> None:
+        states: dict[str, MessageState | None] = {}
+
+        def load(message_id: str) -> MessageState | None:
+            if message_id not in states:
+                cur.execute(
+                    self._q(f"SELECT {_STATE_COLUMNS} FROM messages WHERE message_id = ?"),
+                    (message_id,),
+                )
+                row = cur.fetchone()
+                states[message_id] = state_from_row(row) if row else None
+            return states[message_id]
+
+        changed: set[str] = set()
+        for p, entry in zip(batch, entries, strict=True):
+            d = p.description
+            states[entry.message_id] = advance(
+                load(entry.message_id), entry, d.expects_answer if d else None
+            )
+            changed.add(entry.message_id)
+            if d is not None and d.answers:
+                cur.execute(
+                    self._q(
+                        "SELECT DISTINCT k.message_id FROM entry_keys k JOIN messages m "
+                        "ON m.message_id = k.message_id WHERE k.key = ? AND k.value = ? "
+                        "AND m.expects_answer = 1 AND m.sender = ? AND m.receiver = ? "
+                        "AND m.message_id <> ?"
+                    ),
+                    (ANSWER_KEY, d.answers, d.receiver, d.sender, entry.message_id),
+                )
+                for (heen,) in cur.fetchall():
+                    heen_state = load(heen)
+                    if heen_state is not None:
+                        states[heen] = answered(heen_state, entry.message_id)
+                        changed.add(heen)
+        cur.executemany(
+            self._q(_UPSERT_STATE),
+            [_state_row(s) for m in sorted(changed) if (s := states[m]) is not None],
+        )
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def checkpoint(self, *, force: bool = False) -> Checkpoint | None:
+        """Sign the current tree head if a checkpoint is due (or ``force``), and export it."""
+        with self._commit, self._transaction(self._writer) as cur:
+            cur.execute(self._q("SELECT COALESCE(MAX(seq), 0) FROM entries"))
+            size = int(cur.fetchone()[0])
+            checkpoint = self._checkpoint_in(cur, size, force=force)
+        if checkpoint is not None and self.options.checkpoint_file:
+            export(checkpoint, self.options.checkpoint_file)
+        return checkpoint
+
+    def _checkpoint_in(self, cur: Any, size: int, *, force: bool) -> Checkpoint | None:
+        signer = self.options.signer
+        if signer is None or size == 0:
+            return None
+        cur.execute(
+            self._q("SELECT size, at, frontier FROM checkpoints ORDER BY size DESC LIMIT 1")
+        )
+        last = cur.fetchone()
+        if last is not None and last[0] >= size:
+            return None
+        if not force:
+            if last is None:
+                cur.execute(self._q("SELECT at FROM entries WHERE seq = 1"))
+                since = cur.fetchone()[0]
+            else:
+                since = last[1]
+            age = (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds()
+            grown = size - (last[0] if last else 0)
+            if grown < self.options.checkpoint_every and age < self.options.checkpoint_seconds:
+                return None
+        frontier = merkle.Frontier()
+        if last is not None:
+            frontier = merkle.Frontier(last[0], [bytes.fromhex(h) for h in json.loads(last[2])])
+        cur.execute(
+            self._q("SELECT leaf_hash FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq"),
+            (frontier.size, size),
+        )
+        frontier.extend(bytes(r[0]) for r in cur.fetchall())
+        checkpoint = sign(signer, size, frontier.root(), now())
+        cur.execute(
+            self._q(
+                "INSERT INTO checkpoints (size, root, at, algorithm, key_id, signature, origin, "
+                "frontier) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            (
+                checkpoint.size,
+                checkpoint.root.hex(),
+                checkpoint.at,
+                checkpoint.algorithm,
+                checkpoint.key_id,
+                checkpoint.signature.hex(),
+                checkpoint.origin,
+                json.dumps([h.hex() for h in frontier.hashes]),
+            ),
+        )
+        return checkpoint
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self.rows(
+            "SELECT size, root, at, algorithm, key_id, signature, origin FROM checkpoints "
+            "ORDER BY size"
+        )
+        return [
+            Checkpoint(r[0], bytes.fromhex(r[1]), r[2], r[3], r[4], bytes.fromhex(r[5]), r[6])
+            for r in rows
+        ]
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def tree_size(self) -> int:
+        return int(self.rows("SELECT COALESCE(MAX(seq), 0) FROM entries")[0][0])
+
+    def history(self, message_id: str) -> list[Entry]:
+        rows = self.rows(
+            f"SELECT {COLUMNS} FROM entries WHERE message_id = ? ORDER BY seq", (message_id,)
+        )
+        return [entry_from_row(r) for r in rows]
+
+    def entry(self, seq: int) -> Entry | None:
+        rows = self.rows(f"SELECT {COLUMNS} FROM entries WHERE seq = ?", (seq,))
+        return entry_from_row(rows[0]) if rows else None
+
+    def leaf_hashes(self, size: int) -> list[bytes]:
+        """The first ``size`` leaf hashes, as stored (``audit.verify`` recomputes them)."""
+        rows = self.scan("SELECT leaf_hash FROM entries WHERE seq <= ? ORDER BY seq", (size,))
+        return [bytes(r[0]) for r in rows]
+
+    def payload(self, sha256: str) -> bytes | None:
+        rows = self.rows("SELECT sealing, content FROM payloads WHERE sha256 = ?", (sha256,))
+        if not rows or rows[0][1] is None:
+            return None
+        return payloads.open_sealed(rows[0][0], bytes(rows[0][1]), sha256, self.options.payload_key)
+
+    def find(self, key: str, value: str) -> list[Entry]:
+        if key == "bsn":
+            value = keyed_hash(self._bsn_key, value)
+        columns = ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
+        rows = self.rows(
+            f"SELECT {columns} FROM entry_keys k JOIN entries e ON e.seq = k.seq "
+            "WHERE k.key = ? AND k.value = ? ORDER BY e.seq",
+            (key, value),
+        )
+        return [entry_from_row(r) for r in rows]
+
+    def state(self, message_id: str) -> MessageState | None:
+        rows = self.rows(
+            f"SELECT {_STATE_COLUMNS} FROM messages WHERE message_id = ?", (message_id,)
+        )
+        return state_from_row(rows[0]) if rows else None
+
+    def search(self, query: Query) -> list[MessageState]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column in ("message_id", "correlation_id", "code"):
+            value = getattr(query, column)
+            if value:
+                where.append(f"m.{column} = ?")
+                params.append(value)
+        if query.status:
+            where.append("m.status = ?")
+            params.append(Status(query.status).value)
+        if query.party:
+            where.append("(m.sender = ? OR m.receiver = ?)")
+            params += [query.party, query.party]
+        if query.since:
+            where.append("m.first_at >= ?")
+            params.append(query.since)
+        if query.until:
+            where.append("m.first_at < ?")
+            params.append(query.until)
+        for key, value in sorted(query.keys.items()):
+            if key == "bsn":
+                value = keyed_hash(self._bsn_key, value)
+            where.append(
+                "m.message_id IN (SELECT k.message_id FROM entry_keys k "
+                "WHERE k.key = ? AND k.value = ?)"
+            )
+            params += [key, value]
+        columns = ", ".join(f"m.{c.strip()}" for c in _STATE_COLUMNS.split(","))
+        sql = f"SELECT {columns} FROM messages m"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY m.first_seq DESC LIMIT ?"
+        return [state_from_row(r) for r in self.rows(sql, [*params, query.limit])]
+
+    def awaiting_publication(self) -> list[str]:
+        rows = self.rows(
+            "SELECT message_id FROM messages WHERE status = ? ORDER BY first_seq",
+            (Status.AWAITING_PUBLICATION.value,),
+        )
+        return [r[0] for r in rows]
+
+    # -- retention -------------------------------------------------------------------------
+
+    def erase_payload(self, sha256: str) -> bool:
+        """Empty a payload's content, keeping its row and hash. Record an ``erased`` entry
+        for each message carrying it first (``retention.py`` does)."""
+        with self._commit, self._transaction(self._writer) as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE payloads SET content = NULL, erased_at = ? "
+                    "WHERE sha256 = ? AND content IS NOT NULL"
+                ),
+                (now(), sha256),
+            )
+            return bool(cur.rowcount)
+
+    def redact(self, message_id: str) -> int:
+        """Erase the personal traffic data of a message's entries (parties, detail, keys),
+        keeping what the Merkle leaf needs (``records.private_digest``). Returns rows redacted."""
+        done = 0
+        with self._commit, self._transaction(self._writer) as cur:
+            cur.execute(
+                self._q(
+                    "SELECT seq, sender, receiver, detail, keys FROM entries "
+                    "WHERE message_id = ? AND redacted = 0 AND event <> ?"
+                ),
+                (message_id, Event.ERASED.value),
+            )
+            for seq, sender, receiver, detail, keys in cur.fetchall():
+                private = private_digest(sender, receiver, detail, keys)
+                for key, values in json.loads(keys).items():
+                    for value in values:
+                        cur.execute(
+                            self._q(
+                                "DELETE FROM entry_keys WHERE key = ? AND value = ? AND seq = ?"
+                            ),
+                            (key, value, seq),
+                        )
+                cur.execute(
+                    self._q(
+                        "UPDATE entries SET sender = '', receiver = '', detail = '{}', "
+                        "keys = '{}', private_hash = ?, redacted = 1 WHERE seq = ?"
+                    ),
+                    (private, seq),
+                )
+                done += 1
+            cur.execute(
+                self._q("UPDATE messages SET sender = '', receiver = '' WHERE message_id = ?"),
+                (message_id,),
+            )
+        return done

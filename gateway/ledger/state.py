@@ -1,0 +1,80 @@
+"""A message's state, derived from its ledger entries: one pure function, :func:`advance`.
+
+The ``messages`` table holds the result per message so that search and the sweeper need no
+scan of the entries; it can always be rebuilt by replaying the entries through :func:`advance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from gateway.ledger import Entry, Event, MessageState, Status
+
+# States in which nothing more will happen to a message without an operator.
+SETTLED = frozenset({Status.FAILED, Status.DELIVERED, Status.ANSWERED, Status.DISCARDED})
+
+
+def advance(
+    current: MessageState | None, entry: Entry, expects_answer: bool | None = None
+) -> MessageState:
+    """The state after ``entry``; ``expects_answer`` comes from the adapter's description."""
+    if current is None:
+        current = MessageState(
+            message_id=entry.message_id,
+            correlation_id=entry.correlation_id,
+            direction=str(entry.detail.get("direction", "")),
+            route=entry.route,
+            standard=entry.standard,
+            code=entry.code,
+            sender=entry.sender,
+            receiver=entry.receiver,
+            status=Status.RECEIVED,
+            verdict="",
+            expects_answer=False,
+            answered_by=None,
+            first_seq=entry.seq,
+            last_seq=entry.seq,
+            first_at=entry.at,
+            last_at=entry.at,
+        )
+    if entry.event is Event.ERASED:  # retention is not activity: the message's age stays
+        return current
+    state = replace(
+        current,
+        route=entry.route,
+        standard=entry.standard or current.standard,
+        code=entry.code or current.code,
+        sender=entry.sender or current.sender,
+        receiver=entry.receiver or current.receiver,
+        expects_answer=current.expects_answer if expects_answer is None else expects_answer,
+        last_seq=entry.seq,
+        last_at=entry.at,
+    )
+    return replace(state, **_step(state, entry))
+
+
+def _step(state: MessageState, entry: Entry) -> dict[str, Any]:
+    event, answered = entry.event, state.status is Status.ANSWERED
+    if event in (Event.VALIDATED, Event.REJECTED):
+        publish = bool(entry.detail.get("publish"))
+        status = Status.AWAITING_PUBLICATION if publish else Status.FAILED
+        return {"status": status, "verdict": event.value}
+    if event in (Event.PUBLISHED, Event.REPLAYED) and not answered:
+        return {"status": Status.PUBLISHED}
+    if event is Event.DELIVERED and not answered:
+        return {"status": Status.AWAITING_ANSWER if state.expects_answer else Status.DELIVERED}
+    if event is Event.RETOUR_SENT:
+        return {"status": Status.ANSWERED, "answered_by": entry.detail.get("retour_id")}
+    if event is Event.RETRIED and not answered:
+        return {"status": Status.RETRYING}
+    if event is Event.PARKED:
+        return {"status": Status.PARKED}
+    if event is Event.DISCARDED:
+        return {"status": Status.DISCARDED}
+    return {}
+
+
+def answered(state: MessageState, by: str) -> MessageState:
+    """A heenbericht whose retour came in (inbound heenberichten get ``retour-sent``)."""
+    return replace(state, status=Status.ANSWERED, answered_by=by)
