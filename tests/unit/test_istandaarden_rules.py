@@ -561,3 +561,29 @@ def test_the_rules_document_is_generated_from_the_registry() -> None:
     from tools.rules_table import TARGET, render
 
     assert TARGET.read_text() == render(), "run: python -m tools.rules_table"
+
+
+def test_external_sources_come_from_the_settings(tmp_path) -> None:
+    import dataclasses
+
+    from adapters.istandaarden import make_adapter
+    from gateway.config import load_settings
+
+    (tmp_path / "gemeenten.csv").write_text(
+        "code,naam,begindatum,einddatum\n0363,Amsterdam,,\n0370,Beemster,,2021-12-31\n"
+    )
+    config = tmp_path / "ketenpoort.toml"
+    config.write_text(f'[istandaarden]\ngemeentecodes = "{tmp_path / "gemeenten.csv"}"\n')
+    settings = dataclasses.replace(load_settings(env={}, path=config), var_dir=tmp_path)
+    the_adapter = make_adapter(settings)
+    assert the_adapter.refdata.missing == ("TR381", "TR418")
+    world = World("iwmo")
+    data = world.msg(301)
+    assert the_adapter.check_data(world.bericht(301), data, None) == []
+    # Beemster merged into Purmerend on 2022-01-01: its old code is valid only before that.
+    put(data, "Header/Afzender", "0370")
+    findings = the_adapter.check_data(world.bericht(301), data, None)
+    assert [(f.rule, f.code, f.path) for f in findings] == [("TR378", "S300", "Header")]
+    for product in at(data, "Client/ToegewezenProducten/ToegewezenProduct"):
+        product["Ingangsdatum"] = "2021-06-01"  # the CBS list actual on the Ingangsdatum (3.2)
+    assert the_adapter.check_data(world.bericht(301), data, None) == []
