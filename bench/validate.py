@@ -168,8 +168,9 @@ def child_stream(path: str) -> None:
     elapsed = time.perf_counter() - start
     assert verdict.schema_valid and description is not None
     peak = peak_mb()
-    print(json.dumps({"seconds": elapsed, "peak_mb": peak, "before_mb": before, "findings": len(verdict.findings),
-                      "subjects": len(description.subjects)}))  # fmt: skip
+    figures = {"seconds": elapsed, "peak_mb": peak, "before_mb": before}
+    figures |= {"findings": len(verdict.findings), "subjects": len(description.subjects)}
+    print(json.dumps(figures))
 
 
 def child_bare(path: str) -> None:
