@@ -11,6 +11,7 @@ from lxml import etree
 
 from adapters.cak import derive, rules
 from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
+from adapters.shared.base import WholeMessages
 from adapters.shared.counterparts import ggk_transport
 from adapters.shared.istandaard import NAMESPACE, decode_message, identify, walk
 from gateway.adapter import (
@@ -25,7 +26,7 @@ from gateway.adapter import (
 from gateway.envelope import Direction, Envelope, MessageType
 
 
-class CakAdapter:
+class CakAdapter(WholeMessages):
     name = "cak"
     standards = (STANDARD,)
 

@@ -4,7 +4,8 @@ person's eigen bijdrage period into a WMO405/407.
 - WMO301 (trigger ``toewijzing``): each ToegewezenProduct is a voorziening from its
   Ingangsdatum to its Einddatum (open when absent); a 301 holds all current toewijzingen of the
   client at that aanbieder (OP087), so the latest 301 per aanbieder replaces the earlier ones. A
-  toewijzing withdrawn as an administratieve correctie (RedenWijziging 01) counts as none.
+  toewijzing withdrawn (RedenWijziging 13 "verwijderd", Einddatum = Ingangsdatum, OP033x1; 01
+  in releases before 3.2) counts as none.
 - WMO305/307 (trigger ``levering``): a StartProduct starts a voorziening on its Begindatum, a
   later StopProduct of the same ToewijzingNummer ends it on its Einddatum; StatusAanlevering 3
   withdraws the start or stop.
@@ -21,7 +22,8 @@ from typing import Any
 from adapters.cak.catalogue import BERICHT_SUBVERSIE, BERICHT_VERSIE, KLASSE
 from adapters.shared.istandaard import Message, encode_message, xsd_versies
 
-CANCELLED = "01"  # RedenWijziging: administratieve correctie (vervallen)
+# RedenWijziging: 13 verwijderd (3.2), 01 administratieve correctie (before 3.2, CS336)
+CANCELLED = frozenset({"13", "01"})
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def from_301(data: dict[str, Any]) -> list[Voorziening]:
     aanbieder = data["Header"]["Ontvanger"]
     out = []
     for product in data["Client"]["ToegewezenProducten"]["ToegewezenProduct"]:
-        if product.get("RedenWijziging") == CANCELLED:
+        if product.get("RedenWijziging") in CANCELLED:
             continue
         start = _date(product["Ingangsdatum"])
         end = _date(product.get("Einddatum"))

@@ -11,6 +11,7 @@ from lxml import etree
 from adapters.corv import codec, mapping, retention, rules
 from adapters.corv.catalogue import FUNCTIES, INBOUND, JZ, STANDARD, VERSION, schema_path
 from adapters.corv.transport import make_transport
+from adapters.shared.base import WholeMessages
 from adapters.shared.stuf import StufError, stuurgegevens_of
 from gateway.adapter import (
     Delivery,
@@ -28,7 +29,7 @@ def _texts(root: etree._Element, path: str) -> list[str]:
     return [str(t).strip() for t in root.xpath(path) if str(t).strip()]
 
 
-class CorvAdapter:
+class CorvAdapter(WholeMessages):
     name = "corv"
     standards = (STANDARD,)
     # what the ledger's retention erases for CORV (adapters/corv/retention.py)

@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.ggk import codec
+from adapters.shared.base import WholeMessages
 from adapters.shared.counterparts import ggk_transport
 from adapters.shared.stuf import STUF, StufError, read_fout, stuurgegevens_of
 from gateway.adapter import (
@@ -39,7 +40,7 @@ _CODES = {
 }
 
 
-class GgkAdapter:
+class GgkAdapter(WholeMessages):
     name = "ggk"
     standards = (STANDARD,)
 

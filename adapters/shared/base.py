@@ -1,5 +1,9 @@
-"""Defaults for adapters that own no messages of their own (transport adapters such as VECOZO):
-they plug into the registry only for their optional members (``router``, ``pollers``)."""
+"""Defaults shared by the counterpart adapters.
+
+- :class:`WholeMessages`: their messages are always read whole (no streamed record element);
+- :class:`TransportAdapter`: an adapter owning no messages (VECOZO), in the registry only for
+  its optional members (``router``, ``pollers``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from gateway.adapter import (
     Description,
     Finding,
     MappingError,
+    RecordSink,
     State,
     Transport,
     Unidentified,
@@ -21,7 +26,17 @@ from gateway.adapter import (
 from gateway.envelope import Envelope, MessageType
 
 
-class TransportAdapter:
+class WholeMessages:
+    """No message of these standards is large enough to be read record by record."""
+
+    def record_tag(self, message_type: MessageType) -> str | None:
+        return None
+
+    def stream(self, message_type: MessageType, state: State) -> RecordSink:
+        raise Unidentified(f"{message_type} is read whole, never streamed")
+
+
+class TransportAdapter(WholeMessages):
     name = "transport"
     standards: tuple[str, ...] = ()
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 
+from adapters.shared.base import WholeMessages
 from adapters.shared.counterparts import ggk_transport
 from adapters.shared.istandaard import NAMESPACE, decode_message, identify, walk
 from adapters.svb import mapping, rules
@@ -17,7 +18,7 @@ from gateway.adapter import Delivery, Description, Finding, MappingError, State,
 from gateway.envelope import Direction, Envelope, MessageType
 
 
-class SvbAdapter:
+class SvbAdapter(WholeMessages):
     name = "svb"
     standards = (STANDARD,)
 

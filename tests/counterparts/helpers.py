@@ -141,3 +141,72 @@ def xml_bestand(envelope: etree._Element) -> bytes:
 
 def walk(folder: Path, pattern: str = "*.xml") -> Iterator[Path]:
     yield from sorted(folder.glob(pattern))
+
+
+# -- coherent worlds for the iWmo/iJw rules (they check messages against earlier ones) ---------
+
+JAAPJUNIOR = REFERENCE / "jaapjunior-iwmo-3.2" / "voorbeeldberichten"
+
+
+def toewijzing_for_examples() -> dict[str, Any]:
+    """Back-office JSON of the WMO301 the public WMO305/WMO307 examples start and stop
+    (gemeente 0363, aanbieder 65656055, toewijzingen 300201 and 300202)."""
+    product = {
+        "productcategorie": "01",
+        "ingangsdatum": "2025-04-01",
+        "einddatum": "2025-12-31",
+        "toewijzingsdatum": "2025-03-30",
+        "omvang": {"volume": 4, "eenheid": "04", "frequentie": "2"},
+    }
+    return {
+        "gemeente": "0363",
+        "aanbieder": "65656055",
+        "client": {
+            "bsn": "999900006",
+            "geboortedatum": "1967-08-13",
+            "geslacht": "1",
+            "naam": {"achternaam": "Wit", "voorvoegsel": "de", "voorletters": "T"},
+            "contacten": [
+                {
+                    "soort": "01",
+                    "adres": {
+                        "huisnummer": 1,
+                        "postcode": "1011AB",
+                        "straatnaam": "Voorbeeldstraat",
+                        "plaatsnaam": "Amsterdam",
+                        "land": "NL",
+                    },
+                }
+            ],
+        },
+        "toewijzingen": [
+            {**product, "toewijzingnummer": 300201, "productcode": "01A11"},
+            {**product, "toewijzingnummer": 300202, "productcode": "01A12"},
+        ],
+    }
+
+
+def prime_toewijzing(parts: Parts) -> str:
+    """Record (accepted, not sent) the WMO301 the public 305/307 examples refer to."""
+    import json
+
+    from gateway.envelope import Direction
+
+    body = json.dumps(toewijzing_for_examples()).encode()
+    receipt = parts.receiver.receive_mapped(
+        Envelope(body=body, direction=Direction.OUTBOUND, source="test"), "iwmo", "toewijzing"
+    )
+    assert receipt.status == "accepted", receipt.errors or receipt.findings
+    parts.bus.published.clear()
+    return receipt.message_id
+
+
+def jw301_without_verzoek() -> bytes:
+    """The public JW301 example without its ReferentieAanbieder (it refers to a verzoek, JW315,
+    that is not in the ledger: TR379)."""
+    path = REFERENCE / "jaapjunior-ijw-3.2" / "voorbeeldberichten" / "JW301.xml"
+    root = etree.parse(str(path)).getroot()
+    for element in list(root.iter("{*}ReferentieAanbieder")):
+        element.getparent().remove(element)
+    text: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return text

@@ -25,6 +25,7 @@ from tests.counterparts.helpers import (
     assert_valid,
     counterpart_settings,
     make_parts,
+    prime_toewijzing,
     public_ggk_schema,
     soap_body,
     xml_bestand,
@@ -94,16 +95,33 @@ def test_toewijzing_derives_one_start_per_person_and_changes_only_when_the_perio
     parts.drain()
     assert len(_sent_to_cak(parts)) == 1
     # one that runs longer moves the stop: a gewijzigde aanlevering of the same start
-    _send(parts, _toewijzing("87654321", toewijzingnummer=6001, einddatum="2028-06-30"))
+    _send(
+        parts,
+        _toewijzing(
+            "87654321", toewijzingnummer=6001, ingangsdatum="2027-01-01", einddatum="2028-06-30"
+        ),
+    )
     parts.drain()
     changed = _sent_to_cak(parts)[-1]
     assert (
         changed["StatusAanlevering"] == "2" and changed["EbStartNummer"] == start["EbStartNummer"]
     )
     assert (changed["EbStartdatum"], changed["EbStopdatum"]) == ("2026-12-01", "2028-06-30")
-    # both toewijzingen withdrawn (administratieve correctie): the start is withdrawn
-    for aanbieder, nummer in (("12345678", 5001), ("87654321", 6001)):
-        _send(parts, _toewijzing(aanbieder, toewijzingnummer=nummer, redenWijziging="01"))
+    # both toewijzingen withdrawn (RedenWijziging 13, Einddatum = Ingangsdatum): so is the start
+    for aanbieder, nummer, ingang, eind in (
+        ("12345678", 5001, "2026-12-01", "2026-12-01"),
+        ("87654321", 6001, "2027-01-01", "2027-01-01"),
+    ):
+        _send(
+            parts,
+            _toewijzing(
+                aanbieder,
+                toewijzingnummer=nummer,
+                ingangsdatum=ingang,
+                einddatum=eind,
+                redenWijziging="13",
+            ),
+        )
     parts.drain()
     withdrawn = _sent_to_cak(parts)[-1]
     assert (
@@ -162,10 +180,16 @@ def test_a_start_the_cak_rejected_is_sent_again_as_a_first_start(parts):
 def test_levering_trigger_uses_start_and_stop_messages(settings):
     parts = _parts(settings, cak_trigger="levering")
     try:
-        for path in (WMO305, WMO307):
-            receipt = parts.receiver.receive(
-                Envelope(body=path.read_bytes(), direction=Direction.INBOUND)
-            )
+        prime_toewijzing(parts)
+        # the public WMO307 stops StartProduct 2 with another Begindatum than the public WMO305
+        # started it with (TR382 would reject it): ours stops what the 305 started
+        stop = etree.parse(str(WMO307)).getroot()
+        stop.findall(".//{*}StopProduct")[1].find("{*}Begindatum").text = "2025-04-04"
+        for body in (
+            WMO305.read_bytes(),
+            etree.tostring(stop, xml_declaration=True, encoding="UTF-8"),
+        ):
+            receipt = parts.receiver.receive(Envelope(body=body, direction=Direction.INBOUND))
             assert receipt.status == ACCEPTED, receipt.findings
             parts.drain()
         start, stop = _sent_to_cak(parts)

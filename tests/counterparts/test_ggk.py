@@ -33,6 +33,7 @@ from tests.counterparts.helpers import (
     counterpart_settings,
     events,
     make_parts,
+    prime_toewijzing,
     public_ggk_schema,
     soap_body,
     xml_bestand,
@@ -300,6 +301,7 @@ def test_fault_codes_decide_between_parking_and_retrying() -> None:
 @responses.activate
 def test_received_di01_goes_to_the_back_office_and_its_retour_back_in_a_du01(parts) -> None:
     responses.post(GGK_URL, status=200, body=b"")
+    prime_toewijzing(parts)
     ref = str(uuid.uuid4())
     outcome = GgkIntake(parts).take(_di01(WMO305.read_bytes(), "WMO305", ref=ref))
     assert outcome.status == 202 and outcome.receipt.status == ACCEPTED
@@ -394,6 +396,7 @@ def test_bad_envelopes_are_recorded_and_get_a_soap_fault(parts) -> None:
 def test_endpoint_over_http(parts) -> None:
     from fastapi import FastAPI
 
+    prime_toewijzing(parts)
     app = FastAPI()
     app.include_router(make_router(parts))
     with TestClient(app) as client:

@@ -29,7 +29,12 @@ from gateway.adapter import Delivery
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.receive import ACCEPTED
 from tests.conftest import REFERENCE
-from tests.counterparts.helpers import counterpart_settings, events, make_parts
+from tests.counterparts.helpers import (
+    counterpart_settings,
+    events,
+    jw301_without_verzoek,
+    make_parts,
+)
 
 FIXTURES = REFERENCE / "comm_server-vecozo-ijw-3.0"
 JW = REFERENCE / "jaapjunior-ijw-3.2/voorbeeldberichten"
@@ -226,7 +231,7 @@ def aanbieder(settings):
 @responses.activate
 def test_pull_receives_then_confirms_and_the_retour_goes_back_in_the_conversation(aanbieder):
     good, bad_sum, bad_zip = (str(uuid.uuid4()) for _ in range(3))
-    zipped = codec.zip_payload((JW / "JW301.xml").read_bytes(), good)
+    zipped = codec.zip_payload(jw301_without_verzoek(), good)
     responses.get(
         f"{PULL}/berichten",
         json=[
@@ -283,9 +288,7 @@ def test_pull_failures_are_retried_and_reported(aanbieder):
 
 
 def test_pulled_payload_record_is_accepted(aanbieder) -> None:
-    envelope = Envelope(
-        body=(JW / "JW301.xml").read_bytes(), direction=Direction.INBOUND, source="vecozo"
-    )
+    envelope = Envelope(body=jw301_without_verzoek(), direction=Direction.INBOUND, source="vecozo")
     assert aanbieder.receiver.receive(envelope, {"transport": "vecozo"}).status == ACCEPTED
 
 
