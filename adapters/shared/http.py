@@ -115,4 +115,6 @@ def call(
         return retrying(once), attempts
     except CounterpartError as exc:
         exc.attempts = attempts
+        if isinstance(exc, Unavailable):
+            exc.retried = True  # retried here already: straight to the bus's next tier
         raise

@@ -35,7 +35,13 @@ class Permanent(Exception):
 
 
 class Retryable(Exception):
-    """A failure that may pass later (a counterpart down, a timeout): retry in a later tier."""
+    """A failure that may pass later (a counterpart down, a timeout): retry in a later tier.
+
+    ``retried`` is set by a raiser that already retried in process (e.g. honouring Retry-After):
+    :func:`call_outbound` then does not retry it again, the broker tiers take over.
+    """
+
+    retried: bool = False
 
 
 # 4xx answers that mean "not now" rather than "never".
@@ -73,7 +79,9 @@ def call_outbound(
     parks the message, or sends it to the next broker retry tier).
     """
     retrying = Retrying(
-        retry=retry_if_exception(lambda e: not is_permanent(e)),
+        retry=retry_if_exception(
+            lambda e: not is_permanent(e) and not getattr(e, "retried", False)
+        ),
         stop=stop_after_attempt(attempts) | stop_after_delay(within),
         wait=wait_exponential(multiplier=first_wait, max=within / 2) + wait_random(0, first_wait),
         reraise=True,

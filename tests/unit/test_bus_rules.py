@@ -89,6 +89,24 @@ def test_permanent_outbound_failures_are_not_retried() -> None:
     assert len(calls) == 1
 
 
+def test_failures_already_retried_by_their_raiser_go_straight_to_the_bus() -> None:
+    """A transport that honoured Retry-After itself must not be retried again in process."""
+    calls = []
+
+    class Unavailable(Retryable):
+        pass
+
+    def counterpart_down() -> None:
+        calls.append(1)
+        error = Unavailable("HTTP 503, Retry-After 30 s")
+        error.retried = True
+        raise error
+
+    with pytest.raises(Unavailable):
+        call_outbound(counterpart_down, attempts=3, first_wait=0.001)
+    assert len(calls) == 1
+
+
 def test_durations_and_tiers() -> None:
     assert [duration_seconds(t) for t in ("500ms", "10s", "1m", "10m", "1h")] == [
         0.5,
