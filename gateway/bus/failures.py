@@ -70,6 +70,10 @@ def is_permanent(error: BaseException) -> bool:
     return isinstance(error, XmlRejected | ValueError | TypeError)
 
 
+def _worth_retrying_here(error: BaseException) -> bool:
+    return not is_permanent(error) and not getattr(error, "retried", False)
+
+
 def call_outbound(
     call: Callable[[], T], *, attempts: int = 3, within: float = 5.0, first_wait: float = 0.1
 ) -> T:
