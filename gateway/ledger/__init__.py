@@ -104,6 +104,17 @@ class MessageState:
 
 
 @dataclass(frozen=True)
+class Record:
+    """One event to record (:meth:`Ledger.append_many`); the arguments of :meth:`Ledger.append`."""
+
+    envelope: Envelope
+    event: Event
+    detail: Mapping[str, Any] | None = None
+    payload: bytes | None = None
+    description: Description | None = None
+
+
+@dataclass(frozen=True)
 class Query:
     """Search criteria; all given ones must hold. ``keys`` are business keys (``bsn`` plain:
     the ledger hashes it before looking it up). Times are ISO 8601 bounds on ``first_at``."""
@@ -130,6 +141,15 @@ class Ledger(Protocol):
         description: Description | None = None,
     ) -> Entry:
         """Record one event; durable when this returns."""
+        ...
+
+    def append_many(self, records: Sequence[Record]) -> list[Entry]:
+        """Record several events in one transaction (one fsync), in this order; durable when
+        this returns. All or nothing: if it raises, none of them was recorded."""
+        ...
+
+    def histories(self, message_ids: Sequence[str]) -> dict[str, list[Entry]]:
+        """:meth:`history` of several messages in one query (absent ids: no key)."""
         ...
 
     def history(self, message_id: str) -> list[Entry]:

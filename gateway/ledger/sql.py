@@ -35,6 +35,7 @@ from gateway.ledger import (
     LedgerOptions,
     MessageState,
     Query,
+    Record,
     Status,
     keyed_hash,
     merkle,
@@ -64,6 +65,12 @@ _INSERT_ENTRY = (
     "version, sender, receiver, detail, payload_sha256, keys, leaf_hash, redacted) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
 )
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    """``values`` in slices small enough for one statement's parameters."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def now() -> str:
@@ -143,6 +150,14 @@ class _Pending:
     sealed: tuple[str, bytes, int] | None  # (sealing, stored bytes, plain size)
     description: Description | None
     entry: Entry | None = None
+
+
+@dataclass
+class _Group:
+    """The entries of one ``append_many`` call: written together or not at all."""
+
+    items: list[_Pending]
+    done: bool = False
     error: BaseException | None = None
 
 
@@ -156,7 +171,7 @@ class SqlLedger:
         self._all: list[Any] = []
         self._lock = threading.Lock()
         self._commit = threading.Lock()
-        self._queue: list[_Pending] = []
+        self._queue: list[_Group] = []
         self._writer = self._connect()
         self._create_schema(self._writer)
 
@@ -212,7 +227,33 @@ class SqlLedger:
         payload: bytes | None = None,
         description: Description | None = None,
     ) -> Entry:
+        return self.append_many([Record(envelope, event, detail, payload, description)])[0]
+
+    def append_many(self, records: Sequence[Record]) -> list[Entry]:
+        """Record ``records`` in one transaction, in order; durable when this returns.
+
+        Concurrent callers are merged (group commit): the first to get the commit lock writes
+        every group queued so far in one transaction. A group is all or nothing: if the merged
+        transaction fails, each group is tried alone, so one bad group fails only its caller.
+        """
+        if not records:
+            return []
+        group = _Group([self._prepare(r) for r in records])
+        with self._lock:
+            self._queue.append(group)
+        with self._commit:
+            if not group.done:
+                with self._lock:
+                    groups, self._queue = self._queue, []
+                self._write_groups(groups)
+        if group.error is not None:
+            raise group.error
+        return [p.entry for p in group.items if p.entry is not None]
+
+    def _prepare(self, record: Record) -> _Pending:
+        """Everything about an entry that needs no database: hashing, sealing, JSON."""
         keys: dict[str, list[str]] = {}
+        description, payload = record.description, record.payload
         if description is not None:
             keys = {k: list(v) for k, v in description.keys.items() if v}
             if description.subjects:
@@ -222,38 +263,30 @@ class SqlLedger:
         if payload is not None and digest is not None:
             sealing, stored = payloads.seal(payload, digest, self.options.payload_key)
             sealed = (sealing, stored, len(payload))
-        pending = _Pending(
-            envelope=envelope,
-            event=event,
-            detail=json.dumps(dict(detail or {}), sort_keys=True, default=str),
+        return _Pending(
+            envelope=record.envelope,
+            event=record.event,
+            detail=json.dumps(dict(record.detail or {}), sort_keys=True, default=str),
             keys=keys_text(keys),
             key_rows=sorted({(k, v) for k, values in keys.items() for v in values}),
             digest=digest,
             sealed=sealed,
             description=description,
         )
-        with self._lock:
-            self._queue.append(pending)
-        with self._commit:
-            if pending.entry is None and pending.error is None:
-                with self._lock:
-                    batch, self._queue = self._queue, []
-                self._write_batch(batch)
-        if pending.error is not None:
-            raise pending.error
-        assert pending.entry is not None
-        return pending.entry
 
-    def _write_batch(self, batch: list[_Pending]) -> None:
+    def _write_groups(self, groups: list[_Group]) -> None:
         try:
-            checkpoint = self._write(batch)
+            checkpoint = self._write([p for g in groups for p in g.items])
         except Exception as exc:
-            if len(batch) == 1:
-                batch[0].error = exc
+            if len(groups) == 1:
+                groups[0].error = exc
+                groups[0].done = True
                 return
-            for pending in batch:  # one bad entry must not fail the others
-                self._write_batch([pending])
+            for group in groups:  # one bad group must not fail the others
+                self._write_groups([group])
             return
+        for group in groups:
+            group.done = True
         if checkpoint is not None and self.options.checkpoint_file:
             export(checkpoint, self.options.checkpoint_file)
 
@@ -347,6 +380,17 @@ class SqlLedger:
 
     def _update_states(self, cur: Any, batch: list[_Pending], entries: list[Entry]) -> None:
         states: dict[str, MessageState | None] = {}
+        ids = sorted({entry.message_id for entry in entries})
+        for chunk in _chunks(ids):
+            cur.execute(
+                self._q(
+                    f"SELECT {_STATE_COLUMNS} FROM messages WHERE message_id IN "
+                    f"({', '.join('?' * len(chunk))})"
+                ),
+                chunk,
+            )
+            for row in cur.fetchall():
+                states[row[0]] = state_from_row(row)
 
         def load(message_id: str) -> MessageState | None:
             if message_id not in states:
@@ -359,6 +403,14 @@ class SqlLedger:
             return states[message_id]
 
         changed: set[str] = set()
+
+        def flush() -> None:
+            cur.executemany(
+                self._q(_UPSERT_STATE),
+                [_state_row(s) for m in sorted(changed) if (s := states[m]) is not None],
+            )
+            changed.clear()
+
         for p, entry in zip(batch, entries, strict=True):
             d = p.description
             states[entry.message_id] = advance(
@@ -366,6 +418,7 @@ class SqlLedger:
             )
             changed.add(entry.message_id)
             if d is not None and d.answers:
+                flush()  # a heenbericht earlier in this transaction is found as well
                 cur.execute(
                     self._q(
                         "SELECT DISTINCT k.message_id FROM entry_keys k JOIN messages m "
@@ -380,10 +433,7 @@ class SqlLedger:
                     if heen_state is not None:
                         states[heen] = answered(heen_state, entry.message_id)
                         changed.add(heen)
-        cur.executemany(
-            self._q(_UPSERT_STATE),
-            [_state_row(s) for m in sorted(changed) if (s := states[m]) is not None],
-        )
+        flush()
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -464,6 +514,18 @@ class SqlLedger:
             f"SELECT {COLUMNS} FROM entries WHERE message_id = ? ORDER BY seq", (message_id,)
         )
         return [entry_from_row(r) for r in rows]
+
+    def histories(self, message_ids: Sequence[str]) -> dict[str, list[Entry]]:
+        found: dict[str, list[Entry]] = {}
+        for chunk in _chunks(sorted(set(message_ids))):
+            rows = self.rows(
+                f"SELECT {COLUMNS} FROM entries WHERE message_id IN "
+                f"({', '.join('?' * len(chunk))}) ORDER BY seq",
+                chunk,
+            )
+            for row in rows:
+                found.setdefault(row[1], []).append(entry_from_row(row))
+        return found
 
     def entry(self, seq: int) -> Entry | None:
         rows = self.rows(f"SELECT {COLUMNS} FROM entries WHERE seq = ?", (seq,))
