@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from gateway.adapter import Registry
 from gateway.bus.consumer import Consumer, Handler
-from gateway.bus.publisher import Publisher, connect
+from gateway.bus.publisher import Publisher, PublishError, connect
 from gateway.bus.topology import Topology
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
@@ -40,7 +40,12 @@ class Gateway:
         self._publisher: Publisher | None = None
         self._lock = threading.Lock()
         self.receiver = Receiver(
-            self.registry, self.schemas, self.ledger, self.publish, settings.max_message_bytes
+            self.registry,
+            self.schemas,
+            self.ledger,
+            self.publish,
+            settings.max_message_bytes,
+            publish_many=self.publish_many,
         )
 
     def publisher(self) -> Publisher:
@@ -54,6 +59,10 @@ class Gateway:
 
     def publish(self, envelope: Envelope) -> None:
         self.publisher().publish(envelope)
+
+    def publish_many(self, envelopes: Sequence[Envelope]) -> list[PublishError | None]:
+        """Publish several with their confirms in flight together; per envelope its error."""
+        return self.publisher().publish_many(envelopes)
 
     def declare_topology(self) -> None:
         connection = connect(self.settings.amqp_url)

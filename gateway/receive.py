@@ -10,8 +10,9 @@ answer. If the broker cannot be reached the message stays recorded as awaiting p
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from gateway.adapter import Description, Finding, MappingError, Registry, Uniden
 from gateway.bus.publisher import PublishError
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.identify import identify, identify_bytes
-from gateway.ledger import Entry, Event, Ledger
+from gateway.ledger import Entry, Event, Ledger, Record
 from gateway.logs import get_logger, message_context
 from gateway.validate import SchemaCache, validate, validate_stream
 from gateway.xmlsafe import XmlRejected, parse
@@ -55,6 +56,111 @@ class Receipt:
         return data
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """One message for :meth:`Receiver.receive_many`, with what its way in knows about it."""
+
+    envelope: Envelope
+    # What the way in knows beyond the bytes (a transport envelope's referentienummer, sender,
+    # function); recorded with the ``received`` entry.
+    context: Mapping[str, Any] | None = None
+    # ``<standard>/<mapping>`` (e.g. ``iwmo/toewijzing``): back-office JSON, mapped first.
+    mapping: str | None = None
+    # Errors the way in found before identification (:meth:`Receiver.refuse`).
+    refused: tuple[str, ...] | None = None
+
+
+@dataclass
+class _Job:
+    """One message on its way through a batch."""
+
+    incoming: Incoming
+    envelope: Envelope  # as far as known: mapped, then typed
+    receipt: Receipt | None = None  # once its verdict is decided (before it is published)
+    publish: bool = False
+    error: Exception | None = None
+
+
+class _Batch:
+    """The entries of a batch not yet recorded, and the ledger as the rules may read it.
+
+    Entries are recorded together (:meth:`flush`, one transaction). Until then a rule reading
+    the ledger would not see them: a read that touches a message, business key or payload of
+    the batch first records what is waiting, so every message is judged as if the ones before
+    it had been received alone (a second message with the same BerichtIdentificatie is still
+    a duplicate).
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.waiting: list[tuple[_Job, Record]] = []
+        self._ids: set[str] = set()
+        self._keys: set[tuple[str, str]] = set()
+        self._payloads: set[bytes] = set()
+
+    def add(self, job: _Job, record: Record) -> None:
+        self.waiting.append((job, record))
+        self._ids.add(record.envelope.message_id)
+        if record.payload is not None:
+            self._payloads.add(record.payload)
+        description = record.description
+        if description is not None:
+            self._keys.update((k, v) for k, values in description.keys.items() for v in values)
+            self._keys.update(("bsn", s) for s in description.subjects)
+
+    def flush(self) -> None:
+        """Record what is waiting in one transaction; a job whose entries could not be recorded
+        gets the error (the others are tried again without it)."""
+        waiting, self.waiting = self.waiting, []
+        self._ids.clear()
+        self._keys.clear()
+        self._payloads.clear()
+        record_all(self.ledger, waiting)
+
+    # -- the State protocol (gateway.adapter.State) for the rules -----------------------------
+
+    def find(self, key: str, value: str) -> Sequence[Any]:
+        if (key, value) in self._keys:
+            self.flush()
+        return self.ledger.find(key, value)
+
+    def history(self, message_id: str) -> Sequence[Any]:
+        if message_id in self._ids:
+            self.flush()
+        return self.ledger.history(message_id)
+
+    def payload(self, sha256: str) -> bytes | None:
+        if any(hashlib.sha256(p).hexdigest() == sha256 for p in self._payloads):
+            self.flush()
+        return self.ledger.payload(sha256)
+
+
+def _attempt(publish: Callable[[Envelope], None], envelope: Envelope) -> Exception | None:
+    try:
+        publish(envelope)
+    except Exception as exc:
+        return exc
+    return None
+
+
+def record_all(ledger: Ledger, owned: list[tuple[_Job, Record]]) -> None:
+    """Append the records in one transaction. If that fails, each job's records are tried
+    alone, so that one message that cannot be recorded does not fail the rest."""
+    owned = [(job, record) for job, record in owned if job.error is None]
+    if not owned:
+        return
+    try:
+        ledger.append_many([record for _, record in owned])
+        return
+    except Exception as exc:
+        jobs = list(dict.fromkeys(job for job, _ in owned))
+        if len(jobs) == 1:
+            jobs[0].error = exc
+            return
+    for job in jobs:
+        record_all(ledger, [(j, r) for j, r in owned if j is job])
+
+
 class Receiver:
     def __init__(
         self,
@@ -64,11 +170,13 @@ class Receiver:
         publish: Callable[[Envelope], None],
         max_bytes: int,
         stream_above: int = STREAM_ABOVE,
+        publish_many: Callable[[Sequence[Envelope]], Sequence[Exception | None]] | None = None,
     ) -> None:
         self.registry = registry
         self.schemas = schemas
         self.ledger = ledger
         self.publish = publish
+        self.publish_many = publish_many
         self.max_bytes = max_bytes
         self.stream_above = stream_above
 
@@ -80,12 +188,7 @@ class Receiver:
         ``context`` is what the way in knows beyond the bytes (a transport envelope's
         referentienummer, sender, function); it is recorded with the ``received`` entry.
         """
-        with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-            earlier = self.ledger.history(envelope.message_id)
-            if earlier:
-                return self._receipt_from_history(envelope, earlier)
-            self._record_received(envelope, dict(context or {}))
-            return self._check_and_publish(envelope)
+        return self._one(Incoming(envelope, context))
 
     def refuse(
         self,
@@ -95,48 +198,99 @@ class Receiver:
     ) -> Receipt:
         """Record bytes a way in found unacceptable before they could be identified (a transport
         envelope that fails its own schema, a duplicate reference): received, then rejected."""
-        with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-            earlier = self.ledger.history(envelope.message_id)
-            if earlier:
-                return self._receipt_from_history(envelope, earlier)
-            self._record_received(envelope, dict(context or {}))
-            return self._refuse(envelope, errors)
+        return self._one(Incoming(envelope, context, refused=errors))
 
     def receive_mapped(self, envelope: Envelope, standard: str, mapping: str) -> Receipt:
         """Back-office JSON for ``<standard>/<mapping>`` (e.g. ``iwmo``/``toewijzing``)."""
-        with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-            earlier = self.ledger.history(envelope.message_id)
-            if earlier:
-                return self._receipt_from_history(envelope, earlier)
-            self._record_received(envelope, {"mapping": f"{standard}/{mapping}"})
-            try:
-                if len(envelope.body) > self.max_bytes:
-                    raise ValueError(f"message is larger than {self.max_bytes} bytes")
-                data = json.loads(envelope.body)
-                if not isinstance(data, dict):
-                    raise MappingError("(document)", "expected a JSON object")
-                xml = self.registry.for_standard(standard).map_in(standard, mapping, data)
-            except (ValueError, Unidentified) as exc:
-                return self._refuse(envelope, (f"mapping {standard}/{mapping}: {exc}",))
-            mapped = replace(envelope, body=xml, content_type="application/xml")
-            self.ledger.append(mapped, Event.MAPPED, payload=xml)
-            return self._check_and_publish(mapped)
+        return self._one(Incoming(envelope, mapping=f"{standard}/{mapping}"))
 
-    def republish_pending(self) -> int:
+    def receive_many(self, items: Sequence[Envelope | Incoming]) -> list[Receipt | Exception]:
+        """Several messages, each taking the same steps as :meth:`receive`, recorded together.
+
+        The ``received`` and verdict entries of the batch are recorded in one transaction,
+        before anything is published or answered; the batch is published with confirms kept
+        in flight; the ``published`` entries are recorded in one transaction. Each message is
+        judged as if the ones before it in the batch had come in alone. Per item the receipt,
+        or the exception that kept it from being recorded (nothing of it may be acknowledged
+        to its sender then; handing it in again is safe: a message id is taken once).
+        """
+        incoming = [i if isinstance(i, Incoming) else Incoming(i) for i in items]
+        ids = [i.envelope.message_id for i in incoming]
+        try:
+            earlier = self.ledger.histories(ids)
+        except Exception as exc:
+            return [exc for _ in incoming]
+        results: list[Receipt | Exception | None] = [None] * len(incoming)
+        jobs: dict[str, _Job] = {}
+        for index, item in enumerate(incoming):
+            envelope = item.envelope
+            if envelope.message_id in earlier:  # the same message id again: as before
+                results[index] = self._receipt_from_history(envelope, earlier[envelope.message_id])
+            elif envelope.message_id not in jobs:
+                jobs[envelope.message_id] = _Job(item, envelope)
+        batch = _Batch(self.ledger)
+        for job in jobs.values():
+            envelope = job.envelope
+            with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
+                try:
+                    self._judge(job, batch)
+                except Exception as exc:  # its received entry is still recorded
+                    job.error = exc
+        batch.flush()
+        for job in self._publish_jobs([j for j in jobs.values() if j.error is None and j.publish]):
+            assert job.receipt is not None
+            job.receipt = replace(job.receipt, published=True)
+        for index, item in enumerate(incoming):
+            if results[index] is None:
+                job = jobs[item.envelope.message_id]
+                result = job.error or job.receipt
+                assert result is not None
+                if isinstance(result, Receipt) and job.incoming is not item:
+                    result = replace(result, duplicate=True)  # twice in one batch
+                results[index] = result
+        return [r for r in results if r is not None]
+
+    def republish_pending(self, chunk: int = 500) -> int:
         """Publish what was recorded but never confirmed by the broker. Returns how many."""
         count = 0
-        for message_id in self.ledger.awaiting_publication():
-            envelope = envelope_from_ledger(self.ledger, message_id)
-            with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-                if self._publish(envelope):
-                    count += 1
-                else:
-                    break  # broker still away; try again next round
+        pending = self.ledger.awaiting_publication()
+        for start in range(0, len(pending), chunk):
+            histories = self.ledger.histories(pending[start : start + chunk])
+            jobs = []
+            for message_id in pending[start : start + chunk]:
+                envelope = envelope_from_history(self.ledger, message_id, histories[message_id])
+                jobs.append(_Job(Incoming(envelope), envelope))
+            done = self._publish_jobs(jobs)
+            count += len(done)
+            if len(done) < len(jobs):
+                break  # broker still away; try again next round
         return count
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _record_received(self, envelope: Envelope, extra: dict[str, Any]) -> None:
+    def _one(self, item: Incoming) -> Receipt:
+        result = self.receive_many([item])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def _judge(self, job: _Job, batch: _Batch) -> None:
+        """Everything before publishing: the entries go into ``batch``, the receipt into job."""
+        item = job.incoming
+        extra = dict(item.context or {})
+        if item.mapping is not None:
+            extra["mapping"] = item.mapping
+        self._record_received(job, batch, extra)
+        if item.refused is not None:
+            self._refuse(job, batch, item.refused)
+        elif item.mapping is not None:
+            if self._map(job, batch, item.mapping):
+                self._check(job, batch)
+        else:
+            self._check(job, batch)
+
+    def _record_received(self, job: _Job, batch: _Batch, extra: dict[str, Any]) -> None:
+        envelope = job.envelope
         detail = {
             "direction": envelope.direction.value,
             "source": envelope.source,
@@ -145,10 +299,29 @@ class Receiver:
             "size": len(envelope.body),
             **extra,
         }
-        self.ledger.append(envelope, Event.RECEIVED, payload=envelope.body, detail=detail)
+        batch.add(job, Record(envelope, Event.RECEIVED, detail=detail, payload=envelope.body))
         log.info("message.received", source=envelope.source, size=len(envelope.body))
 
-    def _check_and_publish(self, envelope: Envelope) -> Receipt:
+    def _map(self, job: _Job, batch: _Batch, mapping: str) -> bool:
+        """Back-office JSON to the standard's XML (``mapped``); False when refused."""
+        envelope = job.envelope
+        standard, name = mapping.split("/", 1)
+        try:
+            if len(envelope.body) > self.max_bytes:
+                raise ValueError(f"message is larger than {self.max_bytes} bytes")
+            data = json.loads(envelope.body)
+            if not isinstance(data, dict):
+                raise MappingError("(document)", "expected a JSON object")
+            xml = self.registry.for_standard(standard).map_in(standard, name, data)
+        except (ValueError, Unidentified) as exc:
+            self._refuse(job, batch, (f"mapping {mapping}: {exc}",))
+            return False
+        job.envelope = replace(envelope, body=xml, content_type="application/xml")
+        batch.add(job, Record(job.envelope, Event.MAPPED, payload=xml))
+        return True
+
+    def _check(self, job: _Job, batch: _Batch) -> None:
+        envelope = job.envelope
         large = len(envelope.body) > self.stream_above
         try:
             if large:  # identify from the first element, then decide how to read the rest
@@ -159,36 +332,41 @@ class Receiver:
                 tag, doc = None, parse(envelope.body, self.max_bytes)
                 adapter, message_type = identify(doc, self.registry)
         except (XmlRejected, Unidentified) as exc:
-            return self._refuse(envelope, (str(exc),))
+            self._refuse(job, batch, (str(exc),))
+            return
         typed = replace(envelope, message_type=message_type)
         description: Description | None
         if doc is None:
             assert tag is not None
             try:
                 verdict, description = validate_stream(
-                    envelope.body, message_type, adapter, self.schemas, self.ledger,
-                    self.max_bytes, tag,
-                )  # fmt: skip
+                    envelope.body, message_type, adapter, self.schemas, batch, self.max_bytes, tag
+                )
             except XmlRejected as exc:
-                return self._refuse(envelope, (str(exc),))
+                self._refuse(job, batch, (str(exc),))
+                return
         else:
-            verdict = validate(doc, message_type, adapter, self.schemas, self.ledger)
+            verdict = validate(doc, message_type, adapter, self.schemas, batch)
             description = adapter.describe(doc, message_type) if verdict.schema_valid else None
-        envelope = typed
+        job.envelope = envelope = typed
         if not verdict.schema_valid:
-            return self._refuse(envelope, verdict.schema_errors)
+            self._refuse(job, batch, verdict.schema_errors)
+            return
         assert description is not None
         answer_follows = envelope.direction is Direction.INBOUND and description.expects_answer
         publish = verdict.accepted or answer_follows
-        self.ledger.append(
-            envelope,
-            Event.VALIDATED if verdict.accepted else Event.REJECTED,
-            detail={
-                "stage": "rules",
-                "findings": [asdict(f) for f in verdict.findings],
-                "publish": publish,
-            },
-            description=description,
+        batch.add(
+            job,
+            Record(
+                envelope,
+                Event.VALIDATED if verdict.accepted else Event.REJECTED,
+                detail={
+                    "stage": "rules",
+                    "findings": [asdict(f) for f in verdict.findings],
+                    "publish": publish,
+                },
+                description=description,
+            ),
         )
         status = ACCEPTED if verdict.accepted else REJECTED
         log.info(
@@ -197,18 +375,19 @@ class Receiver:
             rules=[f.rule for f in verdict.findings],
             codes=sorted({f.code for f in verdict.findings}),
         )
-        published = self._publish(envelope) if publish else False
-        return Receipt(
+        job.publish = publish
+        job.receipt = Receipt(
             message_id=envelope.message_id,
             correlation_id=envelope.correlation_id,
             route=envelope.route,
             status=status,
-            published=published,
+            published=False,
             message_type=str(message_type),
             findings=verdict.findings,
         )
 
-    def _refuse(self, envelope: Envelope, errors: tuple[str, ...]) -> Receipt:
+    def _refuse(self, job: _Job, batch: _Batch, errors: tuple[str, ...]) -> None:
+        envelope = job.envelope
         stage = "schema" if envelope.message_type else "intake"
         detail: dict[str, Any] = {"stage": stage, "errors": list(errors), "publish": False}
         if envelope.direction is Direction.INBOUND:
@@ -216,9 +395,9 @@ class Receiver:
             # a transport-level error, which the counterpart transport sends (issue #6; for
             # iWmo/iJw over GGk a Fo01 with StUF055).
             detail["answer"] = "transport-error"
-        self.ledger.append(envelope, Event.REJECTED, detail=detail)
+        batch.add(job, Record(envelope, Event.REJECTED, detail=detail))
         log.info("message.refused", stage=stage, errors=len(errors))
-        return Receipt(
+        job.receipt = Receipt(
             message_id=envelope.message_id,
             correlation_id=envelope.correlation_id,
             route=envelope.route,
@@ -227,14 +406,33 @@ class Receiver:
             errors=errors,
         )
 
-    def _publish(self, envelope: Envelope) -> bool:
+    def _publish_jobs(self, jobs: list[_Job]) -> list[_Job]:
+        """Publish with confirms in flight, then record ``published`` for the confirmed ones
+        (one transaction). One not confirmed stays awaiting publication (the sweeper's)."""
+        if not jobs:
+            return []
+        envelopes = [job.envelope for job in jobs]
+        outcomes: Sequence[Exception | None]
         try:
-            self.publish(envelope)
-        except PublishError as exc:
-            log.error("message.publish_failed", error=str(exc))
-            return False
-        self.ledger.append(envelope, Event.PUBLISHED)
-        return True
+            if self.publish_many is not None:
+                outcomes = self.publish_many(envelopes)
+            else:
+                outcomes = [_attempt(self.publish, envelope) for envelope in envelopes]
+        except Exception as exc:
+            outcomes = [exc for _ in envelopes]
+        confirmed: list[tuple[_Job, Record]] = []
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            envelope = job.envelope
+            if outcome is None:
+                confirmed.append((job, Record(envelope, Event.PUBLISHED)))
+                continue
+            with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
+                if not isinstance(outcome, PublishError):
+                    job.error = outcome
+                    continue
+                log.error("message.publish_failed", error=str(outcome))
+        record_all(self.ledger, confirmed)
+        return [job for job, _ in confirmed if job.error is None]
 
     def _receipt_from_history(self, envelope: Envelope, history: list[Entry]) -> Receipt:
         """The same message id again: answer as before, do nothing twice."""
@@ -269,6 +467,11 @@ def envelope_from_ledger(ledger: Ledger, message_id: str) -> Envelope:
     history = ledger.history(message_id)
     if not history:
         raise KeyError(message_id)
+    return envelope_from_history(ledger, message_id, history)
+
+
+def envelope_from_history(ledger: Ledger, message_id: str, history: Sequence[Entry]) -> Envelope:
+    """The same from the message's entries, already read (``ledger`` gives the payload)."""
     received = history[0]
     carrying = [
         e for e in history if e.payload_sha256 and e.event in (Event.RECEIVED, Event.MAPPED)
