@@ -15,8 +15,14 @@ original stays unacknowledged and comes back: at least once, never lost. The bro
 ``x-delivery-limit`` bounds how often that can happen to one message (a message that crashes its
 worker every time is dead-lettered to parking by the broker).
 
+Batches: what the broker has already sent (up to ``batch``, at most the prefetch) is handed over
+at once, without waiting for more. A handler with ``handle_many`` gets the batch and records the
+outcomes of all of it together; the successes are then acked with one ``multiple`` ack, each
+failure is settled on its own as above. A handler with only ``handle`` gets them one by one, each
+acked after its own outcome is recorded.
+
 The loop reconnects with exponential backoff when the broker goes away. :meth:`Consumer.stop`
-(on SIGTERM) finishes the message in hand, acks it, and hands everything else back unprocessed.
+(on SIGTERM) finishes the batch in hand, acks it, and hands everything else back unprocessed.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import pika
@@ -40,7 +46,7 @@ from gateway.logs import get_logger
 
 log = get_logger(__name__)
 
-__all__ = ["Consumer", "Handler", "Permanent"]
+__all__ = ["BatchHandler", "Consumer", "Delivery", "Handler", "Permanent"]
 
 
 class Handler(Protocol):
@@ -62,6 +68,17 @@ class Handler(Protocol):
         ...
 
 
+class BatchHandler(Handler, Protocol):
+    def handle_many(self, deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        """Handle several and record their outcomes; per delivery None or its failure. One
+        message's failure must not fail the others."""
+        ...
+
+
+# One delivery as a handler sees it.
+Delivery = tuple[pika.BasicProperties, bytes]
+
+
 class Consumer:
     def __init__(
         self,
@@ -74,6 +91,7 @@ class Consumer:
         prefetch: int = 50,
         max_attempts: int = 5,
         name: str = "consumer",
+        batch: int | None = None,
     ) -> None:
         self.url = url
         self.queues = tuple(queues)
@@ -83,6 +101,9 @@ class Consumer:
         self.prefetch = prefetch
         self.max_attempts = max_attempts
         self.name = name
+        # Half the prefetch: while one batch is handled, the broker already sends the next.
+        self.batch = max(1, batch if batch is not None else prefetch // 2)
+        self._inbox: list[tuple[Basic.Deliver, pika.BasicProperties, bytes]] = []
         self._stopping = threading.Event()
         self._queue_of: dict[str, str] = {}  # consumer tag -> queue
         self.ready = threading.Event()
@@ -91,7 +112,7 @@ class Consumer:
         """Finish the message in hand, then stop; the rest goes back to the queue unprocessed."""
         self._stopping.set()
 
-    # -- one message -------------------------------------------------------------------------
+    # -- deliveries --------------------------------------------------------------------------
 
     def _on_message(
         self,
@@ -100,8 +121,28 @@ class Consumer:
         properties: pika.BasicProperties,
         body: bytes,
     ) -> None:
-        if self._stopping.is_set():
-            return  # not started: stays unacked and is requeued when the channel closes
+        self._inbox.append((method, properties, body))
+
+    def _handle_inbox(self, channel: BlockingChannel) -> None:
+        """Hand over what has arrived, a batch at a time, until nothing is waiting."""
+        while self._inbox and not self._stopping.is_set():
+            batch, self._inbox = self._inbox[: self.batch], self._inbox[self.batch :]
+            handle_many = getattr(self.handler, "handle_many", None)
+            if callable(handle_many):
+                self._handle_batch(channel, batch, handle_many)
+            else:
+                for method, properties, body in batch:
+                    if self._stopping.is_set():
+                        return  # not started: stays unacked, requeued when the channel closes
+                    self._handle_one(channel, method, properties, body)
+
+    def _handle_one(
+        self,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: pika.BasicProperties,
+        body: bytes,
+    ) -> None:
         queue = self._queue_of.get(method.consumer_tag, "")
         try:
             self.handler.handle(properties, body)
@@ -111,6 +152,32 @@ class Consumer:
             self._settle_failure(channel, method.delivery_tag, queue, properties, body, exc)
             return
         channel.basic_ack(method.delivery_tag)
+
+    def _handle_batch(
+        self,
+        channel: BlockingChannel,
+        batch: list[tuple[Basic.Deliver, pika.BasicProperties, bytes]],
+        handle_many: Callable[[Sequence[Delivery]], list[Exception | None]],
+    ) -> None:
+        try:
+            outcomes = handle_many([(properties, body) for _, properties, body in batch])
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as exc:  # the handler itself failed: each is settled as failed
+            outcomes = [exc for _ in batch]
+        acked: list[int] = []
+        for (method, properties, body), outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                acked.append(method.delivery_tag)
+            else:
+                queue = self._queue_of.get(method.consumer_tag, "")
+                self._settle_failure(channel, method.delivery_tag, queue, properties, body, outcome)
+        if len(acked) == len(batch):
+            # Every delivery up to this tag is in the batch (tags grow; the inbox is in order).
+            channel.basic_ack(acked[-1], multiple=True)
+        else:
+            for tag in acked:
+                channel.basic_ack(tag)
 
     def _settle_failure(
         self,
@@ -161,10 +228,13 @@ class Consumer:
         self._queue_of = {
             channel.basic_consume(queue, self._on_message): queue for queue in self.queues
         }
+        self._inbox = []  # what a lost connection had sent comes again
         self.ready.set()
         log.info("consumer.started", queues=list(self.queues), name=self.name)
         while not self._stopping.is_set():
+            # Returns as soon as deliveries arrived (all that were read are in the inbox).
             connection.process_data_events(time_limit=0.5)
+            self._handle_inbox(channel)
         for tag in self._queue_of:
             channel.basic_cancel(tag)
         channel.close()  # unacked, unprocessed deliveries go back to their queue
