@@ -2,15 +2,24 @@
 
 :class:`OutboxTransport` writes each delivery as a file: the back-office stand-in, and the
 counterpart stand-in until real transports (GGk, VECOZO, SVB, CAK, CORV) are configured. The file
-is written under a temporary name, fsynced and renamed, and named after the message id: the
-message id is the idempotency key, so a message delivered again (after a crash between delivering
-and recording) finds its file there and is not written a second time.
+is written under a temporary name, fsynced and renamed (and the folder fsynced), and named after
+the message id: the message id is the idempotency key, so a message delivered again (after a crash
+between delivering and recording) finds its file there and is not written a second time.
+
+:meth:`OutboxTransport.deliver_many` does the same for a batch with one sync for all files: every
+file is written under its temporary name, the data of all of them is made durable at once
+(``syncfs`` on Linux, else one fsync per file), then each is renamed and each folder fsynced once.
+A file is never renamed into place before its bytes are on disk, so a file under its final name
+is always complete.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from gateway.adapter import Delivery
@@ -23,20 +32,93 @@ def safe_name(text: str) -> str:
     return _SAFE.sub("_", text)[:120] or "_"
 
 
+def _load_syncfs() -> ctypes._NamedFuncPointer | None:
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True), "syncfs", None)
+    except OSError:  # pragma: no cover - no C library to load
+        return None
+
+
+_SYNCFS = _load_syncfs()
+
+
+def sync_data(fds: Sequence[int]) -> None:
+    """Make the written data of every file in ``fds`` durable. Several files on Linux: one
+    ``syncfs`` (the filesystem of the first; all outbox files share it) instead of a journal
+    commit per file; it reports write-back errors since the descriptor was opened."""
+    if _SYNCFS is not None and len(fds) > 2:
+        if _SYNCFS(fds[0]) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"syncfs failed: {os.strerror(errno)}")
+        return
+    for fd in fds:
+        os.fsync(fd)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class OutboxTransport:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
     def deliver(self, envelope: Envelope, delivery: Delivery) -> str:
-        folder = self.root / safe_name(delivery.to)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / safe_name(f"{envelope.message_id}.{delivery.name}")
-        if target.exists():
-            return str(target)
-        temporary = target.with_name(f".{target.name}.part")
-        with open(temporary, "wb") as fh:
-            fh.write(delivery.body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, target)
-        return str(target)
+        result = self.deliver_many([(envelope, delivery)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def deliver_many(self, items: Sequence[tuple[Envelope, Delivery]]) -> list[str | Exception]:
+        """Deliver several; per item the file's path or what went wrong with it."""
+        results: list[str | Exception] = []
+        staged: list[tuple[int, Path, Path, int]] = []  # (index, temporary, target, fd)
+        try:
+            for index, (envelope, delivery) in enumerate(items):
+                folder = self.root / safe_name(delivery.to)
+                target = folder / safe_name(f"{envelope.message_id}.{delivery.name}")
+                temporary = target.with_name(f".{target.name}.part")
+                results.append(str(target))
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    if target.exists():
+                        continue  # delivered before: the message id is the idempotency key
+                    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    try:
+                        with open(fd, "wb", closefd=False) as fh:
+                            fh.write(delivery.body)
+                    except OSError:
+                        os.close(fd)
+                        raise
+                    staged.append((index, temporary, target, fd))
+                except OSError as exc:
+                    results[index] = exc
+            try:
+                sync_data([fd for *_, fd in staged])
+            except OSError as exc:
+                for index, *_ in staged:
+                    results[index] = exc
+                return results
+        finally:
+            for *_, fd in staged:
+                os.close(fd)
+        folders: set[Path] = set()
+        for index, temporary, target, _ in staged:
+            try:
+                os.replace(temporary, target)
+                folders.add(target.parent)
+            except OSError as exc:
+                results[index] = exc
+        for folder in folders:
+            try:
+                sync_folder(folder)
+            except OSError as exc:
+                for index, _, target, _ in staged:
+                    if target.parent == folder:
+                        results[index] = exc
+        return results

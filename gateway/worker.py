@@ -9,20 +9,37 @@ retourbericht, which enters the gateway like any outbound message (receive) -> r
 Each step first asks the ledger whether it already happened, so a redelivered message (after a
 crash or a broker restart) is never delivered or answered twice. Retours and follow-ups get
 message ids derived from their parent's id, so even one made twice is one message.
+
+A batch (:meth:`Worker.process_many`, what the consumer has at hand) takes the same steps per
+message with one ledger read for all histories, deliveries per message (a transport with
+``deliver_many`` gets its share at once: the outbox writes the files, then makes them durable
+together), the ``delivered`` entries in one transaction, follow-ups and retours, the
+``retour-sent`` entries in one transaction. A message that fails fails alone: the others' outcomes
+are recorded and acked as usual.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pika
 
-from gateway.adapter import Description, Finding, Handover, Registry, Transport
+from gateway.adapter import (
+    Adapter,
+    Delivery,
+    Description,
+    Finding,
+    Handover,
+    Registry,
+    Transport,
+)
 from gateway.bus.failures import Permanent, call_outbound
 from gateway.bus.wire import from_amqp
 from gateway.envelope import Direction, Envelope
-from gateway.ledger import Event, Ledger
+from gateway.ledger import Entry, Event, Ledger, Record
 from gateway.logs import get_logger, message_context
 from gateway.receive import ACCEPTED, STREAM_ABOVE, Receiver
 from gateway.xmlsafe import XmlRejected, parse, parse_skeleton
@@ -67,6 +84,19 @@ class Worker:
         with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
             self.process(envelope)
 
+    def handle_many(
+        self, deliveries: Sequence[tuple[pika.BasicProperties, bytes]]
+    ) -> list[Exception | None]:
+        envelopes: list[Envelope | Exception] = []
+        for properties, body in deliveries:
+            try:
+                envelopes.append(from_amqp(properties, body))
+            except Exception as exc:
+                envelopes.append(Permanent(f"not a message envelope: {exc}"))
+        wanted = [e for e in envelopes if isinstance(e, Envelope)]
+        outcomes = iter(self.process_many(wanted))
+        return [e if isinstance(e, Exception) else next(outcomes) for e in envelopes]
+
     def failed(
         self,
         properties: pika.BasicProperties,
@@ -93,66 +123,202 @@ class Worker:
     # the steps ----------------------------------------------------------------------------
 
     def process(self, envelope: Envelope) -> None:
-        history = self.ledger.history(envelope.message_id)
+        error = self.process_many([envelope])[0]
+        if error is not None:
+            raise error
+
+    def process_many(self, envelopes: Sequence[Envelope]) -> list[Exception | None]:
+        """Process a batch; per envelope None (its outcome is recorded) or its failure."""
+        jobs: list[_Job] = []
+        later: list[int] = []  # a second copy of a message id waits for the first's outcome
+        seen: set[str] = set()
+        for index, envelope in enumerate(envelopes):
+            if envelope.message_id in seen:
+                later.append(index)
+            else:
+                seen.add(envelope.message_id)
+                jobs.append(_Job(envelope))
+        try:
+            histories = self.ledger.histories([job.envelope.message_id for job in jobs])
+        except Exception as exc:
+            for job in jobs:
+                job.error = exc
+        else:
+            for job in jobs:
+                self._step(job, self._plan, job, histories.get(job.envelope.message_id, []))
+            self._deliver(jobs)
+            for job in jobs:
+                if job.validated:
+                    self._step(job, self._follow_ups, job.envelope, job.doc)
+            self._answer(jobs)
+        outcomes: list[Exception | None] = [job.error for job in jobs]
+        if later:
+            again = iter(self.process_many([envelopes[i] for i in later]))
+            firsts = iter(outcomes)
+            outcomes = [next(again) if i in later else next(firsts) for i in range(len(envelopes))]
+        return outcomes
+
+    def _step(self, job: _Job, step: Callable[..., None], *args: Any) -> None:
+        """Run one step of a message unless it already failed; a failure stays its own."""
+        if job.error is not None:
+            return
+        envelope = job.envelope
+        with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
+            try:
+                step(*args)
+            except Exception as exc:
+                job.error = exc
+
+    def _plan(self, job: _Job, history: list[Entry]) -> None:
+        """From the history: what is still to do; parse the body; what to deliver where."""
+        envelope = job.envelope
         done = {entry.event for entry in history}
         verdicts = [e for e in history if e.event in (Event.VALIDATED, Event.REJECTED)]
         if not verdicts or envelope.message_type is None:
             raise Permanent("message is not in the ledger with a verdict; refusing to process")
         verdict = verdicts[-1]
-        findings = [Finding(**f) for f in verdict.detail.get("findings", [])]
-        adapter = self.registry.for_standard(envelope.message_type.standard)
+        job.findings = [Finding(**f) for f in verdict.detail.get("findings", [])]
+        job.adapter = adapter = self.registry.for_standard(envelope.message_type.standard)
         tag = adapter.record_tag(envelope.message_type)
         try:
             if tag is not None and len(envelope.body) > self.stream_above:
                 # A large declaratie: delivery and answer need its header only, not one tree.
-                doc = parse_skeleton(envelope.body, self.max_bytes, tag)
+                job.doc = parse_skeleton(envelope.body, self.max_bytes, tag)
             else:
-                doc = parse(envelope.body, self.max_bytes)
+                job.doc = parse(envelope.body, self.max_bytes)
         except XmlRejected as exc:
             raise Permanent(f"body on the bus is not the recorded XML: {exc}") from exc
-
-        if verdict.event is Event.VALIDATED and Event.DELIVERED not in done:
-            delivery = adapter.outgoing(envelope, doc)
-            transport = (
-                self.backoffice if delivery.to == BACKOFFICE else adapter.transport(delivery.to)
+        job.validated = verdict.event is Event.VALIDATED
+        if job.validated and Event.DELIVERED not in done:
+            job.delivery = adapter.outgoing(envelope, job.doc)
+            job.transport = (
+                self.backoffice
+                if job.delivery.to == BACKOFFICE
+                else adapter.transport(job.delivery.to)
             )
-            handed = call_outbound(lambda: transport.deliver(envelope, delivery))
-            handover = handed if isinstance(handed, Handover) else Handover(handed)
-            self.ledger.append(
-                envelope,
-                Event.DELIVERED,
-                detail={**handover.detail, "to": delivery.to, "reference": handover.reference},
-                # keys only: an empty sender/receiver leaves the message's parties as they are
-                description=Description("", "", handover.keys) if handover.keys else None,
+        job.answer_due = envelope.direction is Direction.INBOUND and Event.RETOUR_SENT not in done
+
+    def _deliver(self, jobs: list[_Job]) -> None:
+        """Deliver (a transport with ``deliver_many`` gets its share at once), then record
+        every ``delivered`` in one transaction."""
+        due = [job for job in jobs if job.error is None and job.delivery is not None]
+        by_transport: dict[int, list[_Job]] = {}
+        for job in due:
+            by_transport.setdefault(id(job.transport), []).append(job)
+        for group in by_transport.values():
+            transport = group[0].transport
+            deliver_many = getattr(transport, "deliver_many", None)
+            if callable(deliver_many) and len(group) > 1:
+                try:
+                    handed = list(deliver_many([(j.envelope, j.delivery) for j in group]))
+                except Exception as exc:
+                    handed = [exc for _ in group]
+                for job, result in zip(group, handed, strict=True):
+                    if isinstance(result, Exception):
+                        # tried once together; now alone, with the usual retries in process
+                        self._step(job, self._deliver_one, job)
+                    else:
+                        job.handover = result if isinstance(result, Handover) else Handover(result)
+            else:
+                for job in group:
+                    self._step(job, self._deliver_one, job)
+        records = []
+        for job in due:
+            if job.error is None and job.handover is not None:
+                assert job.delivery is not None
+                handover = job.handover
+                records.append(
+                    (
+                        job,
+                        Record(
+                            job.envelope,
+                            Event.DELIVERED,
+                            detail={
+                                **handover.detail,
+                                "to": job.delivery.to,
+                                "reference": handover.reference,
+                            },
+                            # keys only: an empty sender/receiver leaves the parties as they are
+                            description=(
+                                Description("", "", handover.keys) if handover.keys else None
+                            ),
+                        ),
+                    )
+                )
+        self._record(records)
+        for job, _ in records:
+            if job.error is None:
+                with message_context(
+                    job.envelope.message_id, job.envelope.route, job.envelope.correlation_id
+                ):
+                    log.info("message.delivered", to=job.delivery.to if job.delivery else None)
+
+    def _deliver_one(self, job: _Job) -> None:
+        transport, delivery, envelope = job.transport, job.delivery, job.envelope
+        assert transport is not None and delivery is not None
+        handed = call_outbound(lambda: transport.deliver(envelope, delivery))
+        job.handover = handed if isinstance(handed, Handover) else Handover(handed)
+
+    def _record(self, records: list[tuple[_Job, Record]]) -> None:
+        """Append in one transaction; if that fails, each message's entry alone (one that
+        cannot be recorded fails alone)."""
+        records = [(job, record) for job, record in records if job.error is None]
+        if not records:
+            return
+        try:
+            self.ledger.append_many([record for _, record in records])
+        except Exception as exc:
+            if len(records) == 1:
+                records[0][0].error = exc
+                return
+            for item in records:
+                self._record([item])
+
+    def _answer(self, jobs: list[_Job]) -> None:
+        """Retours for received heenberichten: made, received as outbound messages (together),
+        then ``retour-sent`` recorded for all in one transaction."""
+        made: list[tuple[_Job, Envelope]] = []
+        for job in jobs:
+            if job.error is None and job.answer_due:
+                self._step(job, self._make_retour, job, made)
+        if not made:
+            return
+        receipts = self.receiver.receive_many([retour for _, retour in made])
+        records = []
+        for (job, retour), receipt in zip(made, receipts, strict=True):
+            if isinstance(receipt, Exception):
+                job.error = receipt
+            elif receipt.status != ACCEPTED:
+                job.error = Permanent(f"the retour we made is not valid: {receipt.errors}")
+            else:
+                codes = sorted({f.code for f in job.findings}) or ["0200"]
+                detail = {"retour_id": retour.message_id, "codes": codes}
+                records.append((job, Record(job.envelope, Event.RETOUR_SENT, detail=detail)))
+        self._record(records)
+        for job, retour in made:
+            if job.error is None:
+                with message_context(
+                    job.envelope.message_id, job.envelope.route, job.envelope.correlation_id
+                ):
+                    log.info("message.retour_sent", retour_id=retour.message_id)
+
+    def _make_retour(self, job: _Job, made: list[tuple[_Job, Envelope]]) -> None:
+        assert job.adapter is not None
+        answer = job.adapter.answer(job.envelope, job.doc, job.findings)
+        if answer is not None:
+            made.append(
+                (
+                    job,
+                    Envelope(
+                        body=answer,
+                        direction=Direction.OUTBOUND,
+                        message_id=retour_id(job.envelope.message_id),
+                        correlation_id=job.envelope.correlation_id,
+                        parent_id=job.envelope.message_id,
+                        source="gateway",
+                    ),
+                )
             )
-            log.info("message.delivered", to=delivery.to)
-
-        if verdict.event is Event.VALIDATED:
-            self._follow_ups(envelope, doc)
-
-        if envelope.direction is Direction.INBOUND and Event.RETOUR_SENT not in done:
-            answer = adapter.answer(envelope, doc, findings)
-            if answer is not None:
-                retour = Envelope(
-                    body=answer,
-                    direction=Direction.OUTBOUND,
-                    message_id=retour_id(envelope.message_id),
-                    correlation_id=envelope.correlation_id,
-                    parent_id=envelope.message_id,
-                    source="gateway",
-                )
-                receipt = self.receiver.receive(retour)
-                if receipt.status != ACCEPTED:
-                    raise Permanent(f"the retour we made is not valid: {receipt.errors}")
-                self.ledger.append(
-                    envelope,
-                    Event.RETOUR_SENT,
-                    detail={
-                        "retour_id": retour.message_id,
-                        "codes": sorted({f.code for f in findings}) or ["0200"],
-                    },
-                )
-                log.info("message.retour_sent", retour_id=retour.message_id)
 
     def _follow_ups(self, envelope: Envelope, doc: Any) -> None:
         """Messages the derivers make from this one, each received as an outbound message.
@@ -162,8 +328,8 @@ class Worker:
         that is refused or rejected is recorded as such on itself; the parent stays delivered.
         """
         for deriver in self.registry.derivers():
-            for follow_up in deriver.derive(envelope, doc, self.ledger):
-                derived = Envelope(
+            derived = [
+                Envelope(
                     body=follow_up.body,
                     direction=Direction.OUTBOUND,
                     message_id=follow_up_id(envelope.message_id, follow_up.name),
@@ -171,10 +337,32 @@ class Worker:
                     parent_id=envelope.message_id,
                     source="gateway",
                 )
-                receipt = self.receiver.receive(derived)
+                for follow_up in deriver.derive(envelope, doc, self.ledger)
+            ]
+            if not derived:
+                continue
+            for made, receipt in zip(derived, self.receiver.receive_many(derived), strict=True):
+                if isinstance(receipt, Exception):
+                    raise receipt
                 log.info(
                     "message.follow_up",
-                    follow_up=derived.message_id,
+                    follow_up=made.message_id,
                     status=receipt.status,
                     route=receipt.route,
                 )
+
+
+@dataclass
+class _Job:
+    """One message on its way through a worker batch."""
+
+    envelope: Envelope
+    error: Exception | None = None
+    adapter: Adapter | None = None
+    doc: Any = None
+    findings: list[Finding] = field(default_factory=list)
+    validated: bool = False
+    delivery: Delivery | None = None
+    transport: Transport | None = None
+    handover: Handover | None = None
+    answer_due: bool = False
