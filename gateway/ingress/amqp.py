@@ -5,19 +5,26 @@ Properties: ``message_id`` (optional; makes a resend idempotent), ``correlation_
 (``outbound``, the default, or ``inbound``) and, for back-office JSON, ``x-kp-mapping``
 (e.g. ``iwmo/toewijzing``). The message is acked once it is recorded in the ledger, whatever the
 verdict (a refused message does not get better by being redelivered).
+
+What the broker has already sent is taken as a batch (``Receiver.receive_many``: recorded in one
+transaction, published together) and acked with one ``multiple`` ack after it is recorded; the
+receipts for ``reply_to`` are published with their confirms in flight together.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from concurrent.futures import Future
 
 import pika
 
 from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
-from gateway.bus.publisher import Unroutable
+from gateway.bus.publisher import PublishError, Unroutable
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.logs import get_logger
+from gateway.receive import Incoming
 
 log = get_logger(__name__)
 
@@ -29,40 +36,73 @@ def _header(properties: pika.BasicProperties, name: str) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _incoming(properties: pika.BasicProperties, body: bytes) -> Incoming:
+    envelope = Envelope(
+        body=body,
+        direction=Direction(_header(properties, "x-kp-direction") or "outbound"),
+        message_id=properties.message_id or new_id(),
+        correlation_id=properties.correlation_id or "",
+        content_type=properties.content_type or "",
+        source="amqp",
+    )
+    return Incoming(envelope, mapping=_header(properties, "x-kp-mapping") or None)
+
+
 class IngressHandler:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
     def handle(self, properties: pika.BasicProperties, body: bytes) -> None:
-        envelope = Envelope(
-            body=body,
-            direction=Direction(_header(properties, "x-kp-direction") or "outbound"),
-            message_id=properties.message_id or new_id(),
-            correlation_id=properties.correlation_id or "",
-            content_type=properties.content_type or "",
-            source="amqp",
-        )
-        mapping = _header(properties, "x-kp-mapping")
-        if mapping:
-            standard, _, name = mapping.partition("/")
-            receipt = self.gateway.receiver.receive_mapped(envelope, standard, name)
-        else:
-            receipt = self.gateway.receiver.receive(envelope)
-        if properties.reply_to:
+        error = self.handle_many([(properties, body)])[0]
+        if error is not None:
+            raise error
+
+    def handle_many(
+        self, deliveries: Sequence[tuple[pika.BasicProperties, bytes]]
+    ) -> list[Exception | None]:
+        items: list[Incoming | Exception] = []
+        for properties, body in deliveries:
             try:
-                self.gateway.publisher().publish_raw(
+                items.append(_incoming(properties, body))
+            except ValueError as exc:  # e.g. an unknown direction: this one is refused alone
+                items.append(exc)
+        received = iter(
+            self.gateway.receiver.receive_many([i for i in items if isinstance(i, Incoming)])
+        )
+        results = [i if isinstance(i, Exception) else next(received) for i in items]
+        outcomes: list[Exception | None] = []
+        replies: list[tuple[int, str, Future[None]]] = []
+        publisher = self.gateway.publisher()
+        for (properties, _), item, result in zip(deliveries, items, results, strict=True):
+            outcomes.append(result if isinstance(result, Exception) else None)
+            if isinstance(result, Exception) or not properties.reply_to:
+                continue
+            assert isinstance(item, Incoming)
+            message_id = item.envelope.message_id
+            try:
+                future = publisher.submit(
                     "",
                     properties.reply_to,
-                    json.dumps(receipt.to_dict()).encode(),
+                    json.dumps(result.to_dict()).encode(),
                     pika.BasicProperties(
                         content_type="application/json",
-                        correlation_id=properties.correlation_id or envelope.message_id,
-                        message_id=envelope.message_id,
+                        correlation_id=properties.correlation_id or message_id,
+                        message_id=message_id,
                     ),
                 )
+            except PublishError as exc:
+                outcomes[-1] = exc
+                continue
+            replies.append((len(outcomes) - 1, message_id, future))
+        for index, message_id, future in replies:
+            try:
+                publisher.wait(future)
             except Unroutable:
                 # The sender's reply queue is gone; the receipt stays in the ledger.
-                log.warning("ingress.reply_unroutable", message_id=envelope.message_id)
+                log.warning("ingress.reply_unroutable", message_id=message_id)
+            except PublishError as exc:
+                outcomes[index] = exc  # redelivered: the same receipt is sent again
+        return outcomes
 
     def failed(
         self,

@@ -7,6 +7,7 @@
 Write a file under a name starting with ``.`` (or ending in ``.part``) and rename it when
 complete; such names are skipped. A file is moved to ``done/`` once recorded in the ledger (its
 verdict notwithstanding); a refused or rejected one gets ``<name>.receipt.json`` beside it there.
+Files are taken in batches, each recorded together (``Receiver.receive_many``).
 The message id is derived from the file's path and content, so a crash between recording and
 moving never records the file twice.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from gateway.envelope import Direction, Envelope
 from gateway.logs import get_logger
-from gateway.receive import ACCEPTED, Receiver
+from gateway.receive import ACCEPTED, Incoming, Receiver
 
 log = get_logger(__name__)
 _NAMESPACE = uuid.UUID("0b7f3f0e-8c1d-4d7a-9b1e-5a0c3e2f4d61")
@@ -53,31 +54,41 @@ class FileDrop:
                 ]
         return jobs
 
-    def poll_once(self) -> int:
-        """Take every complete file once; return how many were taken."""
+    def poll_once(self, batch: int = 100) -> int:
+        """Take every complete file once, ``batch`` at a time (``receive_many``: recorded
+        together); return how many were taken. A file that could not be recorded stays."""
         taken = 0
-        for path, direction, mapping in self._jobs():
-            body = path.read_bytes()
-            digest = hashlib.sha256(body).hexdigest()
-            relative = path.relative_to(self.root)
-            envelope = Envelope(
-                body=body,
-                direction=direction,
-                message_id=str(uuid.uuid5(_NAMESPACE, f"{relative}:{digest}")),
-                source="file",
-            )
-            if mapping:
-                standard, name = mapping.split("/", 1)
-                receipt = self.receiver.receive_mapped(envelope, standard, name)
-            else:
-                receipt = self.receiver.receive(envelope)
-            done = self.root / direction.value / "done"
-            target = done / f"{envelope.message_id}.{path.name}"
-            if receipt.status != ACCEPTED:
-                receipt_file = target.with_name(f"{target.name}.receipt.json")
-                receipt_file.write_text(json.dumps(receipt.to_dict(), indent=2))
-            path.replace(target)
-            taken += 1
+        jobs = self._jobs()
+        for start in range(0, len(jobs), batch):
+            items: list[tuple[Path, Direction, Incoming]] = []
+            for path, direction, mapping in jobs[start : start + batch]:
+                body = path.read_bytes()
+                digest = hashlib.sha256(body).hexdigest()
+                relative = path.relative_to(self.root)
+                envelope = Envelope(
+                    body=body,
+                    direction=direction,
+                    message_id=str(uuid.uuid5(_NAMESPACE, f"{relative}:{digest}")),
+                    source="file",
+                )
+                items.append((path, direction, Incoming(envelope, mapping=mapping)))
+            results = self.receiver.receive_many([item for *_, item in items])
+            for (path, direction, item), receipt in zip(items, results, strict=True):
+                if isinstance(receipt, Exception):
+                    log.error(
+                        "filedrop.not_recorded",
+                        file=path.name,
+                        message_id=item.envelope.message_id,
+                        error=type(receipt).__name__,
+                    )
+                    continue
+                done = self.root / direction.value / "done"
+                target = done / f"{item.envelope.message_id}.{path.name}"
+                if receipt.status != ACCEPTED:
+                    receipt_file = target.with_name(f"{target.name}.receipt.json")
+                    receipt_file.write_text(json.dumps(receipt.to_dict(), indent=2))
+                path.replace(target)
+                taken += 1
         return taken
 
     def run(self, stop: threading.Event, interval: float) -> None:
