@@ -143,17 +143,19 @@ class Publisher:
 
     def publish_many(self, envelopes: Iterable[Envelope]) -> list[PublishError | None]:
         """Publish several, all in flight together; per envelope None or its error."""
-        futures = []
+        pending = []
         for envelope in envelopes:
             properties, body = to_amqp(envelope)
-            futures.append(
-                self.submit(
+            pending.append(
+                _Pending(
                     self.topology.exchange(envelope.direction),
                     routing_key(envelope),
                     body,
                     properties,
                 )
             )
+        self._enqueue(pending)
+        futures = [p.future for p in pending]
         results: list[PublishError | None] = []
         unsent: PublishError | None = None
         for future in futures:
@@ -174,17 +176,21 @@ class Publisher:
     ) -> Future[None]:
         """Queue one message for publishing; the future resolves on its confirm."""
         pending = _Pending(exchange, key, body, properties)
+        self._enqueue([pending])
+        return pending.future
+
+    def _enqueue(self, pending: list[_Pending]) -> None:
+        """Queue messages and wake the I/O thread once for all of them."""
         with self._lock:
             if self._closing:
                 raise PublishError("publisher is closed")
-            self._waiting.append(pending)
+            self._waiting.extend(pending)
             self._start()
             connection = self._connection
-        if connection is not None:
+        if connection is not None and pending:
             # If this connection is going away, the next one drains.
             with contextlib.suppress(Exception):
                 connection.ioloop.add_callback_threadsafe(self._drain)
-        return pending.future
 
     def wait(self, future: Future[None]) -> None:
         """Wait for a submitted message: sent within ``send_timeout``, confirmed after that."""
