@@ -17,8 +17,13 @@ from gateway.ledger import merkle
 FORMAT = "ketenpoort/1"
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode  # made once: json.dumps with these options builds an encoder on every call
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL(value)
 
 
 def private_digest(sender: str, receiver: str, detail: str, keys: str) -> str:

@@ -67,6 +67,10 @@ _INSERT_ENTRY = (
 )
 
 
+# An entry's detail as stored (made once: json.dumps with options builds an encoder per call).
+_DETAIL = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
     """``values`` in slices small enough for one statement's parameters."""
     for start in range(0, len(values), size):
@@ -266,7 +270,7 @@ class SqlLedger:
         return _Pending(
             envelope=record.envelope,
             event=record.event,
-            detail=json.dumps(dict(record.detail or {}), sort_keys=True, default=str),
+            detail=_DETAIL(dict(record.detail or {})),
             keys=keys_text(keys),
             key_rows=sorted({(k, v) for k, values in keys.items() for v in values}),
             digest=digest,
@@ -379,8 +383,8 @@ class SqlLedger:
         return checkpoint
 
     def _update_states(self, cur: Any, batch: list[_Pending], entries: list[Entry]) -> None:
-        states: dict[str, MessageState | None] = {}
         ids = sorted({entry.message_id for entry in entries})
+        states: dict[str, MessageState | None] = dict.fromkeys(ids)
         for chunk in _chunks(ids):
             cur.execute(
                 self._q(

@@ -40,22 +40,23 @@ def advance(
         )
     if entry.event is Event.ERASED:  # retention is not activity: the message's age stays
         return current
-    state = replace(
-        current,
-        route=entry.route,
-        standard=entry.standard or current.standard,
-        code=entry.code or current.code,
-        sender=entry.sender or current.sender,
-        receiver=entry.receiver or current.receiver,
-        expects_answer=current.expects_answer if expects_answer is None else expects_answer,
-        last_seq=entry.seq,
-        last_at=entry.at,
-    )
-    return replace(state, **_step(state, entry))
+    expects = current.expects_answer if expects_answer is None else expects_answer
+    changes: dict[str, Any] = {
+        "route": entry.route,
+        "standard": entry.standard or current.standard,
+        "code": entry.code or current.code,
+        "sender": entry.sender or current.sender,
+        "receiver": entry.receiver or current.receiver,
+        "expects_answer": expects,
+        "last_seq": entry.seq,
+        "last_at": entry.at,
+    }
+    changes.update(_step(current.status, expects, entry))
+    return replace(current, **changes)  # once: it is the costly part of recording an entry
 
 
-def _step(state: MessageState, entry: Entry) -> dict[str, Any]:
-    event, answered = entry.event, state.status is Status.ANSWERED
+def _step(status: Status, expects_answer: bool, entry: Entry) -> dict[str, Any]:
+    event, answered = entry.event, status is Status.ANSWERED
     if event in (Event.VALIDATED, Event.REJECTED):
         publish = bool(entry.detail.get("publish"))
         status = Status.AWAITING_PUBLICATION if publish else Status.FAILED
@@ -63,7 +64,7 @@ def _step(state: MessageState, entry: Entry) -> dict[str, Any]:
     if event in (Event.PUBLISHED, Event.REPLAYED) and not answered:
         return {"status": Status.PUBLISHED}
     if event is Event.DELIVERED and not answered:
-        return {"status": Status.AWAITING_ANSWER if state.expects_answer else Status.DELIVERED}
+        return {"status": Status.AWAITING_ANSWER if expects_answer else Status.DELIVERED}
     if event is Event.RETOUR_SENT:
         return {"status": Status.ANSWERED, "answered_by": entry.detail.get("retour_id")}
     if event is Event.RETRIED and not answered:
