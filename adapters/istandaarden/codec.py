@@ -16,7 +16,9 @@ from gateway.xmlcodec import Shape, decode, encode, shape_of
 from schemas import schema_root
 
 
+@functools.cache
 def schema_path(bericht: Bericht) -> Path:
+    """Our XSD for ``bericht`` (looked up once: ``schema_root`` goes through importlib)."""
     return Path(str(schema_root() / bericht.standard / VERSION / f"{bericht.code}.xsd"))
 
 
