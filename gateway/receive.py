@@ -91,8 +91,9 @@ class _Batch:
     a duplicate).
     """
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, single: bool = False) -> None:
         self.ledger = ledger
+        self.single = single  # one message: its lines at info, no batch summary
         self.waiting: list[tuple[_Job, Record]] = []
         self._ids: set[str] = set()
         self._keys: set[tuple[str, str]] = set()
@@ -228,7 +229,7 @@ class Receiver:
                 results[index] = self._receipt_from_history(envelope, earlier[envelope.message_id])
             elif envelope.message_id not in jobs:
                 jobs[envelope.message_id] = _Job(item, envelope)
-        batch = _Batch(self.ledger)
+        batch = _Batch(self.ledger, single=len(incoming) == 1)
         for job in jobs.values():
             envelope = job.envelope
             with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
@@ -248,7 +249,20 @@ class Receiver:
                 if isinstance(result, Receipt) and job.incoming is not item:
                     result = replace(result, duplicate=True)  # twice in one batch
                 results[index] = result
-        return [r for r in results if r is not None]
+        done = [r for r in results if r is not None]
+        if not batch.single:
+            receipts = [r for r in done if isinstance(r, Receipt)]
+            log.info(
+                "receive.batch",
+                messages=len(done),
+                accepted=sum(r.status == ACCEPTED for r in receipts),
+                rejected=sum(r.status == REJECTED for r in receipts),
+                refused=sum(r.status == REFUSED for r in receipts),
+                duplicates=sum(r.duplicate for r in receipts),
+                unpublished=sum(r.status == ACCEPTED and not r.published for r in receipts),
+                failed=len(done) - len(receipts),
+            )
+        return done
 
     def republish_pending(self, chunk: int = 500) -> int:
         """Publish what was recorded but never confirmed by the broker. Returns how many."""
@@ -300,12 +314,12 @@ class Receiver:
             **extra,
         }
         batch.add(job, Record(envelope, Event.RECEIVED, detail=detail, payload=envelope.body))
-        log.info("message.received", source=envelope.source, size=len(envelope.body))
+        log.debug("message.received", source=envelope.source, size=len(envelope.body))
 
     def _map(self, job: _Job, batch: _Batch, mapping: str) -> bool:
         """Back-office JSON to the standard's XML (``mapped``); False when refused."""
         envelope = job.envelope
-        standard, name = mapping.split("/", 1)
+        standard, _, name = mapping.partition("/")
         try:
             if len(envelope.body) > self.max_bytes:
                 raise ValueError(f"message is larger than {self.max_bytes} bytes")
@@ -369,7 +383,8 @@ class Receiver:
             ),
         )
         status = ACCEPTED if verdict.accepted else REJECTED
-        log.info(
+        # A batch's accepted messages are counted in its one summary line (receive.batch).
+        (log.info if status == REJECTED or batch.single else log.debug)(
             f"message.{status}",
             route=envelope.route,
             rules=[f.rule for f in verdict.findings],

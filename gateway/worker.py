@@ -152,6 +152,14 @@ class Worker:
                     self._step(job, self._follow_ups, job.envelope, job.doc)
             self._answer(jobs)
         outcomes: list[Exception | None] = [job.error for job in jobs]
+        if len(jobs) > 1:  # the per-message lines of a batch are at debug level
+            log.info(
+                "worker.batch",
+                messages=len(jobs),
+                delivered=sum(j.error is None and j.handover is not None for j in jobs),
+                retours=sum(j.error is None and j.retour is not None for j in jobs),
+                failed=sum(j.error is not None for j in jobs),
+            )
         if later:
             again = iter(self.process_many([envelopes[i] for i in later]))
             firsts = iter(outcomes)
@@ -251,7 +259,9 @@ class Worker:
                 with message_context(
                     job.envelope.message_id, job.envelope.route, job.envelope.correlation_id
                 ):
-                    log.info("message.delivered", to=job.delivery.to if job.delivery else None)
+                    (log.info if len(jobs) == 1 else log.debug)(
+                        "message.delivered", to=job.delivery.to if job.delivery else None
+                    )
 
     def _deliver_one(self, job: _Job) -> None:
         transport, delivery, envelope = job.transport, job.delivery, job.envelope
@@ -297,10 +307,13 @@ class Worker:
         self._record(records)
         for job, retour in made:
             if job.error is None:
+                job.retour = retour.message_id
                 with message_context(
                     job.envelope.message_id, job.envelope.route, job.envelope.correlation_id
                 ):
-                    log.info("message.retour_sent", retour_id=retour.message_id)
+                    (log.info if len(jobs) == 1 else log.debug)(
+                        "message.retour_sent", retour_id=retour.message_id
+                    )
 
     def _make_retour(self, job: _Job, made: list[tuple[_Job, Envelope]]) -> None:
         assert job.adapter is not None
@@ -366,3 +379,4 @@ class _Job:
     transport: Transport | None = None
     handover: Handover | None = None
     answer_due: bool = False
+    retour: str | None = None  # the id of the retour made and recorded as sent
