@@ -92,6 +92,7 @@ class Consumer:
         max_attempts: int = 5,
         name: str = "consumer",
         batch: int | None = None,
+        linger: float = 0.0,
     ) -> None:
         self.url = url
         self.queues = tuple(queues)
@@ -103,6 +104,8 @@ class Consumer:
         self.name = name
         # Half the prefetch: while one batch is handled, the broker already sends the next.
         self.batch = max(1, batch if batch is not None else prefetch // 2)
+        # Seconds to wait for more when fewer than ``batch`` have arrived (0: hand over at once).
+        self.linger = linger
         self._inbox: list[tuple[Basic.Deliver, pika.BasicProperties, bytes]] = []
         self._stopping = threading.Event()
         self._queue_of: dict[str, str] = {}  # consumer tag -> queue
@@ -127,6 +130,9 @@ class Consumer:
         """Hand over what has arrived, a batch at a time, until nothing is waiting."""
         while self._inbox and not self._stopping.is_set():
             batch, self._inbox = self._inbox[: self.batch], self._inbox[self.batch :]
+            log.debug(
+                "consumer.batch", size=len(batch), waiting=len(self._inbox), consumer=self.name
+            )
             handle_many = getattr(self.handler, "handle_many", None)
             if callable(handle_many):
                 self._handle_batch(channel, batch, handle_many)
@@ -234,6 +240,13 @@ class Consumer:
         while not self._stopping.is_set():
             # Returns as soon as deliveries arrived (all that were read are in the inbox).
             connection.process_data_events(time_limit=0.5)
+            if 0 < len(self._inbox) < self.batch and self.linger > 0:
+                deadline = time.monotonic() + self.linger
+                while len(self._inbox) < self.batch:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    connection.process_data_events(time_limit=left)
             self._handle_inbox(channel)
         for tag in self._queue_of:
             channel.basic_cancel(tag)
