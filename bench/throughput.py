@@ -1,30 +1,31 @@
 """End-to-end throughput beside the raw broker ceiling, measured in the same run.
 
-    python bench/throughput.py [--messages 5000] [--ingress 1] [--threads 16] [--workers 2]
+    python bench/throughput.py [--messages 5000] [--ingress 1] [--workers 2] [--runs 1]
 
 - **raw**: pika alone. One process publishes ``--messages`` persistent 3 KB messages to a quorum
   queue with the gateway's confirm window (``publish_window``) kept in flight, and mandatory
-  routing; another process consumes them with manual acks (same prefetch as a worker). Time from
-  the first publish to the last ack.
-- **end to end**: ``--ingress`` processes with ``--threads`` threads each put unique 3 KB WMO301s
-  through the gateway's receive path (record in the ledger, parse, identify, validate with the
-  XSD and the rules, record the verdict, publish with a confirm, record the publication);
-  ``--workers`` ``ketenpoort worker`` processes consume, read the history, deliver to the outbox
-  stand-in, record the delivery and ack. Time from the first message in to the last file out.
-
+  routing; another process consumes them with manual acks (same prefetch as a worker), one ack
+  per message. Time from the first publish to the last ack.
 - **the bus alone**: the gateway's own :class:`Publisher` (``publish_many``) and a
   :class:`Consumer` in another process whose handler only counts: what the bus layer costs
   compared with bare pika.
+- **end to end**, the way a back-office sends in bulk: a back-office process publishes
+  ``--messages`` unique 3 KB WMO301s (persistent, each with its message id, the same confirm
+  window, mandatory) to the gateway's AMQP ingress exchange; ``--ingress`` gateway processes
+  consume the ingress queue (batches of what is prefetched: recorded in the ledger, parsed,
+  identified, validated with the XSD and the rules, verdicts recorded, published with confirms,
+  publications recorded, then acked); ``--workers`` ``ketenpoort worker`` processes consume the
+  work queue (batches: history read, delivered to the outbox stand-in with the files durable,
+  deliveries recorded, acked). Time from the first message published by the back-office to the
+  last file in the outbox. Every message crosses the broker twice (ingress queue, work queue).
 
 Everything runs on this machine against the local RabbitMQ under a private bus prefix, which is
-deleted afterwards; the ledger is SQLite in a temporary folder (``TMPDIR`` chooses the disk).
-Prints the rates and the ratio of end to end to the raw ceiling. The machine is shared: run it
-more than once and read the spread, not one figure.
-
-What bounds end to end is not the bus: each message costs about 1 ms of Python in receive
-(parse, XSD, rules, three ledger commits) and about as much in the worker (ledger read and
-commit, outbox file written and fsynced), and the SQLite ledger takes one writer at a time
-across all processes.
+deleted afterwards; the ledger is SQLite (``synchronous=FULL``) in a temporary folder (``TMPDIR``
+chooses the disk), logging as configured (``--log-level``, default ``info``: the production
+default, JSON lines). Prints the rates, the ratio of end to end to the raw ceiling, and the CPU
+time each part used per message (the broker's own CPU is not counted there). The machine is
+shared: run it more than once (``--runs``), read the spread, not one figure, and look at the load
+average printed with it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import argparse
 import dataclasses
 import json
 import os
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +45,7 @@ import uuid
 from pathlib import Path
 
 import pika
+from pika.adapters.blocking_connection import BlockingChannel
 from pika.adapters.select_connection import SelectConnection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,12 +53,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from messages import wmo301  # noqa: E402
 
-from gateway.app import Gateway  # noqa: E402
+from gateway.adapter import Registry  # noqa: E402
+from gateway.app import Gateway, topology_for  # noqa: E402
 from gateway.bus.consumer import Consumer  # noqa: E402
 from gateway.bus.publisher import connect  # noqa: E402
 from gateway.config import Settings, environment, load_settings  # noqa: E402
 from gateway.envelope import Direction, Envelope, MessageType  # noqa: E402
 from gateway.logs import configure_logging  # noqa: E402
+from gateway.service import Services  # noqa: E402
 
 WMO301 = MessageType("iwmo", "WMO301", "3.2")
 
@@ -71,6 +77,12 @@ def _env(settings: Settings) -> dict[str, str]:
     env.update(environment(settings))
     env.update(KETENPOORT_LOG_FORMAT="json")
     return env
+
+
+@dataclasses.dataclass
+class Result:
+    rate: float  # messages per second, from the first sent to the last done
+    cpu: dict[str, float]  # seconds of CPU per message, per part, while the clock ran
 
 
 # -- raw ceiling -----------------------------------------------------------------------------
@@ -116,48 +128,59 @@ def raw_publish(url: str, queue: str, body: bytes, count: int, window: int) -> N
 
 
 def raw_consume(url: str, queue: str, count: int, prefetch: int) -> None:
+    """Consume ``count`` messages, one ack each; says ``ready`` once subscribed, and at the end
+    the CPU seconds it spent consuming."""
     connection = pika.BlockingConnection(pika.URLParameters(url))
     channel = connection.channel()
     channel.basic_qos(prefetch_count=prefetch)
-    for seen, (method, _, _) in enumerate(channel.consume(queue), start=1):
+    seen = [0]
+
+    def on_message(
+        channel: BlockingChannel, method: pika.spec.Basic.Deliver, _: object, __: bytes
+    ) -> None:
         channel.basic_ack(method.delivery_tag)
-        if seen >= count:
-            break
-    channel.cancel()
+        seen[0] += 1
+        if seen[0] >= count:
+            channel.stop_consuming()
+
+    channel.basic_consume(queue, on_message)
+    print("ready", flush=True)
+    cpu = time.process_time()
+    channel.start_consuming()
+    print(time.process_time() - cpu, flush=True)
     connection.close()
 
 
-def measure_raw(settings: Settings, count: int) -> float:
+def measure_raw(settings: Settings, count: int) -> Result:
     queue = f"{settings.bus_prefix}.raw"
     connection = connect(settings.amqp_url)
     channel = connection.channel()
     channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
     connection.close()
     body = wmo301(0)
+    role = ["--role", "raw-consume", "--queue", queue, "--messages", str(count)]
     consumer = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--role",
-            "raw-consume",
-            "--queue",
-            queue,
-            "--messages",
-            str(count),
-            "--prefetch",
-            str(settings.prefetch),
-        ],
+        [sys.executable, __file__, *role, "--prefetch", str(settings.prefetch)],
         env=_env(settings),
+        stdout=subprocess.PIPE,
     )
-    time.sleep(0.5)  # let it subscribe
+    assert consumer.stdout is not None
+    consumer.stdout.readline()  # subscribed
+    broker = broker_pid(settings.amqp_url)
+    broker_before, cpu = cpu_seconds(broker), time.process_time()
     start = time.perf_counter()
     raw_publish(settings.amqp_url, queue, body, count, settings.publish_window)
-    consumer.wait()
+    published = time.process_time() - cpu
+    consumed = float(consumer.stdout.readline() or 0)
     elapsed = time.perf_counter() - start
+    used = {"publisher": published, "consumer": consumed}
+    if broker is not None:
+        used["broker"] = cpu_seconds(broker) - broker_before
+    consumer.wait()
     connection = connect(settings.amqp_url)
     connection.channel().queue_delete(queue)
     connection.close()
-    return count / elapsed
+    return Result(count / elapsed, {name: seconds / count for name, seconds in used.items()})
 
 
 # -- the bus alone: the gateway's publisher and consumer, nothing else --------------------------
@@ -182,6 +205,7 @@ def bus_consume(settings: Settings, count: int) -> None:
     with Gateway(settings) as gateway:
         box: list[Consumer] = []
         box.append(gateway.consumer(gateway.topology.work_queues(), _Count(count, box), "bench"))
+        threading.Thread(target=lambda: box[0].ready.wait() and print("ready", flush=True)).start()
         box[0].run()
 
 
@@ -191,8 +215,10 @@ def measure_bus(settings: Settings, count: int) -> float:
         consumer = subprocess.Popen(
             [sys.executable, __file__, "--role", "bus-consume", "--messages", str(count)],
             env=_env(settings),
+            stdout=subprocess.PIPE,
         )
-        time.sleep(1.0)
+        assert consumer.stdout is not None
+        consumer.stdout.readline()  # subscribed
         envelopes = [
             Envelope(wmo301(i), Direction.OUTBOUND, message_type=WMO301) for i in range(count)
         ]
@@ -209,25 +235,67 @@ def measure_bus(settings: Settings, count: int) -> float:
 # -- end to end ------------------------------------------------------------------------------
 
 
-def ingress(settings: Settings, start: int, count: int, threads: int) -> None:
-    """Put ``count`` WMO301s through receive with ``threads`` threads (one ingress process)."""
-    bodies = [wmo301(start + i) for i in range(count)]
+def ingress(settings: Settings) -> None:
+    """One gateway ingress process: the AMQP ingress consumer only, until SIGTERM."""
     with Gateway(settings) as gateway:
-        gateway.publisher()  # connect before the clock matters
+        services = Services(
+            gateway, workers=0, ingress=True, filedrop=False, sweeper=False, pollers=False
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with services:
+            stop.wait()
 
-        def run(part: list[bytes]) -> None:
-            for body in part:
-                receipt = gateway.receiver.receive(
-                    Envelope(body, Direction.OUTBOUND, source="bench")
-                )
-                if not receipt.published:
-                    raise SystemExit(f"not published: {receipt.status} {receipt.errors}")
 
-        workers = [threading.Thread(target=run, args=(bodies[i::threads],)) for i in range(threads)]
-        for thread in workers:
-            thread.start()
-        for thread in workers:
-            thread.join()
+def back_office(url: str, exchange: str, start: int, count: int, window: int) -> None:
+    """A back-office system sending ``count`` WMO301s to the AMQP ingress, as fast as the
+    broker confirms them (``window`` in flight), persistent, mandatory, each with its id."""
+    bodies = [wmo301(start + i) for i in range(count)]
+    print("ready", flush=True)
+    sys.stdin.readline()  # the clock starts
+    cpu = time.process_time()
+    state = {"sent": 0, "confirmed": 0}
+    channel_box: list[pika.channel.Channel] = []
+
+    def pump() -> None:
+        channel = channel_box[0]
+        while state["sent"] < count and state["sent"] - state["confirmed"] < window:
+            body = bodies[state["sent"]]
+            state["sent"] += 1
+            channel.basic_publish(
+                exchange,
+                "message",
+                body,
+                pika.BasicProperties(
+                    message_id=str(uuid.uuid4()),
+                    content_type="application/xml",
+                    delivery_mode=pika.DeliveryMode.Persistent,
+                ),
+                mandatory=True,
+            )
+
+    def on_confirm(frame: pika.frame.Method) -> None:
+        if isinstance(frame.method, pika.spec.Basic.Nack):
+            raise SystemExit("the broker refused a back-office message")
+        tag = frame.method.delivery_tag
+        state["confirmed"] = tag if frame.method.multiple else max(state["confirmed"], tag)
+        if state["confirmed"] >= count:
+            connection.close()
+        else:
+            pump()
+
+    def on_channel(channel: pika.channel.Channel) -> None:
+        channel_box.append(channel)
+        channel.add_on_return_callback(lambda *_: sys.exit("back-office message unroutable"))
+        channel.confirm_delivery(on_confirm, callback=lambda _: pump())
+
+    connection = SelectConnection(
+        pika.URLParameters(url),
+        on_open_callback=lambda c: c.channel(on_open_callback=on_channel),
+        on_close_callback=lambda c, e: c.ioloop.stop(),
+    )
+    connection.ioloop.start()
+    print(time.process_time() - cpu, flush=True)  # CPU seconds spent sending
 
 
 def _files(folder: Path) -> int:
@@ -237,68 +305,130 @@ def _files(folder: Path) -> int:
         return 0
 
 
-def measure_end_to_end(
-    settings: Settings, count: int, ingresses: int, threads: int, workers: int
-) -> float:
+def _failed(process: subprocess.Popen[bytes]) -> bool:
+    return process.poll() not in (None, 0)
+
+
+def measure_end_to_end(settings: Settings, count: int, ingresses: int, workers: int) -> Result:
     with Gateway(settings) as gateway:
         gateway.declare_topology()
         # The SQLite schema exists before several processes open the ledger at once.
     receiver_party = "87654321"  # Ontvanger of the WMO301s: their outbox folder
     outbox = settings.outbox_dir / receiver_party
     env = _env(settings)
-    worker_procs = [
-        subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env, cwd=ROOT)
-        for _ in range(workers)
-    ]
-    time.sleep(2.0)  # workers connected and consuming
-    share = count // ingresses
-    start = time.perf_counter()
-    ingress_procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--role",
-                "ingress",
-                "--start",
-                str(i * share),
-                "--messages",
-                str(share),
-                "--threads",
-                str(threads),
-            ],
-            env=env,
-        )
-        for i in range(ingresses)
-    ]
-    total = share * ingresses
-    while _files(outbox) < total:
-        if any(p.poll() not in (None, 0) for p in ingress_procs + worker_procs):
-            raise SystemExit("a bench process failed")
-        time.sleep(0.02)
-    elapsed = time.perf_counter() - start
-    for process in ingress_procs:
-        process.wait()
-    for process in worker_procs:
-        process.terminate()
-        process.wait()
-    return total / elapsed
+    log_path = settings.var_dir / "gateway.log"
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        with open(log_path, "ab") as log:
+            worker_procs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "gateway.cli", "worker"], env=env, cwd=ROOT, stderr=log
+                )
+                for _ in range(workers)
+            ]
+            children += worker_procs
+            ingress_procs = [
+                subprocess.Popen(
+                    [sys.executable, __file__, "--role", "ingress"], env=env, stderr=log
+                )
+                for _ in range(ingresses)
+            ]
+            children += ingress_procs
+            sender = subprocess.Popen(
+                [sys.executable, __file__, "--role", "back-office", "--messages", str(count)],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            children.append(sender)
+        assert sender.stdin is not None and sender.stdout is not None
+        sender.stdout.readline()  # imported, messages made
+        time.sleep(3.0)  # gateway processes connected and consuming
+        parts = {"ingress": ingress_procs, "workers": worker_procs}
+        broker = broker_pid(settings.amqp_url)
+        before = {name: sum(cpu_seconds(p.pid) for p in procs) for name, procs in parts.items()}
+        broker_before = cpu_seconds(broker)
+        start = time.perf_counter()
+        sender.stdin.write(b"go\n")
+        sender.stdin.flush()
+        while _files(outbox) < count:
+            if any(_failed(p) for p in children):
+                tail = log_path.read_text().splitlines()[-20:]
+                raise SystemExit(
+                    "a bench process failed; the gateway log ends:\n" + "\n".join(tail)
+                )
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - start
+        used = {
+            name: sum(cpu_seconds(p.pid) for p in procs) - before[name]
+            for name, procs in parts.items()
+        }
+        if broker is not None:
+            used["broker"] = cpu_seconds(broker) - broker_before
+        used["back-office"] = float(sender.stdout.readline() or 0)
+    finally:
+        for process in children:
+            if process.poll() is None:
+                process.terminate()
+        for process in children:
+            process.wait()
+    return Result(count / elapsed, {name: seconds / count for name, seconds in used.items()})
+
+
+def broker_pid(url: str) -> int | None:
+    """The local process listening on the broker's port (for its CPU time), if it can be found."""
+    port = pika.URLParameters(url).port
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(
+                os.readlink(f"/proc/{pid}/fd/{fd}") in inodes
+                for fd in os.listdir(f"/proc/{pid}/fd")
+            ):
+                return int(pid)
+        except OSError:
+            continue
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a process has used so far (0 if unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--ingress", type=int, default=1, help="ingress processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per ingress process")
+    parser.add_argument("--ingress", type=int, default=1, help="gateway ingress processes")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument(
         "--worker-threads", type=int, default=1, help="consumers (threads) per worker process"
     )
+    parser.add_argument("--runs", type=int, default=1, help="measure this many times")
+    parser.add_argument("--log-level", default="info", help="the gateway processes' log level")
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--queue", help=argparse.SUPPRESS)
-    parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--prefetch", type=int, default=50, help=argparse.SUPPRESS)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args()
 
     if args.role == "raw-consume":
@@ -312,46 +442,77 @@ def main() -> int:
     if args.role == "ingress":
         settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
-        ingress(settings, args.start, args.messages, args.threads)
+        ingress(settings)
+        return 0
+    if args.role == "back-office":
+        settings = load_settings()
+        exchange = topology_for(settings, Registry.load(settings.adapters, settings)).ingress
+        back_office(settings.amqp_url, exchange, 0, args.messages, settings.publish_window)
         return 0
 
     configure_logging("console", "warning")
-    with tempfile.TemporaryDirectory(prefix="ketenpoort-bench-") as scratch:
-        prefix = f"kp-bench-{uuid.uuid4().hex[:8]}"
-        settings = dataclasses.replace(
-            _settings(prefix, Path(scratch)), workers=args.worker_threads
-        )
-        try:
-            raw = measure_raw(settings, args.messages)
-            bus = measure_bus(settings, args.messages)
-            e2e = measure_end_to_end(
-                settings, args.messages, args.ingress, args.threads, args.workers
-            )
-        finally:
-            with Gateway(settings) as gateway:
-                connection = connect(settings.amqp_url)
-                gateway.topology.delete(connection.channel())
-                connection.close()
     size = len(wmo301(0))
     print(f"message: WMO301, {size} bytes, persistent; quorum queues; {os.cpu_count()} cores")
-    print(f"confirm window {settings.publish_window}, prefetch {settings.prefetch}")
-    print(f"raw broker ceiling (pika publish + consume/ack): {raw:8.0f} msg/s")
-    print(
-        f"gateway bus alone (Publisher + Consumer, no-op handler): {bus:8.0f} msg/s"
-        f"  ({bus / raw:.1%})"
-    )
-    print(
-        f"end to end ({args.ingress} ingress x {args.threads} threads, "
-        f"{args.workers} workers x {args.worker_threads} threads): "
-        f"{e2e:8.0f} msg/s"
-    )
-    print(f"ratio: {e2e / raw:.1%} of the raw ceiling")
-    if args.json:
-        print(
-            json.dumps(
-                {"raw": raw, "bus": bus, "end_to_end": e2e, "ratio": e2e / raw, "bytes": size}
+    results = []
+    for run in range(1, args.runs + 1):
+        with tempfile.TemporaryDirectory(prefix="ketenpoort-bench-") as scratch:
+            prefix = f"kp-bench-{uuid.uuid4().hex[:8]}"
+            settings = dataclasses.replace(
+                _settings(prefix, Path(scratch)),
+                workers=args.worker_threads,
+                log_level=args.log_level,
+                log_format="json",
             )
+            load_before = _load()
+            try:
+                raw = measure_raw(settings, args.messages)
+                bus = measure_bus(settings, args.messages)
+                e2e = measure_end_to_end(settings, args.messages, args.ingress, args.workers)
+            finally:
+                with Gateway(settings) as gateway:
+                    connection = connect(settings.amqp_url)
+                    gateway.topology.delete(connection.channel())
+                    connection.close()
+        if run == 1:
+            print(
+                f"confirm window {settings.publish_window}, prefetch {settings.prefetch}; "
+                f"end to end: back-office -> AMQP ingress ({args.ingress} process) -> "
+                f"{args.workers} workers x {args.worker_threads} threads; log level "
+                f"{args.log_level}"
+            )
+
+        def shares(result: Result) -> str:
+            return ", ".join(f"{name} {sec * 1e3:.3f}" for name, sec in result.cpu.items())
+
+        print(
+            f"run {run} (load {load_before} -> {_load()}):\n"
+            f"  raw broker ceiling (pika publish + consume/ack): {raw.rate:6.0f} msg/s"
+            f"   CPU ms/msg: {shares(raw)}\n"
+            f"  gateway bus alone (Publisher + Consumer, no-op): {bus:6.0f} msg/s"
+            f"   ({bus / raw.rate:.1%})\n"
+            f"  end to end:                                      {e2e.rate:6.0f} msg/s"
+            f"   CPU ms/msg: {shares(e2e)}\n"
+            f"  ratio: {e2e.rate / raw.rate:.1%} of the raw ceiling"
         )
+        results.append(
+            {
+                "raw": raw.rate,
+                "bus": bus,
+                "end_to_end": e2e.rate,
+                "ratio": e2e.rate / raw.rate,
+                "cpu_raw": raw.cpu,
+                "cpu_end_to_end": e2e.cpu,
+                "load": load_before,
+            }
+        )
+    if len(results) > 1:
+        ratios = sorted(float(r["ratio"]) for r in results)  # type: ignore[arg-type]
+        print(
+            f"ratio over {len(results)} runs: min {ratios[0]:.1%}, "
+            f"median {statistics.median(ratios):.1%}, max {ratios[-1]:.1%}"
+        )
+    if args.json:
+        print(json.dumps({"bytes": size, "runs": results}))
     return 0
 
 
