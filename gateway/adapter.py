@@ -129,6 +129,10 @@ class Adapter(Protocol):
         ...
 
 
+# Optional adapter member ``deadlines() -> Sequence[gateway.ops.deadlines.Deadline]``: the
+# standard's answer and reporting times, watched by the core's deadline monitor (``gateway/ops``).
+
+
 class Registry:
     """The loaded adapters; finds the one that owns a document."""
 

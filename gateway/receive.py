@@ -42,6 +42,8 @@ class Receipt:
     errors: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     duplicate: bool = False
+    # Refused because the sender named in the message is not who handed it in (HTTP 403).
+    forbidden: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -117,6 +119,7 @@ class Receiver:
             "parent_id": envelope.parent_id,
             "content_type": envelope.content_type,
             "size": len(envelope.body),
+            **({"identity": envelope.identity} if envelope.identity else {}),
             **extra,
         }
         self.ledger.append(envelope, Event.RECEIVED, payload=envelope.body, detail=detail)
@@ -133,6 +136,8 @@ class Receiver:
         if not verdict.schema_valid:
             return self._refuse(envelope, verdict.schema_errors)
         description = adapter.describe(doc, message_type)
+        if envelope.may_send_as is not None and description.sender not in envelope.may_send_as:
+            return self._refuse(envelope, (_not_yours(envelope, description.sender),), "sender")
         answer_follows = envelope.direction is Direction.INBOUND and description.expects_answer
         publish = verdict.accepted or answer_follows
         self.ledger.append(
@@ -163,8 +168,10 @@ class Receiver:
             findings=verdict.findings,
         )
 
-    def _refuse(self, envelope: Envelope, errors: tuple[str, ...]) -> Receipt:
-        stage = "schema" if envelope.message_type else "intake"
+    def _refuse(
+        self, envelope: Envelope, errors: tuple[str, ...], stage: str | None = None
+    ) -> Receipt:
+        stage = stage or ("schema" if envelope.message_type else "intake")
         self.ledger.append(
             envelope,
             Event.REJECTED,
@@ -178,6 +185,7 @@ class Receiver:
             status=REFUSED,
             message_type=str(envelope.message_type) if envelope.message_type else None,
             errors=errors,
+            forbidden=stage == "sender",
         )
 
     def _publish(self, envelope: Envelope) -> bool:
@@ -214,7 +222,16 @@ class Receiver:
             errors=tuple(last.detail.get("errors", [])) if last else (),
             findings=findings,
             duplicate=True,
+            forbidden=bool(last and last.detail.get("stage") == "sender"),
         )
+
+
+def _not_yours(envelope: Envelope, sender: str) -> str:
+    allowed = ", ".join(sorted(envelope.may_send_as or ())) or "none"
+    return (
+        f"the message's sender (Afzender) is {sender or '(empty)'}, but it was handed in by "
+        f"{envelope.identity or 'an identity'} who may send only as: {allowed}"
+    )
 
 
 def envelope_from_ledger(ledger: Ledger, message_id: str) -> Envelope:

@@ -4,7 +4,8 @@
 - the AMQP ingress consumer;
 - the file drop poller;
 - the sweeper, publishing what was recorded while the broker was away, and signing a ledger
-  checkpoint when one is due (``ledger.checkpoint_seconds``).
+  checkpoint when one is due (``ledger.checkpoint_seconds``);
+- with ``operations``: the parking recorder and the deadline monitor (``gateway/ops/runtime.py``).
 
 ``stop()`` lets each loop finish the message in hand (no half-done work), then joins them.
 """
@@ -34,6 +35,7 @@ class Services:
         ingress: bool = True,
         filedrop: bool = True,
         sweeper: bool = True,
+        operations: bool = False,
     ) -> None:
         self.gateway = gateway
         self._stop = threading.Event()
@@ -53,6 +55,13 @@ class Services:
             )
         if sweeper:
             self._loops.append(("sweeper", self._sweep))
+        if operations:
+            from gateway.ops.runtime import loops
+
+            consumers, ops_loops = loops(gateway, self._stop)
+            self.consumers += consumers
+            self._loops += [(f"consumer-ops-{i}", c.run) for i, c in enumerate(consumers)]
+            self._loops += ops_loops
 
     def _sweep(self) -> None:
         while not self._stop.wait(SWEEP_INTERVAL):

@@ -3,8 +3,12 @@
 - ``POST /v1/messages/outbound``: a standard message (XML) from the back-office, to send.
 - ``POST /v1/messages/outbound/{standard}/{mapping}``: back-office JSON, mapped to a message.
 - ``POST /v1/messages/inbound``: a message (XML) from a counterpart.
-- ``GET /v1/messages/{message_id}``: the message's history in the ledger (no payload).
 - ``GET /health/live``, ``GET /health/ready`` (broker and ledger reachable).
+- the operations API (``/v1/messages`` queries, payloads, replay, discard, replay jobs,
+  deadlines, ``/metrics``) and the dashboard (``/ui``): ``gateway/ops/``.
+
+Callers authenticate (``gateway/ops/auth.py``) once identities are configured; a message whose
+sender is not a party the caller may send as is refused with 403 and recorded.
 
 An optional ``X-Message-Id`` header (a UUID) makes a POST idempotent: sending the same id again
 returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carried along.
@@ -13,8 +17,6 @@ returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carrie
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,6 +26,8 @@ from gateway import __version__
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
 from gateway.envelope import Direction, Envelope, new_id
+from gateway.ops import mount
+from gateway.ops.runtime import operations
 from gateway.receive import ACCEPTED, REJECTED, Receipt
 
 
@@ -56,6 +60,8 @@ def _message_id(request: Request) -> str:
 
 
 def _status(receipt: Receipt, direction: Direction) -> int:
+    if receipt.forbidden:
+        return 403
     if receipt.status == ACCEPTED:
         return 202
     if receipt.status == REJECTED and direction is Direction.INBOUND:
@@ -70,8 +76,12 @@ def make_app(gateway: Gateway) -> FastAPI:
         description="Message gateway for iWmo/iJw, SVB iPgb, CAK iEb and CORV.",
     )
     limit = gateway.settings.max_message_bytes
+    auth = operations(gateway).auth
 
     async def ingest(request: Request, direction: Direction, mapping: str | None) -> JSONResponse:
+        identity = auth.require(request)
+        if identity.may_send_as is not None and not identity.may_send_as:
+            raise HTTPException(403, f"{identity.name} may not send messages (it has no parties)")
         try:
             body = await _body(request, limit)
         except TooLarge:
@@ -83,6 +93,8 @@ def make_app(gateway: Gateway) -> FastAPI:
             correlation_id=request.headers.get("x-correlation-id", ""),
             content_type=request.headers.get("content-type", ""),
             source="http",
+            identity="" if auth.open else identity.name,
+            may_send_as=identity.may_send_as,
         )
         if mapping is None:
             receipt = await run_in_threadpool(gateway.receiver.receive, envelope)
@@ -108,13 +120,6 @@ def make_app(gateway: Gateway) -> FastAPI:
         """Receive a message (XML) from a counterpart."""
         return await ingest(request, Direction.INBOUND, None)
 
-    @app.get("/v1/messages/{message_id}", tags=["messages"])
-    def get_message(message_id: str) -> dict[str, Any]:
-        history = gateway.ledger.history(message_id)
-        if not history:
-            raise HTTPException(404, "no such message")
-        return {"message_id": message_id, "history": [asdict(e) for e in history]}
-
     @app.get("/health/live", tags=["health"])
     def live() -> dict[str, str]:
         return {"status": "ok"}
@@ -135,4 +140,5 @@ def make_app(gateway: Gateway) -> FastAPI:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
 
+    mount(app, gateway)
     return app
