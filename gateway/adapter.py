@@ -73,7 +73,17 @@ class Delivery:
 class State(Protocol):
     """What rules needing earlier messages may ask (implemented by the ledger)."""
 
-    def find(self, key: str, value: str) -> Sequence[Any]: ...
+    def find(self, key: str, value: str) -> Sequence[Any]:
+        """Entries indexed under a business key (``.message_id``, ``.event``, ``.code``...)."""
+        ...
+
+    def history(self, message_id: str) -> Sequence[Any]:
+        """Every entry of one message, oldest first (to find the one carrying its payload)."""
+        ...
+
+    def payload(self, sha256: str) -> bytes | None:
+        """The recorded bytes with this SHA-256 (an earlier message, to decode it)."""
+        ...
 
 
 class Transport(Protocol):
@@ -81,6 +91,18 @@ class Transport(Protocol):
 
     def deliver(self, envelope: Envelope, delivery: Delivery) -> str:
         """Deliver and return a reference (file path, remote id) for the ledger."""
+        ...
+
+
+class RecordSink(Protocol):
+    """Takes a streamed message's records one by one (see ``Adapter.stream``)."""
+
+    def record(self, element: etree._Element) -> None:
+        """One complete record element; it is cleared after this returns."""
+        ...
+
+    def finish(self, skeleton: etree._ElementTree) -> tuple[list[Finding], Description]:
+        """The rules' findings and the description, given the document without its records."""
         ...
 
 
@@ -109,6 +131,15 @@ class Adapter(Protocol):
         ...
 
     def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description: ...
+
+    def record_tag(self, message_type: MessageType) -> str | None:
+        """For a message type read streaming when large: the Clark name of its repeating record
+        element (e.g. a declaratie's ``Client``); None: always read whole."""
+        ...
+
+    def stream(self, message_type: MessageType, state: State) -> RecordSink:
+        """A sink checking and describing a streamed message record by record."""
+        ...
 
     def map_in(self, standard: str, mapping: str, data: Mapping[str, Any]) -> bytes:
         """Back-office JSON (parsed) to a ``standard`` message's XML; raises MappingError."""

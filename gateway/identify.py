@@ -6,10 +6,25 @@ from lxml import etree
 
 from gateway.adapter import Adapter, Registry
 from gateway.envelope import MessageType
+from gateway.xmlsafe import peek_root
 
 
 def identify(doc: etree._ElementTree, registry: Registry) -> tuple[Adapter, MessageType]:
     """Return the owning adapter and the message type; raise ``Unidentified`` with the reason."""
-    root = doc.getroot()
+    return identify_root(doc.getroot(), registry)
+
+
+def identify_root(root: etree._Element, registry: Registry) -> tuple[Adapter, MessageType]:
+    """The same from the root element alone (its name and namespace decide)."""
     adapter = registry.for_document(root)
     return adapter, adapter.identify(root)
+
+
+def identify_bytes(data: bytes, registry: Registry, max_bytes: int) -> tuple[Adapter, MessageType]:
+    """Identify raw bytes from their first element only: standard, message code and version.
+
+    Raises :class:`gateway.xmlsafe.XmlRejected` (not XML, DOCTYPE, too large) or
+    :class:`gateway.adapter.Unidentified` (no adapter owns the namespace, an unknown message,
+    an unsupported version), each with a readable reason.
+    """
+    return identify_root(peek_root(data, max_bytes), registry)

@@ -23,6 +23,11 @@ target only when that source is present, e.g. a default country code only with a
 Without a default and not optional, an absent source is an error that names the JSON field.
 Nested lists are ``lists`` tables inside a list's table. A group whose every field is optional and
 absent is left out as a whole (parents are only made to hold a value).
+
+A list of plain values (e.g. codes) has ``value = { format = "str" }`` instead of ``fields``: each
+JSON item becomes one value. ``[mapping] extends = "other.toml"`` starts from another mapping file
+in the same folder, deep-merged (this file's entries win). ``[mapping] finish = "name"`` names a
+step the adapter runs on the result (values the standard computes, such as totals).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class ListSpec:
     fields: tuple[FieldSpec, ...]
     lists: tuple[ListSpec, ...]
     optional: bool = False
+    value: FieldSpec | None = None  # a list of plain values instead of objects
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class MappingSpec:
     fields: tuple[FieldSpec, ...]
     lists: tuple[ListSpec, ...]
     description: str = ""
+    finish: str = ""
 
 
 def _fields(table: Mapping[str, Any], where: str) -> tuple[FieldSpec, ...]:
@@ -101,6 +108,9 @@ def _lists(table: Mapping[str, Any], where: str) -> tuple[ListSpec, ...]:
     for target, spec in table.items():
         if "from" not in spec:
             raise ValueError(f"{where}: list {target} needs from")
+        value = None
+        if "value" in spec:
+            value = _fields({".": {"from": ".", **spec["value"]}}, f"{where}/{target}")[0]
         out.append(
             ListSpec(
                 target=target,
@@ -108,15 +118,38 @@ def _lists(table: Mapping[str, Any], where: str) -> tuple[ListSpec, ...]:
                 fields=_fields(spec.get("fields", {}), f"{where}/{target}"),
                 lists=_lists(spec.get("lists", {}), f"{where}/{target}"),
                 optional=bool(spec.get("optional", False)),
+                value=value,
             )
         )
     return tuple(out)
 
 
-def load_mapping(path: Path) -> MappingSpec:
-    """Read and check a mapping file (errors name the file and the entry)."""
+def _merge(base: dict[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in own.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read(path: Path, depth: int = 0) -> dict[str, Any]:
     with open(path, "rb") as fh:
         table = tomllib.load(fh)
+    base = table.get("mapping", {}).get("extends")
+    if base:
+        if depth > 4 or "/" in base or "\\" in base:
+            raise ValueError(f"{path.name}: extends must name a file in the same folder")
+        parent = _read(path.parent / base, depth + 1)
+        parent.get("mapping", {}).pop("extends", None)
+        table = _merge(parent, table)
+    return table
+
+
+def load_mapping(path: Path) -> MappingSpec:
+    """Read and check a mapping file (errors name the file and the entry)."""
+    table = _read(path)
     head = table.get("mapping", {})
     for key in ("name", "message", "version"):
         if key not in head:
@@ -126,12 +159,15 @@ def load_mapping(path: Path) -> MappingSpec:
         message=head["message"],
         version=int(head["version"]),
         description=head.get("description", ""),
+        finish=head.get("finish", ""),
         fields=_fields(table.get("fields", {}), path.name),
         lists=_lists(table.get("lists", {}), path.name),
     )
 
 
 def _lookup(data: Any, dotted: str) -> Any:
+    if dotted == ".":
+        return data
     value = data
     for part in dotted.split("."):
         if not isinstance(value, Mapping) or part not in value or value[part] is None:
@@ -221,8 +257,11 @@ def _apply(
             raise MappingError(field_name, "is required (a list)")
         if not isinstance(items, list) or not items:
             raise MappingError(field_name, "expected a non-empty list")
-        built = []
+        built: list[Any] = []
         for index, item in enumerate(items):
+            if lst.value is not None:
+                built.append(_FORMATS[lst.value.format](item, f"{field_name}[{index}]"))
+                continue
             element: dict[str, Any] = {}
             _apply(lst.fields, lst.lists, item, element, f"{field_name}[{index}].", context)
             built.append(element)

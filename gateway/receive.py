@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from gateway.adapter import Finding, MappingError, Registry, Unidentified
+from gateway.adapter import Description, Finding, MappingError, Registry, Unidentified
 from gateway.bus.publisher import PublishError
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.identify import identify
+from gateway.identify import identify, identify_bytes
 from gateway.ledger import Entry, Event, Ledger
 from gateway.logs import get_logger, message_context
-from gateway.validate import SchemaCache, validate
+from gateway.validate import SchemaCache, validate, validate_stream
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
@@ -29,6 +29,11 @@ log = get_logger(__name__)
 ACCEPTED = "accepted"  # valid; recorded; published
 REJECTED = "rejected"  # schema-valid but the standard's rules fired; recorded
 REFUSED = "refused"  # not XML, not identifiable, not schema-valid, or not mappable; recorded
+
+# Messages larger than this are identified from their first element and, when their adapter
+# names a record element (a declaratie's Client), read record by record in flat memory with the
+# XSD attached to the parser; smaller ones are parsed whole. Both paths give the same verdicts.
+STREAM_ABOVE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,14 @@ class Receiver:
         ledger: Ledger,
         publish: Callable[[Envelope], None],
         max_bytes: int,
+        stream_above: int = STREAM_ABOVE,
     ) -> None:
         self.registry = registry
         self.schemas = schemas
         self.ledger = ledger
         self.publish = publish
         self.max_bytes = max_bytes
+        self.stream_above = stream_above
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -126,16 +133,35 @@ class Receiver:
         log.info("message.received", source=envelope.source, size=len(envelope.body))
 
     def _check_and_publish(self, envelope: Envelope) -> Receipt:
+        large = len(envelope.body) > self.stream_above
         try:
-            doc = parse(envelope.body, self.max_bytes)
-            adapter, message_type = identify(doc, self.registry)
+            if large:  # identify from the first element, then decide how to read the rest
+                adapter, message_type = identify_bytes(envelope.body, self.registry, self.max_bytes)
+                tag = adapter.record_tag(message_type)
+                doc = None if tag else parse(envelope.body, self.max_bytes)
+            else:
+                tag, doc = None, parse(envelope.body, self.max_bytes)
+                adapter, message_type = identify(doc, self.registry)
         except (XmlRejected, Unidentified) as exc:
             return self._refuse(envelope, (str(exc),))
-        envelope = replace(envelope, message_type=message_type)
-        verdict = validate(doc, message_type, adapter, self.schemas, self.ledger)
+        typed = replace(envelope, message_type=message_type)
+        description: Description | None
+        if doc is None:
+            assert tag is not None
+            try:
+                verdict, description = validate_stream(
+                    envelope.body, message_type, adapter, self.schemas, self.ledger,
+                    self.max_bytes, tag,
+                )  # fmt: skip
+            except XmlRejected as exc:
+                return self._refuse(envelope, (str(exc),))
+        else:
+            verdict = validate(doc, message_type, adapter, self.schemas, self.ledger)
+            description = adapter.describe(doc, message_type) if verdict.schema_valid else None
+        envelope = typed
         if not verdict.schema_valid:
             return self._refuse(envelope, verdict.schema_errors)
-        description = adapter.describe(doc, message_type)
+        assert description is not None
         if envelope.may_send_as is not None and description.sender not in envelope.may_send_as:
             return self._refuse(envelope, (_not_yours(envelope, description.sender),), "sender")
         answer_follows = envelope.direction is Direction.INBOUND and description.expects_answer
@@ -172,11 +198,13 @@ class Receiver:
         self, envelope: Envelope, errors: tuple[str, ...], stage: str | None = None
     ) -> Receipt:
         stage = stage or ("schema" if envelope.message_type else "intake")
-        self.ledger.append(
-            envelope,
-            Event.REJECTED,
-            detail={"stage": stage, "errors": list(errors), "publish": False},
-        )
+        detail: dict[str, Any] = {"stage": stage, "errors": list(errors), "publish": False}
+        if envelope.direction is Direction.INBOUND and stage != "sender":
+            # No business answer (a retour needs a schema-valid heenbericht): the sender is owed
+            # a transport-level error, which the counterpart transport sends (issue #6; for
+            # iWmo/iJw over GGk a Fo01 with StUF055). A sender refusal is answered at once (403).
+            detail["answer"] = "transport-error"
+        self.ledger.append(envelope, Event.REJECTED, detail=detail)
         log.info("message.refused", stage=stage, errors=len(errors))
         return Receipt(
             message_id=envelope.message_id,

@@ -21,8 +21,8 @@ from gateway.bus.wire import from_amqp
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Event, Ledger
 from gateway.logs import get_logger, message_context
-from gateway.receive import ACCEPTED, Receiver
-from gateway.xmlsafe import XmlRejected, parse
+from gateway.receive import ACCEPTED, STREAM_ABOVE, Receiver
+from gateway.xmlsafe import XmlRejected, parse, parse_skeleton
 
 log = get_logger(__name__)
 
@@ -42,12 +42,14 @@ class Worker:
         receiver: Receiver,
         backoffice: Transport,
         max_bytes: int,
+        stream_above: int = STREAM_ABOVE,
     ) -> None:
         self.registry = registry
         self.ledger = ledger
         self.receiver = receiver
         self.backoffice = backoffice
         self.max_bytes = max_bytes
+        self.stream_above = stream_above
 
     # bus Handler --------------------------------------------------------------------------
 
@@ -92,8 +94,13 @@ class Worker:
         verdict = verdicts[-1]
         findings = [Finding(**f) for f in verdict.detail.get("findings", [])]
         adapter = self.registry.for_standard(envelope.message_type.standard)
+        tag = adapter.record_tag(envelope.message_type)
         try:
-            doc = parse(envelope.body, self.max_bytes)
+            if tag is not None and len(envelope.body) > self.stream_above:
+                # A large declaratie: delivery and answer need its header only, not one tree.
+                doc = parse_skeleton(envelope.body, self.max_bytes, tag)
+            else:
+                doc = parse(envelope.body, self.max_bytes)
         except XmlRejected as exc:
             raise Permanent(f"body on the bus is not the recorded XML: {exc}") from exc
 

@@ -79,13 +79,15 @@ def shape_of(xsd_path: str, root: str = "Bericht") -> Shape:
 
 def decode(element: etree._Element, shape: Shape) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    index = shape.index
     for child in element:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if tag.__class__ is not str:
             continue  # comments, processing instructions
-        sub = shape.index.get(child.tag)
+        sub = index.get(tag)
         if sub is None:
             raise CodecError(f"unexpected element {etree.QName(child).localname} in {shape.name}")
-        value: Any = (child.text or "") if sub.is_leaf else decode(child, sub)
+        value: Any = decode(child, sub) if sub.children else (child.text or "")
         if sub.repeat:
             out.setdefault(sub.name, []).append(value)
         else:

@@ -7,6 +7,10 @@ door for entity expansion and external fetches).
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from lxml import etree
 
 
@@ -54,3 +58,117 @@ def parse_schema(path: str) -> etree.XMLSchema:
     """Compile an XSD from our own package data (imports resolved relative to the file)."""
     doc = etree.parse(path, _parser())
     return etree.XMLSchema(doc)
+
+
+class SchemaInvalid(ValueError):
+    """The document does not follow its XSD; ``errors`` are safe to show (no values)."""
+
+    def __init__(self, errors: tuple[str, ...]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+_ITER_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": True,
+}
+
+
+def _check_size(data: bytes, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise XmlRejected(f"message is {len(data)} bytes; the limit is {max_bytes} bytes")
+    if not data.strip():
+        raise XmlRejected("message is empty")
+
+
+def peek_root(data: bytes, max_bytes: int) -> etree._Element:
+    """The root element (without its content) of ``data``, read from the first bytes only.
+
+    Enough to identify a document by its root's name and namespace before deciding how to
+    read the rest; the same refusals as :func:`parse` for size and DOCTYPE.
+    """
+    _check_size(data, max_bytes)
+    events = etree.iterparse(io.BytesIO(data), events=("start",), **_ITER_OPTIONS)
+    try:
+        for _, element in events:
+            if element.getroottree().docinfo.doctype:
+                raise XmlRejected("a DOCTYPE declaration is not allowed")
+            return element
+    except etree.XMLSyntaxError as exc:
+        raise XmlRejected(f"not well-formed XML: {exc.msg} (line {exc.lineno})") from None
+    raise XmlRejected("message has no root element")
+
+
+class RecordStream:
+    """Read a large document record by record in flat memory (lxml ``iterparse``).
+
+    Iterating yields every complete ``record_tag`` element; once the consumer moves on, the
+    record is cleared and dropped from the tree, so at most one record is in memory. With
+    ``schema`` the XSD is attached to the parser and the document is validated while it is
+    read (libxml2 streams the validation; no tree is needed for it): a violation raises
+    :class:`SchemaInvalid` with safe texts, a syntax error :class:`XmlRejected`. After the
+    iteration :attr:`skeleton` is the document without its records (header and the rest).
+    """
+
+    def __init__(
+        self,
+        data: bytes,
+        max_bytes: int,
+        record_tag: str,
+        schema: etree.XMLSchema | None = None,
+        safe_error: Callable[[Any], str] = lambda entry: str(entry.message),
+    ) -> None:
+        _check_size(data, max_bytes)
+        self.data = data
+        self.record_tag = record_tag
+        self.schema = schema
+        self.safe_error = safe_error
+        self.skeleton: etree._ElementTree | None = None
+        self.count = 0
+
+    def __iter__(self) -> Iterator[etree._Element]:
+        options = dict(_ITER_OPTIONS)
+        if self.schema is not None:
+            options["schema"] = self.schema
+            # A compiled schema keeps the errors of earlier runs (its validation context is
+            # reused by the parser); start this document with an empty log.
+            self.schema._clear_error_log()
+        events = etree.iterparse(io.BytesIO(self.data), events=("start", "end"), **options)
+        root: etree._Element | None = None
+        etree.clear_error_log()  # the log is per thread; start this document with a clean one
+        try:
+            for event, element in events:
+                if root is None:
+                    root = element
+                    if element.getroottree().docinfo.doctype:
+                        raise XmlRejected("a DOCTYPE declaration is not allowed")
+                if event != "end" or element.tag != self.record_tag:
+                    continue
+                self.count += 1
+                # Drop the records handed over before (cleared already): one at a time.
+                previous = element.getprevious()
+                while previous is not None and previous.tag == self.record_tag:
+                    element.getparent().remove(previous)
+                    previous = element.getprevious()
+                yield element
+                element.clear(keep_tail=False)
+        except etree.XMLSyntaxError as exc:
+            schema_errors = [e for e in exc.error_log if e.domain_name in ("SCHEMASV", "SCHEMASP")]
+            if schema_errors:
+                raise SchemaInvalid(tuple(self.safe_error(e) for e in schema_errors)) from None
+            raise XmlRejected(f"not well-formed XML: {exc.msg} (line {exc.lineno})") from None
+        if root is None:
+            raise XmlRejected("message has no root element")
+        self.skeleton = root.getroottree()
+
+
+def parse_skeleton(data: bytes, max_bytes: int, record_tag: str) -> etree._ElementTree:
+    """A large document without its records (e.g. only the header), in flat memory."""
+    stream = RecordStream(data, max_bytes, record_tag)
+    for _ in stream:
+        pass
+    assert stream.skeleton is not None
+    return stream.skeleton

@@ -16,15 +16,26 @@ from adapters.istandaarden.catalogue import (
     NAMESPACE_RE,
     STANDARDS,
     SUPPORTED_VERSIONS,
+    VERSION,
     Bericht,
     by_code,
 )
+from adapters.istandaarden.engine import Checker, record_tag, split
+from adapters.istandaarden.history import History
+from adapters.istandaarden.refdata import RefData
 from gateway.adapter import Delivery, Description, Finding, State, Transport, Unidentified
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.ops.deadlines import Deadline
 
-# Elements whose values are business keys worth indexing in the ledger.
-_KEYS = ("ToewijzingNummer", "DeclaratieNummer", "ReferentieAanbieder")
+# Elements whose values are business keys worth indexing in the ledger (the rules that need
+# earlier messages find them by these; ReferentieNummer also indexes VorigReferentieNummer).
+_KEYS = {
+    "ToewijzingNummer": "ToewijzingNummer",
+    "DeclaratieNummer": "DeclaratieNummer",
+    "ReferentieAanbieder": "ReferentieAanbieder",
+}
+# In the basisschema namespace (CDT_Referentie of a Prestatie): both indexed as ReferentieNummer.
+_REFERENTIES = ("ReferentieNummer", "VorigReferentieNummer")
 
 
 def _bericht(message_type: MessageType) -> Bericht:
@@ -34,10 +45,19 @@ def _bericht(message_type: MessageType) -> Bericht:
 class IStandaardenAdapter:
     name = "istandaarden"
     standards = STANDARDS
+    # The transport-level error owed for a received message that fails the XSD (no retour is
+    # made then; the ledger marks it ``answer: transport-error``): StUF-GGk Fo01 code StUF055.
+    schema_error_code = "StUF055"
 
-    def __init__(self, transport: Transport, today: Any = dt.date.today) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        today: Any = dt.date.today,
+        refdata: RefData | None = None,
+    ) -> None:
         self._transport = transport
         self._today = today
+        self.refdata = refdata or RefData(missing=("TR378", "TR381", "TR418"))
 
     def owns(self, namespace: str) -> bool:
         return NAMESPACE_RE.match(namespace) is not None
@@ -68,7 +88,22 @@ class IStandaardenAdapter:
         self, doc: etree._ElementTree, message_type: MessageType, state: State
     ) -> list[Finding]:
         bericht = _bericht(message_type)
-        return rules.check(bericht, codec.decode_message(doc.getroot(), bericht), state)
+        return self.check_data(bericht, codec.decode_message(doc.getroot(), bericht), state)
+
+    def check_data(
+        self, bericht: Bericht, data: dict[str, Any], state: State | None
+    ) -> list[Finding]:
+        """The rules on a canonical dict (the simple, whole-message path)."""
+        history = History(state, bericht.standard)
+        return rules.check(bericht, data, history, self._today(), self.refdata)
+
+    # -- streaming (large 323/325) ------------------------------------------------------------
+
+    def record_tag(self, message_type: MessageType) -> str | None:
+        return record_tag(_bericht(message_type))
+
+    def stream(self, message_type: MessageType, state: State) -> RecordSink:
+        return RecordSink(self, _bericht(message_type), state)
 
     def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description:
         bericht = _bericht(message_type)
@@ -81,20 +116,37 @@ class IStandaardenAdapter:
             element = header.find(f"{{{bericht.namespace}}}{name}")
             return (element.text or "") if element is not None else ""
 
-        identificatie = header.findtext(f".//{{{bericht.basis_namespace}}}Identificatie") or ""
-        keys: dict[str, list[str]] = {"BerichtIdentificatie": [identificatie]}
+        identificatie = header.findtext(f"./*/{{{bericht.basis_namespace}}}Identificatie") or ""
+        keys: dict[str, set[str]] = {"BerichtIdentificatie": {identificatie}}
         if bericht.is_retour:
-            keys["IdentificatieRetour"] = [text("IdentificatieRetour")]
-        for name in _KEYS:
-            values = sorted({e.text or "" for e in root.iter(f"{{{bericht.namespace}}}{name}")})
-            if values:
-                keys[name] = values
-        subjects = sorted({e.text or "" for e in root.iter(f"{{{bericht.namespace}}}Bsn")})
+            keys["IdentificatieRetour"] = {text("IdentificatieRetour")}
+        if bericht.number == 325:
+            declaratie = header.find(f"{{{bericht.namespace}}}DeclaratieIdentificatie")
+            if declaratie is not None:
+                keys["DeclaratieIdentificatie"] = {
+                    declaratie.findtext(f"{{{bericht.basis_namespace}}}Identificatie") or ""
+                }
+        subjects: set[str] = set()
+        collect_keys(root, keys, subjects)
+        return self._description(bericht, header, keys, subjects)
+
+    def _description(
+        self,
+        bericht: Bericht,
+        header: etree._Element,
+        keys: dict[str, set[str]],
+        subjects: set[str],
+    ) -> Description:
+        def text(name: str) -> str:
+            element = header.find(f"{{{bericht.namespace}}}{name}")
+            return (element.text or "") if element is not None else ""
+
+        identificatie = next(iter(keys["BerichtIdentificatie"]))
         return Description(
             sender=text("Afzender"),
             receiver=text("Ontvanger"),
-            keys=keys,
-            subjects=subjects,
+            keys={k: sorted(v) for k, v in keys.items() if v},
+            subjects=sorted(subjects),
             expects_answer=bericht.retour is not None,
             answers=identificatie if bericht.is_retour else None,
         )
@@ -118,6 +170,8 @@ class IStandaardenAdapter:
     ) -> bytes | None:
         assert envelope.message_type is not None
         bericht = _bericht(envelope.message_type)
+        if bericht.retour is None or not bericht.retour.is_retour:
+            return None  # the 323 is answered by a 325 made from the back-office verdict
         message = retour.build_retour(
             bericht,
             codec.decode_message(doc.getroot(), bericht),
@@ -125,7 +179,7 @@ class IStandaardenAdapter:
             today=self._today().isoformat(),
             identificatie=retour.identificatie_retour(envelope.message_id),
         )
-        if message is None or bericht.retour is None:
+        if message is None:
             return None
         return codec.encode_message(bericht.retour, message)
 
@@ -135,3 +189,63 @@ class IStandaardenAdapter:
     def deadlines(self) -> list[Deadline]:
         """The standard's answer and reporting times (optional member; ``gateway/ops``)."""
         return deadline_table.deadlines()
+
+
+def collect_keys(element: etree._Element, keys: dict[str, set[str]], subjects: set[str]) -> None:
+    """Business keys and BSNs below ``element`` (message namespace elements only)."""
+    for child in element.iter():
+        if not isinstance(child.tag, str):
+            continue
+        name = child.tag.rsplit("}", 1)[-1]
+        if name == "Bsn":
+            subjects.add(child.text or "")
+        elif name in _KEYS:
+            keys.setdefault(_KEYS[name], set()).add(child.text or "")
+        elif name in _REFERENTIES:
+            keys.setdefault("ReferentieNummer", set()).add(child.text or "")
+
+
+class RecordSink:
+    """Takes a 323/325 one ``Client`` at a time: rules, business keys and subjects, flat memory.
+
+    The head (Header and the non-repeating part) is complete when the first record ends, since
+    it comes before ``Clienten`` in document order; it is decoded then, and the rules' message-
+    and part-scoped checks on it run before the first record's.
+    """
+
+    def __init__(self, adapter: IStandaardenAdapter, bericht: Bericht, state: State) -> None:
+        self.adapter = adapter
+        self.bericht = bericht
+        self.state = state
+        self.checker: Checker | None = None
+        self.keys: dict[str, set[str]] = {}
+        self.subjects: set[str] = set()
+
+    def _start(self, root: etree._Element) -> Checker:
+        head, _ = split(self.bericht, codec.decode_message(root, self.bericht))
+        history = History(self.state, self.bericht.standard)
+        return Checker(self.bericht, head, history, self.adapter._today(), self.adapter.refdata)
+
+    def record(self, element: etree._Element) -> None:
+        if self.checker is None:
+            self.checker = self._start(element.getroottree().getroot())
+        collect_keys(element, self.keys, self.subjects)
+        self.checker.record(codec.decode_record(element, self.bericht))
+
+    def finish(self, skeleton: etree._ElementTree) -> tuple[list[Finding], Description]:
+        """Findings and description; ``skeleton`` is the document without its records."""
+        root = skeleton.getroot()
+        if self.checker is None:
+            self.checker = self._start(root)
+        description = self.adapter.describe(
+            skeleton, MessageType(self.bericht.standard, self.bericht.code, VERSION)
+        )
+        keys = {k: set(v) for k, v in description.keys.items()}
+        for name, values in self.keys.items():
+            keys.setdefault(name, set()).update(values)
+        header = root.find(f"{{{self.bericht.namespace}}}Header")
+        assert header is not None
+        full = self.adapter._description(
+            self.bericht, header, keys, set(description.subjects) | self.subjects
+        )
+        return self.checker.finish(), full

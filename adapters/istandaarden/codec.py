@@ -20,6 +20,7 @@ def schema_path(bericht: Bericht) -> Path:
     return Path(str(schema_root() / bericht.standard / VERSION / f"{bericht.code}.xsd"))
 
 
+@functools.cache
 def shape(bericht: Bericht) -> Shape:
     return shape_of(str(schema_path(bericht)))
 
@@ -40,8 +41,44 @@ def xsd_versions(bericht: Bericht) -> dict[str, str]:
     return found
 
 
+@functools.cache
+def xsd_version_range(bericht: Bericht) -> dict[str, tuple[str, str]]:
+    """(Min, Max) of ``BasisschemaXsdVersie`` and ``BerichtXsdVersie`` from our XSD's appinfo."""
+    doc = etree.parse(str(schema_path(bericht)))
+    found: dict[str, tuple[str, str]] = {}
+    for name in ("BasisschemaXsdVersie", "BerichtXsdVersie"):
+        bounds = []
+        for suffix in ("Min", "Max"):
+            values = doc.xpath(
+                "/*[local-name()='schema']/*[local-name()='annotation']/*[local-name()='appinfo']"
+                f"/*[local-name()='{name.replace('Versie', suffix + 'Versie')}']/text()"
+            )
+            if not values:
+                raise LookupError(f"{schema_path(bericht).name} has no appinfo {name} {suffix}")
+            bounds.append(str(values[0]).strip())
+        found[name] = (bounds[0], bounds[1])
+    return found
+
+
 def decode_message(root: etree._Element, bericht: Bericht) -> dict[str, Any]:
     return decode(root, shape(bericht))
+
+
+@functools.cache
+def record_shape(bericht: Bericht) -> Shape:
+    """The shape of a streamed message's record element (``Client`` of a 323/325)."""
+    from adapters.istandaarden.engine import RECORDS
+
+    container, name = RECORDS[bericht.number]
+    node = shape(bericht)
+    for part in [*container.split("/"), name]:
+        node = node.child(part)
+    return node
+
+
+def decode_record(element: etree._Element, bericht: Bericht) -> dict[str, Any]:
+    """One record element (a ``Client`` of a 323/325) as its canonical dict."""
+    return decode(element, record_shape(bericht))
 
 
 def encode_message(bericht: Bericht, data: dict[str, Any]) -> bytes:

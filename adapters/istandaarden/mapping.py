@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from adapters.istandaarden.catalogue import VERSION, Bericht
 from adapters.istandaarden.codec import encode_message, xsd_versions
+from adapters.istandaarden.retour import complete_declaratie_antwoord
 from gateway.adapter import MappingError
-from gateway.mapping import MappingSpec, apply_mapping, load_mapping
+from gateway.mapping import FieldSpec, ListSpec, MappingSpec, apply_mapping, load_mapping
+from gateway.xmlcodec import CodecError
 from mappings import mapping_root
+
+# Steps a mapping file may name as ``finish``: what the standard computes from the rest.
+FINISH: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "declaratie-antwoord": complete_declaratie_antwoord,
+}
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -69,4 +77,32 @@ def map_in(standard: str, name: str, data: Mapping[str, Any], now: dt.datetime) 
     message = apply_mapping(spec, data, context)
     header = message.setdefault("Header", {})
     header.update({k: v for k, v in header_boilerplate(bericht).items() if k not in header})
-    return encode_message(bericht, message)
+    if spec.finish:
+        message = FINISH[spec.finish](message)
+    try:
+        return encode_message(bericht, message)
+    except CodecError as exc:
+        # e.g. Woonplaatsbeginsel given for iWmo, which has no such element: name the JSON field
+        raise MappingError(_source_of(spec, str(exc)), f"not allowed in {bericht.code}") from None
+
+
+def _source_of(spec: MappingSpec, problem: str) -> str:
+    """The JSON field that filled the target a codec error names, else the error itself."""
+    match = re.match(r"(?P<path>[\w/]+): unknown element\(s\) (?P<name>\w+)", problem)
+    if match is None:
+        return problem
+    target = f"{match['path'].removeprefix('Bericht').strip('/')}/{match['name']}".strip("/")
+
+    def search(fields: tuple[FieldSpec, ...], lists: tuple[ListSpec, ...], base: str) -> str | None:
+        for f in fields:
+            if f"{base}{f.target}".startswith(target) and f.source:
+                return f.source
+        for lst in lists:
+            if f"{base}{lst.target}".startswith(target):
+                return lst.source
+            found = search(lst.fields, lst.lists, f"{base}{lst.target}/")
+            if found:
+                return found
+        return None
+
+    return search(spec.fields, spec.lists, "") or problem

@@ -8,9 +8,12 @@
 - A berichtoverstijgend or externe-bron rule fired: the header carries its own code(s) or 0200;
   a body class with an error is returned whole, and every class in it gets RetourCodes: the
   specific code(s) where a rule fired on that class, 0200 elsewhere.
-- A message that fails the XSD gets no retour at all (a transport-level error instead).
+- A class below a class with an error is not assessed: 0233 (IV028/IV088), unless a rule fired
+  on it too.
+- A message that fails the XSD gets no retour at all (a transport-level error instead: the
+  ledger records the rejection at stage ``schema``; issue #6 sends the Fo01 with StUF055).
 - 323 is answered by a 325 (declaratie-antwoord), a business message made from the back-office
-  verdict, not by this module.
+  verdict: :func:`build_declaratie_antwoord` and :func:`complete_declaratie_antwoord`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from gateway.xmlcodec import Shape
 
 XSLT_CODE = "0001"
 NO_REMARK = "0200"
+NOT_ASSESSED = "0233"
+FULLY_GRANTED = "8001"
 
 
 def identificatie_retour(heenbericht_message_id: str) -> str:
@@ -35,19 +40,29 @@ def identificatie_retour(heenbericht_message_id: str) -> str:
     return hashlib.sha256(f"retour:{heenbericht_message_id}".encode()).hexdigest()[:12].upper()
 
 
-def _codes(shape_: Shape, node: dict[str, Any], path: str, codes: dict[str, list[str]]) -> None:
-    """Add RetourCodes to ``node`` and every class below it, as the retour shape allows."""
+def _codes(
+    shape_: Shape,
+    node: dict[str, Any],
+    path: str,
+    codes: dict[str, list[str]],
+    below_error: bool = False,
+) -> None:
+    """Add RetourCodes to ``node`` and every class below it, as the retour shape allows: the
+    class's own codes, else 0233 below a class with an error, else 0200."""
+    names = {c.name for c in shape_.children}
+    own = codes.get(path) if "RetourCodes" in names else None
     for child in shape_.children:
-        if child.is_leaf or child.name not in node:
+        if child.is_leaf or child.name not in node or child.name == "RetourCodes":
             continue
         values = node[child.name]
         items = values if child.repeat else [values]
         for index, item in enumerate(items, start=1):
             here = f"{path}/{child.name}" + (f"[{index}]" if child.repeat else "")
-            _codes(child, item, here, codes)
-    names = {c.name for c in shape_.children}
+            _codes(child, item, here, codes, below_error or bool(own))
     if "RetourCodes" in names:
-        node["RetourCodes"] = {"RetourCode": codes.get(path) or [NO_REMARK]}
+        node.pop("RetourCodes", None)
+        fallback = NOT_ASSESSED if below_error else NO_REMARK
+        node["RetourCodes"] = {"RetourCode": own or [fallback]}
 
 
 def build_retour(
@@ -89,3 +104,124 @@ def build_retour(
         _codes(body_class, node, name, codes)
         message[name] = node
     return message
+
+
+# -- the declaratie-antwoord (325) ------------------------------------------------------------
+
+
+def _signed(amount: dict[str, Any] | None, value: str = "Bedrag") -> int:
+    amount = amount or {}
+    number = int(amount.get(value, 0))
+    return -number if amount.get("DebetCredit") == "C" else number
+
+
+def _amount(total: int) -> dict[str, str]:
+    return {"TotaalBedrag": str(abs(total)), "DebetCredit": "C" if total < 0 else "D"}
+
+
+def complete_declaratie_antwoord(message: dict[str, Any]) -> dict[str, Any]:
+    """Fill what the standard computes in a 325 (IV087/IV088, OP303/OP304, TR342):
+
+    - Header RetourCodes 0200 (RetourCodes is 1..1 on the 325 header);
+    - a Declaratie-level rejection (codes given on DeclaratieAntwoord): TotaalToegekendBedrag 0
+      and no prestaties listed;
+    - otherwise only rejected prestaties are listed (a prestatie is granted or rejected whole);
+      TotaalToegekendBedrag = TotaalIngediendBedrag minus the rejected prestaties (signed);
+      DeclaratieAntwoord 8001 when nothing is rejected, else 0200;
+    - a Client with codes of its own: its prestaties get 0233 unless they carry codes; a Client
+      without: 0200.
+    """
+    header = message.setdefault("Header", {})
+    header.setdefault("RetourCodes", {"RetourCode": [NO_REMARK]})
+    antwoord = message.get("DeclaratieAntwoord")
+    if antwoord is None:
+        return message
+    ingediend = _signed(antwoord.get("TotaalIngediendBedrag"), "TotaalBedrag")
+    declaratie_codes = (antwoord.get("RetourCodes") or {}).get("RetourCode") or []
+    if declaratie_codes and declaratie_codes != [FULLY_GRANTED]:
+        antwoord.pop("Clienten", None)
+        toegekend = 0
+    else:
+        rejected = 0
+        clients = (antwoord.get("Clienten") or {}).get("Client") or []
+        for client in clients:
+            client_codes = (client.get("RetourCodes") or {}).get("RetourCode")
+            for prestatie in (client.get("Prestaties") or {}).get("Prestatie", []):
+                rejected += _signed(prestatie.get("IngediendBedrag"))
+                codes = (prestatie.get("RetourCodes") or {}).get("RetourCode")
+                prestatie.pop("RetourCodes", None)
+                prestatie["RetourCodes"] = {"RetourCode": codes or [NOT_ASSESSED]}
+            client.pop("RetourCodes", None)
+            client["RetourCodes"] = {"RetourCode": client_codes or [NO_REMARK]}
+        if not clients:
+            antwoord.pop("Clienten", None)
+        toegekend = ingediend - rejected
+        declaratie_codes = [FULLY_GRANTED] if not clients else [NO_REMARK]
+    ordered: dict[str, Any] = {
+        "DeclaratieNummer": antwoord["DeclaratieNummer"],
+        "TotaalIngediendBedrag": antwoord["TotaalIngediendBedrag"],
+        "TotaalToegekendBedrag": _amount(toegekend),
+    }
+    if "Clienten" in antwoord:
+        ordered["Clienten"] = antwoord["Clienten"]
+    ordered["RetourCodes"] = {"RetourCode": declaratie_codes}
+    message["DeclaratieAntwoord"] = ordered
+    return message
+
+
+def build_declaratie_antwoord(
+    declaratie: dict[str, Any],
+    rejected: dict[str, list[str]],
+    identificatie: str,
+    today: str,
+    client_codes: dict[str, list[str]] | None = None,
+    declaratie_codes: list[str] | None = None,
+) -> dict[str, Any]:
+    """The 325 for a 323 (canonical dicts), from the verdict: ``rejected`` maps a prestatie's
+    ReferentieNummer to its codes, ``client_codes`` a Bsn to codes on the Client class (all its
+    prestaties are then rejected), ``declaratie_codes`` rejects the declaratie as a whole."""
+    from adapters.istandaarden.catalogue import Bericht, by_code
+
+    client_codes = client_codes or {}
+    heen = declaratie["Header"]
+    bericht = by_code(f"{'WMO' if heen['BerichtCode'] == '484' else 'JW'}325")
+    source = declaratie["Declaratie"]
+    clients = []
+    for client in source["Clienten"]["Client"]:
+        own = client_codes.get(client["Bsn"])
+        prestaties = []
+        for prestatie in client["Prestaties"]["Prestatie"]:
+            codes = rejected.get(prestatie["ProductReferentie"]["ReferentieNummer"])
+            if codes or own:
+                listed = copy.deepcopy(prestatie)
+                if codes:
+                    listed["RetourCodes"] = {"RetourCode": list(codes)}
+                prestaties.append(listed)
+        if prestaties:
+            entry: dict[str, Any] = {"Bsn": client["Bsn"], "Prestaties": {"Prestatie": prestaties}}
+            if own:
+                entry["RetourCodes"] = {"RetourCode": list(own)}
+            clients.append(entry)
+    antwoord: dict[str, Any] = {
+        "DeclaratieNummer": source["DeclaratieNummer"],
+        "TotaalIngediendBedrag": copy.deepcopy(source["TotaalIngediendBedrag"]),
+    }
+    if clients:
+        antwoord["Clienten"] = {"Client": clients}
+    if declaratie_codes:
+        antwoord["RetourCodes"] = {"RetourCode": list(declaratie_codes)}
+    message = {
+        "Header": {
+            "BerichtCode": bericht.berichtcode,
+            "BerichtVersie": "3",
+            "BerichtSubversie": "2",
+            "Afzender": heen["Ontvanger"],
+            "Ontvanger": heen["Afzender"],
+            "BerichtIdentificatie": {"Identificatie": identificatie, "Dagtekening": today},
+            "XsdVersie": xsd_versions(Bericht(bericht.standard, 325)),
+            "DeclaratieIdentificatie": copy.deepcopy(heen["BerichtIdentificatie"]),
+            "XsdVersieDeclaratie": copy.deepcopy(heen["XsdVersie"]),
+        },
+        "DeclaratieAntwoord": antwoord,
+    }
+    return complete_declaratie_antwoord(message)

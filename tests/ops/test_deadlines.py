@@ -16,6 +16,7 @@ import responses
 from gateway.adapter import Registry
 from gateway.config import Settings, load_settings
 from gateway.envelope import Direction, Envelope
+from gateway.identify import identify
 from gateway.ledger import Event, ledger_from_settings
 from gateway.ledger.sql import SqlLedger
 from gateway.ops.deadlines import Alerter, breaches, deadlines_of
@@ -44,6 +45,22 @@ class World:
             receipt = self.receiver.receive(envelope)
         assert receipt.published, receipt
         return self.published[-1]
+
+    def record_sent(self, path: Path) -> Envelope:
+        """A message recorded as validated and published, described by its adapter."""
+        body = path.read_bytes()
+        doc = parse(body, 10**7)
+        adapter, message_type = identify(doc, self.registry)
+        envelope = Envelope(body=body, direction=Direction.OUTBOUND, message_type=message_type)
+        self.ledger.append(envelope, Event.RECEIVED, payload=body, detail={"direction": "outbound"})
+        self.ledger.append(
+            envelope,
+            Event.VALIDATED,
+            detail={"publish": True},
+            description=adapter.describe(doc, message_type),
+        )
+        self.ledger.append(envelope, Event.PUBLISHED)
+        return envelope
 
     def deliver(self, envelope: Envelope) -> None:
         self.ledger.append(envelope, Event.DELIVERED, detail={"to": "x"})
@@ -130,7 +147,9 @@ def test_a_declaratie_without_antwoord_after_10_werkdagen(world: World, referenc
     overdue = [b for b in world.breaches(days=16) if b[0] == "OP090x4"]
     assert overdue == [("OP090x4", declaratie.message_id)]
     assert [b for b in world.breaches(days=4) if b[0] == "OP090x4"] == []
-    antwoord = world.send((examples / "JW325.xml").read_bytes(), Direction.OUTBOUND)
+    # The public example 323 breaks TR338/TR314/TR416, so our rules would refuse a 325 for it
+    # (TR337 wants an accepted 323): the 325 is recorded as sent without going through them.
+    antwoord = world.record_sent(examples / "JW325.xml")
     world.deliver(antwoord)
     assert [b for b in world.breaches(days=16) if b[0] == "OP090x4"] == []
 

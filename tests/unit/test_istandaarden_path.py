@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -13,7 +14,6 @@ from adapters.istandaarden import codec, mapping
 from adapters.istandaarden.adapter import IStandaardenAdapter
 from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.retour import build_retour
-from adapters.istandaarden.rules import check
 from gateway.adapter import Finding, Unidentified
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Direction, Envelope, MessageType
@@ -22,13 +22,6 @@ from tests.oracles import assert_valid, public_schema
 
 WMO301 = Bericht("iwmo", 301)
 NOW = dt.datetime(2026, 11, 22, 10, 15, 0)
-
-
-class NoState:
-    """No earlier messages."""
-
-    def find(self, key: str, value: str) -> list:
-        return []
 
 
 @pytest.fixture
@@ -95,25 +88,31 @@ def test_mapping_error_names_the_field() -> None:
         mapping.map_in("iwmo", "toewijzing", data, NOW)
 
 
-def test_bsn_11_proef_fires_with_0001_and_is_silent_on_a_good_message() -> None:
+def test_bsn_11_proef_fires_with_0001_and_is_silent_on_a_good_message(adapter) -> None:
     good = codec.decode_message(
         etree.parse(str(EXAMPLES / "WMO301-ontvangen.xml")).getroot(), WMO301
     )
-    assert check(WMO301, good, NoState()) == []
+    assert adapter.check_data(WMO301, good, None) == []
     bad = codec.decode_message(etree.parse(str(EXAMPLES / "WMO301-bsn-fout.xml")).getroot(), WMO301)
-    assert check(WMO301, bad, NoState()) == [
+    assert adapter.check_data(WMO301, bad, None) == [
         Finding("CS002", "0001", "Client", "Bsn does not pass the 11-proef")
     ]
 
 
-def test_tr056_fires_only_for_same_sender_and_berichtsoort() -> None:
+def test_tr056_fires_only_for_same_sender_and_berichtsoort(adapter) -> None:
     message = codec.decode_message(
         etree.parse(str(EXAMPLES / "WMO301-ontvangen.xml")).getroot(), WMO301
     )
 
+    @dataclasses.dataclass
     class Earlier:
-        def __init__(self, code: str, sender: str) -> None:
-            self.code, self.sender = code, sender
+        code: str
+        sender: str
+        event: str = "validated"
+        message_id: str = "m-1"
+        seq: int = 1
+        standard: str = "iwmo"
+        receiver: str = "87654321"
 
     class State:
         def __init__(self, entries: list[Earlier]) -> None:
@@ -122,10 +121,13 @@ def test_tr056_fires_only_for_same_sender_and_berichtsoort() -> None:
         def find(self, key: str, value: str) -> list[Earlier]:
             return self.entries if (key, value) == ("BerichtIdentificatie", "RTD2026-0001") else []
 
-    assert (
-        check(WMO301, message, State([Earlier("WMO305", "0599"), Earlier("WMO301", "0600")])) == []
-    )
-    fired = check(WMO301, message, State([Earlier("WMO301", "0599")]))
+    other = [
+        Earlier("WMO305", "0599"),
+        Earlier("WMO301", "0600"),
+        Earlier("WMO301", "0599", "rejected"),
+    ]
+    assert adapter.check_data(WMO301, message, State(other)) == []
+    fired = adapter.check_data(WMO301, message, State([Earlier("WMO301", "0599")]))
     assert [(f.rule, f.code, f.path) for f in fired] == [("TR056", "9056", "Header")]
 
 

@@ -1,0 +1,339 @@
+"""The rules engine: small pure functions tied to a rule code and a retourcode, run in scopes.
+
+A message is seen as a *head* and a stream of *records*. For the 323 (declaratie) and the 325
+(declaratie-antwoord) the records are the ``Client`` elements under ``Clienten`` and the head is
+everything else (Header, Declaratie without its clients); for every other message the head is
+the whole message and there are no records. Rules come in three scopes:
+
+- ``Scope.MESSAGE``: ``fn(msg)`` sees the head only (``msg.data``);
+- ``Scope.PART``: ``fn(msg, part)`` runs on the head and again on every record; it looks up
+  classes with ``part.find("Prestatie")`` and so never sees more than one client at a time;
+- ``Scope.FOLD``: ``fn(msg)`` returns a :class:`Fold` that is fed every record and yields its
+  hits at the end (totals, uniqueness within the message).
+
+A rule yields ``(class path, text)``; paths are class paths from the root without ``Bericht``,
+``[n]`` (1-based) on repeatable elements: ``Declaratie/Clienten/Client[2]/Prestaties/
+Prestatie[1]``. Texts never carry personal data.
+
+The same engine checks a whole canonical dict (:func:`check`) or a stream of records
+(:class:`Checker`); both give the same findings in the same order, by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from adapters.istandaarden.catalogue import Bericht
+from gateway.adapter import Finding
+
+Hit = tuple[str, str]  # (class path, readable text without personal data)
+
+
+class Level(StrEnum):
+    """Controleniveau (IV032/IV088)."""
+
+    XSLT = "bericht inhoud (xslt)"  # level 2: retourcode 0001, header-only retour
+    BERICHTOVERSTIJGEND = "berichtoverstijgend"  # level 3: own code on the failing class
+    EXTERNE_BRON = "externe bron"  # level 4: own code on the failing class
+
+
+class Scope(StrEnum):
+    MESSAGE = "message"
+    PART = "part"
+    FOLD = "fold"
+
+
+class Fold(Protocol):
+    def add(self, part: Part) -> Iterable[Hit]: ...
+
+    def done(self) -> Iterable[Hit]: ...
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    retourcode: str
+    level: Level
+    messages: frozenset[int] | None  # message numbers it applies to; None = all
+    scope: Scope
+    fn: Callable[..., Any]
+    needs_state: bool = False
+    doc: str = ""
+
+    def applies(self, bericht: Bericht) -> bool:
+        return self.messages is None or bericht.number in self.messages
+
+
+RULES: list[Rule] = []
+
+
+def rule(
+    rule_id: str,
+    retourcode: str,
+    level: Level,
+    messages: Iterable[int] | None = None,
+    scope: Scope = Scope.MESSAGE,
+    needs_state: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a rule. Its docstring quotes the rule text in short."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        RULES.append(
+            Rule(
+                rule_id,
+                retourcode,
+                level,
+                frozenset(messages) if messages is not None else None,
+                scope,
+                fn,
+                needs_state,
+                (fn.__doc__ or "").strip(),
+            )
+        )
+        return fn
+
+    return register
+
+
+# -- the parts a rule looks at ---------------------------------------------------------------
+
+
+class Part:
+    """The head or one record, with an index of its classes by local name (built once)."""
+
+    def __init__(self, node: dict[str, Any], path: str = "", name: str | None = None) -> None:
+        self.node = node
+        self.path = path
+        self.name = name  # the record's own element name ("Client"), None for the head
+        self._index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
+
+    @property
+    def is_record(self) -> bool:
+        return self.name is not None
+
+    def find(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every class with local name ``name`` in this part, as (path, dict), document order."""
+        if self._index is None:
+            index: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+            if self.name is not None:
+                index[self.name] = [(self.path, self.node)]
+            for path, name_, node in classes(self.node, self.path):
+                index.setdefault(name_, []).append((path, node))
+            self._index = index
+        return self._index.get(name, [])
+
+
+def classes(node: dict[str, Any], path: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every class (dict) below ``node`` as (path, local name, dict), depth first."""
+    for name, value in node.items():
+        if isinstance(value, list):
+            for index, item in enumerate(value, start=1):
+                if isinstance(item, dict):
+                    here = f"{path}/{name}[{index}]" if path else f"{name}[{index}]"
+                    yield here, name, item
+                    yield from classes(item, here)
+        elif isinstance(value, dict):
+            here = f"{path}/{name}" if path else name
+            yield here, name, value
+            yield from classes(value, here)
+
+
+@functools.cache
+def _steps(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("/"))
+
+
+def get(node: dict[str, Any] | None, dotted: str) -> Any:
+    """``get(product, "Product/Code")``: the value or None."""
+    value: Any = node
+    for part in _steps(dotted):
+        if value.__class__ is not dict:
+            return None
+        value = value.get(part)
+    return value
+
+
+def date(value: Any) -> dt.date | None:
+    """An ``xs:date`` text as a date; None when absent or not a real date."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def parent(path: str) -> str:
+    """The class path one level up (``A/B[1]/C`` -> ``A/B[1]``)."""
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def overlaps(b1: Any, e1: Any, b2: Any, e2: Any) -> bool:
+    """Whether two periods (open end allowed) share a day."""
+    s1, s2 = date(b1), date(b2)
+    f1, f2 = date(e1) or dt.date.max, date(e2) or dt.date.max
+    if s1 is None or s2 is None:
+        return False
+    return s1 <= f2 and s2 <= f1
+
+
+def month_end(day: dt.date) -> dt.date:
+    nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return nxt - dt.timedelta(days=1)
+
+
+def regie_key(node: dict[str, Any]) -> tuple[Any, ...]:
+    """Logical key of a StartProduct / StopProduct (IV008)."""
+    key: tuple[Any, ...] = (
+        node.get("ToewijzingNummer"),
+        repr(node.get("Product")),
+        node.get("Begindatum"),
+    )
+    if "RedenBeeindiging" in node:
+        key += (node.get("RedenBeeindiging"), node.get("Einddatum"))
+    return key
+
+
+# -- running the rules -----------------------------------------------------------------------
+
+
+@dataclass
+class Message:
+    """What every rule may look at: the head, the context and (for state rules) the ledger."""
+
+    bericht: Bericht
+    data: dict[str, Any]  # the head (the whole message when it has no records)
+    state: Any  # adapters.istandaarden.history.History
+    today: dt.date
+    refdata: Any  # adapters.istandaarden.refdata.RefData
+    memo: dict[str, Any] = field(default_factory=dict)  # per-message cache for rules
+
+    @property
+    def header(self) -> dict[str, Any]:
+        header: dict[str, Any] = self.data["Header"]
+        return header
+
+    @property
+    def dagtekening(self) -> dt.date | None:
+        return date(get(self.header, "BerichtIdentificatie/Dagtekening"))
+
+
+# Where a message keeps its records: message number -> (path of the container, record name).
+RECORDS: dict[int, tuple[str, str]] = {
+    323: ("Declaratie/Clienten", "Client"),
+    325: ("DeclaratieAntwoord/Clienten", "Client"),
+}
+
+
+# Streamed when large: only the 323. (A 325 lists only rejected prestaties, and its
+# DeclaratieAntwoord/RetourCodes come after the clients, so its head is not complete early.)
+STREAMED = frozenset({323})
+
+
+def record_tag(bericht: Bericht) -> str | None:
+    """Clark name of the record element of a streamed message (``{ns}Client``), or None."""
+    if bericht.number not in STREAMED:
+        return None
+    return f"{{{bericht.namespace}}}{RECORDS[bericht.number][1]}"
+
+
+def split(bericht: Bericht, data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A whole canonical dict as (head, records)."""
+    if bericht.number not in RECORDS:
+        return data, []
+    container, name = RECORDS[bericht.number]
+    outer, inner = container.split("/")
+    body = data.get(outer)
+    if not isinstance(body, dict) or inner not in body:
+        return data, []
+    records = body[inner].get(name, [])
+    head = dict(data)
+    head[outer] = {k: v for k, v in body.items() if k != inner}
+    return head, records
+
+
+_BY_MESSAGE: dict[tuple[Bericht, int], dict[Scope, tuple[Rule, ...]]] = {}
+
+
+def rules_for(bericht: Bericht) -> dict[Scope, tuple[Rule, ...]]:
+    """The registered rules that apply to a message, by scope (worked out once per message)."""
+    key = (bericht, len(RULES))
+    found = _BY_MESSAGE.get(key)
+    if found is None:
+        chosen = [r for r in RULES if r.applies(bericht)]
+        found = _BY_MESSAGE[key] = {s: tuple(r for r in chosen if r.scope is s) for s in Scope}
+    return found
+
+
+class Checker:
+    """Runs the rules of one message: the head first, then records one by one, then the folds.
+
+    ``rules`` defaults to every registered rule that applies to the message.
+    """
+
+    def __init__(
+        self,
+        bericht: Bericht,
+        head: dict[str, Any],
+        state: Any,
+        today: dt.date,
+        refdata: Any,
+        rules: Iterable[Rule] | None = None,
+    ) -> None:
+        self.message = Message(bericht, head, state, today, refdata)
+        if rules is None:
+            by_scope = rules_for(bericht)
+        else:
+            chosen = [r for r in rules if r.applies(bericht)]
+            by_scope = {s: tuple(r for r in chosen if r.scope is s) for s in Scope}
+        self._part_rules = by_scope[Scope.PART]
+        self._folds = [(r, r.fn(self.message)) for r in by_scope[Scope.FOLD]]
+        self.findings: list[Finding] = []
+        self._count = 0
+        for r in by_scope[Scope.MESSAGE]:
+            self._collect(r, r.fn(self.message))
+        head_part = Part(head)
+        for r in self._part_rules:
+            self._collect(r, r.fn(self.message, head_part))
+        container = RECORDS.get(bericht.number)
+        self._base = container[0] if container else ""
+        self._name = container[1] if container else ""
+
+    def _collect(self, r: Rule, hits: Iterable[Hit] | None) -> None:
+        for path, text in hits or ():
+            self.findings.append(Finding(rule=r.id, code=r.retourcode, path=path, text=text))
+
+    def record(self, node: dict[str, Any]) -> None:
+        """Check one record (a ``Client`` of a 323/325) and forget it."""
+        self._count += 1
+        part = Part(node, f"{self._base}/{self._name}[{self._count}]", self._name)
+        for r in self._part_rules:
+            self._collect(r, r.fn(self.message, part))
+        for r, fold in self._folds:
+            self._collect(r, fold.add(part))
+
+    def finish(self) -> list[Finding]:
+        for r, fold in self._folds:
+            self._collect(r, fold.done())
+        return self.findings
+
+
+def check(
+    bericht: Bericht,
+    data: dict[str, Any],
+    state: Any,
+    today: dt.date,
+    refdata: Any,
+    rules: Iterable[Rule] | None = None,
+) -> list[Finding]:
+    """Every rule on a whole canonical dict (the simple path; same verdicts as streaming)."""
+    head, records = split(bericht, data)
+    checker = Checker(bericht, head, state, today, refdata, rules)
+    for record in records:
+        checker.record(record)
+    return checker.finish()

@@ -1,0 +1,952 @@
+"""The berichtoverstijgend rules (controleniveau 3) that need earlier messages.
+
+They read the toewijzing/start/stop/verzoek/declaratie state that
+:class:`adapters.istandaarden.history.History` derives from the ledger (only accepted earlier
+messages of the same standard count). Parties: for a message sent by an aanbieder the Afzender is
+the AGB code and the Ontvanger the gemeente; for one sent by a gemeente the other way round.
+
+Not implemented, with the reason:
+
+- TR318 (8214, DeclaratiePeriode follows the previous one): it applies only "indien iedere
+  DeclaratiePeriode zorg is geleverd", which no message tells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from adapters.istandaarden.engine import (
+    Hit,
+    Level,
+    Message,
+    Part,
+    Scope,
+    date,
+    get,
+    month_end,
+    overlaps,
+    regie_key,
+    rule,
+)
+from adapters.istandaarden.history import History, Prestatie, Toewijzing
+
+OVER = Level.BERICHTOVERSTIJGEND
+NVT = "n.v.t."  # TR337/TR371/TR376 have no retourcode: the 325 is never answered
+
+
+def parties(msg: Message) -> tuple[str, str]:
+    """(gemeente, aanbieder) of the message."""
+    header = msg.header
+    if msg.bericht.sent_by == "gemeente":
+        return str(header.get("Afzender", "")), str(header.get("Ontvanger", ""))
+    return str(header.get("Ontvanger", "")), str(header.get("Afzender", ""))
+
+
+def history(msg: Message) -> History:
+    state: History = msg.state
+    return state
+
+
+def toewijzing(msg: Message, nummer: Any) -> Toewijzing | None:
+    """The latest version of toewijzing ``nummer`` between this message's parties (cached)."""
+    cache: dict[str, Toewijzing | None] = msg.memo.setdefault("toewijzing", {})
+    key = str(nummer)
+    if key not in cache:
+        gemeente, aanbieder = parties(msg)
+        cache[key] = history(msg).toewijzing(key, gemeente, aanbieder)
+    return cache[key]
+
+
+def current(t: Toewijzing, day: dt.date) -> bool:
+    """A toewijzing is actual when not deleted and not ended before ``day``."""
+    end = date(t.einddatum)
+    return not t.deleted and (end is None or end >= day)
+
+
+# -- TR056 -------------------------------------------------------------------------------------
+
+
+@rule("TR056", "9056", OVER, (301, 305, 307, 315, 317, 319, 323, 325), needs_state=True)
+def identificatie_unique(msg: Message) -> Iterator[Hit]:
+    """Identificatie moet per berichtsoort uniek zijn voor de verzendende partij."""
+    identificatie = str(get(msg.header, "BerichtIdentificatie/Identificatie"))
+    earlier = history(msg).accepted("BerichtIdentificatie", identificatie, (msg.bericht.number,))
+    if any(e.sender == msg.header.get("Afzender") for e in earlier):
+        yield "Header", "Identificatie was used before by this sender for this berichtsoort"
+
+
+# -- toewijzing (301) --------------------------------------------------------------------------
+
+
+@rule("TR332", "9332", OVER, (301,), Scope.PART, needs_state=True)
+def toewijzingnummer_uniek(msg: Message, part: Part) -> Iterator[Hit]:
+    """Ieder ToegewezenProduct binnen één gemeente heeft een uniek nummer per wettelijk domein
+    (an earlier toewijzing of this gemeente with the same number must be the same toegewezen
+    product: same client, aanbieder, product and Ingangsdatum)."""
+    gemeente, aanbieder = parties(msg)
+    bsn = get(msg.data, "Client/Bsn")
+    for path, node in part.find("ToegewezenProduct"):
+        for _, earlier in history(msg).toewijzing_versions(str(node.get("ToewijzingNummer"))):
+            if earlier.gemeente != gemeente:
+                continue
+            same = (
+                earlier.bsn == bsn
+                and earlier.aanbieder == aanbieder
+                and earlier.product.get("Product") == node.get("Product")
+                and earlier.ingangsdatum == node.get("Ingangsdatum")
+            )
+            if not same:
+                yield path, "ToewijzingNummer was used before for another toegewezen product"
+                break
+
+
+@rule("TR379", "9379", OVER, (301,), Scope.PART, needs_state=True)
+def referentie_uit_verzoek(msg: Message, part: Part) -> Iterator[Hit]:
+    """ReferentieAanbieder alleen vullen ter honorering van een VOT of VOW, met de
+    ReferentieAanbieder uit die VOT of VOW (checked: a filled one must come from one)."""
+    gemeente, aanbieder = parties(msg)
+    for path, node in part.find("ToegewezenProduct"):
+        referentie = node.get("ReferentieAanbieder")
+        if referentie is None:
+            continue
+        requests = history(msg).by_referentie(str(referentie), (315, 317))
+        if not any(r.sender == aanbieder and r.receiver == gemeente for r in requests):
+            yield path, "ReferentieAanbieder does not come from a verzoek of this aanbieder"
+
+
+@rule("TR385", "9385", OVER, (301,), Scope.PART, needs_state=True)
+def verwijderen_met_prestaties(msg: Message, part: Part) -> Iterator[Hit]:
+    """Een toewijzing met goedgekeurde (niet gecrediteerde) prestaties mag niet verwijderd
+    worden met RedenWijziging 13."""
+    for path, node in part.find("ToegewezenProduct"):
+        if node.get("RedenWijziging") != "13":
+            continue
+        nummer = str(node.get("ToewijzingNummer"))
+        if any(p.toewijzing == nummer for p in approved_debets(msg, nummer)):
+            yield path, "the toewijzing has approved prestaties and cannot be deleted"
+
+
+# -- regieberichten (305/307) ------------------------------------------------------------------
+
+
+def active(
+    msg: Message, nummer: str, number: int
+) -> dict[tuple[Any, ...], tuple[dict[str, Any], str]]:
+    """Current (delivered and not deleted) Start/StopProducts of a toewijzing by logical key."""
+    cache = msg.memo.setdefault(f"regie{number}", {})
+    if nummer not in cache:
+        found: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
+        for _, product, bsn in history(msg).regie(nummer, number):
+            key = regie_key(product)
+            if product.get("StatusAanlevering") == "1":
+                found[key] = (product, bsn)
+            elif product.get("StatusAanlevering") == "3":
+                found.pop(key, None)
+        cache[nummer] = found
+    result: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = cache[nummer]
+    return result
+
+
+def _regie_products(part: Part) -> Iterator[tuple[str, dict[str, Any], int]]:
+    for path, node in part.find("StartProduct"):
+        yield path, node, 305
+    for path, node in part.find("StopProduct"):
+        yield path, node, 307
+
+
+@rule("TR019", "9019", OVER, (305, 307), Scope.PART, needs_state=True)
+def regie_bij_toewijzing(msg: Message, part: Part) -> Iterator[Hit]:
+    """De melding van start of stop moet gerelateerd zijn aan een toewijzing op basis van het
+    ToewijzingNummer (output- of inspanningsgericht: when a ToewijzingNummer is given)."""
+    for path, node, _ in _regie_products(part):
+        nummer = node.get("ToewijzingNummer")
+        if nummer is not None and toewijzing(msg, nummer) is None:
+            yield path, "no toewijzing with this ToewijzingNummer"
+
+
+@rule("TR063", "9063", OVER, (305, 307), Scope.PART, needs_state=True)
+def verwijderen_na_aanlevering(msg: Message, part: Part) -> Iterator[Hit]:
+    """StatusAanlevering 3: er moet eerder een aanlevering met dezelfde logische sleutel
+    verstuurd zijn voor de betreffende Client."""
+    bsn = get(msg.data, "Client/Bsn")
+    for path, node, number in _regie_products(part):
+        if node.get("StatusAanlevering") != "3":
+            continue
+        found = active(msg, str(node.get("ToewijzingNummer")), number).get(regie_key(node))
+        if found is None or found[1] != bsn:
+            yield path, "nothing with this logical key was delivered before"
+
+
+@rule("TR074", "9074", OVER, (305, 307), Scope.PART, needs_state=True)
+def sleutel_uniek_over_berichten(msg: Message, part: Part) -> Iterator[Hit]:
+    """StatusAanlevering 1: de sleutel moet ook uniek zijn in combinatie met alle reeds ontvangen
+    berichten."""
+    for path, node, number in _regie_products(part):
+        if node.get("StatusAanlevering") != "1":
+            continue
+        if regie_key(node) in active(msg, str(node.get("ToewijzingNummer")), number):
+            yield path, "the logical key was already received"
+
+
+def _stops_of_start(msg: Message, nummer: str, begindatum: Any, bsn: Any) -> list[dict[str, Any]]:
+    return [
+        stop
+        for stop, stop_bsn in active(msg, nummer, 307).values()
+        if stop.get("Begindatum") == begindatum and stop_bsn == bsn
+    ]
+
+
+@rule("TR071", "9071", OVER, (305,), Scope.PART, needs_state=True)
+def start_niet_verwijderen_na_stop(msg: Message, part: Part) -> Iterator[Hit]:
+    """StatusAanlevering mag niet 3 zijn als voor de betreffende start al een stop is verstuurd."""
+    bsn = get(msg.data, "Client/Bsn")
+    for path, node in part.find("StartProduct"):
+        if node.get("StatusAanlevering") == "3" and _stops_of_start(
+            msg, str(node.get("ToewijzingNummer")), node.get("Begindatum"), bsn
+        ):
+            yield path, "the start was already stopped"
+
+
+@rule("TR326", "9326", OVER, (305,), Scope.PART, needs_state=True)
+def geen_actuele_start(msg: Message, part: Part) -> Iterator[Hit]:
+    """Een Startbericht mag pas verstuurd worden als er géén actueel Startbericht bij het
+    ToegewezenProduct is (a start is actual until a stop with its Begindatum is delivered)."""
+    bsn = get(msg.data, "Client/Bsn")
+    for path, node in part.find("StartProduct"):
+        nummer = node.get("ToewijzingNummer")
+        if node.get("StatusAanlevering") != "1" or nummer is None:
+            continue
+        for key, (start, start_bsn) in active(msg, str(nummer), 305).items():
+            if key == regie_key(node) or start_bsn != bsn:
+                continue  # the same key is TR074's business
+            if not _stops_of_start(msg, str(nummer), start.get("Begindatum"), bsn):
+                yield path, "an earlier start of this toegewezen product is not stopped"
+                break
+
+
+def _start_of(msg: Message, node: dict[str, Any], bsn: Any) -> dict[str, Any] | None:
+    nummer = str(node.get("ToewijzingNummer"))
+    for start, start_bsn in active(msg, nummer, 305).values():
+        if (
+            start_bsn == bsn
+            and start.get("Begindatum") == node.get("Begindatum")
+            and start.get("Product") == node.get("Product")
+        ):
+            return start
+    return None
+
+
+@rule("TR382", "9069", OVER, (307,), Scope.PART, needs_state=True)
+def stop_na_start(msg: Message, part: Part) -> Iterator[Hit]:
+    """De sleutelelementen uit het startbericht moeten in het stopbericht ongewijzigd worden
+    overgenomen (there must be a current start with the same key)."""
+    bsn = get(msg.data, "Client/Bsn")
+    for path, node in part.find("StopProduct"):
+        if node.get("StatusAanlevering") == "1" and _start_of(msg, node, bsn) is None:
+            yield path, "no current start with the same key"
+
+
+def _earlier_stops(msg: Message, node: dict[str, Any], bsn: Any) -> list[dict[str, Any]]:
+    return _stops_of_start(msg, str(node.get("ToewijzingNummer")), node.get("Begindatum"), bsn)
+
+
+@rule("TR413", "9413", OVER, (307,), Scope.PART, needs_state=True)
+def na_tijdelijke_stop(msg: Message, part: Part) -> Iterator[Hit]:
+    """Na een StopProduct met RedenBeeindiging 20 (tijdelijk) voor hetzelfde Bsn,
+    ToewijzingNummer en Begindatum moet RedenBeeindiging ongelijk aan 20 zijn."""
+    bsn = get(msg.data, "Client/Bsn")
+    for path, node in part.find("StopProduct"):
+        if node.get("StatusAanlevering") not in ("1", "2") or node.get("RedenBeeindiging") != "20":
+            continue
+        if any(s.get("RedenBeeindiging") == "20" for s in _earlier_stops(msg, node, bsn)):
+            yield path, "a temporary stop was already delivered"
+
+
+@rule("TR414", "9414", OVER, (307,), Scope.PART, needs_state=True)
+def einddatum_niet_eerder(msg: Message, part: Part) -> Iterator[Hit]:
+    """Bij een eerdere StopProduct voor hetzelfde Bsn, ToewijzingNummer en Begindatum moet
+    Einddatum >= Einddatum uit de actuele StopProduct zijn."""
+    bsn = get(msg.data, "Client/Bsn")
+    for path, node in part.find("StopProduct"):
+        if node.get("StatusAanlevering") not in ("1", "2"):
+            continue
+        end = date(node.get("Einddatum"))
+        for stop in _earlier_stops(msg, node, bsn):
+            earlier = date(stop.get("Einddatum"))
+            if end is not None and earlier is not None and end < earlier:
+                yield path, "Einddatum lies before that of the current stop"
+                break
+
+
+@rule("TR415", "9415", OVER, (307,), Scope.PART, needs_state=True)
+def geen_tweede_definitieve_stop(msg: Message, part: Part) -> Iterator[Hit]:
+    """Er mag geen StopProduct zijn met gelijk Bsn, ToewijzingNummer, Begindatum en
+    RedenBeeindiging ongelijk aan 20, indien StatusAanlevering 1 of 2."""
+    bsn = get(msg.data, "Client/Bsn")
+    for path, node in part.find("StopProduct"):
+        if node.get("StatusAanlevering") not in ("1", "2"):
+            continue
+        if any(s.get("RedenBeeindiging") != "20" for s in _earlier_stops(msg, node, bsn)):
+            yield path, "a definitive stop was already delivered"
+
+
+# -- verzoeken (315/317) and antwoord (319) ----------------------------------------------------
+
+
+def _referenties(msg: Message) -> list[tuple[str, str]]:
+    client = msg.data.get("Client") or {}
+    out = [
+        (path, str(node.get("ReferentieAanbieder")))
+        for path, node in Part(msg.data).find("AangevraagdProduct")
+    ]
+    if "Verzoek" in client:
+        out.append(("Client/Verzoek", str(get(client, "Verzoek/ReferentieAanbieder"))))
+    return out
+
+
+@rule("TR347", "9347", OVER, (315, 317), needs_state=True)
+def referentie_uniek(msg: Message) -> Iterator[Hit]:
+    """ReferentieAanbieder is uniek voor de aanbieder binnen het wettelijk domein."""
+    _, aanbieder = parties(msg)
+    for path, referentie in _referenties(msg):
+        if any(e.sender == aanbieder for e in history(msg).by_referentie(referentie, (315, 317))):
+            yield path, "ReferentieAanbieder was used before"
+
+
+def pending(msg: Message, referentie: str, gemeente: str) -> bool:
+    """A verzoek is pending until a 301 carries its ReferentieAanbieder or a 319 rejects it."""
+    for answer in history(msg).by_referentie(referentie, (301, 319)):
+        if answer.sender != gemeente:
+            continue
+        if answer.bericht.number == 301:
+            return False
+        if get(history(msg).message(answer), "Antwoord/VerzoekAntwoord") == "1":
+            return False
+    return True
+
+
+@rule("TR374", "9374", OVER, (315, 317), needs_state=True)
+def geen_onderhanden_verzoek(msg: Message) -> Iterator[Hit]:
+    """Een verzoek mag alleen worden verstuurd als er geen onderhanden verzoek is voor de
+    betreffende client van dezelfde aanbieder."""
+    gemeente, aanbieder = parties(msg)
+    bsn = str(get(msg.data, "Client/Bsn"))
+    own = {r for _, r in _referenties(msg)}
+    for earlier in history(msg).accepted("bsn", bsn, (315, 317)):
+        if earlier.sender != aanbieder or earlier.receiver != gemeente:
+            continue
+        data = history(msg).message(earlier)
+        products = Part(data).find("AangevraagdProduct")
+        referenties = [str(n.get("ReferentieAanbieder")) for _, n in products]
+        vow = get(data, "Client/Verzoek/ReferentieAanbieder")
+        referenties += [str(vow)] if vow else []
+        if any(r not in own and pending(msg, r, gemeente) for r in referenties):
+            yield "Client", "an earlier verzoek for this client is still pending"
+            return
+
+
+def _vow_numbers(msg: Message) -> list[tuple[str, str, dict[str, Any]]]:
+    part = Part(msg.data)
+    return [
+        (path, klass, node)
+        for klass in ("OngewijzigdProduct", "TeWijzigenProduct")
+        for path, node in part.find(klass)
+    ]
+
+
+@rule("TR349", "9349", OVER, (317,), needs_state=True)
+def vow_volledig(msg: Message) -> Iterator[Hit]:
+    """Het verzoek om wijziging bevat alle actuele ToegewezenProducten van de client."""
+    gemeente, aanbieder = parties(msg)
+    bsn = str(get(msg.data, "Client/Bsn"))
+    day = msg.dagtekening or msg.today
+    listed = {str(node.get("ToewijzingNummer")) for _, _, node in _vow_numbers(msg)}
+    actual = {
+        t.nummer
+        for t in history(msg).toewijzingen_of_client(bsn, gemeente, aanbieder)
+        if current(t, day)
+    }
+    if actual - listed:
+        yield "Client/Verzoek", "not every current toewijzing of the client is in the verzoek"
+
+
+def _vow_related(msg: Message, klass: str, text: str) -> Iterator[Hit]:
+    day = msg.dagtekening or msg.today
+    for path, found_klass, node in _vow_numbers(msg):
+        if found_klass != klass:
+            continue
+        t = toewijzing(msg, node.get("ToewijzingNummer"))
+        if t is None or not current(t, day):
+            yield path, text
+
+
+@rule("TR350", "9350", OVER, (317,), needs_state=True)
+def ongewijzigd_actueel(msg: Message) -> Iterator[Hit]:
+    """Ieder OngewijzigdProduct is gerelateerd aan een actueel toegewezen product."""
+    yield from _vow_related(msg, "OngewijzigdProduct", "no current toewijzing with this number")
+
+
+@rule("TR351", "9351", OVER, (317,), needs_state=True)
+def tewijzigen_actueel(msg: Message) -> Iterator[Hit]:
+    """Ieder TeWijzigenProduct is gerelateerd aan een actueel ToegewezenProduct."""
+    yield from _vow_related(msg, "TeWijzigenProduct", "no current toewijzing with this number")
+
+
+def _te_wijzigen(msg: Message) -> Iterator[tuple[str, dict[str, Any], Toewijzing]]:
+    for path, node in Part(msg.data).find("TeWijzigenProduct"):
+        t = toewijzing(msg, node.get("ToewijzingNummer"))
+        if t is not None:
+            yield path, node, t
+
+
+@rule("TR357", "9357", OVER, (317,), needs_state=True)
+def gewenste_ingangsdatum_verleden(msg: Message) -> Iterator[Hit]:
+    """Als GewensteIngangsdatum <= dagtekening, dan gelijk aan de ingangsdatum van het originele
+    ToegewezenProduct."""
+    dagtekening = msg.dagtekening
+    for path, node, t in _te_wijzigen(msg):
+        wanted = date(node.get("GewensteIngangsdatum"))
+        if dagtekening and wanted and wanted <= dagtekening and str(wanted) != t.ingangsdatum:
+            yield path, "a GewensteIngangsdatum in the past must be the original Ingangsdatum"
+
+
+@rule("TR373", "9373", OVER, (317,), needs_state=True)
+def budget_wijziging(msg: Message) -> Iterator[Hit]:
+    """Wijzigt een TeWijzigenProduct het Budget of het totaal over de toewijzingsperiode
+    (Frequentie 6), dan GewensteIngangsdatum gelijk aan die van de actuele toewijzing."""
+    for path, node, t in _te_wijzigen(msg):
+        budget = "Budget" in node and node.get("Budget") != t.product.get("Budget")
+        totaal = get(node, "Omvang/Frequentie") == "6" and node.get("Omvang") != t.product.get(
+            "Omvang"
+        )
+        if (budget or totaal) and node.get("GewensteIngangsdatum") != t.ingangsdatum:
+            yield path, "a Budget or total change must keep the Ingangsdatum of the toewijzing"
+
+
+@rule("TR375", "9375", OVER, (317,), needs_state=True)
+def geen_product_geen_omvang(msg: Message) -> Iterator[Hit]:
+    """Indien Product in de toewijzing leeg is en Einddatum na 31-12-2020 of leeg, dan Omvang
+    leeg laten."""
+    for path, node, t in _te_wijzigen(msg):
+        end = date(t.einddatum)
+        if (
+            t.categorie is None
+            and (end is None or end > dt.date(2020, 12, 31))
+            and "Omvang" in node
+        ):
+            yield path, "Omvang must be empty for a toewijzing without Product"
+
+
+@rule("TR411", "9411", OVER, (317,), needs_state=True)
+def code_vraagt_omvang(msg: Message) -> Iterator[Hit]:
+    """Indien Code in Product bij de toewijzing gevuld is, dan Omvang verplicht vullen."""
+    for path, node, t in _te_wijzigen(msg):
+        if t.code is not None and "Omvang" not in node and "Budget" not in node:
+            yield path, "Omvang is required for a toewijzing with a ProductCode"
+
+
+@rule("TR412", "9412", OVER, (317,), needs_state=True)
+def geen_code_geen_omvang(msg: Message) -> Iterator[Hit]:
+    """Indien Code in Product bij de toewijzing leeg is en einddatum na 31-12-2020 of leeg,
+    dan Omvang leeg laten."""
+    for path, node, t in _te_wijzigen(msg):
+        end = date(t.einddatum)
+        if t.code is None and (end is None or end > dt.date(2020, 12, 31)) and "Omvang" in node:
+            yield path, "Omvang must be empty for a toewijzing without ProductCode"
+
+
+@rule("TR361", "9361", OVER, (317,), needs_state=True)
+def vow_stapeling(msg: Message) -> Iterator[Hit]:
+    """Een Product mag alleen vaker in een verzoek om wijziging voorkomen als de zorgperiodes
+    elkaar niet overlappen (TeWijzigen/Ongewijzigd via their toewijzing, and NieuwProduct)."""
+    seen: list[tuple[Any, Any, Any]] = []
+    items: list[tuple[str, Any, Any, Any]] = []
+    for path, klass, node in _vow_numbers(msg):
+        t = toewijzing(msg, node.get("ToewijzingNummer"))
+        if t is None:
+            continue
+        begin = (
+            node.get("GewensteIngangsdatum", t.ingangsdatum)
+            if klass == "TeWijzigenProduct"
+            else t.ingangsdatum
+        )
+        end = node.get("Einddatum", t.einddatum) if klass == "TeWijzigenProduct" else t.einddatum
+        items.append((path, (t.categorie, t.code), begin, end))
+    for path, node in Part(msg.data).find("NieuwProduct"):
+        product = node.get("Product") or {}
+        items.append(
+            (path, (product.get("Categorie"), product.get("Code")),
+             node.get("GewensteIngangsdatum"), node.get("Einddatum"))
+        )  # fmt: skip
+    for path, key, begin, end in items:
+        if key[0] is not None and any(k == key and overlaps(begin, end, b, e) for k, b, e in seen):
+            yield path, "the same Product occurs again for an overlapping period"
+        seen.append((key, begin, end))
+
+
+def _antwoorden(msg: Message) -> tuple[str, list[Any]]:
+    referentie = str(get(msg.data, "Antwoord/ReferentieAanbieder"))
+    gemeente, _ = parties(msg)
+    earlier = [e for e in history(msg).by_referentie(referentie, (319,)) if e.sender == gemeente]
+    return referentie, earlier
+
+
+@rule("TR355", "9355", OVER, (319,), needs_state=True)
+def antwoord_op_verzoek(msg: Message) -> Iterator[Hit]:
+    """ReferentieAanbieder in het antwoordbericht komt voor in een eerder verzoek om toewijzing
+    of verzoek om wijziging."""
+    gemeente, aanbieder = parties(msg)
+    referentie = str(get(msg.data, "Antwoord/ReferentieAanbieder"))
+    requests = history(msg).by_referentie(referentie, (315, 317))
+    if not any(r.sender == aanbieder and r.receiver == gemeente for r in requests):
+        yield "Antwoord", "no earlier verzoek with this ReferentieAanbieder"
+
+
+@rule("TR359", "9359", OVER, (319,), needs_state=True)
+def niet_na_toewijzing(msg: Message) -> Iterator[Hit]:
+    """Een antwoordbericht mag niet volgen op een toewijzingsbericht met dezelfde
+    ReferentieAanbieder."""
+    gemeente, _ = parties(msg)
+    referentie = str(get(msg.data, "Antwoord/ReferentieAanbieder"))
+    if any(e.sender == gemeente for e in history(msg).by_referentie(referentie, (301,))):
+        yield "Antwoord", "a toewijzing with this ReferentieAanbieder was already sent"
+
+
+@rule("TR360", "9360", OVER, (319,), needs_state=True)
+def onderzoek_alleen_eerst(msg: Message) -> Iterator[Hit]:
+    """VerzoekAntwoord 2 (in onderzoek) alleen als er nog geen antwoordbericht is met deze
+    ReferentieAanbieder."""
+    _, earlier = _antwoorden(msg)
+    if get(msg.data, "Antwoord/VerzoekAntwoord") == "2" and earlier:
+        yield "Antwoord", "an antwoord with this ReferentieAanbieder was already sent"
+
+
+@rule("TR365", "9365", OVER, (319,), needs_state=True)
+def vorig_antwoord_in_onderzoek(msg: Message) -> Iterator[Hit]:
+    """Is er al een antwoordbericht met dezelfde ReferentieAanbieder, dan moet VerzoekAntwoord
+    daar 2 (Aanvraag in onderzoek) zijn."""
+    _, earlier = _antwoorden(msg)
+    for e in earlier:
+        if get(history(msg).message(e), "Antwoord/VerzoekAntwoord") != "2":
+            yield "Antwoord", "the earlier antwoord was final"
+            return
+
+
+@rule("TR304", "8187", OVER, (317, 323, 325), Scope.PART, needs_state=True)
+def bsn_van_client(msg: Message, part: Part) -> Iterator[Hit]:
+    """Bsn moet overeenkomen met Bsn van een Client (the client of the toewijzingen referred to)."""
+    for path, client in part.find("Client"):
+        numbers = [n.get("ToewijzingNummer") for _, n in part.find("Prestatie")]
+        numbers += (
+            [n.get("ToewijzingNummer") for _, _, n in _vow_numbers(msg)]
+            if not part.is_record
+            else []
+        )
+        for nummer in numbers:
+            t = toewijzing(msg, nummer)
+            if t is not None and t.bsn != client.get("Bsn"):
+                yield path, "Bsn differs from the client of the toewijzing"
+                break
+
+
+# -- declaratie (323) --------------------------------------------------------------------------
+
+
+@rule("TR333", "9333", OVER, (323,), needs_state=True)
+def declaratienummer_uniek(msg: Message) -> Iterator[Hit]:
+    """DeclaratieNummer moet uniek zijn voor de aanbieder binnen het wettelijk domein."""
+    nummer = str(get(msg.data, "Declaratie/DeclaratieNummer"))
+    _, aanbieder = parties(msg)
+    if any(
+        e.sender == aanbieder for e in history(msg).accepted("DeclaratieNummer", nummer, (323,))
+    ):
+        yield "Declaratie", "DeclaratieNummer was used before"
+
+
+def _prestaties_with_toewijzing(
+    msg: Message, part: Part
+) -> Iterator[tuple[str, dict[str, Any], Toewijzing]]:
+    for path, node in part.find("Prestatie"):
+        t = toewijzing(msg, node.get("ToewijzingNummer"))
+        if t is not None:
+            yield path, node, t
+
+
+@rule("TR338", "9338", OVER, (323,), Scope.PART, needs_state=True)
+def prestatie_bij_toewijzing(msg: Message, part: Part) -> Iterator[Hit]:
+    """De Prestatie is gerelateerd aan een ToegewezenProduct op basis van het ToewijzingNummer."""
+    for path, node in part.find("Prestatie"):
+        if toewijzing(msg, node.get("ToewijzingNummer")) is None:
+            yield path, "no toewijzing with this ToewijzingNummer"
+
+
+@rule("TR339", "9339", OVER, (323,), Scope.PART, needs_state=True)
+def zelfde_categorie(msg: Message, part: Part) -> Iterator[Hit]:
+    """ProductCategorie gelijk aan die in het ToegewezenProduct, indien daar opgenomen."""
+    for path, node, t in _prestaties_with_toewijzing(msg, part):
+        if t.categorie is not None and node.get("ProductCategorie") != t.categorie:
+            yield path, "ProductCategorie differs from the toewijzing"
+
+
+@rule("TR340", "9340", OVER, (323,), Scope.PART, needs_state=True)
+def zelfde_code(msg: Message, part: Part) -> Iterator[Hit]:
+    """ProductCode gelijk aan die in het ToegewezenProduct, indien daar opgenomen."""
+    for path, node, t in _prestaties_with_toewijzing(msg, part):
+        if t.code is not None and node.get("ProductCode") != t.code:
+            yield path, "ProductCode differs from the toewijzing"
+
+
+@rule("TR341", "9341", OVER, (323,), Scope.PART, needs_state=True)
+def passende_eenheid(msg: Message, part: Part) -> Iterator[Hit]:
+    """Eenheid in Prestatie moet passen bij Eenheid in het ToegewezenProduct (Omvang: the same
+    Eenheid; Budget: 83 euro's)."""
+    for path, node, t in _prestaties_with_toewijzing(msg, part):
+        eenheid = get(t.product, "Omvang/Eenheid")
+        if eenheid is None and "Budget" in t.product:
+            eenheid = "83"
+        if eenheid is not None and node.get("Eenheid") != eenheid:
+            yield path, "Eenheid does not fit the toewijzing"
+
+
+@rule("TR384", "9384", OVER, (323,), Scope.PART, needs_state=True)
+def niet_op_verwijderde(msg: Message, part: Part) -> Iterator[Hit]:
+    """Niet declareren op een toewijzing met RedenWijziging 13 (Verwijderd)."""
+    for path, _, t in _prestaties_with_toewijzing(msg, part):
+        if t.deleted:
+            yield path, "the toewijzing was deleted"
+
+
+@rule("TR307", "9307", OVER, (323,), Scope.PART, needs_state=True)
+def begin_na_ingang(msg: Message, part: Part) -> Iterator[Hit]:
+    """Begindatum in ProductPeriode >= Ingangsdatum in ToegewezenProduct."""
+    for path, node, t in _prestaties_with_toewijzing(msg, part):
+        begin, ingang = date(get(node, "ProductPeriode/Begindatum")), date(t.ingangsdatum)
+        if begin and ingang and begin < ingang:
+            yield path, "ProductPeriode begins before the toewijzing"
+
+
+@rule("TR308", "9308", OVER, (323,), Scope.PART, needs_state=True)
+def einde_voor_einddatum(msg: Message, part: Part) -> Iterator[Hit]:
+    """Einddatum in ProductPeriode <= Einddatum in ToegewezenProduct, indien die gevuld is."""
+    for path, node, t in _prestaties_with_toewijzing(msg, part):
+        end, einde = date(get(node, "ProductPeriode/Einddatum")), date(t.einddatum)
+        if end and einde and end > einde:
+            yield path, "ProductPeriode ends after the toewijzing"
+
+
+@rule("TR387", "9387", OVER, (323,), Scope.PART, needs_state=True)
+def begin_eerste_van_maand(msg: Message, part: Part) -> Iterator[Hit]:
+    """De Begindatum van een ProductPeriode is de eerste dag van de kalendermaand, tenzij de
+    Ingangsdatum van de toewijzing later in die maand ligt."""
+    for path, node, t in _prestaties_with_toewijzing(msg, part):
+        begin, ingang = date(get(node, "ProductPeriode/Begindatum")), date(t.ingangsdatum)
+        if begin is None:
+            continue
+        expected = begin.replace(day=1)
+        if (
+            ingang
+            and (ingang.year, ingang.month) == (begin.year, begin.month)
+            and ingang > expected
+        ):
+            expected = ingang
+        if begin != expected:
+            yield path, "ProductPeriode does not begin on the first day it may"
+
+
+@rule("TR388", "9388", OVER, (323,), Scope.PART, needs_state=True)
+def einde_laatste_van_maand(msg: Message, part: Part) -> Iterator[Hit]:
+    """De Einddatum van een ProductPeriode is de laatste dag van de kalendermaand, tenzij de
+    Einddatum van de toewijzing eerder in die maand ligt."""
+    for path, node, t in _prestaties_with_toewijzing(msg, part):
+        end, einde = date(get(node, "ProductPeriode/Einddatum")), date(t.einddatum)
+        if end is None:
+            continue
+        expected = month_end(end)
+        if einde and (einde.year, einde.month) == (end.year, end.month) and einde < expected:
+            expected = einde
+        if end != expected:
+            yield path, "ProductPeriode does not end on the last day it may"
+
+
+def _units(frequentie: Any, begin: dt.date, end: dt.date) -> int | None:
+    """How many Frequentie periods a ProductPeriode spans (None: Frequentie 6, the total)."""
+    days = (end - begin).days + 1
+    return {"1": days, "2": -(-days // 7), "4": 1}.get(str(frequentie))
+
+
+@rule("TR321", "9321", OVER, (323,), Scope.PART, needs_state=True)
+def volume_past(msg: Message, part: Part) -> Iterator[Hit]:
+    """Indien in het ToegewezenProduct een Omvang is meegegeven, moet GeleverdVolume in de
+    Prestatie passen binnen Volume (Volume x the Frequentie periods in the ProductPeriode; for
+    Frequentie 6 the total)."""
+    for path, node, t in _prestaties_with_toewijzing(msg, part):
+        omvang = t.product.get("Omvang")
+        if not isinstance(omvang, dict) or omvang.get("Eenheid") != node.get("Eenheid"):
+            continue
+        begin = date(get(node, "ProductPeriode/Begindatum"))
+        end = date(get(node, "ProductPeriode/Einddatum"))
+        if begin is None or end is None:
+            continue
+        units = _units(omvang.get("Frequentie"), begin, end)
+        allowed = int(omvang.get("Volume", 0)) * (units if units is not None else 1)
+        if int(node.get("GeleverdVolume", 0)) > allowed:
+            yield path, "GeleverdVolume exceeds the toegewezen Omvang"
+
+
+def _approved(msg: Message, prestaties: list[Prestatie], earlier: Any) -> list[Prestatie]:
+    rejected = history(msg).rejected_referenties(earlier)
+    if rejected is None:
+        return []
+    return [p for p in prestaties if p.referentie not in rejected]
+
+
+def approved_debets(msg: Message, nummer: str) -> list[Prestatie]:
+    """Approved, not credited debet prestaties on toewijzing ``nummer`` from earlier 323s."""
+    cache = msg.memo.setdefault("approved", {})
+    if nummer not in cache:
+        debets: list[Prestatie] = []
+        credited: set[str] = set()
+        for earlier in history(msg).declaraties_on(nummer):
+            mine = [p for p in history(msg).prestaties(earlier) if p.toewijzing == nummer]
+            for p in _approved(msg, mine, earlier):
+                if p.credit and p.vorige:
+                    credited.add(p.vorige)
+                elif not p.credit:
+                    debets.append(p)
+        cache[nummer] = [p for p in debets if p.referentie not in credited]
+    result: list[Prestatie] = cache[nummer]
+    return result
+
+
+def _signed(volume: Any, node: dict[str, Any]) -> int:
+    return -int(volume) if get(node, "IngediendBedrag/DebetCredit") == "C" else int(volume)
+
+
+class _Cumulative:
+    """TR322/TR369: the sum over this message and earlier approved prestaties must fit."""
+
+    def __init__(self, msg: Message, kind: str) -> None:
+        self.msg, self.kind = msg, kind
+        self.sums: dict[str, int] = {}
+        self.last: dict[str, str] = {}
+
+    def add(self, part: Part) -> Iterator[Hit]:
+        for path, node, t in _prestaties_with_toewijzing(self.msg, part):
+            if self.limit(t) is None:
+                continue
+            self.sums[t.nummer] = self.sums.get(t.nummer, 0) + _signed(
+                node.get("GeleverdVolume", 0), node
+            )
+            self.last[t.nummer] = path
+        return iter(())
+
+    def limit(self, t: Toewijzing) -> int | None:
+        if self.kind == "omvang":
+            omvang = t.product.get("Omvang")
+            if isinstance(omvang, dict) and omvang.get("Frequentie") == "6":
+                return int(omvang.get("Volume", 0))
+            return None
+        budget = t.product.get("Budget")
+        return int(budget) if budget is not None else None
+
+    def done(self) -> Iterator[Hit]:
+        for nummer, total in self.sums.items():
+            t = toewijzing(self.msg, nummer)
+            assert t is not None
+            limit = self.limit(t)
+            earlier = sum(p.volume for p in approved_debets(self.msg, nummer))
+            if limit is not None and earlier + total > limit:
+                what = "Omvang" if self.kind == "omvang" else "Budget"
+                yield self.last[nummer], f"the prestaties together exceed the toegewezen {what}"
+
+
+@rule("TR322", "9322", OVER, (323,), Scope.FOLD, needs_state=True)
+def som_volume_past(msg: Message) -> _Cumulative:
+    """De som van GeleverdVolume in alle Prestaties op een ToegewezenProduct moet passen binnen
+    de toegewezen Omvang (checked for Frequentie 6, totaal binnen de geldigheidsduur; the
+    periodic frequencies are checked per prestatie by TR321)."""
+    return _Cumulative(msg, "omvang")
+
+
+@rule("TR369", "9369", OVER, (323,), Scope.FOLD, needs_state=True)
+def som_binnen_budget(msg: Message) -> _Cumulative:
+    """Indien een Budget is meegegeven, moet de som van GeleverdVolume in alle Prestaties op dat
+    ToegewezenProduct passen binnen het Budget."""
+    return _Cumulative(msg, "budget")
+
+
+def _earlier_referentie(msg: Message, referentie: str) -> list[Prestatie]:
+    """Earlier prestaties of this aanbieder whose ReferentieNummer or Vorig is ``referentie``."""
+    _, aanbieder = parties(msg)
+    found = []
+    for earlier in history(msg).accepted("ReferentieNummer", referentie, (323,)):
+        if earlier.sender != aanbieder:
+            continue
+        found += [
+            p for p in history(msg).prestaties(earlier) if referentie in (p.referentie, p.vorige)
+        ]
+    return found
+
+
+@rule("TR314", "8021", OVER, (323,), Scope.PART, needs_state=True)
+def referentie_uniek_over_berichten(msg: Message, part: Part) -> Iterator[Hit]:
+    """ReferentieNummer van de Prestatie moet uniek zijn voor de aanbieder, ook
+    berichtoverstijgend (the ledger half; the within-message half is a fold in rules.py)."""
+    for path, node in part.find("Prestatie"):
+        referentie = str(get(node, "ProductReferentie/ReferentieNummer"))
+        if any(p.referentie == referentie for p in _earlier_referentie(msg, referentie)):
+            yield path, "ReferentieNummer was used before"
+
+
+@rule("TR323", "8017", OVER, (323,), Scope.PART, needs_state=True)
+def credit_bij_debet(msg: Message, part: Part) -> Iterator[Hit]:
+    """Een credit Prestatie moet gerelateerd zijn aan een eerder verzonden (goedgekeurde) debet
+    Prestatie op basis van sleutelvelden (ReferentieNummer = VorigReferentieNummer, same
+    toewijzing, product and ProductPeriode)."""
+    for path, node in part.find("Prestatie"):
+        vorige = get(node, "ProductReferentie/VorigReferentieNummer")
+        if get(node, "IngediendBedrag/DebetCredit") != "C" or vorige is None:
+            continue
+        debets = approved_debets(msg, str(node.get("ToewijzingNummer")))
+        match = [
+            p
+            for p in debets
+            if p.referentie == vorige
+            and p.categorie == node.get("ProductCategorie")
+            and p.code == node.get("ProductCode")
+            and p.begin == get(node, "ProductPeriode/Begindatum")
+            and p.eind == get(node, "ProductPeriode/Einddatum")
+        ]
+        if not match:
+            yield path, "no approved debet with these keys to credit"
+
+
+@rule("TR390", "9390", OVER, (323,), Scope.PART, needs_state=True)
+def een_credit(msg: Message, part: Part) -> Iterator[Hit]:
+    """DebetCredit mag alleen Credit zijn als er voor de Prestatie met gelijke ProductReferentie
+    niet al een credit bestaat."""
+    for path, node in part.find("Prestatie"):
+        vorige = get(node, "ProductReferentie/VorigReferentieNummer")
+        if get(node, "IngediendBedrag/DebetCredit") != "C" or vorige is None:
+            continue
+        if any(p.credit and p.vorige == vorige for p in _earlier_referentie(msg, str(vorige))):
+            yield path, "this debet was already credited"
+
+
+@rule("TR389", "9389", OVER, (323,), Scope.PART, needs_state=True)
+def een_debet(msg: Message, part: Part) -> Iterator[Hit]:
+    """Debet alleen als er niet al eerder een (niet gecrediteerde) debetprestatie is verzonden
+    voor dezelfde ProductPeriode, ProductCategorie, ProductCode en ToewijzingNummer."""
+    for path, node in part.find("Prestatie"):
+        if get(node, "IngediendBedrag/DebetCredit") == "C":
+            continue
+        key = (
+            node.get("ProductCategorie"),
+            node.get("ProductCode"),
+            get(node, "ProductPeriode/Begindatum"),
+            get(node, "ProductPeriode/Einddatum"),
+        )
+        for p in approved_debets(msg, str(node.get("ToewijzingNummer"))):
+            if (p.categorie, p.code, p.begin, p.eind) == key:
+                yield path, "a debet for this period and product was already approved"
+                break
+
+
+# -- declaratie-antwoord (325) ------------------------------------------------------------------
+
+
+def _declaratie(msg: Message) -> Any:
+    """The 323 a 325 answers (DeclaratieIdentificatie = its BerichtIdentificatie, TR337)."""
+    if "declaratie" not in msg.memo:
+        identificatie = get(msg.header, "DeclaratieIdentificatie") or {}
+        gemeente, aanbieder = parties(msg)
+        found = None
+        for e in history(msg).accepted(
+            "BerichtIdentificatie", str(identificatie.get("Identificatie")), (323,)
+        ):
+            header = history(msg).message(e).get("Header", {})
+            if (
+                e.sender == aanbieder
+                and e.receiver == gemeente
+                and get(header, "BerichtIdentificatie/Dagtekening")
+                == identificatie.get("Dagtekening")
+            ):
+                found = e
+        msg.memo["declaratie"] = found
+    return msg.memo["declaratie"]
+
+
+@rule("TR337", NVT, OVER, (325,), needs_state=True)
+def antwoord_op_declaratie(msg: Message) -> Iterator[Hit]:
+    """De DeclaratieIdentificatie komt overeen met de BerichtIdentificatie van een eerder
+    ontvangen Declaratiebericht."""
+    if _declaratie(msg) is None:
+        yield "Header", "no earlier declaratie with this DeclaratieIdentificatie"
+
+
+@rule("TR371", NVT, OVER, (325,), needs_state=True)
+def xsdversie_declaratie(msg: Message) -> Iterator[Hit]:
+    """XsdVersieDeclaratie komt overeen met de XsdVersie van het declaratiebericht."""
+    earlier = _declaratie(msg)
+    if earlier is not None:
+        header = history(msg).message(earlier).get("Header", {})
+        if header.get("XsdVersie") != msg.header.get("XsdVersieDeclaratie"):
+            yield "Header", "XsdVersieDeclaratie differs from the declaratie's XsdVersie"
+
+
+@rule("TR376", NVT, OVER, (325,), needs_state=True)
+def declaratienummer_antwoord(msg: Message) -> Iterator[Hit]:
+    """Het DeclaratieNummer komt overeen met dat van een eerder ontvangen Declaratie."""
+    earlier = _declaratie(msg)
+    nummer = get(msg.data, "DeclaratieAntwoord/DeclaratieNummer")
+    if earlier is None or nummer is None:
+        return
+    if get(history(msg).message(earlier), "Declaratie/DeclaratieNummer") != nummer:
+        yield "DeclaratieAntwoord", "DeclaratieNummer differs from the declaratie"
+
+
+def _declared(msg: Message) -> dict[str, Prestatie]:
+    if "declared" not in msg.memo:
+        earlier = _declaratie(msg)
+        prestaties = history(msg).prestaties(earlier) if earlier is not None else []
+        msg.memo["declared"] = {p.referentie: p for p in prestaties}
+    result: dict[str, Prestatie] = msg.memo["declared"]
+    return result
+
+
+@rule("TR366", "9366", OVER, (325,), Scope.PART, needs_state=True)
+def prestatie_uit_declaratie(msg: Message, part: Part) -> Iterator[Hit]:
+    """Iedere Prestatie in een declaratieantwoord is gerelateerd aan het declaratiebericht op
+    basis van ProductReferentie."""
+    if _declaratie(msg) is None:
+        return  # TR337 says so
+    for path, node in part.find("Prestatie"):
+        if str(get(node, "ProductReferentie/ReferentieNummer")) not in _declared(msg):
+            yield path, "no prestatie with this ProductReferentie in the declaratie"
+
+
+@rule("TR367", "9367", OVER, (325,), Scope.PART, needs_state=True)
+def prestatie_gelijk(msg: Message, part: Part) -> Iterator[Hit]:
+    """Waarden moeten overeenkomen met het declaratiebericht (gerelateerd op ProductReferentie)."""
+    declared = _declared(msg)
+    for path, node in part.find("Prestatie"):
+        p = declared.get(str(get(node, "ProductReferentie/ReferentieNummer")))
+        if p is None:
+            continue
+        values = (
+            get(node, "ProductReferentie/VorigReferentieNummer"),
+            str(node.get("ToewijzingNummer")),
+            node.get("ProductCategorie"),
+            node.get("ProductCode"),
+            get(node, "ProductPeriode/Begindatum"),
+            get(node, "ProductPeriode/Einddatum"),
+            int(node.get("GeleverdVolume", 0)),
+            node.get("Eenheid"),
+            int(get(node, "IngediendBedrag/Bedrag") or 0),
+            get(node, "IngediendBedrag/DebetCredit") == "C",
+        )
+        if values != (p.vorige, p.toewijzing, p.categorie, p.code, p.begin, p.eind, p.volume,
+                      p.eenheid, p.bedrag, p.credit):  # fmt: skip
+            yield path, "the prestatie differs from the declaratie"

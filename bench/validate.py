@@ -1,0 +1,253 @@
+"""Validation throughput and memory: identify + XSD + rules beside bare lxml, in the same run.
+
+Prints, for a typical WMO301 (examples/WMO301-ontvangen.xml: one client, one toewijzing) and a
+typical JW323 (20 clients x 5 prestaties), messages/s of
+
+- bare: ``etree.fromstring`` + ``XMLSchema.validate`` of the same bytes (the floor);
+- ours: the gateway's path without the ledger write: safe parse, identify, XSD, decode, every
+  rule (state rules against an empty state: they look, find nothing; ``--ledger`` runs them
+  against a SQLite ledger holding the toewijzingen the declaratie refers to);
+
+and the ratio ours/bare. Then a ~25 MB JW323 read streaming (identify from the first element,
+iterparse with the XSD attached, rules per client) in a fresh process, with its wall time and
+peak RSS, beside a bare lxml parse + validate of the same file in another fresh process.
+
+Run: ``.venv/bin/python bench/validate.py [--seconds 2] [--size-mb 25] [--ledger]``.
+Targets (issue #3): within 1.5x of bare lxml for the WMO301; 25 MB JW323 under 200 MB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from adapters.istandaarden import codec  # noqa: E402
+from adapters.istandaarden.adapter import IStandaardenAdapter  # noqa: E402
+from adapters.istandaarden.catalogue import Bericht  # noqa: E402
+from gateway.adapter import Registry  # noqa: E402
+from gateway.identify import identify, identify_bytes  # noqa: E402
+from gateway.validate import SchemaCache, validate, validate_stream  # noqa: E402
+from gateway.xmlsafe import parse  # noqa: E402
+from tools.istd_samples import declaratie, declaratie_of_size, sample_bsns  # noqa: E402
+
+TODAY = dt.date(2026, 11, 22)
+LIMIT = 30 * 1024 * 1024
+
+
+def peak_mb() -> float:
+    """This process's peak resident set (VmHWM), in MB. Not ``ru_maxrss``: that one keeps the
+    parent's high-water mark across fork and exec, so a child would report its parent's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rate(fn: Callable[[], object], seconds: float) -> float:
+    fn()
+    count, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(20):
+            fn()
+        count += 20
+    return count / elapsed
+
+
+def toewijzingen_301(clients: int, prestaties: int) -> list[bytes]:
+    """The 301s a sample declaratie refers to (one per client, one product per prestatie)."""
+    bericht = Bericht("ijw", 301)
+    out = []
+    for index, bsn in enumerate(sample_bsns(clients)):
+        products = [
+            {
+                "ToewijzingNummer": str(500_000 + index * prestaties + k),
+                "Product": {"Categorie": "45", "Code": f"45A{k % 99 + 1:02d}"},
+                "Toewijzingsdatum": "2026-01-02",
+                "Toewijzingstijd": "09:00:00",
+                "Ingangsdatum": "2026-01-01",
+                "Einddatum": "2026-12-31",
+                "Omvang": {"Volume": "10", "Eenheid": "04", "Frequentie": "4"},
+            }
+            for k in range(prestaties)
+        ]
+        data = {
+            "Header": {
+                "BerichtCode": bericht.berichtcode,
+                "BerichtVersie": "3",
+                "BerichtSubversie": "2",
+                "Afzender": "0363",
+                "Ontvanger": "12345678",
+                "BerichtIdentificatie": {"Identificatie": f"T{index}", "Dagtekening": "2026-01-02"},
+                "XsdVersie": codec.xsd_versions(bericht),
+            },
+            "Client": {
+                "Bsn": bsn,
+                "Geboortedatum": {"Datum": "2010-05-05"},
+                "Geslacht": "1",
+                "Naam": {"Geslachtsnaam": {"Achternaam": "Proef"}, "NaamGebruik": "1"},
+                "Contactgegevens": {
+                    "Contact": [
+                        {
+                            "Soort": "01",
+                            "Adres": {
+                                "Huis": {"Huisnummer": "7"},
+                                "Postcode": "3011AA",
+                                "LandCode": "NL",
+                            },
+                        }
+                    ]
+                },
+                "ToegewezenProducten": {"ToegewezenProduct": products},
+            },
+        }
+        out.append(codec.encode_message(bericht, data))
+    return out
+
+
+def compare(name: str, body: bytes, seconds: float, state: object) -> None:
+    adapter = IStandaardenAdapter(None, today=lambda: TODAY)  # type: ignore[arg-type]
+    registry = Registry([adapter])
+    schemas = SchemaCache()
+    doc = parse(body, LIMIT)
+    owner, message_type = identify(doc, registry)
+    schema = schemas.get(owner, message_type)
+    verdict = validate(doc, message_type, owner, schemas, state)  # type: ignore[arg-type]
+    assert verdict.schema_valid, verdict.schema_errors
+
+    def bare() -> None:
+        schema.validate(etree.fromstring(body).getroottree())
+
+    def ours() -> None:
+        tree = parse(body, LIMIT)
+        adapter_, type_ = identify(tree, registry)
+        validate(tree, type_, adapter_, schemas, state)  # type: ignore[arg-type]
+
+    bare_rate, our_rate = rate(bare, seconds), rate(ours, seconds)
+    rules = sorted({f.rule for f in verdict.findings}) or ["none"]
+    print(
+        f"{name:<28} {len(body):>9,} B  bare {bare_rate:>9,.0f} msg/s  "
+        f"ours {our_rate:>9,.0f} msg/s  ratio {bare_rate / our_rate:4.2f}x  "
+        f"(rules fired: {', '.join(rules)})"
+    )
+
+
+def child_stream(path: str) -> None:
+    """In a fresh process: the streaming path on one large file; print JSON figures."""
+    body = Path(path).read_bytes()
+    adapter = IStandaardenAdapter(None, today=lambda: TODAY)  # type: ignore[arg-type]
+    registry = Registry([adapter])
+    codec.shape(Bericht("ijw", 323))  # start-up work (schema introspection), not per message
+    before = peak_mb()
+    start = time.perf_counter()
+    owner, message_type = identify_bytes(body, registry, LIMIT)
+    tag = owner.record_tag(message_type)
+    assert tag is not None
+    verdict, description = validate_stream(
+        body,
+        message_type,
+        owner,
+        SchemaCache(),
+        None,
+        LIMIT,
+        tag,  # type: ignore[arg-type]
+    )
+    elapsed = time.perf_counter() - start
+    assert verdict.schema_valid and description is not None
+    peak = peak_mb()
+    figures = {"seconds": elapsed, "peak_mb": peak, "before_mb": before}
+    figures |= {"findings": len(verdict.findings), "subjects": len(description.subjects)}
+    print(json.dumps(figures))
+
+
+def child_bare(path: str) -> None:
+    """In a fresh process: bare lxml parse + validate of one large file."""
+    body = Path(path).read_bytes()
+    schema = etree.XMLSchema(etree.parse(str(codec.schema_path(Bericht("ijw", 323)))))
+    start = time.perf_counter()
+    parser = etree.XMLParser(huge_tree=True)
+    valid = schema.validate(etree.fromstring(body, parser).getroottree())
+    elapsed = time.perf_counter() - start
+    assert valid
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb()}))
+
+
+def large(size_mb: float) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "JW323.xml"
+        path.write_bytes(declaratie_of_size("ijw", int(size_mb * 1024 * 1024)))
+        size = path.stat().st_size
+        figures = {}
+        for mode in ("stream", "bare"):
+            out = subprocess.run(
+                [sys.executable, __file__, f"--child-{mode}", str(path)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            figures[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+        s, b = figures["stream"], figures["bare"]
+        print(
+            f"JW323 streaming {size / 1e6:5.1f} MB: {s['seconds']:.2f} s, peak RSS "
+            f"{s['peak_mb']:.0f} MB (before parsing, with the bytes read and the adapter loaded: "
+            f"{s['before_mb']:.0f} MB), {s['findings']} findings, {s['subjects']} clients"
+        )
+        print(
+            f"JW323 bare lxml  {size / 1e6:5.1f} MB: {b['seconds']:.2f} s, peak RSS "
+            f"{b['peak_mb']:.0f} MB (one tree, XSD only, no rules)"
+        )
+
+
+def ledger_state(clients: int, prestaties: int, folder: Path) -> object:
+    from gateway.envelope import Direction, Envelope
+    from gateway.ledger import open_ledger
+    from gateway.receive import Receiver
+
+    ledger = open_ledger(f"sqlite:///{folder / 'bench.sqlite3'}", "bench")
+    adapter = IStandaardenAdapter(None, today=lambda: TODAY)  # type: ignore[arg-type]
+    receiver = Receiver(Registry([adapter]), SchemaCache(), ledger, lambda e: None, LIMIT)
+    for body in toewijzingen_301(clients, prestaties):
+        receipt = receiver.receive(Envelope(body=body, direction=Direction.OUTBOUND))
+        assert receipt.status == "accepted", receipt
+    return ledger
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    parser.add_argument("--size-mb", type=float, default=25.0, help="the large JW323")
+    parser.add_argument("--ledger", action="store_true", help="state rules on a SQLite ledger")
+    parser.add_argument("--child-stream")
+    parser.add_argument("--child-bare")
+    args = parser.parse_args()
+    if args.child_stream:
+        return child_stream(args.child_stream)
+    if args.child_bare:
+        return child_bare(args.child_bare)
+
+    wmo301 = (ROOT / "examples" / "WMO301-ontvangen.xml").read_bytes()
+    jw323 = declaratie("ijw", clients=20, prestaties=5)
+    with tempfile.TemporaryDirectory() as folder:
+        state = ledger_state(20, 5, Path(folder)) if args.ledger else None
+        where = "SQLite ledger" if args.ledger else "empty state"
+        print(f"identify + XSD + rules ({where}) beside bare lxml parse + XMLSchema.validate")
+        compare("WMO301 (1 client, 1 product)", wmo301, args.seconds, state)
+        compare("JW323 (20 clients x 5)", jw323, args.seconds, state)
+    large(args.size_mb)
+
+
+if __name__ == "__main__":
+    main()

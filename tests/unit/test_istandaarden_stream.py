@@ -1,0 +1,180 @@
+"""The streaming path for large declaraties gives the same verdicts as the whole-document path.
+
+Two receivers on real SQLite ledgers: one streams every 323 (``stream_above=0``), the other
+never does. Each message must come out with the same status, findings, schema errors and
+indexed business keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from gateway.adapter import Registry
+from gateway.config import Settings
+from gateway.envelope import Direction, Envelope
+from gateway.ledger import open_ledger
+from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
+from gateway.validate import SchemaCache
+from gateway.xmlsafe import RecordStream, SchemaInvalid, XmlRejected, parse_skeleton, peek_root
+from tools.istd_samples import declaratie, sample_bsns
+
+NS = "http://www.istandaarden.nl/ijw/3_2/jw323/schema"
+
+
+@pytest.fixture
+def receivers(settings: Settings, tmp_path: Path):
+    registry = Registry.load(settings.adapters, settings)
+    made = []
+    for name, above in (("stream", 0), ("whole", 10**9)):
+        ledger = open_ledger(f"sqlite:///{tmp_path / name}.sqlite3", "k")
+        made.append(
+            (Receiver(registry, SchemaCache(), ledger, lambda e: None, 10**8, above), ledger)
+        )
+    yield made
+    for _, ledger in made:
+        ledger.close()
+
+
+def _same(receivers, body: bytes) -> tuple:
+    outcomes = []
+    for receiver, ledger in receivers:
+        receipt = receiver.receive(Envelope(body=body, direction=Direction.INBOUND, source="t"))
+        keys = sorted(e.message_id for e in ledger.find("ReferentieNummer", "R000000001"))
+        outcomes.append(
+            (receipt.status, receipt.findings, receipt.errors, receipt.message_type, len(keys))
+        )
+    streamed, whole = outcomes
+    # A streamed schema error has no line or path (libxml2 validates without a tree).
+    assert len(streamed[2]) == len(whole[2])
+    assert all(w.endswith(s) for s, w in zip(streamed[2], whole[2], strict=True))
+    assert streamed[:2] + streamed[3:] == whole[:2] + whole[3:]
+    return streamed
+
+
+def _bad_second_bsn(body: bytes) -> bytes:
+    second = sample_bsns(2)[1]
+    return body.replace(f"<jw323:Bsn>{second}<".encode(), b"<jw323:Bsn>123456789<")
+
+
+MUTATIONS = {
+    "valid": (lambda b: b, REJECTED, {"TR338"}),  # no toewijzingen in an empty ledger
+    "total": (
+        lambda b: b.replace(b"<ijw:TotaalBedrag>60000<", b"<ijw:TotaalBedrag>60001<"),
+        REJECTED,
+        {"TR338", "TR358"},
+    ),
+    "bsn": (_bad_second_bsn, REJECTED, {"TR338", "CS002"}),
+    "duplicate referentie": (
+        lambda b: b.replace(b"R000000012<", b"R000000001<"),
+        REJECTED,
+        {"TR338", "TR314"},
+    ),
+    "schema, last client": (
+        lambda b: b[::-1].replace(b"<40>", b"<99>", 1)[::-1],
+        REFUSED,
+        set(),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MUTATIONS))
+def test_streaming_and_whole_give_the_same_verdict(receivers, case: str) -> None:
+    mutate, status, rules = MUTATIONS[case]
+    body = mutate(declaratie("ijw", clients=3, prestaties=4))
+    got, findings, errors, message_type, indexed = _same(receivers, body)
+    assert got == status
+    assert {f.rule for f in findings} == rules
+    assert message_type == "ijw 3.2 JW323"
+    if status == REFUSED:
+        assert errors and "Eenheid" in errors[0] and "99" not in errors[0]
+    else:
+        assert indexed == 1  # the prestaties' ReferentieNummers are indexed on both paths
+
+
+def test_a_declaratie_referring_to_known_toewijzingen_is_accepted_on_both_paths(
+    receivers, settings: Settings
+) -> None:
+    from adapters.istandaarden import codec
+    from adapters.istandaarden.catalogue import Bericht
+    from tests.conftest import EXAMPLES
+
+    # One toewijzing per prestatie, sent by the gemeente before (accepted, so it is state).
+    base = codec.decode_message(
+        etree.parse(str(EXAMPLES / "WMO301-ontvangen.xml")).getroot(), Bericht("iwmo", 301)
+    )
+    bsns = sample_bsns(2)
+    for index, bsn in enumerate(bsns):
+        message = {
+            **base,
+            "Header": {**base["Header"], "Afzender": "0363", "Ontvanger": "12345678"},
+        }
+        message["Header"]["BerichtCode"] = "436"
+        message["Header"]["BerichtIdentificatie"] = {
+            "Identificatie": f"T{index}",
+            "Dagtekening": "2026-09-01",
+        }
+        client = dict(message["Client"], Bsn=bsn)
+        products = []
+        for k in range(2):
+            product = dict(client["ToegewezenProducten"]["ToegewezenProduct"][0])
+            product.update(
+                ToewijzingNummer=str(500_000 + index * 2 + k),
+                Product={"Categorie": "45", "Code": f"45A{k + 1:02d}"},
+                Toewijzingsdatum="2026-08-31",
+                Ingangsdatum=f"2026-0{k + 1}-01",
+                Einddatum="2026-12-31",
+                Omvang={"Volume": "10", "Eenheid": "04", "Frequentie": "4"},
+            )
+            products.append(product)
+        client["ToegewezenProducten"] = {"ToegewezenProduct": products}
+        message["Client"] = client
+        xml = codec.encode_message(Bericht("ijw", 301), message)
+        for receiver, _ in receivers:
+            receipt = receiver.receive(Envelope(body=xml, direction=Direction.OUTBOUND))
+            assert receipt.status == ACCEPTED, receipt.findings
+    got, findings, *_ = _same(receivers, declaratie("ijw", clients=2, prestaties=2))
+    assert (got, findings) == (ACCEPTED, ())
+
+
+def test_record_stream_drops_records_and_still_sees_late_schema_errors() -> None:
+    from adapters.istandaarden import codec
+    from adapters.istandaarden.catalogue import Bericht
+
+    body = declaratie("ijw", clients=50, prestaties=2)
+    tag = f"{{{NS}}}Client"
+    stream = RecordStream(body, 10**8, tag)
+    seen = 0
+    for element in stream:
+        seen += 1
+        # earlier records are gone (the parser may have read a little ahead)
+        assert element.getprevious() is None
+    assert seen == 50 and stream.skeleton is not None
+    assert len(stream.skeleton.getroot().findall(f".//{tag}")) <= 1
+    header = parse_skeleton(body, 10**8, tag).getroot()[0]
+    assert etree.QName(header).localname == "Header"
+
+    schema = etree.XMLSchema(etree.parse(str(codec.schema_path(Bericht("ijw", 323)))))
+    late = body[::-1].replace(b"<40>", b"<99>", 1)[::-1]  # in the very last prestatie
+    with pytest.raises(SchemaInvalid) as caught:
+        list(RecordStream(late, 10**8, tag, schema))
+    assert len(caught.value.errors) == 1
+    assert list(RecordStream(body, 10**8, tag, schema))  # the schema's error log starts clean
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'<!DOCTYPE a [<!ENTITY x "y">]><a/>', "DOCTYPE"),
+        (b"<a><b></a>", "not well-formed"),
+        (b"", "empty"),
+    ],
+)
+def test_streaming_refuses_what_the_safe_parser_refuses(body: bytes, error: str) -> None:
+    with pytest.raises(XmlRejected, match=error):
+        list(RecordStream(body, 10**8, "{x}Client"))
+    if error != "not well-formed":  # the first element of <a><b></a> is fine
+        with pytest.raises(XmlRejected, match=error):
+            peek_root(body, 10**8)
