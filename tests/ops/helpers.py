@@ -38,14 +38,14 @@ def as_(name: str) -> dict[str, str]:
 
 
 def ops_settings(settings: Settings, **changes: object) -> Settings:
-    return dataclasses.replace(
-        settings,
-        ops_identities=IDENTITIES,
-        max_attempts=1,  # the first failed delivery parks
-        ops_replay_rate=1000.0,
-        ops_deadline_interval=3600.0,
-        **changes,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "ops_identities": IDENTITIES,
+        "max_attempts": 1,  # the first failed delivery parks
+        "ops_replay_rate": 1000.0,
+        "ops_deadline_interval": 3600.0,
+        **changes,
+    }
+    return dataclasses.replace(settings, **values)  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from gateway.config import Settings
 from gateway.ingress.http import make_app
 from gateway.ledger import Event, Status
 from gateway.ops import replay as jobs
+from tests.conftest import EXAMPLES
 from tests.integration.busutil import depth
 from tests.integration.helpers import events, wait_for
 from tests.ops.helpers import (
@@ -227,20 +228,31 @@ def test_the_parking_recorder_records_what_the_broker_parked_once(
     assert gateway.ledger.history(unknown) == []
 
 
-def test_metrics_and_health(live: tuple[Gateway, TestClient]) -> None:
-    gateway, client = live
-    block_delivery(gateway.settings)
-    _parked(gateway, client, 7601)
-    assert client.get("/metrics").status_code == 401
-    text = client.get("/metrics", headers=as_("viewer")).text
-    assert 'ketenpoort_messages{route="outbound.iwmo.WMO301",status="parked"} 1.0' in text
-    assert "ketenpoort_parked_messages 1.0" in text
-    assert "ketenpoort_retries_total 0.0" in text
-    age = [x for x in text.splitlines() if x.startswith("ketenpoort_oldest_parked_age_seconds ")]
-    assert 0 <= float(age[0].split()[1]) < 60
-    entries = [x for x in text.splitlines() if x.startswith("ketenpoort_ledger_entries ")]
-    assert float(entries[0].split()[1]) == gateway.ledger.tree_size()  # type: ignore[attr-defined]
-    assert "ketenpoort_retour_latency_seconds_gcount" in text
-    assert client.get("/health/live").json() == {"status": "ok"}
-    ready = client.get("/health/ready").json()
-    assert ready == {"status": "ok", "broker": "ok", "ledger": "ok"}
+def test_metrics_and_health(settings: Settings) -> None:
+    retried_once = ops_settings(settings, max_attempts=2)  # one retry (tier 1s), then parked
+    with running(retried_once) as gateway, TestClient(make_app(gateway)) as client:
+        block_delivery(gateway.settings)
+        _parked(gateway, client, 7601)
+        assert client.get("/metrics").status_code == 401
+        text = client.get("/metrics", headers=as_("viewer")).text
+        assert 'ketenpoort_messages{route="outbound.iwmo.WMO301",status="parked"} 1.0' in text
+        assert "ketenpoort_parked_messages 1.0" in text
+        assert "ketenpoort_retries_total 1.0" in text
+        lines = {x.split()[0]: float(x.split()[1]) for x in text.splitlines() if x[:1] != "#"}
+        assert 0 <= lines["ketenpoort_oldest_parked_age_seconds"] < 60
+        assert lines["ketenpoort_ledger_entries"] == gateway.ledger.tree_size()  # type: ignore[attr-defined]
+        assert lines["ketenpoort_retour_latency_seconds_gcount"] == 0
+        inbound = client.post(
+            "/v1/messages/inbound",
+            content=(EXAMPLES / "WMO301-ontvangen.xml").read_bytes(),
+            headers=as_("bo-0599"),  # the gemeente 0599 sending its toewijzing to us
+        )
+        assert inbound.status_code == 202, inbound.text
+        wait_status(gateway, inbound.json()["message_id"], Status.ANSWERED)
+        again = client.get("/metrics", headers=as_("viewer")).text
+        assert "ketenpoort_retries_total 1.0" in again  # counted incrementally, not twice
+        assert "ketenpoort_retour_latency_seconds_gcount 1.0" in again
+        assert 'ketenpoort_retour_latency_seconds_bucket{le="60.0"} 1.0' in again
+        assert client.get("/health/live").json() == {"status": "ok"}
+        ready = client.get("/health/ready").json()
+        assert ready == {"status": "ok", "broker": "ok", "ledger": "ok"}
