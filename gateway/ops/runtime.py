@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import weakref
@@ -32,6 +33,8 @@ class Operations:
         self.rules = deadlines_of(gateway.registry)
         self.calendar = Calendar(getattr(settings, "ops_closed_days", ()))
         self.alerter = Alerter(gateway.ledger, settings.ops_alert_webhook)
+        # What "now" is for the deadlines (a test may move it forward).
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
         self._latest: list[Breach] = []
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -46,6 +49,7 @@ class Operations:
             self.gateway.ledger,
             self.rules,
             self.calendar,
+            now=self.clock(),
             horizon_days=self.gateway.settings.ops_deadline_horizon_days,
         )
         with self._lock:

@@ -3,10 +3,13 @@ payload view, BSN search, bulk replay); the browser test clicks through replay i
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 
 import pytest
+import responses
 from fastapi.testclient import TestClient
 
 from gateway.app import Gateway
@@ -15,9 +18,11 @@ from gateway.envelope import Direction, Envelope
 from gateway.ingress.http import make_app
 from gateway.ledger import Event, Status
 from gateway.ops.auth import identity_line
+from gateway.ops.runtime import operations
 from tests.ops.helpers import (
     IDENTITIES,
     KEYS,
+    as_,
     block_delivery,
     ops_settings,
     running,
@@ -117,3 +122,38 @@ def test_an_operator_discards_and_bulk_replays_from_the_dashboard(
     job_page = client.get(str(job.url)).text
     assert "2 of 2 replayed" in job_page
     assert gateway.ledger.state(parked[0]).status is Status.DISCARDED  # type: ignore[union-attr]
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_breach_on_the_dashboard_in_metrics_and_alerted_once(settings: Settings) -> None:
+    hook = "http://alerts.test/ketenpoort"
+    responses.post(hook, status=202)
+    responses.add_passthru("http://testserver")
+    configured = ops_settings(settings, ops_alert_webhook=hook)
+    with running(configured) as gateway, TestClient(make_app(gateway)) as client:
+        receipt = gateway.receiver.receive_mapped(
+            Envelope(body=toewijzing(6301), direction=Direction.OUTBOUND), "iwmo", "toewijzing"
+        )
+        wait_status(gateway, receipt.message_id, Status.AWAITING_ANSWER)
+        runtime = operations(gateway)
+        assert runtime.check_deadlines() == []  # not due yet
+        runtime.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+        [alerted] = runtime.check_deadlines()
+        assert runtime.check_deadlines() == []  # once per breach
+        assert alerted.message_id == receipt.message_id and alerted.rule == "OP090"
+        [call] = responses.calls
+        body = json.loads(call.request.body)
+        assert body["count"] == 1 and body["breaches"][0]["breach_id"] == alerted.breach_id
+        _sign_in(client, KEYS["viewer"])
+        home = client.get("/ui/").text
+        overdue = home.split('id="overdue"', 1)[1].split("<h2", 1)[0]
+        assert receipt.message_id[:8] in overdue and "OP090" in overdue
+        listed = client.get("/v1/deadlines", headers=as_("viewer")).json()
+        assert [b["message_id"] for b in listed["breaches"]] == [receipt.message_id]
+        text = client.get("/metrics", headers=as_("viewer")).text
+        assert 'ketenpoort_deadline_breaches{rule="OP090"} 1.0' in text
+        assert "ketenpoort_deadline_alerts_total 1.0" in text
+        [overdue_entry] = [
+            e for e in gateway.ledger.history(receipt.message_id) if e.event is Event.OVERDUE
+        ]
+        assert overdue_entry.detail["alerted"] is True
