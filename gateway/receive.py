@@ -47,6 +47,8 @@ class Receipt:
     errors: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     duplicate: bool = False
+    # Refused because the sender named in the message is not who handed it in (HTTP 403).
+    forbidden: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -143,6 +145,7 @@ class Receiver:
             "parent_id": envelope.parent_id,
             "content_type": envelope.content_type,
             "size": len(envelope.body),
+            **({"identity": envelope.identity} if envelope.identity else {}),
             **extra,
         }
         self.ledger.append(envelope, Event.RECEIVED, payload=envelope.body, detail=detail)
@@ -178,6 +181,8 @@ class Receiver:
         if not verdict.schema_valid:
             return self._refuse(envelope, verdict.schema_errors)
         assert description is not None
+        if envelope.may_send_as is not None and description.sender not in envelope.may_send_as:
+            return self._refuse(envelope, (_not_yours(envelope, description.sender),), "sender")
         answer_follows = envelope.direction is Direction.INBOUND and description.expects_answer
         publish = verdict.accepted or answer_follows
         self.ledger.append(
@@ -208,13 +213,15 @@ class Receiver:
             findings=verdict.findings,
         )
 
-    def _refuse(self, envelope: Envelope, errors: tuple[str, ...]) -> Receipt:
-        stage = "schema" if envelope.message_type else "intake"
+    def _refuse(
+        self, envelope: Envelope, errors: tuple[str, ...], stage: str | None = None
+    ) -> Receipt:
+        stage = stage or ("schema" if envelope.message_type else "intake")
         detail: dict[str, Any] = {"stage": stage, "errors": list(errors), "publish": False}
-        if envelope.direction is Direction.INBOUND:
+        if envelope.direction is Direction.INBOUND and stage != "sender":
             # No business answer (a retour needs a schema-valid heenbericht): the sender is owed
             # a transport-level error, which the counterpart transport sends (issue #6; for
-            # iWmo/iJw over GGk a Fo01 with StUF055).
+            # iWmo/iJw over GGk a Fo01 with StUF055). A sender refusal is answered at once (403).
             detail["answer"] = "transport-error"
         self.ledger.append(envelope, Event.REJECTED, detail=detail)
         log.info("message.refused", stage=stage, errors=len(errors))
@@ -225,6 +232,7 @@ class Receiver:
             status=REFUSED,
             message_type=str(envelope.message_type) if envelope.message_type else None,
             errors=errors,
+            forbidden=stage == "sender",
         )
 
     def _publish(self, envelope: Envelope) -> bool:
@@ -261,7 +269,16 @@ class Receiver:
             errors=tuple(last.detail.get("errors", [])) if last else (),
             findings=findings,
             duplicate=True,
+            forbidden=bool(last and last.detail.get("stage") == "sender"),
         )
+
+
+def _not_yours(envelope: Envelope, sender: str) -> str:
+    allowed = ", ".join(sorted(envelope.may_send_as or ())) or "none"
+    return (
+        f"the message's sender (Afzender) is {sender or '(empty)'}, but it was handed in by "
+        f"{envelope.identity or 'an identity'} who may send only as: {allowed}"
+    )
 
 
 def envelope_from_ledger(ledger: Ledger, message_id: str) -> Envelope:

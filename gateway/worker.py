@@ -94,7 +94,9 @@ class Worker:
 
     def process(self, envelope: Envelope) -> None:
         history = self.ledger.history(envelope.message_id)
-        done = {entry.event for entry in history}
+        # What happened since an operator last replayed it (a replay means: do it again).
+        replays = [i for i, e in enumerate(history) if e.event is Event.REPLAYED]
+        done = {entry.event for entry in history[replays[-1] + 1 if replays else 0 :]}
         verdicts = [e for e in history if e.event in (Event.VALIDATED, Event.REJECTED)]
         if not verdicts or envelope.message_type is None:
             raise Permanent("message is not in the ledger with a verdict; refusing to process")

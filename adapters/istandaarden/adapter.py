@@ -11,6 +11,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden import codec, mapping, retour, rules
+from adapters.istandaarden import deadlines as deadline_table
 from adapters.istandaarden.catalogue import (
     NAMESPACE_RE,
     STANDARDS,
@@ -24,6 +25,7 @@ from adapters.istandaarden.history import History
 from adapters.istandaarden.refdata import RefData
 from gateway.adapter import Delivery, Description, Finding, State, Transport, Unidentified
 from gateway.envelope import Direction, Envelope, MessageType
+from gateway.ops.deadlines import Deadline
 
 # Elements whose values are business keys worth indexing in the ledger (the rules that need
 # earlier messages find them by these; ReferentieNummer also indexes VorigReferentieNummer).
@@ -183,6 +185,10 @@ class IStandaardenAdapter:
 
     def transport(self, to: str) -> Transport:
         return self._transport
+
+    def deadlines(self) -> list[Deadline]:
+        """The standard's answer and reporting times (optional member; ``gateway/ops``)."""
+        return deadline_table.deadlines()
 
 
 def collect_keys(element: etree._Element, keys: dict[str, set[str]], subjects: set[str]) -> None:
