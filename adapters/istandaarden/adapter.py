@@ -142,9 +142,14 @@ class IStandaardenAdapter:
             return (element.text or "") if element is not None else ""
 
         identificatie = next(iter(keys["BerichtIdentificatie"]))
+        # A retour carries its heenbericht's header unswapped (IV028): its real sender is the
+        # header's Ontvanger (the aanbieder answering a 301) and it goes to the Afzender.
+        sender, receiver = text("Afzender"), text("Ontvanger")
+        if bericht.is_retour:
+            sender, receiver = receiver, sender
         return Description(
-            sender=text("Afzender"),
-            receiver=text("Ontvanger"),
+            sender=sender,
+            receiver=receiver,
             keys={k: sorted(v) for k, v in keys.items() if v},
             subjects=sorted(subjects),
             expects_answer=bericht.retour is not None,
@@ -160,9 +165,7 @@ class IStandaardenAdapter:
         name = f"{bericht.code}.xml"
         if envelope.direction is Direction.INBOUND:
             return Delivery("backoffice", envelope.body, "application/xml", name)
-        description = self.describe(doc, envelope.message_type)
-        # A retour's header is the heenbericht's, unswapped: it goes back to the Afzender.
-        to = description.sender if bericht.is_retour else description.receiver
+        to = self.describe(doc, envelope.message_type).receiver
         return Delivery(to, envelope.body, "application/xml", name)
 
     def answer(

@@ -16,8 +16,8 @@ environment variable)::
   view is recorded in the ledger), ``operator`` (also replay and discard), ``admin`` (all of it).
 - ``parties``: the codes it may send as (a gemeente's back-office its CBS gemeentecode, an
   aanbieder its AGB code); ``*`` for a trusted internal system that may send as anyone. A message
-  whose sender (the adapter's ``Description.sender``, the Afzender) is not one of them is refused
-  with HTTP 403 and recorded as rejected at stage ``sender``.
+  whose sender (the adapter's ``Description.sender``: the party that really sends it) is not one
+  of them is refused with HTTP 403 and recorded as rejected at stage ``sender``.
 
 Without any identity configured the API is open: every caller is ``anonymous`` with every role
 and may send as anyone. ``check_exposure`` refuses that unless the server listens on loopback.
