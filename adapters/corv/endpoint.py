@@ -40,6 +40,7 @@ from adapters.shared.stuf import (
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
+from gateway.ops.auth import Authenticator
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -161,10 +162,12 @@ def make_router(gateway: Any) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
     intake = CorvIntake(gateway)
     limit = gateway.settings.max_message_bytes
+    auth = Authenticator.from_settings(gateway.settings)
 
     @router.post("/v1/corv", status_code=200)
     async def post_corv(request: Request) -> Response:
         """A StUF-Jeugdzorg message (SOAP or bare) from JUBES, through the ebMS adapter."""
+        auth.require_sender(request)
         try:
             body = await read_body(request, limit)
         except TooLarge:

@@ -81,9 +81,7 @@ def make_app(gateway: Gateway) -> FastAPI:
     auth = operations(gateway).auth
 
     async def ingest(request: Request, direction: Direction, mapping: str | None) -> JSONResponse:
-        identity = auth.require(request)
-        if identity.may_send_as is not None and not identity.may_send_as:
-            raise HTTPException(403, f"{identity.name} may not send messages (it has no parties)")
+        identity = auth.require_sender(request)
         try:
             body = await read_body(request, limit)
         except TooLarge:

@@ -233,6 +233,18 @@ class Authenticator:
             raise HTTPException(403, f"{identity.name} lacks the role {role.value}")
         return identity
 
+    def require_sender(self, request: Request) -> Identity:
+        """The caller's identity, which must be allowed to send messages (else 401 / 403).
+
+        Every way in over HTTP asks this, the adapters' receiving endpoints included (the ebMS
+        adapter relaying what the GGk or JUBES sent needs an identity with ``parties=*``).
+        """
+        identity = self.require(request)
+        if identity.may_send_as is not None and not identity.may_send_as:
+            log.warning("auth.may_not_send", identity=identity.name)
+            raise HTTPException(403, f"{identity.name} may not send messages (it has no parties)")
+        return identity
+
 
 def check_exposure(settings: object) -> None:
     """Refuse an open API (no identities) on anything but a loopback address."""
