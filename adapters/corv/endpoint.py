@@ -61,6 +61,7 @@ def _bytes(element: etree._Element) -> bytes:
 
 class CorvIntake:
     def __init__(self, gateway: Any) -> None:
+        self.gateway = gateway
         self.receiver = gateway.receiver
         self.ledger = gateway.ledger
         self.settings = gateway.settings
@@ -129,7 +130,7 @@ class CorvIntake:
         receipt = self.receiver.receive(envelope, context)
         if fault and answered is not None:
             _, fout = read_fout(element)
-            detail = record_fault(self.ledger, answered.message_id, "CORV", fout, message_id)
+            detail = record_fault(self.gateway, answered.message_id, "CORV", fout, message_id)
             log.warning("corv.fo01", foutcode=fout.code, state=detail["state"])
         if fault:
             return Answer(200, soap.wrap(bevestiging(self._reply(sg, "Bv03"))), receipt)

@@ -184,7 +184,7 @@ class GgkIntake:
         }
         receipt = self.receiver.receive(envelope, context)
         if answered is not None:
-            detail = record_fault(self.ledger, answered.message_id, "GGk", fout, message_id)
+            detail = record_fault(self.gateway, answered.message_id, "GGk", fout, message_id)
             log.warning(
                 "ggk.fo01",
                 foutcode=fout.code,

@@ -168,8 +168,11 @@ def replay(
     reason: str = "",
     job: str | None = None,
     keys: Mapping[str, Sequence[str]] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> MessageState:
     """Re-publish a recorded message under its own id; returns its state afterwards.
+
+    ``extra`` is added to the ``replayed`` entry's detail (e.g. an automatic re-send's wait).
 
     ``replayed`` is recorded before publishing, so that the worker, which may take the message
     the moment it is published, already sees it as to be done again. If the broker does not
@@ -188,6 +191,7 @@ def replay(
         detail["reason"] = reason[:500]
     if job:
         detail["job"] = job
+    detail.update(extra or {})
     with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
         # Keys index the replay (a bulk job's id); expects_answer keeps the message's own.
         description = (
