@@ -197,6 +197,8 @@ class Adapter(Protocol):
 # - ``pollers(gateway) -> Sequence[tuple[str, Callable[[threading.Event], None]]]``: background
 #   loops (e.g. fetching VECOZO's waiting messages), started and stopped by ``service.py``.
 #   Each loop runs until the event is set.
+# Optional adapter member ``deadlines() -> Sequence[gateway.ops.deadlines.Deadline]``: the
+# standard's answer and reporting times, watched by the core's deadline monitor (``gateway/ops``).
 
 
 class Registry:

@@ -13,6 +13,7 @@ from gateway.adapter import Registry
 from gateway.bus.consumer import Consumer, Handler
 from gateway.bus.publisher import Publisher, PublishError, connect
 from gateway.bus.topology import Topology
+from gateway.bus.wire import ATTEMPT, to_amqp
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
@@ -63,6 +64,20 @@ class Gateway:
     def publish_many(self, envelopes: Sequence[Envelope]) -> list[PublishError | None]:
         """Publish several with their confirms in flight together; per envelope its error."""
         return self.publisher().publish_many(envelopes)
+
+    def publish_later(self, envelope: Envelope, attempt: int) -> str:
+        """Publish ``envelope`` to wait out the retry tier after ``attempt`` before it returns to
+        its work queue (as the consumer does with a failed message); returns the tier's name."""
+        if envelope.message_type is None:
+            raise ValueError("only an identified message can wait in a retry tier")
+        tier = self.topology.tier_after(attempt)
+        queue = self.topology.work_queue(envelope.direction, envelope.message_type.standard)
+        properties, body = to_amqp(envelope)
+        properties.headers = {**(properties.headers or {}), ATTEMPT: attempt + 1}
+        self.publisher().publish_raw(
+            self.topology.retry_exchange, self.topology.retry_key(tier, queue), body, properties
+        )
+        return tier.name
 
     def declare_topology(self) -> None:
         connection = connect(self.settings.amqp_url)

@@ -7,6 +7,7 @@
 - ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
 - ``ketenpoort demo``: send the messages in ``examples/`` through the whole path and report.
 - ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention (``ledger/cli.py``).
+- ``ketenpoort messages ...``, ``ketenpoort identities new-key``: operations (``ops/cli.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger
 from gateway.ledger.cli import add_ledger_commands
 from gateway.logs import configure_logging, get_logger
+from gateway.ops.cli import add_messages_commands
 from gateway.receive import ACCEPTED, REFUSED, Receipt
 from gateway.service import Services
 
@@ -51,6 +53,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.ingress.http import make_app
 
     settings = _settings(args)
+    from gateway.ops.auth import check_exposure
+
+    try:
+        check_exposure(settings)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     # uvicorn handles SIGTERM/SIGINT by shutting the server down, restoring the handlers it
     # found and raising the signal again: these handlers make that a no-op, so that after the
     # server stops, the workers finish the message in hand and the process exits cleanly.
@@ -58,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: None)
     with Gateway(settings) as gateway:
         gateway.declare_topology()
-        with Services(gateway):
+        with Services(gateway, operations=True):
             log.info("gateway.started", http=f"{settings.http_host}:{settings.http_port}")
             uvicorn.run(
                 make_app(gateway),
@@ -242,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.set_defaults(func=cmd_demo)
     add_ledger_commands(sub, _settings)
+    add_messages_commands(sub, _settings)
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)

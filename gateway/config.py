@@ -108,6 +108,29 @@ class Settings:
     corv_url: str = ""
     corv_organisatie: str = ""
     corv_applicatie: str = "Ketenpoort"
+    # -- operations (gateway/ops/; README "Operations") -----------------------------------------
+    # Who may use the HTTP API and dashboard: "<name> key=sha256:<hex> cert=sha256:<hex>
+    # roles=viewer+payload-viewer+operator+admin parties=<code>+<code>" (see gateway/ops/auth.py;
+    # `ketenpoort identities new-key NAME` makes a key and its line). None: the API is open
+    # (refused unless http_host is a loopback address).
+    ops_identities: tuple[str, ...] = ()
+    # The header a TLS-terminating proxy sets to the SHA-256 fingerprint of a verified client
+    # certificate (mutual TLS), and the proxy addresses whose header is believed.
+    ops_client_cert_header: str = ""
+    ops_trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    # Deadline monitoring: URL receiving breach alerts (JSON POST), seconds between checks (and
+    # so at most one alert call per interval), how far back to look for unanswered messages.
+    ops_alert_webhook: str = ""
+    ops_deadline_interval: float = 60.0
+    ops_deadline_horizon_days: int = 120
+    # Days the government adds to the Algemene termijnenwet's feestdagen (art. 3 lid 3, e.g. the
+    # Friday after Hemelvaartsdag), ISO dates; they are not working days.
+    ops_closed_days: tuple[str, ...] = ()
+    # Whether this process runs the deadline monitor and the parking recorder (run one set per
+    # installation: `ketenpoort run` with this on, other replicas off).
+    ops_monitor: bool = True
+    # Bulk replay: messages re-published per second.
+    ops_replay_rate: float = 20.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -202,6 +225,12 @@ def load_settings(
     if settings.cak_trigger not in {"", "toewijzing", "levering"}:
         raise ConfigError("setting 'cak_trigger' must be 'toewijzing', 'levering' or ''")
     from gateway.ledger.retention import parse_policies
+    from gateway.ops.auth import parse_identities
+
+    try:
+        parse_identities(settings.ops_identities)
+    except ValueError as exc:
+        raise ConfigError(f"setting 'ops_identities': {exc}") from exc
 
     try:
         parse_policies(settings.ledger_retention)

@@ -48,6 +48,8 @@ class Receipt:
     errors: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     duplicate: bool = False
+    # Refused because the sender named in the message is not who handed it in (HTTP 403).
+    forbidden: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -311,6 +313,7 @@ class Receiver:
             "parent_id": envelope.parent_id,
             "content_type": envelope.content_type,
             "size": len(envelope.body),
+            **({"identity": envelope.identity} if envelope.identity else {}),
             **extra,
         }
         batch.add(job, Record(envelope, Event.RECEIVED, detail=detail, payload=envelope.body))
@@ -367,6 +370,9 @@ class Receiver:
             self._refuse(job, batch, verdict.schema_errors)
             return
         assert description is not None
+        if envelope.may_send_as is not None and description.sender not in envelope.may_send_as:
+            self._refuse(job, batch, (_not_yours(envelope, description.sender),), "sender")
+            return
         answer_follows = envelope.direction is Direction.INBOUND and description.expects_answer
         publish = verdict.accepted or answer_follows
         batch.add(
@@ -401,14 +407,16 @@ class Receiver:
             findings=verdict.findings,
         )
 
-    def _refuse(self, job: _Job, batch: _Batch, errors: tuple[str, ...]) -> None:
+    def _refuse(
+        self, job: _Job, batch: _Batch, errors: tuple[str, ...], stage: str | None = None
+    ) -> None:
         envelope = job.envelope
-        stage = "schema" if envelope.message_type else "intake"
+        stage = stage or ("schema" if envelope.message_type else "intake")
         detail: dict[str, Any] = {"stage": stage, "errors": list(errors), "publish": False}
-        if envelope.direction is Direction.INBOUND:
+        if envelope.direction is Direction.INBOUND and stage != "sender":
             # No business answer (a retour needs a schema-valid heenbericht): the sender is owed
             # a transport-level error, which the counterpart transport sends (issue #6; for
-            # iWmo/iJw over GGk a Fo01 with StUF055).
+            # iWmo/iJw over GGk a Fo01 with StUF055). A sender refusal is answered at once (403).
             detail["answer"] = "transport-error"
         batch.add(job, Record(envelope, Event.REJECTED, detail=detail))
         log.info("message.refused", stage=stage, errors=len(errors))
@@ -419,6 +427,7 @@ class Receiver:
             status=REFUSED,
             message_type=str(envelope.message_type) if envelope.message_type else None,
             errors=errors,
+            forbidden=stage == "sender",
         )
 
     def _publish_jobs(self, jobs: list[_Job]) -> list[_Job]:
@@ -474,7 +483,16 @@ class Receiver:
             errors=tuple(last.detail.get("errors", [])) if last else (),
             findings=findings,
             duplicate=True,
+            forbidden=bool(last and last.detail.get("stage") == "sender"),
         )
+
+
+def _not_yours(envelope: Envelope, sender: str) -> str:
+    allowed = ", ".join(sorted(envelope.may_send_as or ())) or "none"
+    return (
+        f"the message's sender (Afzender) is {sender or '(empty)'}, but it was handed in by "
+        f"{envelope.identity or 'an identity'} who may send only as: {allowed}"
+    )
 
 
 def envelope_from_ledger(ledger: Ledger, message_id: str) -> Envelope:

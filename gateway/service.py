@@ -5,7 +5,8 @@
 - the file drop poller;
 - the sweeper, publishing what was recorded while the broker was away, and signing a ledger
   checkpoint when one is due (``ledger.checkpoint_seconds``);
-- the adapters' pollers (optional member ``pollers``), e.g. fetching VECOZO's waiting messages.
+- the adapters' pollers (optional member ``pollers``), e.g. fetching VECOZO's waiting messages;
+- with ``operations``: the parking recorder and the deadline monitor (``gateway/ops/runtime.py``).
 
 ``stop()`` lets each loop finish the message in hand (no half-done work), then joins them.
 """
@@ -37,6 +38,7 @@ class Services:
         filedrop: bool = True,
         sweeper: bool = True,
         pollers: bool = True,
+        operations: bool = False,
     ) -> None:
         self.gateway = gateway
         self._stop = threading.Event()
@@ -62,6 +64,13 @@ class Services:
                 if callable(make_pollers):
                     for name, poll in make_pollers(gateway):
                         self._loops.append((name, functools.partial(poll, self._stop)))
+        if operations:
+            from gateway.ops.runtime import loops
+
+            consumers, ops_loops = loops(gateway, self._stop)
+            self.consumers += consumers
+            self._loops += [(f"consumer-ops-{i}", c.run) for i, c in enumerate(consumers)]
+            self._loops += ops_loops
 
     def _sweep(self) -> None:
         while not self._stop.wait(SWEEP_INTERVAL):

@@ -180,7 +180,9 @@ class Worker:
     def _plan(self, job: _Job, history: list[Entry]) -> None:
         """From the history: what is still to do; parse the body; what to deliver where."""
         envelope = job.envelope
-        done = {entry.event for entry in history}
+        # What happened since an operator last replayed it (a replay means: do it again).
+        replays = [i for i, e in enumerate(history) if e.event is Event.REPLAYED]
+        done = {entry.event for entry in history[replays[-1] + 1 if replays else 0 :]}
         verdicts = [e for e in history if e.event in (Event.VALIDATED, Event.REJECTED)]
         if not verdicts or envelope.message_type is None:
             raise Permanent("message is not in the ledger with a verdict; refusing to process")

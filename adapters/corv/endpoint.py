@@ -40,6 +40,7 @@ from adapters.shared.stuf import (
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
+from gateway.ops.auth import Authenticator
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -60,6 +61,7 @@ def _bytes(element: etree._Element) -> bytes:
 
 class CorvIntake:
     def __init__(self, gateway: Any) -> None:
+        self.gateway = gateway
         self.receiver = gateway.receiver
         self.ledger = gateway.ledger
         self.settings = gateway.settings
@@ -128,7 +130,7 @@ class CorvIntake:
         receipt = self.receiver.receive(envelope, context)
         if fault and answered is not None:
             _, fout = read_fout(element)
-            detail = record_fault(self.ledger, answered.message_id, "CORV", fout, message_id)
+            detail = record_fault(self.gateway, answered.message_id, "CORV", fout, message_id)
             log.warning("corv.fo01", foutcode=fout.code, state=detail["state"])
         if fault:
             return Answer(200, soap.wrap(bevestiging(self._reply(sg, "Bv03"))), receipt)
@@ -161,10 +163,12 @@ def make_router(gateway: Any) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
     intake = CorvIntake(gateway)
     limit = gateway.settings.max_message_bytes
+    auth = Authenticator.from_settings(gateway.settings)
 
     @router.post("/v1/corv", status_code=200)
     async def post_corv(request: Request) -> Response:
         """A StUF-Jeugdzorg message (SOAP or bare) from JUBES, through the ebMS adapter."""
+        auth.require_sender(request)
         try:
             body = await read_body(request, limit)
         except TooLarge:

@@ -48,6 +48,7 @@ from adapters.shared.stuf import (
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
+from gateway.ops.auth import Authenticator
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -183,7 +184,7 @@ class GgkIntake:
         }
         receipt = self.receiver.receive(envelope, context)
         if answered is not None:
-            detail = record_fault(self.ledger, answered.message_id, "GGk", fout, message_id)
+            detail = record_fault(self.gateway, answered.message_id, "GGk", fout, message_id)
             log.warning(
                 "ggk.fo01",
                 foutcode=fout.code,
@@ -278,10 +279,12 @@ def make_router(gateway: Any) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
     intake = GgkIntake(gateway)
     limit = gateway.settings.max_message_bytes
+    auth = Authenticator.from_settings(gateway.settings)
 
     @router.post("/v1/ggk", status_code=202)
     async def post_ggk(request: Request) -> Response:
         """A StUF-GGk message (Di01, Du01, Fo01; SOAP or bare) from the ebMS adapter."""
+        auth.require_sender(request)
         try:
             body = await read_body(request, limit)
         except TooLarge:

@@ -11,6 +11,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden import codec, mapping, retour, rules
+from adapters.istandaarden import deadlines as deadline_table
 from adapters.istandaarden.catalogue import (
     NAMESPACE_RE,
     STANDARDS,
@@ -24,6 +25,7 @@ from adapters.istandaarden.history import History
 from adapters.istandaarden.refdata import RefData
 from gateway.adapter import Delivery, Description, Finding, State, Transport, Unidentified
 from gateway.envelope import Direction, Envelope, MessageType
+from gateway.ops.deadlines import Deadline
 
 # Elements whose values are business keys worth indexing in the ledger (the rules that need
 # earlier messages find them by these; ReferentieNummer also indexes VorigReferentieNummer).
@@ -140,9 +142,14 @@ class IStandaardenAdapter:
             return (element.text or "") if element is not None else ""
 
         identificatie = next(iter(keys["BerichtIdentificatie"]))
+        # A retour carries its heenbericht's header unswapped (IV028): its real sender is the
+        # header's Ontvanger (the aanbieder answering a 301) and it goes to the Afzender.
+        sender, receiver = text("Afzender"), text("Ontvanger")
+        if bericht.is_retour:
+            sender, receiver = receiver, sender
         return Description(
-            sender=text("Afzender"),
-            receiver=text("Ontvanger"),
+            sender=sender,
+            receiver=receiver,
             keys={k: sorted(v) for k, v in keys.items() if v},
             subjects=sorted(subjects),
             expects_answer=bericht.retour is not None,
@@ -158,9 +165,7 @@ class IStandaardenAdapter:
         name = f"{bericht.code}.xml"
         if envelope.direction is Direction.INBOUND:
             return Delivery("backoffice", envelope.body, "application/xml", name)
-        description = self.describe(doc, envelope.message_type)
-        # A retour's header is the heenbericht's, unswapped: it goes back to the Afzender.
-        to = description.sender if bericht.is_retour else description.receiver
+        to = self.describe(doc, envelope.message_type).receiver
         return Delivery(to, envelope.body, "application/xml", name)
 
     def answer(
@@ -183,6 +188,10 @@ class IStandaardenAdapter:
 
     def transport(self, to: str) -> Transport:
         return self._transport
+
+    def deadlines(self) -> list[Deadline]:
+        """The standard's answer and reporting times (optional member; ``gateway/ops``)."""
+        return deadline_table.deadlines()
 
 
 def collect_keys(element: etree._Element, keys: dict[str, set[str]], subjects: set[str]) -> None:

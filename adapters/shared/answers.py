@@ -3,7 +3,8 @@
 A Du01 or Fo01 quotes our referentienummer; the transport indexed that reference when it
 delivered the message (``Handover.keys``), so the answer finds the message again. A Fo01 puts the
 message it answers in the ledger state ``parked`` with the foutcode's meaning
-(``faults.py``): operations see which message, why, and whether sending it again can help.
+(``faults.py``): operations see which message, why, and whether sending it again can help. A
+"send again later" code (IB103) re-sends it by itself after a retry tier's wait.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from adapters.shared import faults
 from adapters.shared.stuf import Fout
 from gateway.ledger import Entry, Event, Ledger
+from gateway.ops.messages import replay
 from gateway.receive import envelope_from_ledger
 
 
@@ -25,9 +27,15 @@ def original(ledger: Ledger, key: str, reference: str) -> Entry | None:
 
 
 def record_fault(
-    ledger: Ledger, message_id: str, counterpart: str, fout: Fout, answer_id: str
+    gateway: Any, message_id: str, counterpart: str, fout: Fout, answer_id: str
 ) -> dict[str, Any]:
-    """Record on message ``message_id`` that ``counterpart`` answered it with ``fout``."""
+    """Record on message ``message_id`` that ``counterpart`` answered it with ``fout``.
+
+    The message is parked with the foutcode's meaning. When the code says "not now, send again
+    later" (e.g. IB103, a release freeze), it is then sent again automatically after the next
+    retry tier's wait (:func:`resend_later`), up to ``max_attempts`` times.
+    """
+    ledger: Ledger = gateway.ledger
     history = ledger.history(message_id)
     if any(e.detail.get("answer_id") == answer_id for e in history):
         return dict(next(e.detail for e in history if e.detail.get("answer_id") == answer_id))
@@ -43,4 +51,32 @@ def record_fault(
         "answer_id": answer_id,
     }
     ledger.append(envelope_from_ledger(ledger, message_id), Event.PARKED, detail=detail)
+    if meaning.retry:
+        detail["resent_after"] = resend_later(gateway, message_id, counterpart, detail["reason"])
     return detail
+
+
+def resend_later(gateway: Any, message_id: str, counterpart: str, reason: str) -> str | None:
+    """Replay a parked message through the next retry tier; None when its re-sends are used up.
+
+    Counts the automatic re-sends recorded so far: the message goes out at most ``max_attempts``
+    times in all, then stays parked for operations (with every Fo01 in its history).
+    """
+    ledger: Ledger = gateway.ledger
+    attempt = 1 + sum(
+        1
+        for e in ledger.history(message_id)
+        if e.event is Event.REPLAYED and e.detail.get("automatic")
+    )
+    if attempt >= gateway.settings.max_attempts:
+        return None
+    tier = gateway.topology.tier_after(attempt).name
+    replay(
+        ledger,
+        lambda envelope: gateway.publish_later(envelope, attempt),
+        message_id,
+        who=counterpart,
+        reason=reason,
+        extra={"automatic": True, "wait": tier, "attempt": attempt + 1},
+    )
+    return tier

@@ -3,10 +3,14 @@
 - ``POST /v1/messages/outbound``: a standard message (XML) from the back-office, to send.
 - ``POST /v1/messages/outbound/{standard}/{mapping}``: back-office JSON, mapped to a message.
 - ``POST /v1/messages/inbound``: a message (XML) from a counterpart.
-- ``GET /v1/messages/{message_id}``: the message's history in the ledger (no payload).
 - ``GET /health/live``, ``GET /health/ready`` (broker and ledger reachable).
 - what the loaded adapters add (optional member ``router``), e.g. ``POST /v1/ggk`` where the
   ebMS adapter in front of us hands over what the GGk sent.
+- the operations API (``/v1/messages`` queries, payloads, replay, discard, replay jobs,
+  deadlines, ``/metrics``) and the dashboard (``/ui``): ``gateway/ops/``.
+
+Callers authenticate (``gateway/ops/auth.py``) once identities are configured; a message whose
+sender is not a party the caller may send as is refused with 403 and recorded.
 
 An optional ``X-Message-Id`` header (a UUID) makes a POST idempotent: sending the same id again
 returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carried along.
@@ -15,8 +19,6 @@ returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carrie
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -26,6 +28,8 @@ from gateway import __version__
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
 from gateway.envelope import Direction, Envelope, new_id
+from gateway.ops import mount
+from gateway.ops.runtime import operations
 from gateway.receive import ACCEPTED, REJECTED, Receipt
 
 
@@ -58,6 +62,8 @@ def _message_id(request: Request) -> str:
 
 
 def _status(receipt: Receipt, direction: Direction) -> int:
+    if receipt.forbidden:
+        return 403
     if receipt.status == ACCEPTED:
         return 202
     if receipt.status == REJECTED and direction is Direction.INBOUND:
@@ -72,8 +78,10 @@ def make_app(gateway: Gateway) -> FastAPI:
         description="Message gateway for iWmo/iJw, SVB iPgb, CAK iEb and CORV.",
     )
     limit = gateway.settings.max_message_bytes
+    auth = operations(gateway).auth
 
     async def ingest(request: Request, direction: Direction, mapping: str | None) -> JSONResponse:
+        identity = auth.require_sender(request)
         try:
             body = await read_body(request, limit)
         except TooLarge:
@@ -85,6 +93,8 @@ def make_app(gateway: Gateway) -> FastAPI:
             correlation_id=request.headers.get("x-correlation-id", ""),
             content_type=request.headers.get("content-type", ""),
             source="http",
+            identity="" if auth.open else identity.name,
+            may_send_as=identity.may_send_as,
         )
         if mapping is None:
             receipt = await run_in_threadpool(gateway.receiver.receive, envelope)
@@ -109,13 +119,6 @@ def make_app(gateway: Gateway) -> FastAPI:
     async def post_inbound(request: Request) -> JSONResponse:
         """Receive a message (XML) from a counterpart."""
         return await ingest(request, Direction.INBOUND, None)
-
-    @app.get("/v1/messages/{message_id}", tags=["messages"])
-    def get_message(message_id: str) -> dict[str, Any]:
-        history = gateway.ledger.history(message_id)
-        if not history:
-            raise HTTPException(404, "no such message")
-        return {"message_id": message_id, "history": [asdict(e) for e in history]}
 
     # Adapters' own endpoints (a counterpart's receiving endpoint, e.g. POST /v1/ggk).
     for adapter in gateway.registry:
@@ -143,4 +146,5 @@ def make_app(gateway: Gateway) -> FastAPI:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
 
+    mount(app, gateway)
     return app

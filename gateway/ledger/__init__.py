@@ -43,6 +43,9 @@ class Event(StrEnum):
     REPLAYED = "replayed"
     DISCARDED = "discarded"
     ERASED = "erased"
+    # Operations: someone saw the payload (who, which); a deadline passed without its answer.
+    VIEWED = "viewed"
+    OVERDUE = "overdue"
 
 
 @dataclass(frozen=True)

@@ -417,8 +417,11 @@ class SqlLedger:
 
         for p, entry in zip(batch, entries, strict=True):
             d = p.description
+            # A description without parties only adds keys (e.g. a counterpart's reference on
+            # `delivered`): it says nothing about whether the message expects an answer.
+            told = d is not None and bool(d.sender or d.receiver)
             states[entry.message_id] = advance(
-                load(entry.message_id), entry, d.expects_answer if d else None
+                load(entry.message_id), entry, d.expects_answer if d and told else None
             )
             changed.add(entry.message_id)
             if d is not None and d.answers:

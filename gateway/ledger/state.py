@@ -15,6 +15,10 @@ from gateway.ledger import Entry, Event, MessageState, Status
 SETTLED = frozenset({Status.FAILED, Status.DELIVERED, Status.ANSWERED, Status.DISCARDED})
 
 
+# Retention erasing, someone viewing the payload, a deadline passing: not the message's activity.
+_NOT_ACTIVITY = frozenset({Event.ERASED, Event.VIEWED, Event.OVERDUE})
+
+
 def advance(
     current: MessageState | None, entry: Entry, expects_answer: bool | None = None
 ) -> MessageState:
@@ -38,7 +42,7 @@ def advance(
             first_at=entry.at,
             last_at=entry.at,
         )
-    if entry.event is Event.ERASED:  # retention is not activity: the message's age stays
+    if entry.event in _NOT_ACTIVITY:  # the message's age and route stay as they were
         return current
     expects = current.expects_answer if expects_answer is None else expects_answer
     changes: dict[str, Any] = {

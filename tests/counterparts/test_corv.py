@@ -300,3 +300,26 @@ def test_unknown_jz_messages_are_refused_with_the_handled_list(parts) -> None:
     )
     assert receipt.status == REFUSED and "notificatieDi01" in receipt.errors[0]
     assert STUF
+
+
+def test_the_receiving_endpoint_needs_an_identity_that_may_send(parts) -> None:
+    """With identities configured, only the ebMS adapter's identity (parties=*) may post."""
+    import dataclasses
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from adapters.corv.endpoint import make_router
+    from gateway.ops.auth import identity_line
+
+    relay_key = "relay-key-" + "r" * 32
+    settings = dataclasses.replace(
+        parts.settings, ops_identities=(identity_line("ebms-adapter", relay_key, [], ["*"]),)
+    )
+    app = FastAPI()
+    app.include_router(make_router(dataclasses.replace(parts, settings=settings)))
+    body = soap.wrap(_element(m.zorgmelding()))
+    with TestClient(app) as client:
+        assert client.post("/v1/corv", content=body).status_code == 401
+        ok = client.post("/v1/corv", content=body, headers={"X-API-Key": relay_key})
+        assert ok.status_code == 200 and b"Bv03Bericht" in ok.content

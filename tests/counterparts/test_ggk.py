@@ -4,6 +4,7 @@ mocked with ``responses``), and the receiving endpoint's Di01/Du01/Fo01 handling
 from __future__ import annotations
 
 import base64
+import dataclasses
 import uuid
 
 import pytest
@@ -432,3 +433,31 @@ def test_payload_bom_is_removed_and_base64_checked() -> None:
     holder.text = "@@@"
     with pytest.raises(codec.EnvelopeError, match="not valid base64"):
         codec.read(element)
+
+
+def test_the_receiving_endpoint_needs_an_identity_that_may_send(parts) -> None:
+    """With identities configured, only the ebMS adapter's identity (parties=*) may post."""
+    from fastapi import FastAPI
+
+    from gateway.ops.auth import identity_line
+
+    relay_key, viewer_key = "relay-key-" + "r" * 32, "viewer-key-" + "v" * 32
+    settings = dataclasses.replace(
+        parts.settings,
+        ops_identities=(
+            identity_line("ebms-adapter", relay_key, [], ["*"]),
+            identity_line("dashboard-user", viewer_key, ["viewer"], []),
+        ),
+    )
+    prime_toewijzing(parts)
+    app = FastAPI()
+    app.include_router(make_router(dataclasses.replace(parts, settings=settings)))
+    body = _di01(WMO305.read_bytes(), "WMO305")
+    with TestClient(app) as client:
+        assert client.post("/v1/ggk", content=body).status_code == 401
+        viewer = {"Authorization": f"Bearer {viewer_key}"}
+        assert client.post("/v1/ggk", content=body, headers=viewer).status_code == 403
+        relay = {"Authorization": f"Bearer {relay_key}"}
+        ok = client.post("/v1/ggk", content=body, headers=relay)
+        assert ok.status_code == 202 and ok.json()["status"] == "accepted"
+    assert len(parts.bus.published) == 1  # only the authenticated post was taken

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -119,3 +120,63 @@ def test_the_http_app_mounts_the_counterpart_endpoints(gateway) -> None:
     with TestClient(make_app(gateway)) as client:
         answer = client.post("/v1/ggk", content=b"<not-ggk/>")
     assert answer.status_code == 400 and b"is no StUF-GGk message" in answer.content
+
+
+def _fo01(cross_ref: str, code: str) -> bytes:
+    sg = Stuurgegevens(
+        "Fo01",
+        Systeem("IB", "GGk"),
+        Systeem("0363", "Ketenpoort"),
+        str(uuid.uuid4()),
+        "20260105120000",
+        cross_ref=cross_ref,
+    )
+    return soap.wrap(foutbericht(sg, Fout(code, "server", "tijdelijk geblokkeerd")))
+
+
+def test_a_send_again_later_fo01_resends_after_the_tier_wait_until_attempts_run_out(
+    gateway,
+) -> None:
+    """IB103 (release freeze: "send again later") re-sends the message by itself through the
+    retry tiers; after max_attempts sends it stays parked for operations."""
+    from adapters.ggk.endpoint import GgkIntake
+
+    def wmo301_posts(mock: responses.RequestsMock) -> int:
+        return sum(
+            ggk_codec.read(soap_body(c.request.body)).stuurgegevens.functie == "WMO301"
+            for c in mock.calls
+        )
+
+    with responses.RequestsMock() as mock:
+        mock.post(GGK_URL, status=200, body=b"")
+        with Services(gateway, workers=1, sweeper=False, ingress=False, filedrop=False):
+            message_id = _toewijzing(gateway)
+            wait_event(gateway.ledger, message_id, "delivered")
+            delivered = [
+                e for e in gateway.ledger.history(message_id) if e.event.value == "delivered"
+            ]
+            reference = delivered[0].detail["referentienummer"]
+            intake = GgkIntake(gateway)
+            for sends in (2, 3):
+                assert intake.take(_fo01(reference, "IB103")).status == 202
+                wait_for(lambda n=sends: wmo301_posts(mock) == n, what=f"send {sends}")
+                wait_for(
+                    lambda n=sends: events(gateway.ledger, message_id).count("delivered") == n,
+                    what=f"delivery {sends} recorded",
+                )
+            assert intake.take(_fo01(reference, "IB103")).status == 202
+            wait_for(lambda: events(gateway.ledger, message_id)[-1] == "parked", what="parked")
+        assert wmo301_posts(mock) == 3  # max_attempts = 3: no fourth send
+    history = gateway.ledger.history(message_id)
+    resends = [e for e in history if e.event.value == "replayed"]
+    assert [(e.detail["by"], e.detail["automatic"], e.detail["attempt"]) for e in resends] == [
+        ("GGk", True, 2),
+        ("GGk", True, 3),
+    ]
+    assert "IB103 (blocked)" in resends[0].detail["reason"]
+    assert history[-1].event.value == "parked" and "IB103" in history[-1].detail["reason"]
+    assert all(
+        e.detail.get("referentienummer") == reference
+        for e in history
+        if e.event.value == "delivered"
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.adapter import Description
 from gateway.envelope import Direction
 from gateway.ledger import Event, Query, Status, keyed_hash
 from gateway.ledger.audit import verify
@@ -61,9 +62,17 @@ def test_outbound_heenbericht_is_answered_by_the_inbound_retour(ledger: SqlLedge
     assert ledger.awaiting_publication() == [heen.message_id]
     ledger.append(heen, Event.PUBLISHED)
     assert ledger.awaiting_publication() == []
-    ledger.append(heen, Event.DELIVERED, detail={"to": "12345678"})
+    # the worker records a counterpart's reference with a keys-only description (no parties):
+    # that must not change whether the heenbericht expects an answer
+    ledger.append(
+        heen,
+        Event.DELIVERED,
+        detail={"to": "12345678"},
+        description=Description("", "", {"Referentienummer": ("ref-1",)}),
+    )
     state = ledger.state(heen.message_id)
     assert state is not None and state.status is Status.AWAITING_ANSWER
+    assert [e.message_id for e in ledger.find("Referentienummer", "ref-1")] == [heen.message_id]
 
     retour = message("WMO302", Direction.INBOUND, correlation_id=heen.correlation_id)
     ledger.append(retour, Event.RECEIVED, detail={"direction": "inbound"})

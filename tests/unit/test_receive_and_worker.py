@@ -15,11 +15,13 @@ from gateway.bus.publisher import PublishError
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.ledger import open_ledger
+from gateway.ledger import Status, open_ledger
 from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker, retour_id
 from tests.conftest import EXAMPLES
+
+WMO301_TYPE = MessageType("iwmo", "WMO301", "3.2")
 
 
 class Bus:
@@ -207,3 +209,33 @@ def test_mapping_error_is_refused_and_names_the_field(parts) -> None:
         dataclasses.replace(envelope, message_id="m-2"), "iwmo", "nonexistent"
     )
     assert "unknown mapping 'nonexistent'" in unknown.errors[0]
+
+
+def test_outbound_heenbericht_is_answered_when_its_retour_comes_in(parts) -> None:
+    """The aanbieder's WMO302 copies the WMO301 header unswapped (Afzender = gemeente); it is
+    still the aanbieder's message and answers the gemeente's WMO301 (IV028, OP090)."""
+    receiver, worker, ledger, bus, settings = parts
+    heen_body = (EXAMPLES / "WMO301-ontvangen.xml").read_bytes()
+    heen = Envelope(body=heen_body, direction=Direction.OUTBOUND)
+    assert receiver.receive(heen).status == ACCEPTED
+    worker.process(bus.published[-1])
+    state = ledger.state(heen.message_id)
+    assert state is not None and state.status is Status.AWAITING_ANSWER
+    assert (state.sender, state.receiver) == ("0599", "87654321")
+
+    # The aanbieder's side makes the retour the standard prescribes for this 301.
+    adapter = receiver.registry.for_standard("iwmo")
+    answer = adapter.answer(
+        dataclasses.replace(heen, direction=Direction.INBOUND, message_type=WMO301_TYPE),
+        etree.fromstring(heen_body).getroottree(),
+        [],
+    )
+    assert answer is not None
+    retour = Envelope(body=answer, direction=Direction.INBOUND)
+    assert receiver.receive(retour).status == ACCEPTED
+    retour_state = ledger.state(retour.message_id)
+    assert retour_state is not None
+    assert (retour_state.sender, retour_state.receiver) == ("87654321", "0599")
+    state = ledger.state(heen.message_id)
+    assert state is not None
+    assert (state.status, state.answered_by) == (Status.ANSWERED, retour.message_id)

@@ -1,0 +1,254 @@
+"""The operations HTTP API: query messages and their history, payloads, replay, discard, bulk
+replay jobs, deadline breaches and Prometheus metrics. Roles: ``ops/auth.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from gateway.app import Gateway
+from gateway.bus.publisher import PublishError
+from gateway.ledger import Query as LedgerQuery
+from gateway.ledger import Status
+from gateway.ops import messages as ops
+from gateway.ops import replay as jobs
+from gateway.ops.auth import Identity, Role
+from gateway.ops.messages import NotAllowed, NotFound
+from gateway.ops.metrics import registry, render
+from gateway.ops.runtime import operations
+
+
+class SearchBody(BaseModel):
+    """Search criteria; all given ones must hold. ``bsn`` is looked up by its keyed hash and is
+    taken in the body only, so that it never lands in a URL or an access log."""
+
+    status: Status | None = None
+    code: str | None = None
+    party: str | None = None
+    keys: dict[str, str] = Field(
+        default_factory=dict, description="business keys, e.g. ToewijzingNummer"
+    )
+    bsn: str | None = None
+    since: str | None = None
+    until: str | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class Reason(BaseModel):
+    reason: str = ""
+
+
+class JobRequest(BaseModel):
+    status: Status = Status.PARKED
+    code: str | None = None
+    party: str | None = None
+    keys: dict[str, str] = Field(default_factory=dict)
+    since: str | None = None
+    until: str | None = None
+    reason: str = ""
+    start: bool = True
+
+
+def _keys(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value:
+            raise HTTPException(400, f"key must be NAME=VALUE, got {pair!r}")
+        if name.lower() == "bsn":
+            raise HTTPException(400, "search by BSN with POST /v1/messages/search (body)")
+        out[name] = value
+    return out
+
+
+def router(gateway: Gateway) -> APIRouter:
+    api = APIRouter()
+    runtime = operations(gateway)
+    ledger = gateway.ledger
+    metrics = registry(ledger, runtime.breaches)
+
+    def who(request: Request, role: Role) -> Identity:
+        return runtime.auth.require(request, role)
+
+    def listing(query: LedgerQuery) -> dict[str, Any]:
+        found = ops.search(ledger, query)
+        return {"count": len(found), "messages": [ops.state_dict(s) for s in found]}
+
+    @api.get("/v1/messages", tags=["operations"])
+    def list_messages(
+        request: Request,
+        status: Status | None = None,
+        code: str | None = None,
+        party: str | None = None,
+        key: list[str] = Query(default_factory=list, description="NAME=VALUE, repeatable"),  # noqa: B008
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        """Messages, newest first (no payloads, no personal data)."""
+        who(request, Role.VIEWER)
+        return listing(
+            LedgerQuery(
+                status=status,
+                code=code,
+                party=party,
+                keys=_keys(key),
+                since=since,
+                until=until,
+                limit=limit,
+            )
+        )
+
+    @api.post("/v1/messages/search", tags=["operations"])
+    def search_messages(body: SearchBody, request: Request) -> dict[str, Any]:
+        """Search, also by BSN (hashed before the lookup)."""
+        who(request, Role.VIEWER)
+        keys = dict(body.keys)
+        if body.bsn:
+            keys["bsn"] = body.bsn.strip()
+        return listing(
+            LedgerQuery(
+                status=body.status,
+                code=body.code,
+                party=body.party,
+                keys=keys,
+                since=body.since,
+                until=body.until,
+                limit=body.limit,
+            )
+        )
+
+    @api.get("/v1/messages/{message_id}", tags=["operations"])
+    def get_message(message_id: str, request: Request) -> dict[str, Any]:
+        """A message's state, its whole history and, for a heenbericht, its retour."""
+        who(request, Role.VIEWER)
+        try:
+            return ops.get(ledger, message_id).to_dict()
+        except NotFound:
+            raise HTTPException(404, "no such message") from None
+
+    @api.get(
+        "/v1/messages/{message_id}/payload",
+        tags=["operations"],
+        responses={200: {"content": {"application/xml": {}, "application/json": {}}}},
+    )
+    def get_payload(
+        message_id: str,
+        request: Request,
+        which: str = Query("received", pattern="^(received|mapped)$"),
+    ) -> Response:
+        """The recorded bytes (``received``: as handed in; ``mapped``: the XML made from JSON).
+        Payload-viewers only; the view is recorded in the ledger before the bytes are sent."""
+        identity = who(request, Role.PAYLOAD_VIEWER)
+        try:
+            found = ops.payloads(ledger, message_id, identity.name)
+        except NotFound:
+            raise HTTPException(404, "no such message") from None
+        chosen = [p for p in found if p.event == which]
+        if not chosen:
+            raise HTTPException(404, f"no {which} payload (never recorded, or erased)")
+        return Response(chosen[-1].body, media_type=chosen[-1].content_type)
+
+    @api.post("/v1/messages/{message_id}/replay", tags=["operations"])
+    async def replay_message(
+        message_id: str, request: Request, body: Reason | None = None
+    ) -> dict[str, Any]:
+        """Re-publish the recorded message under its own id (parked, or delivered and to be sent
+        again); recorded as ``replayed`` with who and why."""
+        identity = who(request, Role.OPERATOR)
+        try:
+            state = await run_in_threadpool(
+                ops.replay,
+                ledger,
+                gateway.publish,
+                message_id,
+                identity.name,
+                body.reason if body else "",
+            )
+        except NotFound:
+            raise HTTPException(404, "no such message") from None
+        except NotAllowed as exc:
+            raise HTTPException(409, str(exc)) from None
+        except PublishError as exc:
+            raise HTTPException(503, f"the broker did not take the replay: {exc}") from None
+        return ops.state_dict(state)
+
+    @api.post("/v1/messages/{message_id}/discard", tags=["operations"])
+    def discard_message(message_id: str, body: Reason, request: Request) -> dict[str, Any]:
+        """Give up on a message (a reason is required); bulk replays skip it from now on."""
+        identity = who(request, Role.OPERATOR)
+        try:
+            return ops.state_dict(ops.discard(ledger, message_id, identity.name, body.reason))
+        except NotFound:
+            raise HTTPException(404, "no such message") from None
+        except NotAllowed as exc:
+            raise HTTPException(409, str(exc)) from None
+
+    @api.post("/v1/replay-jobs", status_code=202, tags=["operations"])
+    def create_job(body: JobRequest, request: Request) -> dict[str, Any]:
+        """Replay every message matching the filter (default: all parked), as one resumable,
+        rate-limited job; each message once, discarded ones never."""
+        identity = who(request, Role.OPERATOR)
+        job_filter = jobs.Filter(
+            status=body.status.value,
+            code=body.code,
+            party=body.party,
+            keys=body.keys,
+            since=body.since,
+            until=body.until,
+        )
+        try:
+            job = jobs.create(ledger, identity.name, job_filter, body.reason)
+        except NotAllowed as exc:
+            raise HTTPException(409, str(exc)) from None
+        if body.start:
+            jobs.start(
+                ledger, gateway.publish, job.job_id, identity.name, gateway.settings.ops_replay_rate
+            )
+        return job.to_dict()
+
+    @api.get("/v1/replay-jobs", tags=["operations"])
+    def list_jobs(request: Request) -> dict[str, Any]:
+        who(request, Role.VIEWER)
+        return {"jobs": [j.to_dict() for j in jobs.jobs(ledger)]}
+
+    @api.get("/v1/replay-jobs/{job_id}", tags=["operations"])
+    def get_job(job_id: str, request: Request) -> dict[str, Any]:
+        who(request, Role.VIEWER)
+        try:
+            job = jobs.load(ledger, job_id)
+        except NotFound:
+            raise HTTPException(404, "no such job") from None
+        return {**job.to_dict(), "selection": job.selection}
+
+    @api.post("/v1/replay-jobs/{job_id}/resume", status_code=202, tags=["operations"])
+    def resume_job(job_id: str, request: Request) -> dict[str, Any]:
+        """Run the job again: what it replayed already is skipped."""
+        identity = who(request, Role.OPERATOR)
+        try:
+            job = jobs.load(ledger, job_id)
+        except NotFound:
+            raise HTTPException(404, "no such job") from None
+        if not jobs.is_running(job_id):
+            jobs.start(
+                ledger, gateway.publish, job_id, identity.name, gateway.settings.ops_replay_rate
+            )
+        return job.to_dict()
+
+    @api.get("/v1/deadlines", tags=["operations"])
+    def deadline_breaches(request: Request) -> dict[str, Any]:
+        """Open deadline breaches: unanswered past their due date, or reported late."""
+        who(request, Role.VIEWER)
+        found = runtime.breaches()
+        return {"count": len(found), "breaches": [b.to_dict() for b in found]}
+
+    @api.get("/metrics", tags=["health"], response_class=Response)
+    def prometheus(request: Request) -> Response:
+        """Prometheus text format (viewer role: give Prometheus an identity of its own)."""
+        who(request, Role.VIEWER)
+        return Response(render(metrics), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return api

@@ -1,0 +1,270 @@
+"""Deadlines: the standards' answer and reporting times, watched; a breach alerted once.
+
+The core knows no standard: each adapter may expose ``deadlines() -> Sequence[Deadline]`` (an
+optional member, see ``gateway/adapter.py``), and this module watches whatever the loaded
+adapters declare. Two kinds:
+
+- **answer**: a message with a code in ``starts`` must be answered, within ``working_days``, by
+  a message with a code in ``answered_by`` carrying the same value of the business key ``key``
+  (every value the first message carries, e.g. each ReferentieAanbieder of a request), between
+  the same two parties. The clock starts when we received it (inbound) or delivered it
+  (outbound); our own answer counts once delivered.
+- **report**: a message with a code in ``starts`` must be sent within ``working_days`` after a
+  date it reports itself (``dates(payload)``, e.g. the actual start of care); a message arriving
+  later is a breach.
+
+Working days: ``workdays.Calendar`` (Algemene termijnenwet), counted in Europe/Amsterdam.
+
+:func:`breaches` lists the open breaches (pure reading of the ledger); :class:`Alerter`
+records each new breach once as an ``overdue`` entry on the message (rule, due date, breach id)
+and posts the new ones to the webhook in one call per check (at most ``batch`` breaches; the rest
+in the next check): a breach is alerted once, never in floods. The breach id is stable
+(uuid5 of message id and rule), so a receiver can deduplicate the rare repeat after a crash
+between posting and recording.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from gateway.ledger import Entry, Event, Ledger, MessageState, Query, Status
+from gateway.logs import get_logger
+from gateway.ops.messages import OPERATIONS, envelope_of
+from gateway.ops.workdays import Calendar
+
+log = get_logger(__name__)
+
+ZONE = ZoneInfo("Europe/Amsterdam")
+_BREACH_NAMESPACE = uuid.UUID("2d7c4f0e-8b1a-4c3e-9f6d-5a0b1c2d3e4f")
+# An answer of ours counts once it is handed over.
+_HANDED_OVER = frozenset({Status.DELIVERED, Status.AWAITING_ANSWER, Status.ANSWERED})
+_NOT_WATCHED = frozenset({Status.FAILED, Status.DISCARDED})
+
+
+@dataclass(frozen=True)
+class Deadline:
+    rule: str  # the standard's rule, e.g. "OP090"
+    text: str  # readable, e.g. "retour within 3 working days"
+    starts: tuple[str, ...]  # message codes that start the clock
+    working_days: int
+    answered_by: tuple[str, ...] = ()  # answer kind: codes that meet it ...
+    key: str = ""  # ... carrying the same value of this business key
+    dates: Callable[[bytes], Sequence[dt.date]] | None = None  # report kind
+
+    @property
+    def kind(self) -> str:
+        return "report" if self.dates is not None else "answer"
+
+
+@dataclass(frozen=True)
+class Breach:
+    breach_id: str
+    rule: str
+    text: str
+    kind: str  # "answer": still unanswered; "report": sent too late
+    message_id: str
+    code: str
+    route: str
+    sender: str
+    receiver: str
+    started: str  # ISO date the clock started
+    due: str  # ISO date by whose end it was due
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def breach_id(message_id: str, rule: str) -> str:
+    return str(uuid.uuid5(_BREACH_NAMESPACE, f"{message_id}/{rule}"))
+
+
+def local_date(iso: str) -> dt.date:
+    return dt.datetime.fromisoformat(iso).astimezone(ZONE).date()
+
+
+def deadlines_of(registry: Iterable[Any]) -> list[Deadline]:
+    """What the loaded adapters declare (optional adapter member ``deadlines``)."""
+    out: list[Deadline] = []
+    for adapter in registry:
+        declare = getattr(adapter, "deadlines", None)
+        if callable(declare):
+            out.extend(declare())
+    return out
+
+
+def _started(state: MessageState, history: Sequence[Entry]) -> str | None:
+    """When the clock starts: received (inbound), handed over (outbound); None: not yet."""
+    if state.direction == "inbound":
+        return state.first_at
+    delivered = [e for e in history if e.event is Event.DELIVERED]
+    return delivered[0].at if delivered else None
+
+
+def _keys(history: Sequence[Entry], key: str) -> set[str]:
+    return {v for e in history for v in e.keys.get(key, ())}
+
+
+def _answered(ledger: Ledger, state: MessageState, rule: Deadline, values: set[str]) -> bool:
+    if not values:
+        return False
+    parties = {state.sender, state.receiver}
+    for value in values:
+        found = False
+        for message_id in {e.message_id for e in ledger.find(rule.key, value)}:
+            if message_id == state.message_id:
+                continue
+            answer = ledger.state(message_id)
+            if answer is None or answer.code not in rule.answered_by:
+                continue
+            if {answer.sender, answer.receiver} != parties or answer.status is Status.DISCARDED:
+                continue
+            if answer.direction == "outbound" and answer.status not in _HANDED_OVER:
+                continue  # ours, not yet handed over
+            found = True
+            break
+        if not found:
+            return False
+    return True
+
+
+def breaches(
+    ledger: Ledger,
+    rules: Sequence[Deadline],
+    calendar: Calendar,
+    now: dt.datetime | None = None,
+    horizon_days: int = 120,
+    limit: int = 5000,
+) -> list[Breach]:
+    """The breaches open now: unanswered past their due date, or reported late."""
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(ZONE).date()
+    since = (now - dt.timedelta(days=horizon_days)).isoformat()
+    out: list[Breach] = []
+    for rule in rules:
+        for code in rule.starts:
+            for state in ledger.search(Query(code=code, since=since, limit=limit)):
+                if state.status in _NOT_WATCHED or state.direction == OPERATIONS:
+                    continue
+                found = _check(ledger, rule, state, calendar, today)
+                if found is not None:
+                    out.append(found)
+    return out
+
+
+def _check(
+    ledger: Ledger, rule: Deadline, state: MessageState, calendar: Calendar, today: dt.date
+) -> Breach | None:
+    if rule.dates is not None:  # report: did it come within its time?
+        if state.verdict != "validated" and state.direction == "outbound":
+            return None
+        history = ledger.history(state.message_id)
+        carrying = [e for e in history if e.payload_sha256]
+        body = ledger.payload(carrying[-1].payload_sha256 or "") if carrying else None
+        if body is None:
+            return None
+        try:
+            reported = sorted(rule.dates(body))
+        except Exception:
+            return None
+        if not reported:
+            return None
+        start = reported[0]
+        due = calendar.add(start, rule.working_days)
+        if local_date(state.first_at) <= due:
+            return None
+        return _breach(rule, state, start, due)
+    history = ledger.history(state.message_id)
+    started = _started(state, history)
+    if started is None:
+        return None
+    start = local_date(started)
+    due = calendar.add(start, rule.working_days)
+    if today <= due:
+        return None
+    if _answered(ledger, state, rule, _keys(history, rule.key)):
+        return None
+    return _breach(rule, state, start, due)
+
+
+def _breach(rule: Deadline, state: MessageState, start: dt.date, due: dt.date) -> Breach:
+    return Breach(
+        breach_id=breach_id(state.message_id, rule.rule),
+        rule=rule.rule,
+        text=rule.text,
+        kind=rule.kind,
+        message_id=state.message_id,
+        code=state.code,
+        route=state.route,
+        sender=state.sender,
+        receiver=state.receiver,
+        started=start.isoformat(),
+        due=due.isoformat(),
+    )
+
+
+def alerted(ledger: Ledger, found: Breach) -> bool:
+    return any(
+        e.event is Event.OVERDUE and e.detail.get("rule") == found.rule
+        for e in ledger.history(found.message_id)
+    )
+
+
+class Alerter:
+    """Records new breaches once (``overdue``) and posts them to the webhook in one call."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        webhook: str = "",
+        batch: int = 100,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.webhook = webhook
+        self.batch = batch
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def new(self, found: Sequence[Breach]) -> list[Breach]:
+        return [b for b in found if not alerted(self.ledger, b)]
+
+    def alert(self, found: Sequence[Breach]) -> list[Breach]:
+        """Alert and record what was not alerted before; returns what was alerted now."""
+        fresh = self.new(found)[: self.batch]
+        if not fresh:
+            return []
+        if self.webhook:
+            body = {
+                "source": "ketenpoort",
+                "kind": "deadline-breaches",
+                "count": len(fresh),
+                "breaches": [b.to_dict() for b in fresh],
+            }
+            try:
+                response = self.session.post(self.webhook, json=body, timeout=self.timeout)
+                response.raise_for_status()
+            except requests.RequestException as exc:
+                log.error("deadlines.alert_failed", error=type(exc).__name__, count=len(fresh))
+                return []  # nothing recorded: the next check tries again
+        for b in fresh:
+            self.ledger.append(
+                envelope_of(self.ledger, b.message_id),
+                Event.OVERDUE,
+                detail={
+                    "rule": b.rule,
+                    "text": b.text,
+                    "due": b.due,
+                    "breach_id": b.breach_id,
+                    "alerted": bool(self.webhook),
+                },
+            )
+        log.warning("deadlines.breached", count=len(fresh), rules=sorted({b.rule for b in fresh}))
+        return fresh

@@ -1,0 +1,97 @@
+"""The operations parts of one gateway process, built once from its settings.
+
+- :func:`operations` gives the process's :class:`Operations` (authenticator, deadline rules and
+  calendar, the latest deadline check) for a :class:`~gateway.app.Gateway`;
+- :func:`loops` gives the background loops ``service.py`` runs beside the workers: the parking
+  recorder (a consumer of ``<prefix>.parking``) and the deadline monitor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import weakref
+from collections.abc import Callable
+
+from gateway.app import Gateway
+from gateway.bus.consumer import Consumer
+from gateway.logs import get_logger
+from gateway.ops.auth import Authenticator
+from gateway.ops.deadlines import Alerter, Breach, breaches, deadlines_of
+from gateway.ops.parking import ParkingRecorder
+from gateway.ops.workdays import Calendar
+
+log = get_logger(__name__)
+
+
+class Operations:
+    def __init__(self, gateway: Gateway) -> None:
+        settings = gateway.settings
+        self.gateway = gateway
+        self.auth = Authenticator.from_settings(settings)
+        self.rules = deadlines_of(gateway.registry)
+        self.calendar = Calendar(getattr(settings, "ops_closed_days", ()))
+        self.alerter = Alerter(gateway.ledger, settings.ops_alert_webhook)
+        # What "now" is for the deadlines (a test may move it forward).
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        self._latest: list[Breach] = []
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def breaches(self, max_age: float | None = None) -> list[Breach]:
+        """The open breaches, from the latest check if it is younger than ``max_age``."""
+        max_age = self.gateway.settings.ops_deadline_interval if max_age is None else max_age
+        with self._lock:
+            if time.monotonic() - self._checked <= max_age:
+                return list(self._latest)
+        found = breaches(
+            self.gateway.ledger,
+            self.rules,
+            self.calendar,
+            now=self.clock(),
+            horizon_days=self.gateway.settings.ops_deadline_horizon_days,
+        )
+        with self._lock:
+            self._latest, self._checked = found, time.monotonic()
+        return found
+
+    def check_deadlines(self) -> list[Breach]:
+        """One monitor round: find the open breaches, alert (and record) the new ones."""
+        return self.alerter.alert(self.breaches(max_age=0.0))
+
+
+_by_gateway: weakref.WeakKeyDictionary[Gateway, Operations] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def operations(gateway: Gateway) -> Operations:
+    with _lock:
+        ops = _by_gateway.get(gateway)
+        if ops is None:
+            ops = _by_gateway[gateway] = Operations(gateway)
+        return ops
+
+
+def parking_consumer(gateway: Gateway) -> Consumer:
+    return gateway.consumer(
+        [gateway.topology.parking], ParkingRecorder(gateway.ledger), "parking-recorder"
+    )
+
+
+def monitor_loop(gateway: Gateway, stop: threading.Event) -> None:
+    ops = operations(gateway)
+    while not stop.wait(gateway.settings.ops_deadline_interval):
+        try:
+            ops.check_deadlines()
+        except Exception:
+            log.exception("deadlines.check_failed")
+
+
+def loops(
+    gateway: Gateway, stop: threading.Event
+) -> tuple[list[Consumer], list[tuple[str, Callable[[], None]]]]:
+    """The parking recorder consumer and the deadline monitor loop (``ops_monitor`` on)."""
+    if not gateway.settings.ops_monitor:
+        return [], []
+    return [parking_consumer(gateway)], [("deadlines", lambda: monitor_loop(gateway, stop))]

@@ -1,0 +1,123 @@
+"""The dashboard end to end in real headless Chromium (Debian's chromium and chromedriver,
+driven by Selenium): an operator signs in, finds a parked message among the failures, clicks
+replay and sees it delivered."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from gateway.app import Gateway
+from gateway.config import Settings
+from gateway.envelope import Direction, Envelope
+from gateway.ingress.http import make_app
+from gateway.ledger import Status
+from tests.integration.busutil import free_port
+from tests.integration.helpers import wait_for
+from tests.ops.helpers import (
+    KEYS,
+    block_delivery,
+    ops_settings,
+    running,
+    toewijzing,
+    unblock_delivery,
+    wait_status,
+)
+
+pytestmark = pytest.mark.integration
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("needs Debian's chromium and chromium-driver (./dev test installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[tuple[Gateway, str]]:
+    port = free_port()
+    with running(ops_settings(settings)) as gateway:
+        server = uvicorn.Server(
+            uvicorn.Config(make_app(gateway), "127.0.0.1", port, log_config=None, access_log=False)
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        wait_for(lambda: server.started, 20, "uvicorn")
+        try:
+            yield gateway, f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+def test_an_operator_replays_a_parked_message_in_the_browser(
+    served: tuple[Gateway, str], browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    gateway, base = served
+    block_delivery(gateway.settings)
+    receipt = gateway.receiver.receive_mapped(
+        Envelope(body=toewijzing(8101), direction=Direction.OUTBOUND), "iwmo", "toewijzing"
+    )
+    wait_status(gateway, receipt.message_id, Status.PARKED)
+    unblock_delivery(gateway.settings)
+
+    browser.get(f"{base}/ui/")
+    assert browser.current_url.endswith("/ui/login")  # not signed in
+    browser.find_element(By.ID, "key").send_keys(KEYS["op"])
+    browser.find_element(By.ID, "sign-in").click()
+    wait_for(lambda: browser.current_url.endswith("/ui/"), 10, "the failures page")
+    row = browser.find_element(
+        By.CSS_SELECTOR, f'#parked ~ table tr[data-id="{receipt.message_id}"]'
+    )
+    assert "WMO301" in row.text and "parked" in row.text
+    assert "999990019" not in browser.page_source  # no BSN on a list page
+    row.find_element(By.TAG_NAME, "a").click()
+
+    assert browser.find_element(By.ID, "status").text == "parked"
+    assert not browser.find_elements(By.ID, "payload")  # an operator is no payload-viewer
+    browser.find_element(By.ID, "replay").click()
+    assert browser.find_element(By.ID, "notice").text == "replayed"
+
+    def delivered() -> bool:
+        browser.refresh()
+        return browser.find_element(By.ID, "status").text == "awaiting-answer"
+
+    wait_for(delivered, 30, "the replayed message to be delivered")
+    events = [
+        e.text for e in browser.find_elements(By.CSS_SELECTOR, "table.history tr td:nth-child(2)")
+    ]
+    assert events[-3:] == ["parked", "replayed", "delivered"]
+    assert "by op" in browser.find_element(By.CSS_SELECTOR, "tr.event-replayed").text
+    browser.save_screenshot(str(tmp_path / "replayed.png"))
+    assert (gateway.settings.outbox_dir / "12345678").is_dir()
