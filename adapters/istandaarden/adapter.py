@@ -137,16 +137,8 @@ class IStandaardenAdapter:
         keys: dict[str, set[str]],
         subjects: set[str],
     ) -> Description:
-        def text(name: str) -> str:
-            element = header.find(f"{{{bericht.namespace}}}{name}")
-            return (element.text or "") if element is not None else ""
-
         identificatie = next(iter(keys["BerichtIdentificatie"]))
-        # A retour carries its heenbericht's header unswapped (IV028): its real sender is the
-        # header's Ontvanger (the aanbieder answering a 301) and it goes to the Afzender.
-        sender, receiver = text("Afzender"), text("Ontvanger")
-        if bericht.is_retour:
-            sender, receiver = receiver, sender
+        sender, receiver = self._parties(bericht, header)
         return Description(
             sender=sender,
             receiver=receiver,
@@ -155,6 +147,21 @@ class IStandaardenAdapter:
             expects_answer=bericht.retour is not None,
             answers=identificatie if bericht.is_retour else None,
         )
+
+    @staticmethod
+    def _parties(bericht: Bericht, header: etree._Element) -> tuple[str, str]:
+        """(sender, receiver) of a message from its header."""
+
+        def text(name: str) -> str:
+            element = header.find(f"{{{bericht.namespace}}}{name}")
+            return (element.text or "") if element is not None else ""
+
+        # A retour carries its heenbericht's header unswapped (IV028): its real sender is the
+        # header's Ontvanger (the aanbieder answering a 301) and it goes to the Afzender.
+        sender, receiver = text("Afzender"), text("Ontvanger")
+        if bericht.is_retour:
+            sender, receiver = receiver, sender
+        return sender, receiver
 
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         return mapping.map_in(standard, mapping_name, data, dt.datetime.now())
@@ -165,7 +172,10 @@ class IStandaardenAdapter:
         name = f"{bericht.code}.xml"
         if envelope.direction is Direction.INBOUND:
             return Delivery("backoffice", envelope.body, "application/xml", name)
-        to = self.describe(doc, envelope.message_type).receiver
+        header = doc.getroot().find(f"{{{bericht.namespace}}}Header")
+        if header is None:
+            raise Unidentified("message has no Header")
+        _, to = self._parties(bericht, header)  # describe() without the keys: all it needs
         return Delivery(to, envelope.body, "application/xml", name)
 
     def answer(
@@ -194,11 +204,13 @@ class IStandaardenAdapter:
         return deadline_table.deadlines()
 
 
+# The elements collect_keys looks at, in any namespace (lxml filters them in C).
+_KEY_TAGS = tuple(f"{{*}}{name}" for name in ("Bsn", *_KEYS, *_REFERENTIES))
+
+
 def collect_keys(element: etree._Element, keys: dict[str, set[str]], subjects: set[str]) -> None:
     """Business keys and BSNs below ``element`` (message namespace elements only)."""
-    for child in element.iter():
-        if not isinstance(child.tag, str):
-            continue
+    for child in element.iter(*_KEY_TAGS):
         name = child.tag.rsplit("}", 1)[-1]
         if name == "Bsn":
             subjects.add(child.text or "")
