@@ -6,17 +6,14 @@ is written under a temporary name, fsynced and renamed (and the folder fsynced),
 the message id: the message id is the idempotency key, so a message delivered again (after a crash
 between delivering and recording) finds its file there and is not written a second time.
 
-:meth:`OutboxTransport.deliver_many` does the same for a batch with one sync for all files: every
-file is written under its temporary name, the data of all of them is made durable at once
-(``syncfs`` on Linux, else one fsync per file), then each is renamed and each folder fsynced once.
-A file is never renamed into place before its bytes are on disk, so a file under its final name
-is always complete.
+:meth:`OutboxTransport.deliver_many` does the same for a batch: every file is written under its
+temporary name, then the data of all of them is synced, then each is renamed and each folder
+fsynced once. A file is never renamed into place before its bytes are on disk, so a file under its
+final name is always complete.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import re
 from collections.abc import Sequence
@@ -32,27 +29,12 @@ def safe_name(text: str) -> str:
     return _SAFE.sub("_", text)[:120] or "_"
 
 
-def _load_syncfs() -> ctypes._NamedFuncPointer | None:
-    try:
-        return getattr(ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True), "syncfs", None)
-    except OSError:  # pragma: no cover - no C library to load
-        return None
-
-
-_SYNCFS = _load_syncfs()
-
-
 def sync_data(fds: Sequence[int]) -> None:
-    """Make the written data of every file in ``fds`` durable. Several files on Linux: one
-    ``syncfs`` (the filesystem of the first; all outbox files share it) instead of a journal
-    commit per file; it reports write-back errors since the descriptor was opened."""
-    if _SYNCFS is not None and len(fds) > 2:
-        if _SYNCFS(fds[0]) != 0:
-            errno = ctypes.get_errno()
-            raise OSError(errno, f"syncfs failed: {os.strerror(errno)}")
-        return
+    """Make the written data of every file in ``fds`` durable, one after the other once all are
+    written (the disk sees them together instead of one write-and-wait per delivery)."""
+    sync = getattr(os, "fdatasync", os.fsync)
     for fd in fds:
-        os.fsync(fd)
+        sync(fd)
 
 
 def sync_folder(folder: Path) -> None:
