@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import signal
 import sys
@@ -47,6 +48,14 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def settle_memory() -> None:
+    """Once a long-running process has loaded everything (adapters, schemas, rules), keep those
+    objects out of the garbage collector's way: without this every full collection walks them
+    again, a few percent of a worker's CPU at full load."""
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -67,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with Gateway(settings) as gateway:
         gateway.declare_topology()
         with Services(gateway, operations=True):
+            settle_memory()
             log.info("gateway.started", http=f"{settings.http_host}:{settings.http_port}")
             uvicorn.run(
                 make_app(gateway),
@@ -87,6 +97,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     with Gateway(settings) as gateway:
         gateway.declare_topology()
         with Services(gateway, ingress=False, filedrop=False, sweeper=False):
+            settle_memory()
             stop.wait()
     return 0
 
