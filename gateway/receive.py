@@ -81,6 +81,7 @@ class _Job:
     receipt: Receipt | None = None  # once its verdict is decided (before it is published)
     publish: bool = False
     error: Exception | None = None
+    unrecorded: bool = False  # an entry of it could not be recorded: record nothing after it
 
 
 class _Batch:
@@ -149,7 +150,7 @@ def _attempt(publish: Callable[[Envelope], None], envelope: Envelope) -> Excepti
 def record_all(ledger: Ledger, owned: list[tuple[_Job, Record]]) -> None:
     """Append the records in one transaction. If that fails, each job's records are tried
     alone, so that one message that cannot be recorded does not fail the rest."""
-    owned = [(job, record) for job, record in owned if job.error is None]
+    owned = [(job, record) for job, record in owned if not job.unrecorded]
     if not owned:
         return
     try:
@@ -158,7 +159,7 @@ def record_all(ledger: Ledger, owned: list[tuple[_Job, Record]]) -> None:
     except Exception as exc:
         jobs = list(dict.fromkeys(job for job, _ in owned))
         if len(jobs) == 1:
-            jobs[0].error = exc
+            jobs[0].error, jobs[0].unrecorded = exc, True
             return
     for job in jobs:
         record_all(ledger, [(j, r) for j, r in owned if j is job])
