@@ -115,3 +115,42 @@ def test_retryable_failure_is_retried_up_to_max_attempts_then_parked(settings, t
     _consume(settings, topology, handler, lambda: _queue_depth(settings, topology.parking) == 1)
     assert handler.failures == [("TimeoutError", False)] * 2 + [("TimeoutError", True)]
     assert len(handler.handled) == 3
+
+
+class BatchRecorder(Recorder):
+    """A handler taking batches: one message id in ``fail`` fails, the others succeed."""
+
+    def __init__(self, fail: set[str]) -> None:
+        super().__init__()
+        self.fail = fail
+        self.batches: list[list[str]] = []
+
+    def handle_many(self, deliveries) -> list[Exception | None]:
+        ids = [properties.message_id for properties, _ in deliveries]
+        self.batches.append(ids)
+        self.handled += ids
+        return [Permanent("bad") if i in self.fail else None for i in ids]
+
+
+def test_what_is_waiting_is_handed_over_as_a_batch_and_a_failure_stays_alone(
+    settings, topology
+) -> None:
+    publisher = Publisher(settings.amqp_url, topology)
+    envelopes = [_envelope() for _ in range(30)]
+    assert publisher.publish_many(envelopes) == [None] * 30
+    publisher.close()
+    bad = envelopes[3].message_id
+    handler = BatchRecorder({bad})
+    queue = topology.work_queue(Direction.OUTBOUND, "iwmo")
+    _consume(
+        settings,
+        topology,
+        handler,
+        lambda: len(handler.handled) == 30 and _queue_depth(settings, topology.parking) == 1,
+    )
+    # prefetch 50, batches of at most 25: the waiting messages came in more than one at a time
+    assert max(len(b) for b in handler.batches) > 1
+    assert all(len(b) <= 25 for b in handler.batches)
+    assert sorted(handler.handled) == sorted(e.message_id for e in envelopes)  # each once
+    assert handler.failures == [("Permanent", True)]  # the failure parked, alone
+    wait_for(lambda: _queue_depth(settings, queue) == 0, timeout=10)  # the rest acked
