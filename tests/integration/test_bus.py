@@ -465,6 +465,41 @@ def test_amqp_ingress_records_publishes_delivers_and_replies(gateway: Any) -> No
     assert receipt["correlation_id"] == "corr-30"
 
 
+def test_amqp_ingress_takes_a_batch_and_parks_a_bad_message_alone(gateway: Any) -> None:
+    """What the back-office sent while the ingress was not consuming arrives as batches; one
+    message with an unknown direction is parked alone, the others are recorded, published and
+    delivered, and the ingress queue is left empty (acked after recording)."""
+    url = gateway.settings.amqp_url
+    connection = connect(url)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    ids = [f"5b0c5d0e-8a8c-4c39-9e11-3b6f7f0a01{n:02d}" for n in range(12)]
+    for n, message_id in enumerate(ids):
+        channel.basic_publish(
+            gateway.topology.ingress,
+            "message",
+            wmo301(100 + n),
+            pika.BasicProperties(
+                message_id=message_id,
+                delivery_mode=2,
+                headers={"x-kp-direction": "sideways" if n == 5 else "outbound"},
+            ),
+        )
+    connection.close()
+    with Services(gateway, workers=1, ingress=True, filedrop=False, sweeper=False):
+        good = [m for n, m in enumerate(ids) if n != 5]
+        assert wait_for(lambda: all(_delivered(gateway, m) for m in good), 30)
+        assert wait_for(lambda: depth(url, gateway.topology.parking) == 1, 20)
+    assert gateway.ledger.history(ids[5]) == []  # it could not be taken: nothing recorded
+    assert depth(url, gateway.topology.ingress) == 0
+    for message_id in good:
+        assert [e.event for e in gateway.ledger.history(message_id)][:3] == [
+            Event.RECEIVED,
+            Event.VALIDATED,
+            Event.PUBLISHED,
+        ]
+
+
 @pytest.mark.slow
 def test_publishing_while_the_broker_is_away_fails_in_time_and_resumes(
     restartable: Gateway, private_broker: PrivateBroker
