@@ -68,6 +68,11 @@ class Handler(Protocol):
         ...
 
 
+# A batch stops growing at this many bytes of bodies: large messages (a 25 MB declaratie) are
+# handled one at a time, so the connection is serviced (heartbeats) between them as before.
+BATCH_BYTES = 1024 * 1024
+
+
 class BatchHandler(Handler, Protocol):
     def handle_many(self, deliveries: Sequence[Delivery]) -> list[Exception | None]:
         """Handle several and record their outcomes; per delivery None or its failure. One
@@ -129,7 +134,11 @@ class Consumer:
     def _handle_inbox(self, channel: BlockingChannel) -> None:
         """Hand over what has arrived, a batch at a time, until nothing is waiting."""
         while self._inbox and not self._stopping.is_set():
-            batch, self._inbox = self._inbox[: self.batch], self._inbox[self.batch :]
+            take, size = 0, 0
+            while take < min(self.batch, len(self._inbox)) and (take == 0 or size < BATCH_BYTES):
+                size += len(self._inbox[take][2])
+                take += 1
+            batch, self._inbox = self._inbox[:take], self._inbox[take:]
             log.debug(
                 "consumer.batch", size=len(batch), waiting=len(self._inbox), consumer=self.name
             )
