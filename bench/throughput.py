@@ -1,6 +1,6 @@
 """End-to-end throughput beside the raw broker ceiling, measured in the same run.
 
-    python bench/throughput.py [--messages 5000] [--ingress 1] [--workers 2] [--runs 1]
+    python bench/throughput.py [--messages 5000] [--ingress 1] [--workers 1] [--runs 1]
 
 - **raw**: pika alone. One process publishes ``--messages`` persistent 3 KB messages to a quorum
   queue with the gateway's confirm window (``publish_window``) kept in flight, and mandatory
@@ -430,7 +430,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--ingress", type=int, default=1, help="gateway ingress processes")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument(
         "--worker-threads", type=int, default=1, help="consumers (threads) per worker process"
     )
