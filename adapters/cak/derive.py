@@ -13,12 +13,22 @@ Per person (BSN) and gemeente, per kind (abonnementstarief: WMO405; beschermd wo
 
 Nothing is kept beside the ledger. A message that changes nothing derives nothing; the same
 change derived twice is one follow-up (its name holds number, status and dates).
+
+A first start is one message per person, whichever toewijzing derives it: its EbStartNummer
+comes from gemeente, person, kind and how many starts the gemeente used for them before (not
+from the toewijzing or its dates), and its message id from that number (``start_id``). Two
+toewijzingen of a new person processed at the same moment therefore derive the same start, and
+``receive`` records the second as a duplicate of the first instead of sending a second start.
+When the two saw different toewijzingen (one recorded while the other was being derived), the
+start sent is the one derived first; the next message for the person that changes the period
+corrects it with a gewijzigde aanlevering.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -43,6 +53,7 @@ from gateway.envelope import Direction, Envelope
 
 REJECTED_KEY = "ieb.afgekeurd"
 _FAR = dt.date.max
+_START_NAMESPACE = uuid.UUID("5d6f0b1e-8a2c-4e7b-9c3d-1f0a2b4c6e81")
 
 
 class LedgerView(Protocol):
@@ -132,7 +143,16 @@ def periods(items: Iterable[Voorziening]) -> list[Periode]:
 
 def known(ledger: LedgerView, bsn: str, gemeente: str, code: str) -> dict[int, Known]:
     """What the CAK was told per EbStartNummer (withdrawn starts left out)."""
+    return told(ledger, bsn, gemeente, code)[0]
+
+
+def told(
+    ledger: LedgerView, bsn: str, gemeente: str, code: str
+) -> tuple[dict[int, Known], set[int]]:
+    """What the CAK was told per EbStartNummer (withdrawn starts left out), and every
+    EbStartNummer the gemeente used for this person and kind (also rejected and withdrawn)."""
     state: dict[int, Known] = {}
+    used: set[int] = set()
     entries = _latest_validated(ledger.find("bsn", bsn)).values()
     for e in sorted(entries, key=lambda e: e.seq):
         if e.code != code or not e.route.startswith("outbound.") or e.sender != gemeente:
@@ -142,10 +162,11 @@ def known(ledger: LedgerView, bsn: str, gemeente: str, code: str) -> dict[int, K
             continue
         data = decode_message(root, CATALOGUE[code])
         ident = data["Header"]["BerichtIdentificatie"]["Identificatie"]
-        if ledger.find(REJECTED_KEY, ident):
-            continue  # the CAK rejected it: it does not know this aanlevering
         bijdrage = data["Client"][KLASSE[code]]
         nummer = int(bijdrage["EbStartNummer"])
+        used.add(nummer)
+        if ledger.find(REJECTED_KEY, ident):
+            continue  # the CAK rejected it: it does not know this aanlevering
         stop = bijdrage.get("EbStopdatum")
         state[nummer] = Known(
             nummer,
@@ -156,22 +177,30 @@ def known(ledger: LedgerView, bsn: str, gemeente: str, code: str) -> dict[int, K
             bijdrage["StatusAanlevering"],
             e.seq,
         )
-    return {n: k for n, k in state.items() if k.status != "3"}
+    return {n: k for n, k in state.items() if k.status != "3"}, used
 
 
 def _overlaps(a: Periode, b: Periode) -> bool:
     return a.start <= (b.stop or _FAR) and b.start <= (a.stop or _FAR)
 
 
-def new_nummer(ledger: LedgerView, gemeente: str, bsn: str, start: dt.date) -> int:
+def new_nummer(ledger: LedgerView, gemeente: str, bsn: str, code: str, ordinal: int) -> int:
     """An EbStartNummer never used before within the gemeente (not even for a start the CAK
-    rejected), derived from person and start date: the same situation gives the same number."""
+    rejected), derived from person, kind and the start's ordinal (how many numbers the gemeente
+    used for them before): whoever derives the person's next start gets the same number."""
     for attempt in range(1000):
-        seed = f"{gemeente}|{bsn}|{start.isoformat()}|{attempt}".encode()
+        seed = f"{gemeente}|{bsn}|{code}|{ordinal}|{attempt}".encode()
         nummer = int(hashlib.sha256(seed).hexdigest(), 16) % 999_999_999 + 1
         if not any(e.sender == gemeente for e in ledger.find("EbStartNummer", str(nummer))):
             return nummer
     raise RuntimeError("no free EbStartNummer found")  # pragma: no cover - 1000 collisions
+
+
+def start_id(aanlevering: Aanlevering) -> str:
+    """The message id of a first start: one per EbStartNummer (so per person and ordinal),
+    whichever message derived it. Made from the number, not the BSN."""
+    key = f"{aanlevering.message.code}/{aanlevering.gemeente}/{aanlevering.nummer}"
+    return str(uuid.uuid5(_START_NAMESPACE, key))
 
 
 def plan(
@@ -183,12 +212,14 @@ def plan(
         wanted = periods(
             v for v in items if (v.categorie in beschermd_wonen) == (message is WMO407)
         )
-        told = known(ledger, bsn, gemeente, message.code)
-        unmatched = dict(told)
+        told_state, used = told(ledger, bsn, gemeente, message.code)
+        unmatched = dict(told_state)
+        ordinal = len(used)
         for periode in wanted:
             match = next((k for k in unmatched.values() if _overlaps(k.periode, periode)), None)
             if match is None:
-                nummer = new_nummer(ledger, gemeente, bsn, periode.start)
+                nummer = new_nummer(ledger, gemeente, bsn, message.code, ordinal)
+                ordinal += 1
                 out.append(Aanlevering(message, gemeente, bsn, nummer, periode, "1"))
                 continue
             del unmatched[match.nummer]
@@ -220,10 +251,14 @@ def derive(
     header = data["Header"]
     gemeente = header["Afzender"] if mt.code == "WMO301" else header["Ontvanger"]
     bsn = data["Client"]["Bsn"]
-    return [
-        FollowUp(
-            a.name,
-            to_message(a, identificatie(envelope.message_id, a.name), today),
-        )
-        for a in plan(ledger, bsn, gemeente, trigger, beschermd_wonen)
-    ]
+    out = []
+    for a in plan(ledger, bsn, gemeente, trigger, beschermd_wonen):
+        if a.status == "1":  # one message per start, whichever message derives it
+            message_id = start_id(a)
+            body = to_message(a, identificatie(message_id), today)
+            out.append(FollowUp(a.name, body, message_id))
+        else:
+            out.append(
+                FollowUp(a.name, to_message(a, identificatie(envelope.message_id, a.name), today))
+            )
+    return out

@@ -14,7 +14,7 @@ from lxml import etree
 from adapters.cak import catalogue
 from adapters.cak.derive import REJECTED_KEY
 from adapters.ggk import codec as ggk_codec
-from adapters.shared.istandaard import decode_message, encode_message, xsd_versies
+from adapters.shared.istandaard import decode_message, encode_message, recorded_root, xsd_versies
 from gateway.adapter import Unidentified
 from gateway.envelope import Direction, Envelope
 from gateway.receive import ACCEPTED, REFUSED
@@ -272,3 +272,78 @@ def test_public_ieb10_examples_are_read_and_refused_with_the_release_named(parts
         adapter.identify(root)
     receipt = parts.receiver.receive(Envelope(body=body, direction=Direction.INBOUND))
     assert receipt.status == REFUSED and "ieb 1.0" in receipt.errors[0]
+
+
+def _starts(parts, code: str = "WMO405") -> list[str]:
+    """Message ids of the first starts (StatusAanlevering 1) the ledger holds for BSN."""
+    ids = {e.message_id for e in parts.ledger.find("bsn", BSN) if e.code == code}
+    out = []
+    for message_id in sorted(ids):
+        root = recorded_root(parts.ledger, message_id)
+        data = decode_message(root, catalogue.CATALOGUE[code])
+        if data["Client"][catalogue.KLASSE[code]]["StatusAanlevering"] == "1":
+            out.append(message_id)
+    return out
+
+
+def test_two_toewijzingen_of_a_new_person_derived_at_once_make_one_start(parts, monkeypatch):
+    """Two workers derive from two toewijzingen of a new person at the same moment, on the real
+    SQLite ledger: the second saw a toewijzing the first did not (it was recorded while the
+    first was deriving) and both planned a first start before either was recorded. One start
+    is recorded and sent; the other derivation is the same message (a duplicate)."""
+    import threading
+
+    from adapters.cak import derive
+
+    a_planned, both = threading.Event(), threading.Barrier(2, timeout=10)
+    plan = derive.plan
+
+    def racing_plan(*args, **kwargs):
+        result = plan(*args, **kwargs)
+        a_planned.set()
+        both.wait()  # neither records its start before both have planned one
+        return result
+
+    monkeypatch.setattr(derive, "plan", racing_plan)
+    first = _send(parts, _toewijzing())  # 2026-12-01 .. 2027-11-30 at 12345678
+    [envelope_a] = parts.bus.published
+    parts.bus.published.clear()
+    errors: list[BaseException] = []
+
+    def process(envelope) -> None:
+        try:
+            parts.worker.process(envelope)
+        except BaseException as exc:  # pragma: no cover - shown by the assertion below
+            errors.append(exc)
+
+    worker_a = threading.Thread(target=process, args=(envelope_a,))
+    worker_a.start()
+    assert a_planned.wait(10)
+    # recorded while worker A is deriving: an earlier toewijzing at another aanbieder
+    second = _send(parts, _toewijzing("87654321", toewijzingnummer=6001, ingangsdatum="2026-11-01"))
+    envelope_b = next(e for e in parts.bus.published if e.message_id == second)
+    parts.bus.published.remove(envelope_b)
+    worker_b = threading.Thread(target=process, args=(envelope_b,))
+    worker_b.start()
+    worker_a.join(20)
+    worker_b.join(20)
+    assert errors == [] and not worker_a.is_alive() and not worker_b.is_alive()
+    monkeypatch.setattr(derive, "plan", plan)
+    [start] = _starts(parts)  # one start message, whichever derived it first
+    receipts = [e for e in parts.ledger.history(start) if e.event.value == "received"]
+    assert {e.detail["parent_id"] for e in receipts} <= {first, second}
+    parts.drain()
+    sent = _sent_to_cak(parts)
+    assert [s["StatusAanlevering"] for s in sent] == ["1"]
+    # the next message for the person settles the period on what both toewijzingen say
+    _send(
+        parts,
+        _toewijzing(
+            "87654321", toewijzingnummer=6001, ingangsdatum="2026-11-01", commentaar="herzien"
+        ),
+    )
+    parts.drain()
+    last = _sent_to_cak(parts)[-1]
+    assert last["EbStartNummer"] == sent[0]["EbStartNummer"]
+    assert (last["EbStartdatum"], last["EbStopdatum"]) == ("2026-11-01", "2027-11-30")
+    assert len(_starts(parts)) == 1
