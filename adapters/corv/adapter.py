@@ -32,12 +32,13 @@ def _texts(root: etree._Element, path: str) -> list[str]:
 class CorvAdapter(WholeMessages):
     name = "corv"
     standards = (STANDARD,)
-    # what the ledger's retention erases for CORV (adapters/corv/retention.py)
-    retention = retention.POLICIES
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self._transport: Transport | None = None
+        # what the ledger's retention erases for CORV, its foutberichten included
+        # (adapters/corv/retention.py)
+        self.retention = retention.policies(settings.corv_organisatie)
 
     def owns(self, namespace: str) -> bool:
         return namespace == JZ

@@ -276,7 +276,7 @@ def test_corv_transport_failures(parts) -> None:
 
 def test_corv_payloads_are_erased_24_hours_after_routing(parts) -> None:
     adapter = parts.registry.by_name("corv")
-    assert adapter.retention == ("corv:payload=24h", "corv:traffic=6mo")
+    assert adapter.retention[:2] == ("corv:payload=24h", "corv:traffic=6mo")
     policies = parse_policies([retention.PAYLOAD_AFTER_ROUTING])  # the ledger's own grammar
     answer = CorvIntake(parts).take(soap.wrap(_element(m.zorgmelding())))
     message_id = answer.receipt.message_id
@@ -291,6 +291,65 @@ def test_corv_payloads_are_erased_24_hours_after_routing(parts) -> None:
     assert parts.ledger.payload(payload) is None
     assert events(parts.ledger, message_id)[-1] == "erased"
     assert MessageType("corv", "vtoDi01", "1.0.9").standard == adapter.standards[0]
+
+
+@responses.activate
+def test_corv_foutberichten_fall_under_the_corv_retention(parts) -> None:
+    """A Fo01 from JUBES holding the original message in detailsXML is a StUF message (standard
+    ``stuf``), not a CORV one: its payload is erased 24 hours after routing all the same, by
+    the party policy the CORV adapter names; a GGk Fo01 (to our CBS gemeentecode) is kept."""
+    adapter = parts.registry.by_name("corv")
+    assert adapter.retention == (
+        "corv:payload=24h",
+        "corv:traffic=6mo",
+        f"stuf@{m.GEMEENTE}:payload=24h",
+        f"stuf@{m.GEMEENTE}:traffic=6mo",
+    )
+    policies = parse_policies([p for p in adapter.retention if ":payload=" in p])
+    responses.post(CORV_URL, status=200, body=_bv03_reply())
+    envelope, _ = _vto_envelope(parts)
+    parts.drain()
+    ref = parts.ledger.history(envelope.message_id)[-1].detail["referentienummer"]
+    original = etree.fromstring(envelope.body)
+    sg = Stuurgegevens(
+        "Fo01",
+        Systeem("JUBES", "JUBES"),
+        Systeem(m.GEMEENTE, "Ketenpoort"),
+        str(uuid.uuid4()),
+        "20260105130000",
+        cross_ref=ref,
+    )
+    fout = Fout("StUF058", "client", "Onbekende zaak", details_xml=(original,))
+    fo01 = CorvIntake(parts).take(soap.wrap(foutbericht(sg, fout))).receipt
+    assert fo01.status == ACCEPTED and fo01.message_type == "stuf 0301 Fo01"
+    ggk = Stuurgegevens(
+        "Fo01",
+        Systeem("IB", "GGk"),
+        Systeem("0599", "Ketenpoort"),
+        str(uuid.uuid4()),
+        "20260105130000",
+        cross_ref=str(uuid.uuid4()),
+    )
+    ggk_fo01 = parts.receiver.receive(
+        Envelope(
+            body=etree.tostring(foutbericht(ggk, Fout("IB102", "server", "geen route"))),
+            direction=Direction.INBOUND,
+        )
+    )
+    assert ggk_fo01.status == ACCEPTED
+    parts.drain()  # both Fo01s go to the back-office: routed
+    payload = parts.ledger.history(fo01.message_id)[0].payload_sha256
+    assert b"999990019" in parts.ledger.payload(payload)  # the original's BSN, in detailsXML
+    later = datetime.now(UTC) + timedelta(hours=23)
+    assert apply(parts.ledger, policies, at=later).messages == []
+    erased = apply(parts.ledger, policies, at=datetime.now(UTC) + timedelta(hours=25))
+    assert erased.messages == [fo01.message_id]
+    assert parts.ledger.payload(payload) is None
+    assert events(parts.ledger, fo01.message_id)[-1] == "erased"
+    kept = parts.ledger.history(ggk_fo01.message_id)[0].payload_sha256
+    assert parts.ledger.payload(kept) is not None
+    # the VTO the Fo01 parked keeps its payload: parked messages are not settled
+    assert events(parts.ledger, envelope.message_id)[-1] == "parked"
 
 
 def test_unknown_jz_messages_are_refused_with_the_handled_list(parts) -> None:
