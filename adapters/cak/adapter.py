@@ -109,4 +109,5 @@ class CakAdapter(WholeMessages):
             trigger=self.settings.cak_trigger,
             beschermd_wonen=self.settings.cak_beschermd_wonen,
             today=self._today(),
+            kostprijs_categorieen=self.settings.cak_kostprijs,
         )

@@ -10,6 +10,16 @@ Per person (BSN) and gemeente, per kind (abonnementstarief: WMO405; beschermd wo
 3. the difference: a period without a start gets a start (StatusAanlevering 1, a new
    EbStartNummer); a period whose start or stop changed gets a gewijzigde aanlevering (2) of
    its EbStartNummer; a start that no longer has any voorziening is withdrawn (3).
+4. the kostprijs (WMO405 only; ``kostprijs``): a hulpmiddel or woningaanpassing (productcategorie
+   in the setting ``cak_kostprijs``) toegewezen with a Budget has that Budget as kostprijs from
+   its Ingangsdatum. The CAK needs a mutation with kostprijs only for one whose kostprijs is
+   higher than the remaining kostprijs already reported (iEb; VNG Q&A abonnementstarief), so:
+   a start carries the kostprijs of the period's latest such voorziening; once a kostprijs was
+   reported, a later voorziening whose Budget is higher than the reported kostprijs is a
+   gewijzigde aanlevering (2) with the new EbKostprijs; every later aanlevering of the start
+   repeats the kostprijs the CAK has. Not derived: a later one whose kostprijs is at most the
+   reported one but above what remains of it, since what remains (the reported kostprijs less
+   what the CAK collected since) is the CAK's figure, not iWmo data (README, Counterparts).
 
 Nothing is kept beside the ledger. A message that changes nothing derives nothing; the same
 change derived twice is one follow-up (its name holds number, status and dates).
@@ -38,6 +48,7 @@ from lxml import etree
 from adapters.cak.catalogue import CATALOGUE, KLASSE, WMO405, WMO407
 from adapters.cak.mapping import (
     Aanlevering,
+    Kostprijs,
     Periode,
     Voorziening,
     from_301,
@@ -72,6 +83,7 @@ class Known:
     periode: Periode
     status: str
     seq: int
+    kostprijs: Kostprijs | None = None
 
 
 def _body(ledger: LedgerView, message_id: str) -> etree._Element | None:
@@ -90,17 +102,18 @@ def _iwmo(root: etree._Element, code: str) -> dict[str, Any]:
 
 def voorzieningen(ledger: LedgerView, bsn: str, gemeente: str, trigger: str) -> list[Voorziening]:
     entries = sorted(_latest_validated(ledger.find("bsn", bsn)).values(), key=lambda e: e.seq)
+    latest: dict[str, Any] = {}
+    for e in entries:
+        if e.code == "WMO301" and e.route.startswith("outbound.") and e.sender == gemeente:
+            latest[e.receiver] = e
+    toegewezen: list[Voorziening] = []
+    for e in latest.values():
+        root = _body(ledger, e.message_id)
+        if root is not None:
+            toegewezen += from_301(_iwmo(root, "WMO301"))
     if trigger == "toewijzing":
-        latest: dict[str, Any] = {}
-        for e in entries:
-            if e.code == "WMO301" and e.route.startswith("outbound.") and e.sender == gemeente:
-                latest[e.receiver] = e
-        out: list[Voorziening] = []
-        for e in latest.values():
-            root = _body(ledger, e.message_id)
-            if root is not None:
-                out += from_301(_iwmo(root, "WMO301"))
-        return out
+        return toegewezen
+    budgets = {v.key: v.budget for v in toegewezen}
     starts: dict[str, tuple[str, dt.date]] = {}
     ends: dict[str, dt.date] = {}
     for e in entries:
@@ -123,7 +136,7 @@ def voorzieningen(ledger: LedgerView, bsn: str, gemeente: str, trigger: str) -> 
                     ends.pop(key, None)
                 elif end is not None:
                     ends[key] = end
-    return [Voorziening(k, c, b, ends.get(k)) for k, (c, b) in starts.items()]
+    return [Voorziening(k, c, b, ends.get(k), budgets.get(k)) for k, (c, b) in starts.items()]
 
 
 def periods(items: Iterable[Voorziening]) -> list[Periode]:
@@ -168,6 +181,7 @@ def told(
         if ledger.find(REJECTED_KEY, ident):
             continue  # the CAK rejected it: it does not know this aanlevering
         stop = bijdrage.get("EbStopdatum")
+        kostprijs = bijdrage.get("EbKostprijs")
         state[nummer] = Known(
             nummer,
             Periode(
@@ -176,6 +190,12 @@ def told(
             ),
             bijdrage["StatusAanlevering"],
             e.seq,
+            Kostprijs(
+                int(kostprijs["KostprijsBedrag"]),
+                dt.date.fromisoformat(kostprijs["KostprijsStartdatum"]),
+            )
+            if kostprijs
+            else None,
         )
     return {n: k for n, k in state.items() if k.status != "3"}, used
 
@@ -203,8 +223,38 @@ def start_id(aanlevering: Aanlevering) -> str:
     return str(uuid.uuid5(_START_NAMESPACE, key))
 
 
+def kostprijs(
+    items: Iterable[Voorziening], periode: Periode, categorieen: Sequence[str]
+) -> Kostprijs | None:
+    """The kostprijs a period's hulpmiddelen and woningaanpassingen give: the Budget of the
+    latest one toegewezen with a Budget (the highest, of several starting the same day)."""
+    inside = [
+        v
+        for v in items
+        if v.categorie in categorieen and v.budget and _overlaps(Periode(v.start, v.end), periode)
+    ]
+    if not inside:
+        return None
+    latest = max(inside, key=lambda v: (v.start, v.budget or 0))
+    return Kostprijs(latest.budget or 0, max(latest.start, periode.start))
+
+
+def to_tell(wanted: Kostprijs | None, reported: Kostprijs | None) -> Kostprijs | None:
+    """The kostprijs the CAK should have: the reported one, unless a later hulpmiddel or
+    woningaanpassing costs more than it (then that one's)."""
+    if wanted is None or reported is None:
+        return reported or wanted
+    later_and_higher = wanted.startdatum > reported.startdatum and wanted.bedrag > reported.bedrag
+    return wanted if later_and_higher else reported
+
+
 def plan(
-    ledger: LedgerView, bsn: str, gemeente: str, trigger: str, beschermd_wonen: Sequence[str]
+    ledger: LedgerView,
+    bsn: str,
+    gemeente: str,
+    trigger: str,
+    beschermd_wonen: Sequence[str],
+    kostprijs_categorieen: Sequence[str] = (),
 ) -> list[Aanlevering]:
     items = voorzieningen(ledger, bsn, gemeente, trigger)
     out: list[Aanlevering] = []
@@ -217,14 +267,16 @@ def plan(
         ordinal = len(used)
         for periode in wanted:
             match = next((k for k in unmatched.values() if _overlaps(k.periode, periode)), None)
+            prijs = kostprijs(items, periode, kostprijs_categorieen) if message is WMO405 else None
             if match is None:
                 nummer = new_nummer(ledger, gemeente, bsn, message.code, ordinal)
                 ordinal += 1
-                out.append(Aanlevering(message, gemeente, bsn, nummer, periode, "1"))
+                out.append(Aanlevering(message, gemeente, bsn, nummer, periode, "1", prijs))
                 continue
             del unmatched[match.nummer]
-            if match.periode != periode:
-                out.append(Aanlevering(message, gemeente, bsn, match.nummer, periode, "2"))
+            prijs = to_tell(prijs, match.kostprijs)
+            if match.periode != periode or prijs != match.kostprijs:
+                out.append(Aanlevering(message, gemeente, bsn, match.nummer, periode, "2", prijs))
         for gone in unmatched.values():
             out.append(Aanlevering(message, gemeente, bsn, gone.nummer, gone.periode, "3"))
     return out
@@ -238,6 +290,7 @@ def derive(
     trigger: str,
     beschermd_wonen: Sequence[str],
     today: dt.date,
+    kostprijs_categorieen: Sequence[str] = (),
 ) -> list[FollowUp]:
     mt = envelope.message_type
     if mt is None or mt.standard != "iwmo" or not trigger:
@@ -252,7 +305,7 @@ def derive(
     gemeente = header["Afzender"] if mt.code == "WMO301" else header["Ontvanger"]
     bsn = data["Client"]["Bsn"]
     out = []
-    for a in plan(ledger, bsn, gemeente, trigger, beschermd_wonen):
+    for a in plan(ledger, bsn, gemeente, trigger, beschermd_wonen, kostprijs_categorieen):
         if a.status == "1":  # one message per start, whichever message derives it
             message_id = start_id(a)
             body = to_message(a, identificatie(message_id), today)
