@@ -110,4 +110,5 @@ class CakAdapter(WholeMessages):
             beschermd_wonen=self.settings.cak_beschermd_wonen,
             today=self._today(),
             kostprijs_categorieen=self.settings.cak_kostprijs,
+            secret=self.settings.bsn_hash_key,
         )

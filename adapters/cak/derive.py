@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -204,13 +205,20 @@ def _overlaps(a: Periode, b: Periode) -> bool:
     return a.start <= (b.stop or _FAR) and b.start <= (a.stop or _FAR)
 
 
-def new_nummer(ledger: LedgerView, gemeente: str, bsn: str, code: str, ordinal: int) -> int:
+def new_nummer(
+    ledger: LedgerView, gemeente: str, bsn: str, code: str, ordinal: int, secret: str
+) -> int:
     """An EbStartNummer never used before within the gemeente (not even for a start the CAK
     rejected), derived from person, kind and the start's ordinal (how many numbers the gemeente
-    used for them before): whoever derives the person's next start gets the same number."""
+    used for them before): whoever derives the person's next start gets the same number.
+
+    Keyed with ``secret`` (the ``bsn_hash_key``): the number, and the message id made from it,
+    cannot be traced back to the BSN by trying every BSN.
+    """
     for attempt in range(1000):
         seed = f"{gemeente}|{bsn}|{code}|{ordinal}|{attempt}".encode()
-        nummer = int(hashlib.sha256(seed).hexdigest(), 16) % 999_999_999 + 1
+        nummer = int(hmac.new(secret.encode(), seed, hashlib.sha256).hexdigest(), 16)
+        nummer = nummer % 999_999_999 + 1
         if not any(e.sender == gemeente for e in ledger.find("EbStartNummer", str(nummer))):
             return nummer
     raise RuntimeError("no free EbStartNummer found")  # pragma: no cover - 1000 collisions
@@ -255,6 +263,8 @@ def plan(
     trigger: str,
     beschermd_wonen: Sequence[str],
     kostprijs_categorieen: Sequence[str] = (),
+    *,
+    secret: str,
 ) -> list[Aanlevering]:
     items = voorzieningen(ledger, bsn, gemeente, trigger)
     out: list[Aanlevering] = []
@@ -269,7 +279,7 @@ def plan(
             match = next((k for k in unmatched.values() if _overlaps(k.periode, periode)), None)
             prijs = kostprijs(items, periode, kostprijs_categorieen) if message is WMO405 else None
             if match is None:
-                nummer = new_nummer(ledger, gemeente, bsn, message.code, ordinal)
+                nummer = new_nummer(ledger, gemeente, bsn, message.code, ordinal, secret)
                 ordinal += 1
                 out.append(Aanlevering(message, gemeente, bsn, nummer, periode, "1", prijs))
                 continue
@@ -291,6 +301,7 @@ def derive(
     beschermd_wonen: Sequence[str],
     today: dt.date,
     kostprijs_categorieen: Sequence[str] = (),
+    secret: str,
 ) -> list[FollowUp]:
     mt = envelope.message_type
     if mt is None or mt.standard != "iwmo" or not trigger:
@@ -305,7 +316,9 @@ def derive(
     gemeente = header["Afzender"] if mt.code == "WMO301" else header["Ontvanger"]
     bsn = data["Client"]["Bsn"]
     out = []
-    for a in plan(ledger, bsn, gemeente, trigger, beschermd_wonen, kostprijs_categorieen):
+    for a in plan(
+        ledger, bsn, gemeente, trigger, beschermd_wonen, kostprijs_categorieen, secret=secret
+    ):
         if a.status == "1":  # one message per start, whichever message derives it
             message_id = start_id(a)
             body = to_message(a, identificatie(message_id), today)
