@@ -114,11 +114,14 @@ class FollowUp:
     """A message an adapter derives from another one that passed the gateway (a deriver).
 
     ``name`` is unique among the follow-ups of one message and stable: the follow-up's message
-    id is made from the parent's id and this name, so deriving twice sends once.
+    id is made from the parent's id and this name, so deriving twice sends once. A follow-up
+    that several parents may derive (the CAK's one start per person) sets ``message_id``
+    itself, so whichever parent derives it first sends it and the others find it recorded.
     """
 
     name: str
     body: bytes
+    message_id: str | None = None
 
 
 class RecordSink(Protocol):

@@ -100,9 +100,12 @@ class Settings:
     vecozo_key: str = ""
     vecozo_poll_interval: float = 60.0
     # CAK eigen bijdrage: what starts and stops it ("toewijzing": WMO301, "levering": WMO305/307,
-    # "" derives nothing) and the productcategorieën that are beschermd wonen (WMO407).
+    # "" derives nothing), the productcategorieën that are beschermd wonen (WMO407), and those
+    # that are hulpmiddelen or woningaanpassingen, whose Budget is a kostprijs (EbKostprijs):
+    # WMO020 11 rolstoelen, 12 vervoervoorzieningen, 13 woonvoorzieningen, 14 overige hulpmiddelen.
     cak_trigger: str = "toewijzing"
     cak_beschermd_wonen: tuple[str, ...] = ("15",)
+    cak_kostprijs: tuple[str, ...] = ("11", "12", "13", "14")
     # CORV (StUF-koppelvlak Jeugdzorg to JUBES): the URL of the ebMS adapter (DKA) that carries
     # our StUF messages; our organisatie (as JUBES knows us) and applicatie in stuurgegevens.
     corv_url: str = ""

@@ -347,7 +347,8 @@ class Worker:
                 Envelope(
                     body=follow_up.body,
                     direction=Direction.OUTBOUND,
-                    message_id=follow_up_id(envelope.message_id, follow_up.name),
+                    message_id=follow_up.message_id
+                    or follow_up_id(envelope.message_id, follow_up.name),
                     correlation_id=envelope.correlation_id,
                     parent_id=envelope.message_id,
                     source="gateway",

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from adapters.cak import derive, rules
 from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
-from adapters.shared.base import WholeMessages
-from adapters.shared.counterparts import ggk_transport
-from adapters.shared.istandaard import NAMESPACE, decode_message, identify, walk
+from adapters.shared.base import CatalogueAdapter
+from adapters.shared.istandaard import decode_message, walk
 from gateway.adapter import (
     Delivery,
     Description,
@@ -21,30 +19,18 @@ from gateway.adapter import (
     FollowUp,
     MappingError,
     State,
-    Transport,
 )
 from gateway.envelope import Direction, Envelope, MessageType
 
 
-class CakAdapter(WholeMessages):
+class CakAdapter(CatalogueAdapter):
     name = "cak"
-    standards = (STANDARD,)
+    standard = STANDARD
+    catalogue = CATALOGUE
 
     def __init__(self, settings: Any, today: Callable[[], dt.date] = dt.date.today) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self._today = today
-        self._transport: Transport | None = None
-
-    def owns(self, namespace: str) -> bool:
-        match = NAMESPACE.match(namespace)
-        return match is not None and match.group(1) == STANDARD
-
-    def identify(self, root: etree._Element) -> MessageType:
-        message = identify(root, CATALOGUE, STANDARD)
-        return MessageType(STANDARD, message.code, message.release)
-
-    def schema_path(self, message_type: MessageType) -> Path:
-        return CATALOGUE[message_type.code].schema_path
 
     def check(
         self, doc: etree._ElementTree, message_type: MessageType, state: State
@@ -96,11 +82,6 @@ class CakAdapter(WholeMessages):
     ) -> bytes | None:
         return None  # the CAK answers our messages; we do not answer the CAK's retours
 
-    def transport(self, to: str) -> Transport:
-        if self._transport is None:
-            self._transport = ggk_transport(self.settings)
-        return self._transport
-
     def derive(self, envelope: Envelope, doc: etree._ElementTree, state: Any) -> list[FollowUp]:
         return derive.derive(
             envelope,
@@ -109,4 +90,6 @@ class CakAdapter(WholeMessages):
             trigger=self.settings.cak_trigger,
             beschermd_wonen=self.settings.cak_beschermd_wonen,
             today=self._today(),
+            kostprijs_categorieen=self.settings.cak_kostprijs,
+            secret=self.settings.bsn_hash_key,
         )

@@ -11,6 +11,10 @@ person's eigen bijdrage period into a WMO405/407.
   withdraws the start or stop.
 - A voorziening whose Product/Categorie is a beschermd-wonen category (setting
   ``cak_beschermd_wonen``, default 15) counts for WMO407, every other one for WMO405.
+- A toegewezen product's Budget (euro-cents) is kept with its voorziening: for a hulpmiddel or
+  woningaanpassing (setting ``cak_kostprijs``) it is the kostprijs (``derive.py`` decides when
+  the CAK must be told, as EbKostprijs). With trigger ``levering`` the Budget is the one of the
+  latest WMO301 holding the same ToewijzingNummer.
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ class Voorziening:
     categorie: str
     start: dt.date
     end: dt.date | None
+    budget: int | None = None  # euro-cents, the toegewezen product's Budget
+
+
+@dataclass(frozen=True)
+class Kostprijs:
+    """EbKostprijs: the kostprijs of a hulpmiddel or woningaanpassing (euro-cents) from its
+    start; the CAK collects no more eigen bijdrage for it than this."""
+
+    bedrag: int
+    startdatum: dt.date
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -49,7 +63,9 @@ def from_301(data: dict[str, Any]) -> list[Voorziening]:
         if start is None or (end is not None and end < start):
             continue
         categorie = product.get("Product", {}).get("Categorie", "")
-        out.append(Voorziening(f"{aanbieder}/{product['ToewijzingNummer']}", categorie, start, end))
+        budget = int(product["Budget"]) if product.get("Budget") else None
+        key = f"{aanbieder}/{product['ToewijzingNummer']}"
+        out.append(Voorziening(key, categorie, start, end, budget))
     return out
 
 
@@ -96,12 +112,16 @@ class Aanlevering:
     nummer: int
     periode: Periode
     status: str  # 1 eerste, 2 gewijzigd, 3 verwijderen
+    kostprijs: Kostprijs | None = None  # WMO405 only
 
     @property
     def name(self) -> str:
         start = self.periode.start.isoformat()
         stop = self.periode.stop.isoformat() if self.periode.stop else "open"
-        return f"{self.message.code}-{self.nummer}-{self.status}-{start}-{stop}"
+        name = f"{self.message.code}-{self.nummer}-{self.status}-{start}-{stop}"
+        if self.kostprijs is not None:
+            name += f"-k{self.kostprijs.bedrag}-{self.kostprijs.startdatum.isoformat()}"
+        return name
 
 
 def to_message(aanlevering: Aanlevering, identificatie: str, today: dt.date) -> bytes:
@@ -112,6 +132,11 @@ def to_message(aanlevering: Aanlevering, identificatie: str, today: dt.date) -> 
     }
     if aanlevering.periode.stop is not None:
         bijdrage["EbStopdatum"] = aanlevering.periode.stop.isoformat()
+    if aanlevering.kostprijs is not None:
+        bijdrage["EbKostprijs"] = {
+            "KostprijsBedrag": str(aanlevering.kostprijs.bedrag),
+            "KostprijsStartdatum": aanlevering.kostprijs.startdatum.isoformat(),
+        }
     bijdrage["StatusAanlevering"] = aanlevering.status
     data = {
         "Header": {

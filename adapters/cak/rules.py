@@ -4,7 +4,9 @@
 - 8848: the Dagtekening is not after today.
 - IEB01 (0001, ours): EbStopdatum is not before EbStartdatum.
 - IEB02 (0001, ours): an eerste aanlevering (StatusAanlevering 1) uses an EbStartNummer the
-  gemeente has not used before (EbStartNummer links start and stop; it must be unique).
+  gemeente has not used before in another message (EbStartNummer links start and stop; it must
+  be unique).
+- IEB03 (0001, ours): an EbKostprijs starts within the period (EbStartdatum .. EbStopdatum).
 
 Retours (406/408) are the CAK's verdicts and get no rules.
 """
@@ -37,13 +39,32 @@ def check(message: Message, data: dict[str, Any], state: State, today: dt.date) 
     if stop and parse_date(stop) < parse_date(bijdrage["EbStartdatum"]):
         findings.append(Finding("IEB01", "0001", path, "EbStopdatum is before EbStartdatum"))
     if bijdrage["StatusAanlevering"] == "1":
+        # the same message recorded twice (a start derived at once from two toewijzingen, with
+        # one message id and BerichtIdentificatie) is not a second use of its number
+        ident = header["BerichtIdentificatie"]["Identificatie"]
+        itself = {e.message_id for e in state.find("BerichtIdentificatie", ident)}
         used = [
             e
             for e in state.find("EbStartNummer", bijdrage["EbStartNummer"])
-            if e.event == "validated" and e.sender == header["Afzender"] and e.code == message.code
+            if e.event == "validated"
+            and e.sender == header["Afzender"]
+            and e.code == message.code
+            and e.message_id not in itself
         ]
         if used:
             findings.append(
                 Finding("IEB02", "0001", path, "EbStartNummer was used before for a first start")
+            )
+    kostprijs = bijdrage.get("EbKostprijs")
+    if kostprijs:
+        begin = parse_date(kostprijs["KostprijsStartdatum"])
+        if begin < parse_date(bijdrage["EbStartdatum"]) or (stop and begin > parse_date(stop)):
+            findings.append(
+                Finding(
+                    "IEB03",
+                    "0001",
+                    f"{path}/EbKostprijs",
+                    "KostprijsStartdatum is outside EbStartdatum .. EbStopdatum",
+                )
             )
     return findings

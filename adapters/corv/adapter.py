@@ -9,7 +9,15 @@ from typing import Any
 from lxml import etree
 
 from adapters.corv import codec, mapping, retention, rules
-from adapters.corv.catalogue import FUNCTIES, INBOUND, JZ, STANDARD, VERSION, schema_path
+from adapters.corv.catalogue import (
+    FUNCTIES,
+    INBOUND,
+    JZ,
+    OUTBOUND,
+    STANDARD,
+    VERSION,
+    schema_path,
+)
 from adapters.corv.transport import make_transport
 from adapters.shared.base import WholeMessages
 from adapters.shared.stuf import StufError, stuurgegevens_of
@@ -32,12 +40,13 @@ def _texts(root: etree._Element, path: str) -> list[str]:
 class CorvAdapter(WholeMessages):
     name = "corv"
     standards = (STANDARD,)
-    # what the ledger's retention erases for CORV (adapters/corv/retention.py)
-    retention = retention.POLICIES
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self._transport: Transport | None = None
+        # what the ledger's retention erases for CORV, its foutberichten included
+        # (adapters/corv/retention.py)
+        self.retention = retention.policies(settings.corv_organisatie)
 
     def owns(self, namespace: str) -> bool:
         return namespace == JZ
@@ -47,7 +56,7 @@ class CorvAdapter(WholeMessages):
         if localname not in FUNCTIES:
             raise Unidentified(
                 f"StUF-Jeugdzorg {localname} is not handled; Ketenpoort takes "
-                f"{', '.join(INBOUND)} and sends vtoDi01"
+                f"{', '.join(INBOUND)} and sends {', '.join(OUTBOUND)}"
             )
         return MessageType(STANDARD, localname, VERSION)
 
@@ -57,8 +66,10 @@ class CorvAdapter(WholeMessages):
     def check(
         self, doc: etree._ElementTree, message_type: MessageType, state: State
     ) -> list[Finding]:
-        data = codec.decode(doc.getroot(), message_type.code)
-        return rules.check(message_type.code, data)
+        root = doc.getroot()
+        if stuurgegevens_of(root).zender.organisatie != self.settings.corv_organisatie:
+            return []  # not ours: JUBES and its sender checked it (rules.py)
+        return rules.check(message_type.code, codec.decode(root, message_type.code))
 
     def describe(self, doc: etree._ElementTree, message_type: MessageType) -> Description:
         root = doc.getroot()
@@ -70,6 +81,13 @@ class CorvAdapter(WholeMessages):
         zaak = _texts(root, "./*[local-name()='object']/*[local-name()='identificatie']/text()")
         if zaak:
             keys["zaak"] = zaak
+        verzoek = _texts(
+            root, "./*[local-name()='object']/*[local-name()='verzoekidentificatie']/text()"
+        )
+        if verzoek:
+            keys["corv.verzoek"] = verzoek
+        if sg.cross_ref:
+            keys["corv.crossRefnummer"] = [sg.cross_ref]
         andere = _texts(
             root,
             "./*[local-name()='object']/*[local-name()='heeftBetrekkingOpAndere']"

@@ -1,4 +1,5 @@
-"""The StUF-koppelvlak Jeugdzorg 1.0.9 messages Ketenpoort handles for a gemeente.
+"""The StUF-koppelvlak Jeugdzorg 1.0.9 messages Ketenpoort handles for a gemeente (and the
+Veilig Thuis it organises).
 
 | functie | what | direction |
 |---|---|---|
@@ -6,10 +7,15 @@
 | ``notificatieDi01`` | notificatie jeugdbescherming (intake, onderzoek) | RvdK -> gemeente |
 | ``notificatiejrDi01`` | notificatie jeugdreclassering | AICE/CJIB or RvdK -> gemeente |
 | ``zorgmeldingDi01`` | VT melding (formerly zorgformulier politie) | politie, Halt -> gemeente |
+| ``zorgmeldingTerugkoppelingDi01`` | terugkoppeling on a zorgmelding | VT -> politie, Halt |
+| ``vtTerugkoppelingDi01`` | VT terugkoppeling (status, uitkomst) | VT -> politie, Halt |
+| ``vcobDi01`` / ``ucobDi01`` | verzoek check op bekendheid / uitslag | VT <-> ketenpartners |
+| ``vciDi01`` / ``uciDi01`` | verzoek casus informatie / uitkomst | VT <-> ketenpartners |
 
 Foutberichten and bevestigingen (Fo01, Fo03, Bv01, Bv03) are StUF 0301 messages (the ``ggk``
-adapter identifies them). Not handled: zorgmeldingTerugkoppelingDi01, the Veilig Thuis
-verrijkingsverzoeken (vcob/ucob/vci/uci) and generieke meldingen (see README, Counterparts).
+adapter identifies them). Not handled: vtMeldingDi01 (the 1.0.9 VT melding besides the
+zorgmelding) and the generieke meldingen (meldingGeneriekDi01, uitkomstMeldingGeneriekDi01),
+whose parties the facts do not name (see README, Counterparts).
 """
 
 from __future__ import annotations
@@ -26,9 +32,14 @@ BG = "http://www.egem.nl/StUF/sector/bg/0310"
 XMIME = "http://www.w3.org/2005/05/xmlmime"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
-OUTBOUND = ("vtoDi01",)
-INBOUND = ("notificatieDi01", "notificatiejrDi01", "zorgmeldingDi01")
-FUNCTIES = OUTBOUND + INBOUND
+# the Veilig Thuis verrijkingsverzoeken go both ways: VT asks ketenpartners and answers them
+VERRIJKING = ("vcobDi01", "ucobDi01", "vciDi01", "uciDi01")
+OUTBOUND = ("vtoDi01", "zorgmeldingTerugkoppelingDi01", "vtTerugkoppelingDi01", *VERRIJKING)
+INBOUND = ("notificatieDi01", "notificatiejrDi01", "zorgmeldingDi01", *VERRIJKING)
+FUNCTIES = tuple(dict.fromkeys(OUTBOUND + INBOUND))
+# an uitslag or uitkomst answers a verzoek: its stuurgegevens carry the verzoek's
+# referentienummer as crossRefnummer
+ANSWERS = {"ucobDi01": "vcobDi01", "uciDi01": "vciDi01"}
 # SOAP actions as the koppelvlak's WSDLs write them: without a scheme (a quirk of 1.0.9).
 SOAP_ACTION = "www.stufstandaarden.nl/koppelvlak/jz0100/{functie}"
 

@@ -2,11 +2,14 @@
 role requires; see ``schemas/corv/1.0.9/bg.xsd``). They hold what the koppelvlak requires of
 a verzoek tot onderzoek we send; messages we receive were checked by JUBES and its sender.
 
-- CS002: every inp.bsn passes the 11-proef.
+- CS002: every inp.bsn passes the 11-proef (every message we send).
 - CV01: a gezaghebbende (natuurlijk persoon) is identified by BSN or A-nummer and has a
   geslachtsnaam.
 - CV02: an unborn child (Client (ongeboren kind)) has no BSN.
 - CV03: every document has a bestandsnaam.
+- CV04: a verrijkingsverzoek (vcob, ucob, vci, uci) identifies its person by BSN or describes
+  them: the public 1.0.9 set restricts its vreemdelingennummer (anp.identificatie, 10 digits)
+  from a 17-digit type, so no value passes it; ours takes 10 digits, for what we receive.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from adapters.corv.catalogue import OUTBOUND, VERRIJKING
 from gateway.adapter import Finding
 from gateway.logs import passes_elfproef
 
@@ -39,14 +43,32 @@ def _bsns(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
                     yield from _bsns(item, f"{path}/{key}[{index}]" if path else f"{key}[{index}]")
 
 
+def _paths(node: Any, name: str, path: str = "") -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}/{key}" if path else key
+            if key == name:
+                yield here
+            elif not key.startswith(("@", "#")):
+                for item in _items(value):
+                    yield from _paths(item, name, here)
+
+
 def check(functie: str, data: dict[str, Any]) -> list[Finding]:
-    if functie != "vtoDi01":
+    if functie not in OUTBOUND:
         return []
     found = [
         Finding("CS002", "CS002", path, "inp.bsn does not pass the 11-proef")
         for path, bsn in _bsns(data)
         if bsn and not passes_elfproef(bsn)
     ]
+    if functie in VERRIJKING:
+        found += [
+            Finding("CV04", "CV04", path, "a verrijkingsverzoek cannot carry a vreemdelingennummer")
+            for path in _paths(data, "anp.identificatie")
+        ]
+    if functie != "vtoDi01":
+        return found
     zaak = data["object"]
     for index, relatie in enumerate(_items(zaak.get("heeftAlsBelanghebbende")), start=1):
         persoon = relatie.get("gerelateerde", {}).get("natuurlijkPersoon")

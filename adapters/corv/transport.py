@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from adapters.corv.catalogue import FUNCTIES, SOAP_ACTION
+from adapters.corv.catalogue import OUTBOUND, SOAP_ACTION
 from adapters.shared import soap
 from adapters.shared.failures import Refused
 from adapters.shared.http import HttpPolicy, call
@@ -56,7 +56,7 @@ class CorvTransport:
             sg = stuurgegevens_of(root)
         except (XmlRejected, StufError) as exc:
             raise Refused(NAME, f"the message cannot be read: {exc}") from None
-        if sg.functie not in FUNCTIES:
+        if sg.functie not in OUTBOUND:
             raise Refused(NAME, f"functie {sg.functie!r} is not a StUF-Jeugdzorg message we send")
         body = soap.wrap(root)
         headers = {

@@ -2,7 +2,9 @@
 
 - :class:`WholeMessages`: their messages are always read whole (no streamed record element);
 - :class:`TransportAdapter`: an adapter owning no messages (VECOZO), in the registry only for
-  its optional members (``router``, ``pollers``).
+  its optional members (``router``, ``pollers``);
+- :class:`CatalogueAdapter`: an iStandaarden-style standard sent over the GGk (iEb, iPgb):
+  ownership, identification and schemas from its catalogue.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 from lxml import etree
 
+from adapters.shared.counterparts import ggk_transport
+from adapters.shared.istandaard import NAMESPACE, Message, identify
 from gateway.adapter import (
     Delivery,
     Description,
@@ -70,3 +74,38 @@ class TransportAdapter(WholeMessages):
 
     def transport(self, to: str) -> Transport:
         raise Unidentified(f"{self.name} owns no messages")
+
+
+class CatalogueAdapter(WholeMessages):
+    """An iStandaarden-style standard (``adapters/shared/istandaard.py``) carried by the GGk.
+
+    A subclass names its ``standard`` and ``catalogue`` (message code -> Message) and adds what
+    differs: rules, description, mapping.
+    """
+
+    standard: str
+    catalogue: Mapping[str, Message]
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._transport: Transport | None = None
+
+    @property
+    def standards(self) -> tuple[str, ...]:
+        return (self.standard,)
+
+    def owns(self, namespace: str) -> bool:
+        match = NAMESPACE.match(namespace)
+        return match is not None and match.group(1) == self.standard
+
+    def identify(self, root: etree._Element) -> MessageType:
+        message = identify(root, self.catalogue, self.standard)
+        return MessageType(self.standard, message.code, message.release)
+
+    def schema_path(self, message_type: MessageType) -> Path:
+        return self.catalogue[message_type.code].schema_path
+
+    def transport(self, to: str) -> Transport:
+        if self._transport is None:
+            self._transport = ggk_transport(self.settings)
+        return self._transport

@@ -4,39 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-from adapters.shared.base import WholeMessages
-from adapters.shared.counterparts import ggk_transport
-from adapters.shared.istandaard import NAMESPACE, decode_message, identify, walk
+from adapters.shared.base import CatalogueAdapter
+from adapters.shared.istandaard import decode_message, walk
 from adapters.svb import mapping, rules
 from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB
-from gateway.adapter import Delivery, Description, Finding, MappingError, State, Transport
+from gateway.adapter import Delivery, Description, Finding, MappingError, State
 from gateway.envelope import Direction, Envelope, MessageType
 
 
-class SvbAdapter(WholeMessages):
+class SvbAdapter(CatalogueAdapter):
     name = "svb"
-    standards = (STANDARD,)
+    standard = STANDARD
+    catalogue = CATALOGUE
 
     def __init__(self, settings: Any, today: Callable[[], dt.date] = dt.date.today) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self._today = today
-        self._transport: Transport | None = None
-
-    def owns(self, namespace: str) -> bool:
-        match = NAMESPACE.match(namespace)
-        return match is not None and match.group(1) == STANDARD
-
-    def identify(self, root: etree._Element) -> MessageType:
-        message = identify(root, CATALOGUE, STANDARD)
-        return MessageType(STANDARD, message.code, message.release)
-
-    def schema_path(self, message_type: MessageType) -> Path:
-        return CATALOGUE[message_type.code].schema_path
 
     def check(
         self, doc: etree._ElementTree, message_type: MessageType, state: State
@@ -86,8 +73,3 @@ class SvbAdapter(WholeMessages):
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
     ) -> bytes | None:
         return None  # the SVB answers our TKBs; the BAB needs no answer
-
-    def transport(self, to: str) -> Transport:
-        if self._transport is None:
-            self._transport = ggk_transport(self.settings)
-        return self._transport

@@ -65,7 +65,11 @@ def _step(status: Status, expects_answer: bool, entry: Entry) -> dict[str, Any]:
         publish = bool(entry.detail.get("publish"))
         status = Status.AWAITING_PUBLICATION if publish else Status.FAILED
         return {"status": status, "verdict": event.value}
-    if event in (Event.PUBLISHED, Event.REPLAYED) and not answered:
+    if event is Event.PUBLISHED and state.status in (Status.RECEIVED, Status.AWAITING_PUBLICATION):
+        # Only forward: the worker may take a message before receive records the broker's
+        # confirm, so `published` can land after `delivered`, `retried` or `parked`.
+        return {"status": Status.PUBLISHED}
+    if event is Event.REPLAYED and not answered:
         return {"status": Status.PUBLISHED}
     if event is Event.DELIVERED and not answered:
         return {"status": Status.AWAITING_ANSWER if expects_answer else Status.DELIVERED}

@@ -312,3 +312,177 @@ VTOS = {
         ]
     ),
 }
+
+
+# -- Veilig Thuis: terugkoppelingen (we send) and verrijkingsverzoeken (both ways) -------------
+
+POLITIE = "00000001003214000000"  # the zorgmelding's zender in ``zorgmelding()``
+PARTNER = "00000001009876543000"  # a ketenpartner (e.g. a GI) Veilig Thuis asks; invented
+
+
+def _eenheid(code: str, eenheid: str, **contact: Any) -> dict[str, Any]:
+    eenheid_: dict[str, Any] = {"identificatie": code, "naam": eenheid}
+    if contact:
+        eenheid_["heeftAlsContactpersoon"] = {"gerelateerde": contact}
+    return {"gerelateerde": {"organisatorischeEenheid": eenheid_}}
+
+
+def _persoon(**persoon: Any) -> dict[str, Any]:
+    return {"gerelateerde": {"natuurlijkPersoon": persoon}}
+
+
+def verrijking_in(functie: str) -> dict[str, Any]:
+    """A verrijkingsverzoek (vcob, vci) a ketenpartner sends our Veilig Thuis, or the uitslag
+    (ucob) or uitkomst (uci) it sends on ours, as canonical data."""
+    sg = _stuurgegevens(functie, PARTNER, GEMEENTE)
+    persoon = {"inp.bsn": "999990019", "geslachtsnaam": "Jansen", "geboortedatum": "20150301"}
+    initiator = _eenheid("GI-01", "Jeugdbescherming Regio", naam="C. Contact")
+    if functie == "vcobDi01":
+        zaak = {
+            "identificatie": "VVZ-2026-001",
+            "soortVerzoeker": "02",
+            "redenVerzoek": {"code": "01"},
+            "heeftBetrekkingOp": _persoon(**persoon),
+            "heeftAlsInitiator": initiator,
+        }
+    elif functie == "vciDi01":
+        zaak = {
+            "identificatie": "VVZ-2026-002",
+            "soortVerzoeker": "02",
+            "omschrijving": "Zorgen over de veiligheid thuis",
+            "redenVerzoek": {"code": "03"},
+            "specifiekeVraag": [{"code": "VT-001"}, {"code": "VT-002"}],
+            # described only (the public set admits no vreemdelingennummer: rule CV04)
+            "heeftBetrekkingOp": _persoon(geslachtsnaam="Nowak", voornamen="Anna"),
+            "heeftAlsInitiator": initiator,
+        }
+    else:  # an answer to a verzoek of ours
+        sg["crossRefnummer"] = str(uuid.uuid4())
+        sg = {
+            k: sg[k]
+            for k in (
+                "berichtcode",
+                "zender",
+                "ontvanger",
+                "referentienummer",
+                "tijdstipBericht",
+                "crossRefnummer",
+                "functie",
+            )
+        }
+        ours = _eenheid("VT-01", "Veilig Thuis Regio")
+        zaak = {
+            "identificatie": "UIT-2026-001",
+            "verzoekidentificatie": "VVZ-2026-101",
+            "heeftBetrekkingOp": {**_persoon(**persoon), "indicatieBekend": "J"},
+            "heeftAlsInitiator": ours,
+            "heeftAlsUitvoerende": _eenheid(
+                "GI-01", "Jeugdbescherming Regio", telefoonnummer="0301234567"
+            ),
+        }
+        if functie == "uciDi01":
+            zaak["toelichtendeInformatie"] = {"omschrijving": "Bekend sinds 2024"}
+            zaak["heeftBetrekkingOp"]["specifiekeVraag"] = [
+                {"code": "VT-001", "antwoord": "Ja, ondertoezichtstelling loopt"}
+            ]
+            zaak["heeftRelevant"] = [
+                {
+                    "gerelateerde": {
+                        "inhoud": {
+                            "#": base64.b64encode(b"%PDF-1.4 rapport").decode(),
+                            "@StUF:bestandsnaam": "rapport.pdf",
+                        },
+                        "naam": "Rapportage",
+                    }
+                }
+            ]
+        zaak = {"identificatie": zaak.pop("identificatie"), **zaak}
+        return {"stuurgegevens": sg, "object": [zaak]}
+    return {"stuurgegevens": sg, "object": zaak}
+
+
+VERZOEKER = {
+    "identificatie": "VT-01",
+    "naam": "Veilig Thuis Regio",
+    "contact": {"naam": "M. Medewerker", "telefoon": "0881234567"},
+}
+PERSOON = {"bsn": "999990019", "geslachtsnaam": "Jansen", "geboortedatum": "2015-03-01"}
+
+# back-office JSON for what Veilig Thuis sends, per mapping
+VT_OUT: dict[str, dict[str, Any]] = {
+    "zorgmelding-terugkoppeling": {
+        "ontvanger": {"organisatie": POLITIE, "applicatie": "JUBES"},
+        "zaak": {"identificatie": "VT-2026-0077"},
+        "zorgmelding": {"kenmerk": "ZM-2026-77"},
+        "resultaat": "Vervolgactie nodig",
+        "jeugdige": {"bsn": "999990019", "geslachtsnaam": "Jansen"},
+        "gezaghebbenden": [
+            {
+                "rol": "ouder met gezag",
+                "persoon": {"geslachtsnaam": "Jansen", "geboortedatum": "1985-04-04"},
+                "contact": {"naam": "A. Jansen", "telefoon": "0612345678"},
+            },
+            {"rol": "voogd", "instelling": "Jeugdbescherming Regio"},
+        ],
+        "contactpersoon": "Agent B.",
+    },
+    "vt-terugkoppeling": {
+        "ontvanger": {"organisatie": POLITIE, "applicatie": "JUBES"},
+        "status": "uitkomst veiligheidsbeoordeling",
+        "uitkomst": "vervolgstappen belegd bij VT",
+        "toelichting": "Veiligheidsbeoordeling gedaan",
+        "vtMelding": {"identificatie": "BVH-2026-12345"},
+        "verantwoordelijke": {
+            "organisatie": "Veilig Thuis Regio",
+            "contactpersoon": "M. M.",
+            "telefoon": "0881234567",
+        },
+        "uitvoerder": {"naam": "Veilig Thuis Regio", "oin": GEMEENTE},
+    },
+    "vcob": {
+        "ontvanger": {"organisatie": PARTNER, "applicatie": "JUBES"},
+        "verzoek": {"identificatie": "VVZ-2026-101", "soortVerzoeker": "01", "reden": "01"},
+        "persoon": PERSOON,
+        "verzoeker": VERZOEKER,
+    },
+    "vci": {
+        "ontvanger": {"organisatie": PARTNER, "applicatie": "JUBES"},
+        "verzoek": {
+            "identificatie": "VVZ-2026-102",
+            "soortVerzoeker": "01",
+            "reden": "02",
+            "omschrijving": "Casus informatie gevraagd",
+        },
+        "vragen": [{"code": "VT-001"}],
+        "persoon": {"geslachtsnaam": "Nowak", "voornamen": "Anna", "geboortedatum": "2012-02-02"},
+        "verzoeker": VERZOEKER,
+    },
+    "ucob": {
+        "ontvanger": {"organisatie": PARTNER, "applicatie": "JUBES"},
+        "identificatie": "UIT-2026-201",
+        "verzoek": {"identificatie": "VVZ-2026-001", "referentienummer": str(uuid.uuid4())},
+        "persoon": PERSOON,
+        "bekend": "N",
+        "verzoeker": {"identificatie": "GI-01", "naam": "Jeugdbescherming Regio"},
+        "uitvoerder": VERZOEKER,
+    },
+    "uci": {
+        "ontvanger": {"organisatie": PARTNER, "applicatie": "JUBES"},
+        "identificatie": "UIT-2026-202",
+        "verzoek": {"identificatie": "VVZ-2026-002", "referentienummer": str(uuid.uuid4())},
+        "persoon": PERSOON,
+        "bekend": "J",
+        "toelichting": {"omschrijving": "Eerdere melding in 2025", "url": "https://vt.test/x"},
+        "antwoorden": [{"code": "VT-001", "antwoord": "Ja"}],
+        "documenten": [
+            {
+                "inhoud": base64.b64encode(b"%PDF-1.4 x").decode(),
+                "bestandsnaam": "x.pdf",
+                "contentType": "application/pdf",
+                "naam": "Verslag",
+            }
+        ],
+        "verzoeker": {"identificatie": "GI-01", "naam": "Jeugdbescherming Regio"},
+        "uitvoerder": VERZOEKER,
+    },
+}

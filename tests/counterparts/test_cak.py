@@ -14,7 +14,7 @@ from lxml import etree
 from adapters.cak import catalogue
 from adapters.cak.derive import REJECTED_KEY
 from adapters.ggk import codec as ggk_codec
-from adapters.shared.istandaard import decode_message, encode_message, xsd_versies
+from adapters.shared.istandaard import decode_message, encode_message, recorded_root, xsd_versies
 from gateway.adapter import Unidentified
 from gateway.envelope import Direction, Envelope
 from gateway.receive import ACCEPTED, REFUSED
@@ -272,3 +272,224 @@ def test_public_ieb10_examples_are_read_and_refused_with_the_release_named(parts
         adapter.identify(root)
     receipt = parts.receiver.receive(Envelope(body=body, direction=Direction.INBOUND))
     assert receipt.status == REFUSED and "ieb 1.0" in receipt.errors[0]
+
+
+def _starts(parts, code: str = "WMO405") -> list[str]:
+    """Message ids of the first starts (StatusAanlevering 1) the ledger holds for BSN."""
+    ids = {e.message_id for e in parts.ledger.find("bsn", BSN) if e.code == code}
+    out = []
+    for message_id in sorted(ids):
+        root = recorded_root(parts.ledger, message_id)
+        data = decode_message(root, catalogue.CATALOGUE[code])
+        if data["Client"][catalogue.KLASSE[code]]["StatusAanlevering"] == "1":
+            out.append(message_id)
+    return out
+
+
+def _racing(parts, monkeypatch, *, a_records_first: bool):
+    """Two workers, each deriving from one toewijzing, that both plan the person's first start
+    before either start is recorded. With ``a_records_first`` worker B waits (after planning)
+    until A's start is recorded; otherwise both go on at once."""
+    import threading
+
+    from adapters.cak import derive
+
+    a_planned, b_planned, a_recorded = threading.Event(), threading.Event(), threading.Event()
+    plan, receive = derive.plan, parts.receiver.receive
+
+    def racing_plan(*args, **kwargs):
+        result = plan(*args, **kwargs)
+        if threading.current_thread().name == "worker-a":
+            a_planned.set()
+            assert b_planned.wait(10)
+        else:
+            b_planned.set()
+            assert a_planned.wait(10)
+            if a_records_first:
+                assert a_recorded.wait(10)
+        return result
+
+    def receive_and_tell(envelope, *args, **kwargs):
+        receipt = receive(envelope, *args, **kwargs)
+        if threading.current_thread().name == "worker-a":
+            a_recorded.set()
+        return receipt
+
+    monkeypatch.setattr(derive, "plan", racing_plan)
+    monkeypatch.setattr(parts.receiver, "receive", receive_and_tell)
+    errors: list[BaseException] = []
+
+    def process(envelope) -> None:
+        try:
+            parts.worker.process(envelope)
+        except BaseException as exc:  # pragma: no cover - shown by the assertion below
+            errors.append(exc)
+
+    def run(envelope, name: str) -> threading.Thread:
+        thread = threading.Thread(target=process, args=(envelope,), name=name)
+        thread.start()
+        return thread
+
+    return run, a_planned, errors
+
+
+def test_two_toewijzingen_of_a_new_person_derived_at_once_make_one_start(parts, monkeypatch):
+    """Two workers derive from two toewijzingen of a new person at the same moment, on the real
+    SQLite ledger: both plan the first start and record it at once. It is one message (one id,
+    one payload), sent to the CAK once."""
+    _send(parts, _toewijzing())
+    _send(parts, _toewijzing("87654321", toewijzingnummer=6001, ingangsdatum="2026-11-01"))
+    envelope_a, envelope_b = parts.bus.published
+    parts.bus.published.clear()
+    run, _, errors = _racing(parts, monkeypatch, a_records_first=False)
+    threads = [run(envelope_a, "worker-a"), run(envelope_b, "worker-b")]
+    for thread in threads:
+        thread.join(20)
+    assert errors == [] and not any(t.is_alive() for t in threads)
+    [start] = _starts(parts)  # one start message, whichever derived it
+    bodies = {e.payload_sha256 for e in parts.ledger.history(start) if e.payload_sha256}
+    assert len(bodies) == 1  # both derived the same message
+    parts.drain()
+    [sent] = _sent_to_cak(parts)
+    assert (sent["StatusAanlevering"], sent["EbStartdatum"]) == ("1", "2026-11-01")
+
+
+def test_a_start_derived_from_an_older_view_is_corrected_by_the_next_message(parts, monkeypatch):
+    """Worker B saw a toewijzing worker A did not (recorded while A was deriving); both planned
+    a first start before A recorded its own. B's start is the same message as A's (a
+    duplicate), so the CAK gets one start, from A's view; the next message for the person
+    corrects its period with a gewijzigde aanlevering."""
+    first = _send(parts, _toewijzing())  # 2026-12-01 .. 2027-11-30 at 12345678
+    [envelope_a] = parts.bus.published
+    parts.bus.published.clear()
+    run, a_planned, errors = _racing(parts, monkeypatch, a_records_first=True)
+    worker_a = run(envelope_a, "worker-a")
+    assert a_planned.wait(10)
+    second = _send(parts, _toewijzing("87654321", toewijzingnummer=6001, ingangsdatum="2026-11-01"))
+    [envelope_b] = parts.bus.published
+    parts.bus.published.clear()
+    worker_b = run(envelope_b, "worker-b")
+    worker_a.join(20)
+    worker_b.join(20)
+    assert errors == [] and not worker_a.is_alive() and not worker_b.is_alive()
+    monkeypatch.undo()
+    [start] = _starts(parts)
+    received = [e for e in parts.ledger.history(start) if e.event.value == "received"]
+    assert [e.detail["parent_id"] for e in received] == [first]  # B's was a duplicate
+    parts.drain()
+    [sent] = _sent_to_cak(parts)
+    assert (sent["StatusAanlevering"], sent["EbStartdatum"]) == ("1", "2026-12-01")
+    _send(
+        parts,
+        _toewijzing(
+            "87654321", toewijzingnummer=6001, ingangsdatum="2026-11-01", commentaar="herzien"
+        ),
+    )
+    parts.drain()
+    last = _sent_to_cak(parts)[-1]
+    assert (last["StatusAanlevering"], last["EbStartNummer"]) == ("2", sent["EbStartNummer"])
+    assert (last["EbStartdatum"], last["EbStopdatum"]) == ("2026-11-01", "2027-11-30")
+    assert len(_starts(parts)) == 1 and second
+
+
+def _hulpmiddel(aanbieder, nummer, ingangsdatum, budget, categorie="12", **changes) -> bytes:
+    """A toewijzing of a hulpmiddel (or woningaanpassing) with its kostprijs as Budget."""
+    data = json.loads((EXAMPLES / "toewijzing.json").read_text())
+    data["aanbieder"] = aanbieder
+    product = data["toewijzingen"][0]
+    del product["omvang"]  # Omvang xor Budget (CD077/CD078)
+    product.update(
+        toewijzingnummer=nummer,
+        productcategorie=categorie,
+        productcode=f"{categorie}A01",
+        ingangsdatum=ingangsdatum,
+        einddatum="2027-11-30",
+        budget=budget,
+    )
+    product.update(changes)
+    return json.dumps(data).encode()
+
+
+def test_a_hulpmiddel_reports_its_kostprijs_and_a_later_dearer_one_a_new_kostprijs(parts):
+    _send(parts, _hulpmiddel("12345678", 5001, "2026-12-01", 150000))
+    parts.drain()
+    [start] = _sent_to_cak(parts)
+    assert start["StatusAanlevering"] == "1"
+    assert start["EbKostprijs"] == {
+        "KostprijsBedrag": "150000",
+        "KostprijsStartdatum": "2026-12-01",
+    }
+    # a later, cheaper woningaanpassing: not above what was reported, nothing to tell
+    _send(parts, _hulpmiddel("87654321", 6001, "2027-02-01", 90000, categorie="13"))
+    parts.drain()
+    assert len(_sent_to_cak(parts)) == 1
+    # a later, dearer rolstoel: a mutation with its kostprijs, same start and period
+    _send(parts, _hulpmiddel("11223344", 7001, "2027-03-01", 320000, categorie="11"))
+    parts.drain()
+    mutation = _sent_to_cak(parts)[-1]
+    assert (mutation["StatusAanlevering"], mutation["EbStartNummer"]) == (
+        "2",
+        start["EbStartNummer"],
+    )
+    assert mutation["EbKostprijs"] == {
+        "KostprijsBedrag": "320000",
+        "KostprijsStartdatum": "2027-03-01",
+    }
+    # a change of the period repeats the kostprijs the CAK has
+    _send(
+        parts,
+        _hulpmiddel("11223344", 7001, "2027-03-01", 320000, categorie="11", einddatum="2028-01-31"),
+    )
+    parts.drain()
+    moved = _sent_to_cak(parts)[-1]
+    assert moved["EbStopdatum"] == "2028-01-31"
+    assert moved["EbKostprijs"] == mutation["EbKostprijs"]
+    assert len(_sent_to_cak(parts)) == 3
+
+
+def test_no_kostprijs_with_the_setting_empty(settings):
+    parts = _parts(settings, cak_kostprijs=())
+    try:
+        _send(parts, _hulpmiddel("12345678", 5001, "2026-12-01", 150000))
+        parts.drain()
+        [sent] = _sent_to_cak(parts)
+        assert "EbKostprijs" not in sent
+    finally:
+        parts.ledger.close()
+
+
+def test_a_budget_for_other_support_is_no_kostprijs(parts):
+    # begeleiding toegewezen as a budget: a Budget, but not a hulpmiddel's kostprijs
+    _send(parts, _hulpmiddel("12345678", 5001, "2026-12-01", 150000, categorie="02"))
+    parts.drain()
+    [sent] = _sent_to_cak(parts)
+    assert sent["StatusAanlevering"] == "1" and "EbKostprijs" not in sent
+
+
+def test_a_kostprijs_outside_the_period_is_refused_by_ieb03(parts):
+    sent = {
+        "Header": {
+            "BerichtCode": "474",
+            "BerichtVersie": "4",
+            "BerichtSubversie": "0",
+            "Afzender": "0363",
+            "BerichtIdentificatie": {"Identificatie": "K1", "Dagtekening": "2026-01-01"},
+            "XsdVersie": xsd_versies(catalogue.WMO405),
+        },
+        "Client": {
+            "Bsn": BSN,
+            "EigenBijdrage": {
+                "EbStartNummer": "8",
+                "EbStartdatum": "2026-02-01",
+                "EbStopdatum": "2026-06-30",
+                "EbKostprijs": {"KostprijsBedrag": "1000", "KostprijsStartdatum": "2026-07-01"},
+                "StatusAanlevering": "1",
+            },
+        },
+    }
+    envelope = Envelope(body=encode_message(catalogue.WMO405, sent), direction=Direction.OUTBOUND)
+    assert [f.rule for f in parts.receiver.receive(envelope).findings] == ["IEB03"]
+    sent["Header"]["BerichtIdentificatie"]["Identificatie"] = "K2"
+    sent["Client"]["EigenBijdrage"]["EbKostprijs"]["KostprijsStartdatum"] = "2026-03-01"
+    envelope = Envelope(body=encode_message(catalogue.WMO405, sent), direction=Direction.OUTBOUND)
+    assert parts.receiver.receive(envelope).status == ACCEPTED

@@ -60,6 +60,19 @@ SETS = {
         "StUF-koppelvlak_Jeugdzorg_-_vtberichtenversie_1.0.9_20251013_-_schemas__resolved.zip",
         "jz0100_msg_vtberichten_resolved2025.xsd",
     ),
+    "vv": (
+        "StUF-koppelvlak_Jeugdzorg_-_vvberichtenversie_1.0.9_20251013_-_schemas__resolved.zip",
+        "jz0100_msg_vvberichten_resolved2025.xsd",
+    ),
+}
+# the public set that holds each Veilig Thuis message (oracle)
+VT_SET = {
+    "zorgmeldingTerugkoppelingDi01": "vt",
+    "vtTerugkoppelingDi01": "vt",
+    "vcobDi01": "vv",
+    "ucobDi01": "vv",
+    "vciDi01": "vv",
+    "uciDi01": "vv",
 }
 POLICY = HttpPolicy(attempts=3, backoff=0.001, max_wait=0.01, timeout=1.0)
 
@@ -276,7 +289,7 @@ def test_corv_transport_failures(parts) -> None:
 
 def test_corv_payloads_are_erased_24_hours_after_routing(parts) -> None:
     adapter = parts.registry.by_name("corv")
-    assert adapter.retention == ("corv:payload=24h", "corv:traffic=6mo")
+    assert adapter.retention[:2] == ("corv:payload=24h", "corv:traffic=6mo")
     policies = parse_policies([retention.PAYLOAD_AFTER_ROUTING])  # the ledger's own grammar
     answer = CorvIntake(parts).take(soap.wrap(_element(m.zorgmelding())))
     message_id = answer.receipt.message_id
@@ -293,8 +306,160 @@ def test_corv_payloads_are_erased_24_hours_after_routing(parts) -> None:
     assert MessageType("corv", "vtoDi01", "1.0.9").standard == adapter.standards[0]
 
 
+@responses.activate
+def test_corv_foutberichten_fall_under_the_corv_retention(parts) -> None:
+    """A Fo01 from JUBES holding the original message in detailsXML is a StUF message (standard
+    ``stuf``), not a CORV one: its payload is erased 24 hours after routing all the same, by
+    the party policy the CORV adapter names; a GGk Fo01 (to our CBS gemeentecode) is kept."""
+    adapter = parts.registry.by_name("corv")
+    assert adapter.retention == (
+        "corv:payload=24h",
+        "corv:traffic=6mo",
+        f"stuf@{m.GEMEENTE}:payload=24h",
+        f"stuf@{m.GEMEENTE}:traffic=6mo",
+    )
+    policies = parse_policies([p for p in adapter.retention if ":payload=" in p])
+    responses.post(CORV_URL, status=200, body=_bv03_reply())
+    envelope, _ = _vto_envelope(parts)
+    parts.drain()
+    ref = parts.ledger.history(envelope.message_id)[-1].detail["referentienummer"]
+    original = etree.fromstring(envelope.body)
+    sg = Stuurgegevens(
+        "Fo01",
+        Systeem("JUBES", "JUBES"),
+        Systeem(m.GEMEENTE, "Ketenpoort"),
+        str(uuid.uuid4()),
+        "20260105130000",
+        cross_ref=ref,
+    )
+    fout = Fout("StUF058", "client", "Onbekende zaak", details_xml=(original,))
+    fo01 = CorvIntake(parts).take(soap.wrap(foutbericht(sg, fout))).receipt
+    assert fo01.status == ACCEPTED and fo01.message_type == "stuf 0301 Fo01"
+    ggk = Stuurgegevens(
+        "Fo01",
+        Systeem("IB", "GGk"),
+        Systeem("0599", "Ketenpoort"),
+        str(uuid.uuid4()),
+        "20260105130000",
+        cross_ref=str(uuid.uuid4()),
+    )
+    ggk_fo01 = parts.receiver.receive(
+        Envelope(
+            body=etree.tostring(foutbericht(ggk, Fout("IB102", "server", "geen route"))),
+            direction=Direction.INBOUND,
+        )
+    )
+    assert ggk_fo01.status == ACCEPTED
+    parts.drain()  # both Fo01s go to the back-office: routed
+    payload = parts.ledger.history(fo01.message_id)[0].payload_sha256
+    assert b"999990019" in parts.ledger.payload(payload)  # the original's BSN, in detailsXML
+    later = datetime.now(UTC) + timedelta(hours=23)
+    assert apply(parts.ledger, policies, at=later).messages == []
+    erased = apply(parts.ledger, policies, at=datetime.now(UTC) + timedelta(hours=25))
+    assert erased.messages == [fo01.message_id]
+    assert parts.ledger.payload(payload) is None
+    assert events(parts.ledger, fo01.message_id)[-1] == "erased"
+    kept = parts.ledger.history(ggk_fo01.message_id)[0].payload_sha256
+    assert parts.ledger.payload(kept) is not None
+    # the VTO the Fo01 parked keeps its payload: parked messages are not settled
+    assert events(parts.ledger, envelope.message_id)[-1] == "parked"
+
+
+@pytest.mark.parametrize("name", sorted(m.VT_OUT))
+def test_veilig_thuis_messages_we_send_validate_against_ours_and_the_public_schema(
+    parts, name
+) -> None:
+    """Back-office JSON for a terugkoppeling or a verrijkingsverzoek (or its answer) is mapped,
+    accepted (our XSD and rules), and valid against the public resolved 1.0.9 set."""
+    receipt = parts.receiver.receive_mapped(
+        Envelope(body=json.dumps(m.VT_OUT[name]).encode(), direction=Direction.OUTBOUND),
+        "corv",
+        name,
+    )
+    assert receipt.status == ACCEPTED, receipt.errors or receipt.findings
+    [published] = parts.bus.published
+    element = etree.fromstring(published.body)
+    functie = etree.QName(element).localname
+    assert_valid(public(VT_SET[functie]), element)
+    sg = stuurgegevens_of(element)
+    assert (sg.functie, sg.zender.organisatie) == (functie, m.GEMEENTE)
+    if functie in ("ucobDi01", "uciDi01"):  # the answer names the verzoek it answers
+        assert sg.cross_ref == m.VT_OUT[name]["verzoek"]["referentienummer"]
+
+
+@responses.activate
+def test_a_verzoek_goes_to_jubes_and_a_bad_bsn_is_rejected(parts) -> None:
+    responses.post(CORV_URL, status=200, body=_bv03_reply())
+    receipt = parts.receiver.receive_mapped(
+        Envelope(body=json.dumps(m.VT_OUT["vcob"]).encode(), direction=Direction.OUTBOUND),
+        "corv",
+        "vcob",
+    )
+    parts.drain()
+    [call] = responses.calls
+    assert call.request.headers["SOAPAction"] == f'"{SOAP_ACTION.format(functie="vcobDi01")}"'
+    assert events(parts.ledger, receipt.message_id)[-1] == "delivered"
+    bad = json.loads(json.dumps(m.VT_OUT["vcob"]))
+    bad["persoon"]["bsn"] = "123456789"
+    rejected = parts.receiver.receive_mapped(
+        Envelope(body=json.dumps(bad).encode(), direction=Direction.OUTBOUND), "corv", "vcob"
+    )
+    assert [f.rule for f in rejected.findings] == ["CS002"]
+    vreemdeling = json.loads(json.dumps(m.VT_OUT["vci"]))
+    vreemdeling["persoon"]["vreemdelingennummer"] = "1234567890"
+    rejected = parts.receiver.receive_mapped(
+        Envelope(body=json.dumps(vreemdeling).encode(), direction=Direction.OUTBOUND), "corv", "vci"
+    )
+    assert [f.rule for f in rejected.findings] == ["CV04"]
+
+
+@pytest.mark.parametrize("functie", ["vcobDi01", "ucobDi01", "vciDi01", "uciDi01"])
+def test_incoming_verrijkingsverzoeken_are_confirmed_or_refused(parts, functie) -> None:
+    data = m.verrijking_in(functie)
+    element = _element(data)
+    assert_valid(public("vv"), element)
+    again = codec.encode(functie, codec.decode(element, functie))
+    assert etree.tostring(again, method="c14n") == etree.tostring(element, method="c14n")
+    answer = CorvIntake(parts).take(soap.wrap(element))
+    assert answer.status == 200 and answer.receipt.status == ACCEPTED
+    sg = stuurgegevens_of(soap.body_of(etree.fromstring(answer.body)))
+    assert (sg.berichtcode, sg.cross_ref) == ("Bv03", data["stuurgegevens"]["referentienummer"])
+    parts.drain()
+    assert events(parts.ledger, answer.receipt.message_id)[-1] == "delivered"
+    assert list((parts.settings.outbox_dir / "backoffice").glob(f"*{functie}.xml"))
+    # the same message without the person it is about fails the XSD: a Fo03 StUF055
+    broken = m.verrijking_in(functie)
+    zaak = broken["object"][0] if isinstance(broken["object"], list) else broken["object"]
+    del zaak["heeftBetrekkingOp"]
+    refused = CorvIntake(parts).take(soap.wrap(_element(broken)))
+    assert refused.status == 500 and refused.receipt.status == REFUSED
+    fault = soap.fault_of(soap.body_of(etree.fromstring(refused.body)))
+    assert read_fout(fault.detail)[1].code == "StUF055"
+
+
+@responses.activate
+def test_veilig_thuis_payloads_are_erased_24_hours_after_routing(parts) -> None:
+    responses.post(CORV_URL, status=200, body=_bv03_reply())
+    policies = parse_policies([retention.PAYLOAD_AFTER_ROUTING])
+    answer = CorvIntake(parts).take(soap.wrap(_element(m.verrijking_in("uciDi01"))))
+    receipt = parts.receiver.receive_mapped(
+        Envelope(
+            body=json.dumps(m.VT_OUT["vt-terugkoppeling"]).encode(), direction=Direction.OUTBOUND
+        ),
+        "corv",
+        "vt-terugkoppeling",
+    )
+    parts.drain()  # routed: to the back-office, and to JUBES
+    ids = sorted([answer.receipt.message_id, receipt.message_id])
+    assert apply(parts.ledger, policies, at=datetime.now(UTC) + timedelta(hours=23)).messages == []
+    erased = apply(parts.ledger, policies, at=datetime.now(UTC) + timedelta(hours=25))
+    assert sorted(erased.messages) == ids
+    for message_id in ids:
+        assert events(parts.ledger, message_id)[-1] == "erased"
+
+
 def test_unknown_jz_messages_are_refused_with_the_handled_list(parts) -> None:
-    element = etree.Element(f"{{{JZ}}}vcobDi01")
+    element = etree.Element(f"{{{JZ}}}meldingGeneriekDi01")
     receipt = parts.receiver.receive(
         Envelope(body=etree.tostring(element), direction=Direction.INBOUND)
     )

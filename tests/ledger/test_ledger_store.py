@@ -142,6 +142,23 @@ def test_failed_retrying_and_parked(ledger: SqlLedger) -> None:
     assert [s.message_id for s in ledger.search(Query(status=Status.PARKED))] == [flaky.message_id]
 
 
+@pytest.mark.parametrize("last", [Event.DELIVERED, Event.PARKED, Event.RETRIED])
+def test_a_late_published_entry_does_not_undo_what_the_worker_recorded(
+    ledger: SqlLedger, last: Event
+) -> None:
+    """The worker may take a message the moment the broker has it, before receive records the
+    broker's confirm: `published` then lands after `delivered`, `retried` or `parked`."""
+    quick = message()
+    ledger.append(quick, Event.VALIDATED, detail={"publish": True}, description=description())
+    ledger.append(quick, last, detail={"to": "12345678", "reason": "x"})
+    before = ledger.state(quick.message_id)
+    ledger.append(quick, Event.PUBLISHED)
+    after = ledger.state(quick.message_id)
+    assert before is not None and after is not None
+    assert after.status is before.status is not Status.PUBLISHED
+    assert ledger.awaiting_publication() == []
+
+
 def test_toewijzing_state_is_its_latest_message(ledger: SqlLedger) -> None:
     toewijzing = message("WMO301")
     ledger.append(
