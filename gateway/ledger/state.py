@@ -63,9 +63,9 @@ def _step(status: Status, expects_answer: bool, entry: Entry) -> dict[str, Any]:
     event, answered = entry.event, status is Status.ANSWERED
     if event in (Event.VALIDATED, Event.REJECTED):
         publish = bool(entry.detail.get("publish"))
-        status = Status.AWAITING_PUBLICATION if publish else Status.FAILED
-        return {"status": status, "verdict": event.value}
-    if event is Event.PUBLISHED and state.status in (Status.RECEIVED, Status.AWAITING_PUBLICATION):
+        after = Status.AWAITING_PUBLICATION if publish else Status.FAILED
+        return {"status": after, "verdict": event.value}
+    if event is Event.PUBLISHED and status in (Status.RECEIVED, Status.AWAITING_PUBLICATION):
         # Only forward: the worker may take a message before receive records the broker's
         # confirm, so `published` can land after `delivered`, `retried` or `parked`.
         return {"status": Status.PUBLISHED}

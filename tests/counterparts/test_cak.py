@@ -295,7 +295,7 @@ def _racing(parts, monkeypatch, *, a_records_first: bool):
     from adapters.cak import derive
 
     a_planned, b_planned, a_recorded = threading.Event(), threading.Event(), threading.Event()
-    plan, receive = derive.plan, parts.receiver.receive
+    plan, receive_many = derive.plan, parts.receiver.receive_many
 
     def racing_plan(*args, **kwargs):
         result = plan(*args, **kwargs)
@@ -309,14 +309,14 @@ def _racing(parts, monkeypatch, *, a_records_first: bool):
                 assert a_recorded.wait(10)
         return result
 
-    def receive_and_tell(envelope, *args, **kwargs):
-        receipt = receive(envelope, *args, **kwargs)
+    def receive_and_tell(items, *args, **kwargs):  # the worker receives its follow-ups here
+        receipts = receive_many(items, *args, **kwargs)
         if threading.current_thread().name == "worker-a":
             a_recorded.set()
-        return receipt
+        return receipts
 
     monkeypatch.setattr(derive, "plan", racing_plan)
-    monkeypatch.setattr(parts.receiver, "receive", receive_and_tell)
+    monkeypatch.setattr(parts.receiver, "receive_many", receive_and_tell)
     errors: list[BaseException] = []
 
     def process(envelope) -> None:
