@@ -245,7 +245,7 @@ class Consumer:
         }
         self._inbox = []  # what a lost connection had sent comes again
         self.ready.set()
-        log.info("consumer.started", queues=list(self.queues), name=self.name)
+        log.info("consumer.started", queues=list(self.queues), consumer=self.name)
         while not self._stopping.is_set():
             # Returns as soon as deliveries arrived (all that were read are in the inbox).
             connection.process_data_events(time_limit=0.5)
@@ -280,11 +280,13 @@ class Consumer:
                 if self.ready.is_set():
                     backoff = 0.5  # it was consuming: try again soon
                 self.ready.clear()
-                log.warning("consumer.connection_lost", error=type(exc).__name__, name=self.name)
+                log.warning(
+                    "consumer.connection_lost", error=type(exc).__name__, consumer=self.name
+                )
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 15.0)
             finally:
                 if connection.is_open:
                     with contextlib.suppress(*CONNECTION_ERRORS):
                         connection.close()
-        log.info("consumer.stopped", queues=list(self.queues), name=self.name)
+        log.info("consumer.stopped", queues=list(self.queues), consumer=self.name)
