@@ -493,11 +493,10 @@ def test_amqp_ingress_takes_a_batch_and_parks_a_bad_message_alone(gateway: Any) 
     assert gateway.ledger.history(ids[5]) == []  # it could not be taken: nothing recorded
     assert depth(url, gateway.topology.ingress) == 0
     for message_id in good:
-        assert [e.event for e in gateway.ledger.history(message_id)][:3] == [
-            Event.RECEIVED,
-            Event.VALIDATED,
-            Event.PUBLISHED,
-        ]
+        kinds = [e.event for e in gateway.ledger.history(message_id)]
+        assert kinds[:2] == [Event.RECEIVED, Event.VALIDATED]
+        # the worker may record `delivered` before receive records the broker's confirm
+        assert Event.PUBLISHED in kinds and kinds.count(Event.DELIVERED) == 1
 
 
 @pytest.mark.slow

@@ -59,13 +59,10 @@ def test_toewijzing_json_over_http_reaches_the_aanbieder_as_a_valid_wmo301(
     xml = delivered.read_bytes()
     assert_valid(public_schema(reference, Bericht("iwmo", 301)), xml)
     history = client.get(f"/v1/messages/{receipt['message_id']}").json()["history"]
-    assert [h["event"] for h in history] == [
-        "received",
-        "mapped",
-        "validated",
-        "published",
-        "delivered",
-    ]
+    kinds = [h["event"] for h in history]
+    assert kinds[:3] == ["received", "mapped", "validated"]
+    # the worker may record `delivered` before receive records the broker's confirm
+    assert sorted(kinds[3:]) == ["delivered", "published"]
 
 
 def test_received_wmo301_goes_to_the_back_office_and_gets_a_wmo302(running, client, reference):
