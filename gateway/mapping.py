@@ -33,6 +33,7 @@ step the adapter runs on the result (values the standard computes, such as total
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.adapter import MappingError
+from mappings import mapping_root
 
 _MISSING = object()
 
@@ -275,3 +277,18 @@ def apply_mapping(
     out: dict[str, Any] = {}
     _apply(mapping.fields, mapping.lists, data, out, "", context)
     return out
+
+
+def shipped_mappings(folder: str, version: str) -> list[str]:
+    """The mappings shipped in ``mappings/<folder>/<version>/`` (file names without .toml)."""
+    files = (mapping_root() / folder / version).iterdir()
+    return sorted(p.name.removesuffix(".toml") for p in files if p.name.endswith(".toml"))
+
+
+@functools.cache
+def named_mapping(folder: str, version: str, name: str) -> MappingSpec:
+    """``mappings/<folder>/<version>/<name>.toml``, read once; unknown names are a MappingError."""
+    known = shipped_mappings(folder, version)
+    if name not in known:
+        raise MappingError("(mapping)", f"unknown mapping {name!r}; known: {known}")
+    return load_mapping(Path(str(mapping_root() / folder / version / f"{name}.toml")))

@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import xmlschema
@@ -21,23 +20,16 @@ from adapters.corv import codec
 from adapters.corv.catalogue import VERSION, schema_path
 from adapters.shared.stuf import tijdstip
 from gateway.adapter import MappingError
-from gateway.mapping import MappingSpec, apply_mapping, load_mapping
+from gateway.mapping import MappingSpec, apply_mapping, named_mapping, shipped_mappings
 from gateway.xmlcodec import CodecError
-from mappings import mapping_root
 
 
 def mapping_names() -> list[str]:
-    folder = mapping_root() / "corv" / VERSION
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return shipped_mappings("corv", VERSION)
 
 
-@functools.cache
 def load(name: str) -> MappingSpec:
-    if name not in mapping_names():
-        raise MappingError("(mapping)", f"unknown mapping {name!r}; known: {mapping_names()}")
-    return load_mapping(Path(str(mapping_root() / "corv" / VERSION / f"{name}.toml")))
+    return named_mapping("corv", VERSION, name)
 
 
 @functools.cache

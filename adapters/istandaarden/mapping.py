@@ -9,20 +9,24 @@ dates and times).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from adapters.istandaarden.catalogue import VERSION, Bericht
 from adapters.istandaarden.codec import encode_message, xsd_versions
 from adapters.istandaarden.retour import complete_declaratie_antwoord
 from gateway.adapter import MappingError
-from gateway.mapping import FieldSpec, ListSpec, MappingSpec, apply_mapping, load_mapping
+from gateway.mapping import (
+    FieldSpec,
+    ListSpec,
+    MappingSpec,
+    apply_mapping,
+    named_mapping,
+    shipped_mappings,
+)
 from gateway.xmlcodec import CodecError
-from mappings import mapping_root
 
 # Steps a mapping file may name as ``finish``: what the standard computes from the rest.
 FINISH: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -43,17 +47,11 @@ def new_identificatie() -> str:
 
 
 def mapping_names() -> list[str]:
-    folder = mapping_root() / "istandaarden" / VERSION
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return shipped_mappings("istandaarden", VERSION)
 
 
-@functools.cache
 def load(name: str) -> MappingSpec:
-    if name not in mapping_names():
-        raise MappingError("(mapping)", f"unknown mapping {name!r}; known: {mapping_names()}")
-    return load_mapping(Path(str(mapping_root() / "istandaarden" / VERSION / f"{name}.toml")))
+    return named_mapping("istandaarden", VERSION, name)
 
 
 def header_boilerplate(bericht: Bericht) -> dict[str, Any]:

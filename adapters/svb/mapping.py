@@ -9,30 +9,20 @@ the Dagtekening). A toekenning sent again unchanged is caught by rule IP07, not 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from adapters.shared.istandaard import encode_message, new_identificatie, xsd_versies
 from adapters.svb.catalogue import BERICHT_SUBVERSIE, BERICHT_VERSIE, CATALOGUE, RELEASE, SVB
-from gateway.adapter import MappingError
-from gateway.mapping import MappingSpec, apply_mapping, load_mapping
-from mappings import mapping_root
+from gateway.mapping import MappingSpec, apply_mapping, named_mapping, shipped_mappings
 
 
 def mapping_names() -> list[str]:
-    folder = mapping_root() / "svb" / RELEASE
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return shipped_mappings("svb", RELEASE)
 
 
-@functools.cache
 def load(name: str) -> MappingSpec:
-    if name not in mapping_names():
-        raise MappingError("(mapping)", f"unknown mapping {name!r}; known: {mapping_names()}")
-    return load_mapping(Path(str(mapping_root() / "svb" / RELEASE / f"{name}.toml")))
+    return named_mapping("svb", RELEASE, name)
 
 
 def map_in(name: str, data: Mapping[str, Any], today: dt.date) -> bytes:
