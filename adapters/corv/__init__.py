@@ -1,7 +1,8 @@
 """CORV (JUBES): the StUF-koppelvlak Jeugdzorg 1.0.9 for a gemeente. Out: verzoek tot
 onderzoek (vtoDi01) to the Raad voor de Kinderbescherming, Veilig Thuis terugkoppelingen
 (zorgmeldingTerugkoppelingDi01, vtTerugkoppelingDi01). In: notificaties jeugdbescherming
-(notificatieDi01) and jeugdreclassering (notificatiejrDi01), VT meldingen (zorgmeldingDi01).
+(notificatieDi01) and jeugdreclassering (notificatiejrDi01), VT meldingen (zorgmeldingDi01,
+vtMeldingDi01).
 Both ways: the verrijkingsverzoeken vcobDi01/vciDi01 and their answers ucobDi01/uciDi01.
 Foutberichten (Fo01) come back asynchronously. Payloads are erased 24 hours after routing
 (``retention.py``). Digikoppeling ebMS2 itself is done by an ebMS adapter in front of us.

@@ -86,6 +86,11 @@ class CorvAdapter(WholeMessages):
         )
         if verzoek:
             keys["corv.verzoek"] = verzoek
+        melding = _texts(
+            root, "./*[local-name()='object']/*[local-name()='identificatieVtMelding']/text()"
+        )
+        if melding:  # the melder's number for a VT melding (the politie's BVH-nummer)
+            keys["corv.vtMelding"] = melding
         if sg.cross_ref:
             keys["corv.crossRefnummer"] = [sg.cross_ref]
         andere = _texts(

@@ -7,15 +7,15 @@ Veilig Thuis it organises).
 | ``notificatieDi01`` | notificatie jeugdbescherming (intake, onderzoek) | RvdK -> gemeente |
 | ``notificatiejrDi01`` | notificatie jeugdreclassering | AICE/CJIB or RvdK -> gemeente |
 | ``zorgmeldingDi01`` | VT melding (formerly zorgformulier politie) | politie, Halt -> gemeente |
+| ``vtMeldingDi01`` | VT melding (incident, zorgelijke situatie) | politie, Halt -> gemeente |
 | ``zorgmeldingTerugkoppelingDi01`` | terugkoppeling on a zorgmelding | VT -> politie, Halt |
 | ``vtTerugkoppelingDi01`` | VT terugkoppeling (status, uitkomst) | VT -> politie, Halt |
 | ``vcobDi01`` / ``ucobDi01`` | verzoek check op bekendheid / uitslag | VT <-> ketenpartners |
 | ``vciDi01`` / ``uciDi01`` | verzoek casus informatie / uitkomst | VT <-> ketenpartners |
 
 Foutberichten and bevestigingen (Fo01, Fo03, Bv01, Bv03) are StUF 0301 messages (the ``ggk``
-adapter identifies them). Not handled: vtMeldingDi01 (the 1.0.9 VT melding besides the
-zorgmelding) and the generieke meldingen (meldingGeneriekDi01, uitkomstMeldingGeneriekDi01),
-whose parties the facts do not name (see README, Counterparts).
+adapter identifies them). Not handled: the generieke meldingen (meldingGeneriekDi01,
+uitkomstMeldingGeneriekDi01), whose parties the facts do not name (see README, Counterparts).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 # the Veilig Thuis verrijkingsverzoeken go both ways: VT asks ketenpartners and answers them
 VERRIJKING = ("vcobDi01", "ucobDi01", "vciDi01", "uciDi01")
 OUTBOUND = ("vtoDi01", "zorgmeldingTerugkoppelingDi01", "vtTerugkoppelingDi01", *VERRIJKING)
-INBOUND = ("notificatieDi01", "notificatiejrDi01", "zorgmeldingDi01", *VERRIJKING)
+INBOUND = ("notificatieDi01", "notificatiejrDi01", "zorgmeldingDi01", "vtMeldingDi01", *VERRIJKING)
 FUNCTIES = tuple(dict.fromkeys(OUTBOUND + INBOUND))
 # an uitslag or uitkomst answers a verzoek: its stuurgegevens carry the verzoek's
 # referentienummer as crossRefnummer

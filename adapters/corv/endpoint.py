@@ -1,11 +1,12 @@
 """``POST /v1/corv``: what JUBES (CORV) sent us, handed over by the ebMS adapter in front of us.
 
-- a StUF-Jeugdzorg Di01 (notificatieDi01, notificatiejrDi01, zorgmeldingDi01): recorded and
-  received as an inbound message (message id from zender + referentienummer; the stuurgegevens
-  go into the ledger) and answered at once, as the koppelvlak's WSDL prescribes, with a
-  ``Bv03`` (SOAP body) or, when it cannot be taken, a SOAP Fault holding a ``Fo03``: StUF055
-  when it fails the XSD, StUF016 when zender and referentienummer were used before (testset
-  1.0.1, scenario "twee equivalente zorgmeldingen");
+- a StUF-Jeugdzorg Di01 (notificatieDi01, notificatiejrDi01, zorgmeldingDi01, vtMeldingDi01,
+  the verrijkingsverzoeken and their answers): recorded and received as an inbound message
+  (message id from zender + referentienummer; the stuurgegevens go into the ledger) and
+  answered at once, as the koppelvlak's WSDL prescribes, with a ``Bv03`` (SOAP body) or, when
+  it cannot be taken, a SOAP Fault holding a ``Fo03``: StUF055 when it fails the XSD, StUF016
+  when zender and referentienummer were used before (testset 1.0.1, scenario "twee
+  equivalente zorgmeldingen");
 - a ``Fo01`` (the asynchronous answer to a message we sent): recorded as a message of its own,
   and the message it answers is parked with the foutcode's meaning;
 - a ``Bv01``/``Bv03`` (JUBES or the RvdK confirming our message): recorded, linked to it.

@@ -227,6 +227,78 @@ def zorgmelding() -> dict[str, Any]:
     }
 
 
+def vt_melding() -> dict[str, Any]:
+    """vtMeldingDi01, politie -> Veilig Thuis: an incident at home, a child and a parent
+    involved, the parent informed of the melding."""
+    adres = {
+        "wpl.woonplaatsNaam": "Utrecht",
+        "gor.openbareRuimteNaam": "Voorbeeldstraat",
+        "aoa.postcode": "3511AA",
+        "aoa.huisnummer": "12",
+    }
+    ouder = {"inp.bsn": "999990032", "geslachtsnaam": "Jansen", "geslachtsaanduiding": "V"}
+    return {
+        "stuurgegevens": _stuurgegevens("vtMeldingDi01", "00000001003214000000", GEMEENTE),
+        "object": {
+            "identificatieVtMelding": "BVH-2026-12345",
+            "datumMelding": "20260105",
+            "datumIncident": "20260104",
+            "locatieIncident": "woning",
+            "omschrijvingIncident": "Ruzie met geweld in het bijzijn van een kind",
+            "indicatieAgenderingAfstemmingsoverlegGewenst": "Nee",
+            "contactgegevensVerdiepingOpInfo": {
+                "naamContactpersoon": "Agent B.",
+                "telefoonnummer": ["0900-8844"],
+            },
+            "indicatieSASHIngevuld": "Ja",
+            "SASHniveau": "matig",
+            "betreft": {
+                "gerelateerde": {
+                    "omschrijvingZorgelijkeSituatie": "Huiselijk geweld",
+                    "tijdelijkHuisverbod": "nee",
+                    "heeftBetrokken": [
+                        {
+                            "gerelateerde": {
+                                "inp.bsn": "999990019",
+                                "geslachtsnaam": "Jansen",
+                                "geslachtsaanduiding": "M",
+                                "geboortedatum": "20150301",
+                                "feitelijkVerblijfsadresBinnenland": adres,
+                                "staatInRelatieTot": [
+                                    {
+                                        "gerelateerde": {"inp.bsn": "999990032"},
+                                        "omschrijvingSocialeRelatie": "moeder",
+                                    }
+                                ],
+                            },
+                            "jeugzorgrol": "jeugdige",
+                        },
+                        {
+                            "gerelateerde": {**ouder, "feitelijkVerblijfsadresBinnenland": adres},
+                            "jeugzorgrol": "ouder met gezag",
+                        },
+                    ],
+                }
+            },
+            "isGeinformeerdAan": [
+                {
+                    "gerelateerde": {"inp.bsn": "999990032", "geslachtsnaam": "Jansen"},
+                    "wijzeVanInformering": "mondeling",
+                    "indicatieGereageerd": "Ja",
+                    "datumGeinformeerd": "20260104",
+                }
+            ],
+            "isIngediendDoor": {
+                "gerelateerde": {
+                    "naam": "Politie Midden-Nederland",
+                    "instantiecode": "POL-MN",
+                    "ingeschrevenNietNatuurlijkPersoon": {"rsin": "123456782"},
+                }
+            },
+        },
+    }
+
+
 def _document(identificatie: str, soort: str, name: str, media: str) -> dict[str, Any]:
     return {
         "identificatie": identificatie,

@@ -67,6 +67,7 @@ SETS = {
 }
 # the public set that holds each Veilig Thuis message (oracle)
 VT_SET = {
+    "vtMeldingDi01": "vt",
     "zorgmeldingTerugkoppelingDi01": "vt",
     "vtTerugkoppelingDi01": "vt",
     "vcobDi01": "vv",
@@ -111,16 +112,20 @@ def _incoming():
     for name, data in m.NOTIFICATIES_JR.items():
         yield f"notificatiejrDi01: {name}", data
     yield "zorgmeldingDi01: van de politie met een document", m.zorgmelding()
+    yield "vtMeldingDi01: van de politie, een kind en een ouder betrokken", m.vt_melding()
 
 
 INCOMING = dict(_incoming())
+# the two VT meldingen (politie, Halt -> Veilig Thuis), both in the public vt set
+MELDINGEN = {"zorgmeldingDi01": m.zorgmelding, "vtMeldingDi01": m.vt_melding}
 
 
 @pytest.mark.parametrize("name", sorted(INCOMING))
 def test_test_set_messages_validate_against_ours_and_the_public_schemas(parts, name) -> None:
     element = _element(INCOMING[name])
-    assert_valid(public("jr"), element)
-    if element.tag == f"{{{JZ}}}zorgmeldingDi01":
+    functie = etree.QName(element).localname
+    assert_valid(public(VT_SET.get(functie, "jr")), element)
+    if functie in MELDINGEN:
         assert_valid(public("vt"), element)
     adapter = parts.registry.for_document(element)
     message_type = adapter.identify(element)
@@ -143,6 +148,9 @@ def test_incoming_messages_are_received_and_confirmed_with_a_bv03(parts, name) -
     assert_valid(public("jr"), bv03)  # the public StUF 0301 Bv03Bericht
     history = parts.ledger.history(answer.receipt.message_id)
     assert history[0].detail["functie"] == data["stuurgegevens"]["functie"]
+    if data["stuurgegevens"]["functie"] == "vtMeldingDi01":  # found by the melder's number
+        [found] = parts.ledger.find("corv.vtMelding", data["object"]["identificatieVtMelding"])
+        assert found.message_id == answer.receipt.message_id
     parts.drain()
     assert [e.event.value for e in parts.ledger.history(answer.receipt.message_id)][
         -1
@@ -164,6 +172,40 @@ def test_duplicate_and_invalid_messages_get_a_fo03(parts) -> None:
     fault = soap.fault_of(soap.body_of(etree.fromstring(answer.body)))
     assert read_fout(fault.detail)[1].code == "StUF055"
     assert_valid(public("jr"), fault.detail)  # our Fo03 is a valid StUF Fo03Bericht
+
+
+def _without_required_part(zaak: dict) -> None:
+    """The vtMelding without its zorgelijke situatie, the zorgmelding without its initiator."""
+    del zaak["betreft" if "betreft" in zaak else "heeftAlsInitiator"]
+
+
+def _bsn_of_eight_digits(zaak: dict) -> None:
+    """The first person's BSN (the jeugdige) one digit short."""
+    if "betreft" in zaak:
+        persoon = zaak["betreft"]["gerelateerde"]["heeftBetrokken"][0]["gerelateerde"]
+    else:
+        persoon = zaak["heeftBetrekkingOp"]["gerelateerde"]["natuurlijkPersoon"]
+    persoon["inp.bsn"] = persoon["inp.bsn"][:8]
+
+
+BREAKS = {
+    "required part missing": _without_required_part,
+    "BSN of eight digits": _bsn_of_eight_digits,
+}
+
+
+@pytest.mark.parametrize("functie", sorted(MELDINGEN))
+@pytest.mark.parametrize("fault", sorted(BREAKS))
+def test_a_vt_melding_failing_the_xsd_gets_a_fo03_stuf055(parts, functie, fault) -> None:
+    data = MELDINGEN[functie]()
+    BREAKS[fault](data["object"])
+    element = _element(data)
+    assert not public("vt").validate(element)  # the public set refuses it too
+    answer = CorvIntake(parts).take(soap.wrap(element))
+    assert answer.status == 500 and answer.receipt.status == REFUSED
+    assert parts.ledger.history(answer.receipt.message_id)[-1].detail["stage"] == "schema"
+    fault_ = soap.fault_of(soap.body_of(etree.fromstring(answer.body)))
+    assert read_fout(fault_.detail)[1].code == "StUF055"
 
 
 @pytest.mark.parametrize("name", sorted(m.VTOS))
@@ -287,11 +329,12 @@ def test_corv_transport_failures(parts) -> None:
         transport.deliver(envelope, delivery)
 
 
-def test_corv_payloads_are_erased_24_hours_after_routing(parts) -> None:
+@pytest.mark.parametrize("functie", sorted(MELDINGEN))
+def test_corv_payloads_are_erased_24_hours_after_routing(parts, functie) -> None:
     adapter = parts.registry.by_name("corv")
     assert adapter.retention[:2] == ("corv:payload=24h", "corv:traffic=6mo")
     policies = parse_policies([retention.PAYLOAD_AFTER_ROUTING])  # the ledger's own grammar
-    answer = CorvIntake(parts).take(soap.wrap(_element(m.zorgmelding())))
+    answer = CorvIntake(parts).take(soap.wrap(_element(MELDINGEN[functie]())))
     message_id = answer.receipt.message_id
     payload = parts.ledger.history(message_id)[0].payload_sha256
     later = datetime.now(UTC) + timedelta(hours=23)
