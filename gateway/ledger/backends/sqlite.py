@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
+
 from gateway.ledger import LedgerError, LedgerOptions
 from gateway.ledger.sql import SqlLedger
 
@@ -115,6 +117,19 @@ TRIGGERS = (
 )
 
 
+@retry(
+    retry=retry_if_exception(lambda e: "locked" in str(e)),
+    wait=wait_random(0.01, 0.1),
+    stop=stop_after_delay(60),
+    reraise=True,
+)
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """WAL is set once, on a new database; it needs the database to itself, and SQLite answers
+    "locked" at once (not after the busy timeout) while another process or thread opening the
+    same new ledger holds it: try again shortly."""
+    conn.execute("PRAGMA journal_mode=WAL")
+
+
 class SqliteLedger(SqlLedger):
     def __init__(self, path: str, bsn_hash_key: str, options: LedgerOptions) -> None:
         self.path = path
@@ -126,7 +141,8 @@ class SqliteLedger(SqlLedger):
         conn = sqlite3.connect(
             self.path, timeout=60.0, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA journal_mode=WAL")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            _switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
         return conn
 
