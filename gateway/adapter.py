@@ -147,7 +147,10 @@ class Adapter(Protocol):
         ...
 
     def identify(self, root: etree._Element) -> MessageType:
-        """Standard, message code and version of a document; raises :class:`Unidentified`."""
+        """Standard, message code and version of a document; raises :class:`Unidentified`.
+
+        Decided from the root element's name (namespace and local name) alone: the registry
+        remembers each answer per name."""
         ...
 
     def schema_path(self, message_type: MessageType) -> Path:
@@ -210,6 +213,9 @@ class Registry:
     def __init__(self, adapters: Iterable[Adapter]) -> None:
         self._adapters = list(adapters)
         self._by_name = {a.name: a for a in self._adapters}
+        # Root element name -> (adapter, type), for names identified before. Only successes
+        # are kept, so the map is bounded by the message types the adapters accept.
+        self._identified: dict[str, tuple[Adapter, MessageType]] = {}
 
     @classmethod
     def load(cls, module_names: Iterable[str], settings: Any) -> Registry:
@@ -234,6 +240,17 @@ class Registry:
     def derivers(self) -> list[Any]:
         """Adapters that derive follow-up messages (optional member ``derive``)."""
         return [a for a in self._adapters if callable(getattr(a, "derive", None))]
+
+    def identify(self, root: etree._Element) -> tuple[Adapter, MessageType]:
+        """The owning adapter and the message type of a document (see ``Adapter.identify``)."""
+        tag = root.tag
+        known = self._identified.get(tag) if isinstance(tag, str) else None
+        if known is None:
+            adapter = self.for_document(root)
+            known = (adapter, adapter.identify(root))
+            if isinstance(tag, str):
+                self._identified[tag] = known
+        return known
 
     def for_document(self, root: etree._Element) -> Adapter:
         namespace = etree.QName(root).namespace or ""

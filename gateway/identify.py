@@ -16,8 +16,7 @@ def identify(doc: etree._ElementTree, registry: Registry) -> tuple[Adapter, Mess
 
 def identify_root(root: etree._Element, registry: Registry) -> tuple[Adapter, MessageType]:
     """The same from the root element alone (its name and namespace decide)."""
-    adapter = registry.for_document(root)
-    return adapter, adapter.identify(root)
+    return registry.identify(root)
 
 
 def identify_bytes(data: bytes, registry: Registry, max_bytes: int) -> tuple[Adapter, MessageType]:

@@ -95,6 +95,56 @@ def decode(element: etree._Element, shape: Shape) -> dict[str, Any]:
     return out
 
 
+ClassIndex = dict[str, list[tuple[str, dict[str, Any]]]]
+
+
+def decode_indexed(element: etree._Element, shape: Shape) -> tuple[dict[str, Any], ClassIndex]:
+    """:func:`decode`, and in the same walk an index of every complex element by local name:
+    ``{"Client": [("Client", {...})], "Product": [("Client/Producten/Product[1]", {...}), ...]}``,
+    each as (path from the root without the root's own name, its dict), in document order. An
+    element that may repeat carries its 1-based position in the path, even when it occurs once.
+    """
+    out: dict[str, Any] = {}
+    index: ClassIndex = {}
+    _decode_into(element, shape, out, "", index)
+    return out, index
+
+
+def _decode_into(
+    element: etree._Element, shape: Shape, out: dict[str, Any], path: str, index: ClassIndex
+) -> None:
+    lookup = shape.index
+    for child in element:
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue  # comments, processing instructions
+        sub = lookup.get(tag)
+        if sub is None:
+            raise CodecError(f"unexpected element {etree.QName(child).localname} in {shape.name}")
+        name = sub.name
+        if sub.children:
+            value: dict[str, Any] = {}
+            if sub.repeat:
+                items = out.get(name)
+                if items is None:
+                    items = out[name] = []
+                items.append(value)
+                here = f"{path}/{name}[{len(items)}]" if path else f"{name}[{len(items)}]"
+            else:
+                out[name] = value
+                here = f"{path}/{name}" if path else name
+            found = index.get(name)
+            if found is None:
+                index[name] = [(here, value)]
+            else:
+                found.append((here, value))
+            _decode_into(child, sub, value, here, index)
+        elif sub.repeat:
+            out.setdefault(name, []).append(child.text or "")
+        else:
+            out[name] = child.text or ""
+
+
 def encode(
     data: Mapping[str, Any], shape: Shape, nsmap: Mapping[str | None, str] | None = None
 ) -> etree._Element:

@@ -88,14 +88,20 @@ class IStandaardenAdapter:
         self, doc: etree._ElementTree, message_type: MessageType, state: State
     ) -> list[Finding]:
         bericht = _bericht(message_type)
-        return self.check_data(bericht, codec.decode_message(doc.getroot(), bericht), state)
+        data, index = codec.decode_message_indexed(doc.getroot(), bericht)
+        return self.check_data(bericht, data, state, index)
 
     def check_data(
-        self, bericht: Bericht, data: dict[str, Any], state: State | None
+        self,
+        bericht: Bericht,
+        data: dict[str, Any],
+        state: State | None,
+        index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None,
     ) -> list[Finding]:
-        """The rules on a canonical dict (the simple, whole-message path)."""
+        """The rules on a canonical dict (the simple, whole-message path); ``index``: the class
+        index decoded with it, if any."""
         history = History(state, bericht.standard)
-        return rules.check(bericht, data, history, self._today(), self.refdata)
+        return rules.check(bericht, data, history, self._today(), self.refdata, index=index)
 
     # -- streaming (large 323/325) ------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden.catalogue import VERSION, Bericht
-from gateway.xmlcodec import Shape, decode, encode, shape_of
+from gateway.xmlcodec import ClassIndex, Shape, decode, decode_indexed, encode, shape_of
 from schemas import schema_root
 
 
@@ -64,6 +64,13 @@ def xsd_version_range(bericht: Bericht) -> dict[str, tuple[str, str]]:
 
 def decode_message(root: etree._Element, bericht: Bericht) -> dict[str, Any]:
     return decode(root, shape(bericht))
+
+
+def decode_message_indexed(
+    root: etree._Element, bericht: Bericht
+) -> tuple[dict[str, Any], ClassIndex]:
+    """The canonical dict and its class index (see :func:`gateway.xmlcodec.decode_indexed`)."""
+    return decode_indexed(root, shape(bericht))
 
 
 @functools.cache

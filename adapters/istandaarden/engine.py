@@ -64,6 +64,9 @@ class Rule:
     fn: Callable[..., Any]
     needs_state: bool = False
     doc: str = ""
+    # The classes a PART rule looks at (``part.find`` names); when given, the rule is skipped
+    # on a part that has none of them. None: always run.
+    classes: frozenset[str] | None = None
 
     def applies(self, bericht: Bericht) -> bool:
         return self.messages is None or bericht.number in self.messages
@@ -79,8 +82,10 @@ def rule(
     messages: Iterable[int] | None = None,
     scope: Scope = Scope.MESSAGE,
     needs_state: bool = False,
+    classes: Iterable[str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a rule. Its docstring quotes the rule text in short."""
+    """Register a rule. Its docstring quotes the rule text in short. ``classes``: see
+    :attr:`Rule.classes`."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         RULES.append(
@@ -93,6 +98,7 @@ def rule(
                 fn,
                 needs_state,
                 (fn.__doc__ or "").strip(),
+                frozenset(classes) if classes is not None else None,
             )
         )
         return fn
@@ -106,18 +112,26 @@ def rule(
 class Part:
     """The head or one record, with an index of its classes by local name (built once)."""
 
-    def __init__(self, node: dict[str, Any], path: str = "", name: str | None = None) -> None:
+    def __init__(
+        self,
+        node: dict[str, Any],
+        path: str = "",
+        name: str | None = None,
+        index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None,
+    ) -> None:
         self.node = node
         self.path = path
         self.name = name  # the record's own element name ("Client"), None for the head
-        self._index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
+        # Given when the decoder built it in the same walk (``gateway.xmlcodec.decode_indexed``).
+        self._index = index
 
     @property
     def is_record(self) -> bool:
         return self.name is not None
 
-    def find(self, name: str) -> list[tuple[str, dict[str, Any]]]:
-        """Every class with local name ``name`` in this part, as (path, dict), document order."""
+    @property
+    def index(self) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        """Every class in this part by local name, as (path, dict), document order."""
         if self._index is None:
             index: dict[str, list[tuple[str, dict[str, Any]]]] = {}
             if self.name is not None:
@@ -125,7 +139,15 @@ class Part:
             for path, name_, node in classes(self.node, self.path):
                 index.setdefault(name_, []).append((path, node))
             self._index = index
-        return self._index.get(name, [])
+        return self._index
+
+    def find(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every class with local name ``name`` in this part, as (path, dict), document order."""
+        return self.index.get(name) or []
+
+    def has_any(self, names: frozenset[str]) -> bool:
+        """Whether any class named in ``names`` occurs in this part."""
+        return not names.isdisjoint(self.index)
 
 
 def classes(node: dict[str, Any], path: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -218,7 +240,7 @@ class Message:
         header: dict[str, Any] = self.data["Header"]
         return header
 
-    @property
+    @functools.cached_property
     def dagtekening(self) -> dt.date | None:
         return date(get(self.header, "BerichtIdentificatie/Dagtekening"))
 
@@ -284,6 +306,7 @@ class Checker:
         today: dt.date,
         refdata: Any,
         rules: Iterable[Rule] | None = None,
+        head_index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None,
     ) -> None:
         self.message = Message(bericht, head, state, today, refdata)
         if rules is None:
@@ -297,9 +320,8 @@ class Checker:
         self._count = 0
         for r in by_scope[Scope.MESSAGE]:
             self._collect(r, r.fn(self.message))
-        head_part = Part(head)
-        for r in self._part_rules:
-            self._collect(r, r.fn(self.message, head_part))
+        head_part = Part(head, index=head_index)
+        self._run_part_rules(head_part)
         container = RECORDS.get(bericht.number)
         self._base = container[0] if container else ""
         self._name = container[1] if container else ""
@@ -312,10 +334,15 @@ class Checker:
         """Check one record (a ``Client`` of a 323/325) and forget it."""
         self._count += 1
         part = Part(node, f"{self._base}/{self._name}[{self._count}]", self._name)
-        for r in self._part_rules:
-            self._collect(r, r.fn(self.message, part))
+        self._run_part_rules(part)
         for r, fold in self._folds:
             self._collect(r, fold.add(part))
+
+    def _run_part_rules(self, part: Part) -> None:
+        message = self.message
+        for r in self._part_rules:
+            if r.classes is None or part.has_any(r.classes):
+                self._collect(r, r.fn(message, part))
 
     def finish(self) -> list[Finding]:
         for r, fold in self._folds:
@@ -330,10 +357,15 @@ def check(
     today: dt.date,
     refdata: Any,
     rules: Iterable[Rule] | None = None,
+    index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None,
 ) -> list[Finding]:
-    """Every rule on a whole canonical dict (the simple path; same verdicts as streaming)."""
+    """Every rule on a whole canonical dict (the simple path; same verdicts as streaming).
+
+    ``index``: the class index the decoder built with ``data``
+    (:func:`gateway.xmlcodec.decode_indexed`); used for a message without records."""
     head, records = split(bericht, data)
-    checker = Checker(bericht, head, state, today, refdata, rules)
+    head_index = index if head is data else None
+    checker = Checker(bericht, head, state, today, refdata, rules, head_index)
     for record in records:
         checker.record(record)
     return checker.finish()

@@ -11,6 +11,7 @@ from lxml import etree
 
 from adapters.istandaarden import codec
 from adapters.istandaarden.catalogue import by_code
+from adapters.istandaarden.engine import Part
 from gateway.adapter import Registry, Unidentified
 from gateway.identify import identify_bytes
 from gateway.xmlsafe import XmlRejected
@@ -51,6 +52,9 @@ def test_decode_encode_round_trip_is_exact_and_valid(msg) -> None:
     def round_trip(node) -> None:
         source = to_xml(node, _nsmap(msg)).getroot()
         data = codec.decode_message(source, bericht)
+        indexed, index = codec.decode_message_indexed(source, bericht)
+        assert indexed == data
+        assert index == Part(data).index  # the decoder's index is the one the rules would build
         encoded = codec.encode_message(bericht, data)
         again = etree.fromstring(encoded)
         assert codec.decode_message(again, bericht) == data  # every text exactly as it was
@@ -103,5 +107,15 @@ def test_identify_raw_bytes_from_the_first_element(registry, body: bytes, expect
     ],
 )  # fmt: skip
 def test_identify_refuses_with_a_clear_reason(registry, body: bytes, error, reason: str) -> None:
-    with pytest.raises(error, match=reason):
-        identify_bytes(body, registry, 50 if b" " * 100 in body else 10**6)
+    for _ in range(2):  # a refusal is not remembered: the second time gives the same reason
+        with pytest.raises(error, match=reason):
+            identify_bytes(body, registry, 50 if b" " * 100 in body else 10**6)
+
+
+def test_identify_remembers_a_root_name_it_identified(registry) -> None:
+    wmo = b'<b:Bericht xmlns:b="http://www.istandaarden.nl/iwmo/3_2/wmo301/schema"/>'
+    jw = b'<Bericht xmlns="http://www.istandaarden.nl/ijw/3_2/jw301/schema"/>'
+    first = identify_bytes(wmo, registry, 10**6)
+    assert identify_bytes(wmo, registry, 10**6) == first
+    assert identify_bytes(jw, registry, 10**6)[1].code == "JW301"
+    assert identify_bytes(wmo, registry, 10**6)[1].code == "WMO301"
