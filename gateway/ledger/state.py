@@ -70,7 +70,9 @@ def _step(status: Status, expects_answer: bool, entry: Entry) -> dict[str, Any]:
         # confirm, so `published` can land after `delivered`, `retried` or `parked`.
         return {"status": Status.PUBLISHED}
     if event is Event.REPLAYED and not answered:
-        return {"status": Status.PUBLISHED}
+        # On its way again only once the broker confirms (``published``); a replay whose
+        # publication was never confirmed (a crash in between) is the sweeper's, like any other.
+        return {"status": Status.AWAITING_PUBLICATION}
     if event is Event.DELIVERED and not answered:
         return {"status": Status.AWAITING_ANSWER if expects_answer else Status.DELIVERED}
     if event is Event.RETOUR_SENT:

@@ -175,9 +175,12 @@ def replay(
     ``extra`` is added to the ``replayed`` entry's detail (e.g. an automatic re-send's wait).
 
     ``replayed`` is recorded before publishing, so that the worker, which may take the message
-    the moment it is published, already sees it as to be done again. If the broker does not
+    the moment it is published, already sees it as to be done again; it leaves the message
+    awaiting publication until ``published`` records the broker's confirm. If the broker does not
     confirm, ``parked`` is recorded again (reason: the replay was not published) and the error
-    raised: nothing stays marked as on its way without being on the bus.
+    raised. If the process dies in between, the message stays awaiting publication and the
+    sweeper (``Receiver.republish_pending``) publishes it: nothing stays marked as on its way
+    without being on the bus.
     """
     state = ledger.state(message_id)
     if state is None:
@@ -207,6 +210,7 @@ def replay(
                 detail={"reason": f"replay not published: {exc}"[:500], "by": who},
             )
             raise
+        ledger.append(envelope, Event.PUBLISHED)
         log.info("ops.replayed", by=who, job=job or "", previous=state.status.value)
     after = ledger.state(message_id)
     assert after is not None
