@@ -6,6 +6,8 @@
   definitions JSON (``deploy/rabbitmq-definitions.json`` is this for the default settings).
 - ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
 - ``ketenpoort demo``: send the messages in ``examples/`` through the whole path and report.
+- ``ketenpoort import PATH... --ours CODE``: record messages exchanged before Ketenpoort, so that
+  the rules reading earlier messages know them (``imports.py``).
 - ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention (``ledger/cli.py``).
 - ``ketenpoort messages ...``, ``ketenpoort identities new-key``: operations (``ops/cli.py``).
 """
@@ -32,6 +34,8 @@ from gateway.app import Gateway, topology_for
 from gateway.bus.publisher import connect
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.envelope import Direction, Envelope
+from gateway.imports import ALREADY, IMPORTED, import_messages
+from gateway.imports import REFUSED as REFUSED_IMPORT
 from gateway.ledger import Entry, Event, Ledger
 from gateway.ledger.cli import add_ledger_commands
 from gateway.logs import configure_logging, get_logger
@@ -143,6 +147,45 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0 if receipt.status != REFUSED else 1
 
 
+def _xml_files(paths: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        files += sorted(path.rglob("*.xml")) if path.is_dir() else [path]
+    return files
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Record messages exchanged before Ketenpoort (``gateway/imports.py``)."""
+    settings = _settings(args)
+    files = _xml_files(args.paths)
+    counts = {IMPORTED: 0, ALREADY: 0, REFUSED_IMPORT: 0}
+    with Gateway(settings) as gateway:
+        done = import_messages(
+            gateway.ledger,
+            gateway.registry,
+            gateway.schemas,
+            ((str(path), path.read_bytes()) for path in files),
+            frozenset(args.ours),
+            settings.max_message_bytes,
+        )
+        for result in done:
+            counts[result.status] += 1
+            if result.status == REFUSED_IMPORT:
+                print(f"refused   {result.name}: {'; '.join(result.errors)}", file=sys.stderr)
+            else:
+                print(
+                    f"{result.status:<9} {result.message_type} {result.direction:<8} "
+                    f"{result.message_id}  {result.name}"
+                )
+    print(
+        f"{counts[IMPORTED]} imported, {counts[ALREADY]} imported before, "
+        f"{counts[REFUSED_IMPORT]} refused",
+        file=sys.stderr,
+    )
+    return 1 if counts[REFUSED_IMPORT] else 0
+
+
 # -- demo ------------------------------------------------------------------------------------
 
 
@@ -251,6 +294,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     send.add_argument("--inbound", action="store_true", help="the file came from a counterpart")
     send.add_argument("--mapping", help="back-office JSON mapping, e.g. iwmo/toewijzing")
     send.set_defaults(func=cmd_send)
+    imports = sub.add_parser(
+        "import", help="record messages exchanged before Ketenpoort (for the rules' history)"
+    )
+    imports.add_argument("paths", nargs="+", help="XML files, or folders read for *.xml")
+    imports.add_argument(
+        "--ours",
+        action="append",
+        required=True,
+        help="a party code of this installation (repeatable): what it sent is outbound",
+    )
+    imports.set_defaults(func=cmd_import)
     demo = sub.add_parser("demo", help="send examples/ through the whole path and report")
     demo.add_argument("--examples", default="examples")
     demo.add_argument("--timeout", type=float, default=60.0)

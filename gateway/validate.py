@@ -76,11 +76,20 @@ def validate(
     state: State,
 ) -> Verdict:
     """XSD first; the rules run only on a schema-valid document."""
-    schema = schemas.get(adapter, message_type)
-    if not schema.validate(doc):
-        errors = tuple(safe_schema_error(e) for e in schema.error_log)
+    errors = validate_schema(doc, message_type, adapter, schemas)
+    if errors:
         return Verdict(schema_errors=errors)
     return Verdict(findings=tuple(adapter.check(doc, message_type, state)))
+
+
+def validate_schema(
+    doc: etree._ElementTree, message_type: MessageType, adapter: Adapter, schemas: SchemaCache
+) -> tuple[str, ...]:
+    """The XSD alone: its errors, safe to show; empty when the document is valid."""
+    schema = schemas.get(adapter, message_type)
+    if schema.validate(doc):
+        return ()
+    return tuple(safe_schema_error(e) for e in schema.error_log)
 
 
 def validate_stream(

@@ -46,7 +46,9 @@ text in short.
 - The ledger state: toewijzingen (latest version per ToewijzingNummer, IV013), starts and stops
   by logical key (IV008, StatusAanlevering 1 adds, 3 removes), verzoeken pending until a 301 with
   their ReferentieAanbieder or a 319 that rejects them, prestaties approved once a 325 did not
-  reject them; only accepted (`validated`) earlier messages of the same standard count.
+  reject them; only accepted (`validated`) earlier messages of the same standard count, and
+  messages exchanged before the gateway that were imported (`imported`, `ketenpoort import`; see
+  README "Going live").
 
 | rule | code | level | messages | scope | ledger | text |
 |---|---|---|---|---|---|---|

@@ -25,6 +25,8 @@ from adapters.istandaarden.engine import get, record_tag
 from gateway.adapter import State
 
 VALIDATED = "validated"
+# Earlier messages that count: accepted by the gateway, or imported from before it.
+EARLIER = frozenset({VALIDATED, "imported"})
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class History:
         wanted = set(numbers)
         found: dict[str, Earlier] = {}
         for entry in self.state.find(key, value):
-            if str(getattr(entry, "event", "")) != VALIDATED or entry.message_id == self.exclude:
+            if str(getattr(entry, "event", "")) not in EARLIER or entry.message_id == self.exclude:
                 continue
             if getattr(entry, "standard", self.standard) != self.standard:
                 continue

@@ -42,6 +42,8 @@ class Event(StrEnum):
     PARKED = "parked"
     REPLAYED = "replayed"
     DISCARDED = "discarded"
+    # Exchanged before Ketenpoort and recorded so that rules know it (``gateway/imports.py``).
+    IMPORTED = "imported"
     ERASED = "erased"
     # Operations: someone saw the payload (who, which); a deadline passed without its answer.
     VIEWED = "viewed"
@@ -82,6 +84,7 @@ class Status(StrEnum):
     ANSWERED = "answered"  # its retour was sent (inbound) or received (outbound)
     PARKED = "parked"  # out of attempts; operations decide
     DISCARDED = "discarded"  # operations gave up on it
+    IMPORTED = "imported"  # exchanged before Ketenpoort; recorded, never sent by it
 
 
 @dataclass(frozen=True)

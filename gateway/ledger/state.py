@@ -12,7 +12,9 @@ from typing import Any
 from gateway.ledger import Entry, Event, MessageState, Status
 
 # States in which nothing more will happen to a message without an operator.
-SETTLED = frozenset({Status.FAILED, Status.DELIVERED, Status.ANSWERED, Status.DISCARDED})
+SETTLED = frozenset(
+    {Status.FAILED, Status.DELIVERED, Status.ANSWERED, Status.DISCARDED, Status.IMPORTED}
+)
 
 
 # Retention erasing, someone viewing the payload, a deadline passing: not the message's activity.
@@ -65,6 +67,8 @@ def _step(status: Status, expects_answer: bool, entry: Entry) -> dict[str, Any]:
         publish = bool(entry.detail.get("publish"))
         after = Status.AWAITING_PUBLICATION if publish else Status.FAILED
         return {"status": after, "verdict": event.value}
+    if event is Event.IMPORTED:
+        return {"status": Status.IMPORTED, "verdict": event.value}
     if event is Event.PUBLISHED and status in (Status.RECEIVED, Status.AWAITING_PUBLICATION):
         # Only forward: the worker may take a message before receive records the broker's
         # confirm, so `published` can land after `delivered`, `retried` or `parked`.

@@ -45,7 +45,8 @@ ZONE = ZoneInfo("Europe/Amsterdam")
 _BREACH_NAMESPACE = uuid.UUID("2d7c4f0e-8b1a-4c3e-9f6d-5a0b1c2d3e4f")
 # An answer of ours counts once it is handed over.
 _HANDED_OVER = frozenset({Status.DELIVERED, Status.AWAITING_ANSWER, Status.ANSWERED})
-_NOT_WATCHED = frozenset({Status.FAILED, Status.DISCARDED})
+# Imported messages were exchanged, and answered, before Ketenpoort: no clock starts for them.
+_NOT_WATCHED = frozenset({Status.FAILED, Status.DISCARDED, Status.IMPORTED})
 
 
 @dataclass(frozen=True)

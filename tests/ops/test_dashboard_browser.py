@@ -117,7 +117,9 @@ def test_an_operator_replays_a_parked_message_in_the_browser(
     events = [
         e.text for e in browser.find_elements(By.CSS_SELECTOR, "table.history tr td:nth-child(2)")
     ]
-    assert events[-3:] == ["parked", "replayed", "delivered"]
+    # (the worker may record `delivered` before the replay records the broker's confirm)
+    assert events[-4:-2] == ["parked", "replayed"]
+    assert sorted(events[-2:]) == ["delivered", "published"]
     assert "by op" in browser.find_element(By.CSS_SELECTOR, "tr.event-replayed").text
     browser.save_screenshot(str(tmp_path / "replayed.png"))
     assert (gateway.settings.outbox_dir / "12345678").is_dir()

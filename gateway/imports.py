@@ -1,0 +1,144 @@
+"""Import: messages exchanged before Ketenpoort, recorded so that rules reading earlier messages
+know them.
+
+On the day a municipality goes live, providers start, stop and declare against toewijzingen that
+were sent years before, through another system. Rules that read the ledger (a declaratie must
+refer to an existing ToewijzingNummer, a start to an existing toewijzing, ...) would reject all
+of those. Importing the earlier messages once closes that gap.
+
+Each message is parsed safely, identified, checked against our XSD and described by its adapter
+(parties, business keys); it is then recorded as ``received`` (the bytes) and ``imported`` (the
+keys). Nothing is published, delivered or answered: these messages were exchanged, and answered,
+long ago. Their rules are not run, for the same reason (an old toewijzing judged by today's
+state would fail rules it passed when it was sent). The status ``imported`` is settled: no
+deadline, no dashboard failure.
+
+The message id is derived from the bytes, so importing the same file twice records it once. A
+file that is not a message we speak, or not valid against our XSD, is refused with the reason and
+not recorded (it is not traffic; it is a bad export).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.adapter import Registry, Unidentified
+from gateway.envelope import Direction, Envelope
+from gateway.identify import identify, identify_bytes
+from gateway.ledger import Event, Ledger, Record
+from gateway.logs import get_logger, message_context
+from gateway.receive import STREAM_ABOVE
+from gateway.validate import SchemaCache, validate_schema, validate_stream
+from gateway.xmlsafe import XmlRejected, parse
+
+log = get_logger(__name__)
+
+IMPORTED = "imported"  # recorded now
+ALREADY = "already"  # the same bytes were imported (or received) before: nothing recorded
+REFUSED = "refused"  # not recorded; ``errors`` say why
+
+# Message ids of imports: a UUID made from the bytes' SHA-256 (same bytes, same id).
+_NAMESPACE = uuid.UUID("6f1c3a5e-2d0b-4c8e-9a57-1e3f0b7d9c21")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What happened to one imported message."""
+
+    name: str  # what the caller called it (a file name); never logged
+    status: str
+    message_id: str
+    message_type: str | None = None
+    direction: str | None = None
+    errors: tuple[str, ...] = ()
+
+
+class _Nothing:
+    """No earlier messages: the streaming reader runs the rules too, and they are not wanted."""
+
+    def find(self, key: str, value: str) -> Sequence[Any]:
+        return ()
+
+    def history(self, message_id: str) -> Sequence[Any]:
+        return ()
+
+    def payload(self, sha256: str) -> bytes | None:
+        return None
+
+
+def import_id(body: bytes) -> str:
+    """The message id an import of ``body`` gets."""
+    return str(uuid.uuid5(_NAMESPACE, hashlib.sha256(body).hexdigest()))
+
+
+def import_messages(
+    ledger: Ledger,
+    registry: Registry,
+    schemas: SchemaCache,
+    messages: Iterable[tuple[str, bytes]],
+    ours: frozenset[str],
+    max_bytes: int,
+) -> Iterator[Imported]:
+    """Record each ``(name, bytes)`` as an imported message; yields what happened to each.
+
+    ``ours``: the party codes of this installation (a gemeentecode, an AGB code). A message sent
+    by one of them is recorded as outbound, any other as inbound.
+    """
+    for name, body in messages:
+        yield _import_one(ledger, registry, schemas, name, body, ours, max_bytes)
+
+
+def _import_one(
+    ledger: Ledger,
+    registry: Registry,
+    schemas: SchemaCache,
+    name: str,
+    body: bytes,
+    ours: frozenset[str],
+    max_bytes: int,
+) -> Imported:
+    message_id = import_id(body)
+    try:
+        if len(body) > STREAM_ABOVE:
+            adapter, message_type = identify_bytes(body, registry, max_bytes)
+            tag = adapter.record_tag(message_type)
+        else:
+            adapter, message_type, tag = *identify(parse(body, max_bytes), registry), None
+        if tag is not None:  # a large declaratie: read record by record, never one tree
+            verdict, description = validate_stream(
+                body, message_type, adapter, schemas, _Nothing(), max_bytes, tag
+            )
+            errors = verdict.schema_errors
+        else:
+            doc = parse(body, max_bytes)
+            errors = validate_schema(doc, message_type, adapter, schemas)
+            description = None if errors else adapter.describe(doc, message_type)
+    except (XmlRejected, Unidentified) as exc:
+        return Imported(name, REFUSED, message_id, errors=(str(exc),))
+    if errors or description is None:
+        return Imported(name, REFUSED, message_id, str(message_type), errors=errors)
+    direction = Direction.OUTBOUND if description.sender in ours else Direction.INBOUND
+    envelope = Envelope(
+        body=body,
+        direction=direction,
+        message_id=message_id,
+        message_type=message_type,
+        source="import",
+    )
+    found = Imported(name, IMPORTED, message_id, str(message_type), direction.value)
+    if ledger.history(message_id):
+        return Imported(name, ALREADY, message_id, str(message_type), direction.value)
+    detail = {"direction": direction.value, "source": "import", "size": len(body)}
+    ledger.append_many(
+        [
+            Record(envelope, Event.RECEIVED, detail=detail, payload=body),
+            Record(envelope, Event.IMPORTED, detail={"stage": "import"}, description=description),
+        ]
+    )
+    with message_context(message_id, envelope.route, envelope.correlation_id):
+        log.info("message.imported")
+    return found
