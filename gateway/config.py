@@ -91,13 +91,15 @@ class Settings:
     ggk_administratie: str = ""
     # VECOZO (aanbieder side): REST push (submit) and pull (fetch) base URLs, or the SOAP
     # berichtuitwisseling v3 URL instead of push; our AGB code; client certificate and key for
-    # mutual TLS; seconds between pulls.
+    # mutual TLS; the CA bundle that VECOZO's server certificate must chain to (empty: the
+    # system's); seconds between pulls.
     vecozo_push_url: str = ""
     vecozo_soap_url: str = ""
     vecozo_pull_url: str = ""
     vecozo_agb: str = ""
     vecozo_cert: str = ""
     vecozo_key: str = ""
+    vecozo_ca: str = ""
     vecozo_poll_interval: float = 60.0
     # CAK eigen bijdrage: what starts and stops it ("toewijzing": WMO301, "levering": WMO305/307,
     # "" derives nothing), the productcategorieën that are beschermd wonen (WMO407), and those

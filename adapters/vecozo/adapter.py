@@ -27,6 +27,7 @@ class VecozoAdapter(TransportAdapter):
             pull_url=settings.vecozo_pull_url,
             cert=settings.vecozo_cert,
             key=settings.vecozo_key,
+            ca=settings.vecozo_ca,
             policy=HttpPolicy.from_settings(settings),
         )
         return [("vecozo-pull", lambda stop: poller.run(stop, settings.vecozo_poll_interval))]

@@ -67,6 +67,7 @@ class VecozoPoller:
         pull_url: str,
         cert: str = "",
         key: str = "",
+        ca: str = "",
         policy: HttpPolicy | None = None,
         limit: int = 250,
         sleep: Callable[[float], None] = time.sleep,
@@ -75,7 +76,7 @@ class VecozoPoller:
         self.ledger = gateway.ledger
         self.max_bytes = gateway.settings.max_message_bytes
         self.pull_url = pull_url.rstrip("/")
-        self.session = session_for(cert, key)
+        self.session = session_for(cert, key, ca)
         self.policy = policy or HttpPolicy()
         self.limit = limit
         self.sleep = sleep

@@ -1,5 +1,6 @@
 """Submitting to VECOZO (REST push v1, or SOAP IndienenBericht v3 when ``vecozo_soap_url`` is
-set instead of ``vecozo_push_url``), with mutual TLS (``vecozo_cert``/``vecozo_key``).
+set instead of ``vecozo_push_url``), with mutual TLS (``vecozo_cert``/``vecozo_key``; VECOZO's
+server certificate checked against ``vecozo_ca``, or the system's CAs when that is empty).
 
 REST push answers 204 when taken, 400/422 with problem details when the message is refused
 (``422``: "do not send the same request again"); SOAP answers an ``IndienenBerichtResponse``
@@ -31,10 +32,25 @@ NAME = "VECOZO"
 REFERENCE_KEY = "vecozo.traceerId"
 
 
-def session_for(cert: str, key: str) -> requests.Session:
-    session = requests.Session()
+class _PinnedSession(requests.Session):
+    """A session whose own ``verify`` wins over ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``: with
+    those set (common in containers) requests would otherwise check the server against the
+    environment's bundle and ignore the CA configured for VECOZO."""
+
+    def merge_environment_settings(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        settings: dict[str, Any] = super().merge_environment_settings(*args, **kwargs)
+        settings["verify"] = self.verify
+        return settings
+
+
+def session_for(cert: str, key: str, ca: str = "") -> requests.Session:
+    """A session presenting our client certificate (mutual TLS) and trusting ``ca`` (a CA bundle
+    file) for VECOZO's server certificate; the system's CAs when ``ca`` is empty."""
+    session = _PinnedSession() if ca else requests.Session()
     if cert:
         session.cert = (cert, key) if key else cert
+    if ca:
+        session.verify = ca
     return session
 
 
@@ -84,6 +100,7 @@ class VecozoTransport:
         agb: str,
         cert: str = "",
         key: str = "",
+        ca: str = "",
         policy: HttpPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -94,7 +111,7 @@ class VecozoTransport:
         self.push_url = push_url.rstrip("/")
         self.soap_url = soap_url
         self.agb = agb
-        self.cert, self.key = cert, key
+        self.cert, self.key, self.ca = cert, key, ca
         self.policy = policy or HttpPolicy()
         self.sleep = sleep
         self._local = threading.local()
@@ -107,13 +124,14 @@ class VecozoTransport:
             agb=settings.vecozo_agb,
             cert=settings.vecozo_cert,
             key=settings.vecozo_key,
+            ca=settings.vecozo_ca,
             policy=HttpPolicy.from_settings(settings),
         )
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = session_for(self.cert, self.key)
+            session = self._local.session = session_for(self.cert, self.key, self.ca)
         return session
 
     def bericht_for(self, envelope: Envelope, delivery: Delivery) -> VecozoBericht:
