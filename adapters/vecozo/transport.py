@@ -37,8 +37,10 @@ class _PinnedSession(requests.Session):
     those set (common in containers) requests would otherwise check the server against the
     environment's bundle and ignore the CA configured for VECOZO."""
 
-    def merge_environment_settings(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        settings: dict[str, Any] = super().merge_environment_settings(*args, **kwargs)
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
         settings["verify"] = self.verify
         return settings
 
