@@ -20,7 +20,7 @@ from gateway.adapter import Description, Finding, MappingError, Registry, Uniden
 from gateway.bus.publisher import PublishError
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.identify import identify, identify_bytes
-from gateway.ledger import Entry, Event, Ledger, Record
+from gateway.ledger import AlreadyReceived, Entry, Event, Ledger, Record
 from gateway.logs import get_logger, message_context
 from gateway.validate import SchemaCache, validate, validate_stream
 from gateway.xmlsafe import XmlRejected, parse
@@ -157,7 +157,7 @@ def record_all(ledger: Ledger, owned: list[tuple[_Job, Record]]) -> None:
         ledger.append_many([record for _, record in owned])
         return
     except Exception as exc:
-        jobs = list(dict.fromkeys(job for job, _ in owned))
+        jobs = list({id(job): job for job, _ in owned}.values())  # in order, each once
         if len(jobs) == 1:
             jobs[0].error, jobs[0].unrecorded = exc, True
             return
@@ -216,7 +216,9 @@ class Receiver:
         in flight; the ``published`` entries are recorded in one transaction. Each message is
         judged as if the ones before it in the batch had come in alone. Per item the receipt,
         or the exception that kept it from being recorded (nothing of it may be acknowledged
-        to its sender then; handing it in again is safe: a message id is taken once).
+        to its sender then; handing it in again is safe: a message id is taken once). A message
+        id received by another process or thread at the same moment is recorded once: the one
+        that loses answers from the winner's history (a duplicate), as if it had come later.
         """
         incoming = [i if isinstance(i, Incoming) else Incoming(i) for i in items]
         ids = [i.envelope.message_id for i in incoming]
@@ -241,6 +243,13 @@ class Receiver:
                 except Exception as exc:  # its received entry is still recorded
                     job.error = exc
         batch.flush()
+        for job in jobs.values():
+            if isinstance(job.error, AlreadyReceived):  # received at this moment elsewhere
+                message_id = job.envelope.message_id
+                job.receipt = self._receipt_from_history(
+                    job.envelope, self.ledger.history(message_id)
+                )
+                job.error, job.publish = None, False
         for job in self._publish_jobs([j for j in jobs.values() if j.error is None and j.publish]):
             assert job.receipt is not None
             job.receipt = replace(job.receipt, published=True)

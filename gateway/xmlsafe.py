@@ -8,6 +8,7 @@ door for entity expansion and external fetches).
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -54,10 +55,18 @@ def parse(data: bytes, max_bytes: int) -> etree._ElementTree:
     return tree
 
 
+# libxml2 does not compile schemas safely in two threads at once: its built-in types are set up
+# lazily and shared, and two first compilations at the same moment crash the process or fail
+# with "xmlSchemaPValAttrNodeValue, the given type is not a built-in type". Compiling is
+# start-up work (each thread keeps what it compiled), so one at a time costs nothing that counts.
+_COMPILING = threading.Lock()
+
+
 def parse_schema(path: str) -> etree.XMLSchema:
     """Compile an XSD from our own package data (imports resolved relative to the file)."""
-    doc = etree.parse(path, _parser())
-    return etree.XMLSchema(doc)
+    with _COMPILING:
+        doc = etree.parse(path, _parser())
+        return etree.XMLSchema(doc)
 
 
 class SchemaInvalid(ValueError):

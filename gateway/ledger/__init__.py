@@ -193,6 +193,11 @@ class LedgerError(RuntimeError):
     pass
 
 
+class AlreadyReceived(LedgerError):
+    """A ``received`` entry for this message id was recorded before (a message id is received
+    once: a second receive of it at the same moment, by another process or thread, loses)."""
+
+
 def keyed_hash(key: str, value: str) -> str:
     """HMAC-SHA256 of a personal identifier: searchable, but not reversible without the key."""
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()

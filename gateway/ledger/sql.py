@@ -30,6 +30,7 @@ from typing import Any
 from gateway.adapter import Description
 from gateway.envelope import Envelope
 from gateway.ledger import (
+    AlreadyReceived,
     Entry,
     Event,
     LedgerOptions,
@@ -165,6 +166,17 @@ class _Group:
     error: BaseException | None = None
 
 
+# A message id is received once: the database refuses a second ``received`` entry for it, so two
+# receives of one message at the same moment cannot both record it (the loser answers from the
+# winner's history). A ledger recorded before this index existed may hold such pairs; then the
+# index cannot be made, which is logged, and that ledger works on without the guarantee.
+RECEIVED_ONCE = "entries_received_once"
+RECEIVED_ONCE_SQL = (
+    f"CREATE UNIQUE INDEX IF NOT EXISTS {RECEIVED_ONCE} ON entries (message_id) "
+    "WHERE event = 'received'"
+)
+
+
 class SqlLedger:
     """The :class:`gateway.ledger.Ledger` on a DB-API database; backends fill in the hooks."""
 
@@ -194,6 +206,11 @@ class SqlLedger:
     def _q(self, sql: str) -> str:
         """The statement in the driver's parameter style (written with ``?``)."""
         return sql
+
+    def _received_twice(self, error: BaseException) -> bool:
+        """Whether ``error`` is the database refusing a second ``received`` of a message id
+        (the unique index ``entries_received_once``)."""
+        return False
 
     def scan(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
         """Stream the rows of a large read without holding them all in memory."""
@@ -251,6 +268,8 @@ class SqlLedger:
                     groups, self._queue = self._queue, []
                 self._write_groups(groups)
         if group.error is not None:
+            if self._received_twice(group.error):
+                raise AlreadyReceived(str(group.error)) from group.error
             raise group.error
         return [p.entry for p in group.items if p.entry is not None]
 

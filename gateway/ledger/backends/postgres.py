@@ -17,7 +17,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 
 from gateway.ledger import LedgerError, LedgerOptions
-from gateway.ledger.sql import SqlLedger
+from gateway.ledger.sql import RECEIVED_ONCE, RECEIVED_ONCE_SQL, SqlLedger
+from gateway.logs import get_logger
+
+log = get_logger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -159,6 +162,17 @@ class PostgresLedger(SqlLedger):
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ledger {self.schema}",))
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             conn.execute(SCHEMA)
+            try:
+                with conn.transaction():  # a savepoint: its failure leaves the schema made
+                    conn.execute(RECEIVED_ONCE_SQL)
+            except psycopg.errors.UniqueViolation:
+                log.warning("ledger.received_twice_present", unique_index=RECEIVED_ONCE)
+
+    def _received_twice(self, error: BaseException) -> bool:
+        return (
+            isinstance(error, psycopg.errors.UniqueViolation)
+            and error.diag.constraint_name == RECEIVED_ONCE
+        )
 
     def _q(self, sql: str) -> str:
         return sql.replace("?", "%s")

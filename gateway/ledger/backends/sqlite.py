@@ -15,7 +15,10 @@ from pathlib import Path
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from gateway.ledger import LedgerError, LedgerOptions
-from gateway.ledger.sql import SqlLedger
+from gateway.ledger.sql import RECEIVED_ONCE, RECEIVED_ONCE_SQL, SqlLedger
+from gateway.logs import get_logger
+
+log = get_logger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -154,6 +157,13 @@ class SqliteLedger(SqlLedger):
                 "move it aside (it stays readable with sqlite3) and start a new one"
             )
         conn.executescript(SCHEMA)
+        try:
+            conn.execute(RECEIVED_ONCE_SQL)
+        except sqlite3.IntegrityError:
+            log.warning("ledger.received_twice_present", unique_index=RECEIVED_ONCE)
+
+    def _received_twice(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.IntegrityError) and "entries.message_id" in str(error)
 
     @contextmanager
     def _transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
