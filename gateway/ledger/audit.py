@@ -135,7 +135,60 @@ def verify(
             report.problems.append(f"entry {seq} is redacted without a recorded erasure")
     if check_payloads:
         _check_payloads(ledger, report, erased_payloads)
+    _check_key_index(ledger, report, max_problems)
     return report
+
+
+def _check_key_index(ledger: SqlLedger, report: Report, max_problems: int) -> None:
+    """The business-key index (``entry_keys``) must list exactly the keys each entry carries.
+
+    The entries' keys are committed by their leaves; the index is derived from them and is what
+    search and the rules read. A row added to it (a toewijzing that never passed, made findable)
+    or removed from it (a message hidden from search) is reported, by entry number and key name
+    (never the value). Both sides are read in entry order, streaming.
+    """
+    index = iter(ledger.scan("SELECT seq, key, value, message_id FROM entry_keys ORDER BY seq"))
+    pending = next(index, None)
+    found = 0
+
+    def problem(text: str) -> bool:
+        nonlocal found
+        report.problems.append(text)
+        found += 1
+        return found >= max_problems
+
+    for seq, message_id, keys in ledger.scan(
+        "SELECT seq, message_id, keys FROM entries ORDER BY seq"
+    ):
+        while pending is not None and pending[0] < seq:
+            if problem(
+                f"the key index lists {pending[1]} for entry {pending[0]}, which is not an entry"
+            ):
+                return
+            pending = next(index, None)
+        listed: set[tuple[str, str]] = set()
+        while pending is not None and pending[0] == seq:
+            if pending[3] != message_id and problem(
+                f"the key index names another message for entry {seq} ({pending[1]})"
+            ):
+                return
+            listed.add((pending[1], pending[2]))
+            pending = next(index, None)
+        carried = {(k, v) for k, values in json.loads(keys).items() for v in values}
+        for key in sorted({k for k, _ in listed - carried}):
+            if problem(
+                f"the key index lists {key} for entry {seq}, which the entry does not carry"
+            ):
+                return
+        for key in sorted({k for k, _ in carried - listed}):
+            if problem(f"entry {seq} carries {key}, which the key index lacks"):
+                return
+    while pending is not None:
+        if problem(
+            f"the key index lists {pending[1]} for entry {pending[0]}, which is not an entry"
+        ):
+            return
+        pending = next(index, None)
 
 
 def _check_payloads(ledger: SqlLedger, report: Report, erased: set[str]) -> None:

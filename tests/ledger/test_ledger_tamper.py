@@ -192,3 +192,31 @@ def test_proof_made_after_tampering_fails_against_the_old_checkpoint(
     tampered = consistency(filled, 10, 20)
     tampered["old_checkpoint"] = old["old_checkpoint"]  # what an auditor kept
     assert check_consistency(tampered, filled.options.signer)
+
+
+def test_a_changed_key_index_is_caught(filled: SqlLedger, backend: Backend) -> None:
+    """The key index is what search and the rules read: a toewijzing that never passed made
+    findable, or a message hidden from search, must show (reported without the values)."""
+    rows = backend.raw("SELECT key, value, message_id FROM entry_keys WHERE seq = 4 ORDER BY key")
+    assert rows, "entry 4 (a validated message) carries keys"
+    key, value, message_id = rows[0]
+    other = backend.raw("SELECT message_id FROM entries WHERE seq = 6")[0][0]
+    backend.raw(  # an index row no entry carries
+        "INSERT INTO entry_keys (key, value, seq, message_id) VALUES (?, ?, ?, ?)",
+        ("ToewijzingNummer", "424242", 6, other),
+    )
+    backend.raw("DELETE FROM entry_keys WHERE seq = ? AND key = ?", (4, key))  # a row removed
+    backend.raw("UPDATE entry_keys SET message_id = ? WHERE seq = 8", (other,))  # re-pointed
+    backend.raw(  # a row for an entry that does not exist
+        "INSERT INTO entry_keys (key, value, seq, message_id) VALUES (?, ?, ?, ?)",
+        ("DeclaratieNummer", "1", 999, message_id),
+    )
+    found = problems(filled, backend)
+    assert (
+        "the key index lists ToewijzingNummer for entry 6, which the entry does not carry" in found
+    )
+    assert f"entry 4 carries {key}, which the key index lacks" in found
+    assert any(p.startswith("the key index names another message for entry 8") for p in found)
+    assert "the key index lists DeclaratieNummer for entry 999, which is not an entry" in found
+    assert not any(value in p or "424242" in p for p in found)  # no values in the report
+    assert all("key index" in p for p in found)  # the tree and payloads are untouched
