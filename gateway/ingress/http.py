@@ -21,7 +21,9 @@ returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carrie
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -121,6 +123,12 @@ def make_app(gateway: Gateway) -> FastAPI:
         message_bytes=limit,
     )
 
+    # Batches are received on two threads of their own, not the request thread pool: each
+    # thread compiles the schemas and opens its ledger connection once; while one batch waits
+    # for its commit or its confirms the other is judged (and entries of both may share one
+    # commit); further requests wait their turn instead of piling up.
+    batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
+
     async def ingest_batch(request: Request, direction: Direction) -> JSONResponse:
         identity = auth.require_sender(request)
         try:
@@ -140,7 +148,9 @@ def make_app(gateway: Gateway) -> FastAPI:
             )
         except BatchRefused as refused:
             return JSONResponse(refused.to_dict(), refused.status)
-        results = await run_in_threadpool(gateway.receiver.receive_many, envelopes)
+        results = await asyncio.get_running_loop().run_in_executor(
+            batch_threads, gateway.receiver.receive_many, envelopes
+        )
         body, status = answer(envelopes, results, direction)
         return JSONResponse(body, status)
 
