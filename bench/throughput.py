@@ -44,10 +44,13 @@ figure. Two passes through the broker alone already cost twice the whole raw mes
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
+import http.client
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -314,6 +317,92 @@ def back_office(url: str, exchange: str, start: int, count: int, window: int) ->
     print(time.process_time() - cpu, flush=True)  # CPU seconds spent sending
 
 
+def http_ingress(settings: Settings, port: int) -> None:
+    """One gateway HTTP process: the HTTP ingress (uvicorn, as ``ketenpoort run`` serves it)
+    without workers, AMQP ingress or sweeper, until SIGTERM."""
+    import uvicorn
+
+    from gateway.ingress.http import make_app
+
+    with Gateway(settings) as gateway:
+        services = Services(
+            gateway, workers=0, ingress=False, filedrop=False, sweeper=False, pollers=False
+        )
+        with services:
+            app = make_app(gateway)
+            settle_memory()
+            uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+def http_back_office(port: int, start: int, count: int, batch: int, connections: int) -> None:
+    """A back-office system POSTing ``count`` WMO301s in batches of ``batch`` to
+    ``/v1/messages/outbound/batch`` over ``connections`` keep-alive connections, each waiting
+    for its answer (every message recorded and published) before it sends its next batch."""
+    bodies = [wmo301(start + i) for i in range(count)]
+    chunks = [bodies[i : i + batch] for i in range(0, count, batch)]
+    print("ready", flush=True)
+    sys.stdin.readline()  # the clock starts
+    cpu = time.process_time()
+    failures: list[str] = []
+
+    def send(mine: list[list[bytes]]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for chunk in mine:
+            request = json.dumps(
+                {
+                    "messages": [
+                        {"body": base64.b64encode(b).decode(), "message_id": str(uuid.uuid4())}
+                        for b in chunk
+                    ]
+                }
+            ).encode()
+            conn.request(
+                "POST",
+                "/v1/messages/outbound/batch",
+                request,
+                {"content-type": "application/json"},
+            )
+            response = conn.getresponse()
+            answer = response.read()
+            if response.status != 202:
+                failures.append(f"{response.status} {answer[:300]!r}")
+                return
+        conn.close()
+
+    threads = [
+        threading.Thread(target=send, args=(chunks[i::connections],)) for i in range(connections)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"the gateway did not accept a batch: {failures[0]}")
+    print(time.process_time() - cpu, flush=True)  # CPU seconds spent sending
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_http(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the gateway HTTP process ended before it listened")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health/live")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the gateway HTTP process did not listen in time")
+
+
 def _files(folder: Path) -> int:
     try:
         return sum(1 for name in os.listdir(folder) if not name.startswith("."))
@@ -325,7 +414,18 @@ def _failed(process: subprocess.Popen[bytes]) -> bool:
     return process.poll() not in (None, 0)
 
 
-def measure_end_to_end(settings: Settings, count: int, ingresses: int, workers: int) -> Result:
+def measure_end_to_end(
+    settings: Settings,
+    count: int,
+    ingresses: int,
+    workers: int,
+    kind: str = "amqp",
+    batch: int = 100,
+    connections: int = 2,
+) -> Result:
+    """``kind`` ``amqp``: back-office -> AMQP ingress queue -> ingress processes -> work queue
+    -> workers; ``http``: back-office -> HTTP batches -> gateway HTTP process -> work queue ->
+    workers."""
     with Gateway(settings) as gateway:
         gateway.declare_topology()
         # The SQLite schema exists before several processes open the ledger at once.
@@ -343,15 +443,28 @@ def measure_end_to_end(settings: Settings, count: int, ingresses: int, workers: 
                 for _ in range(workers)
             ]
             children += worker_procs
-            ingress_procs = [
-                subprocess.Popen(
-                    [sys.executable, __file__, "--role", "ingress"], env=env, stderr=log
-                )
-                for _ in range(ingresses)
-            ]
+            if kind == "http":
+                port = _free_port()
+                ingress_procs = [
+                    subprocess.Popen(
+                        [sys.executable, __file__, "--role", "http-ingress", "--port", str(port)],
+                        env=env,
+                        stderr=log,
+                    )
+                ]
+                role = ["--role", "http-back-office", "--port", str(port)]
+                role += ["--batch", str(batch), "--connections", str(connections)]
+            else:
+                ingress_procs = [
+                    subprocess.Popen(
+                        [sys.executable, __file__, "--role", "ingress"], env=env, stderr=log
+                    )
+                    for _ in range(ingresses)
+                ]
+                role = ["--role", "back-office"]
             children += ingress_procs
             sender = subprocess.Popen(
-                [sys.executable, __file__, "--role", "back-office", "--messages", str(count)],
+                [sys.executable, __file__, *role, "--messages", str(count)],
                 env=env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -359,6 +472,8 @@ def measure_end_to_end(settings: Settings, count: int, ingresses: int, workers: 
             children.append(sender)
         assert sender.stdin is not None and sender.stdout is not None
         sender.stdout.readline()  # imported, messages made
+        if kind == "http":
+            _wait_http(port, ingress_procs[0])
         time.sleep(3.0)  # gateway processes connected and consuming
         parts = {"ingress": ingress_procs, "workers": worker_procs}
         broker = broker_pid(settings.amqp_url)
@@ -451,8 +566,24 @@ def main() -> int:
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--queue", help=argparse.SUPPRESS)
     parser.add_argument("--prefetch", type=int, default=50, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--batch", type=int, default=100, help="messages per HTTP batch request (end to end)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=2, help="back-office HTTP connections sending at once"
+    )
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    parser.add_argument(
+        "--e2e",
+        default="http,amqp",
+        help="end-to-end chains to measure: http (batches over HTTP, one broker pass), amqp "
+        "(the AMQP ingress queue, two passes)",
+    )
     args = parser.parse_args()
+    kinds = [k for k in args.e2e.split(",") if k]
+    if set(kinds) - {"http", "amqp"} or not kinds:
+        parser.error("--e2e takes http, amqp or both")
 
     if args.role == "raw-consume":
         raw_consume(load_settings().amqp_url, args.queue, args.messages, args.prefetch)
@@ -466,6 +597,14 @@ def main() -> int:
         settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
         ingress(settings)
+        return 0
+    if args.role == "http-ingress":
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
+        http_ingress(settings, args.port)
+        return 0
+    if args.role == "http-back-office":
+        http_back_office(args.port, 0, args.messages, args.batch, args.connections)
         return 0
     if args.role == "back-office":
         settings = load_settings()
@@ -490,7 +629,18 @@ def main() -> int:
             try:
                 raw = measure_raw(settings, args.messages)
                 bus = measure_bus(settings, args.messages)
-                e2e = measure_end_to_end(settings, args.messages, args.ingress, args.workers)
+                e2e: dict[str, Result] = {}
+                for kind in kinds:
+                    own = dataclasses.replace(settings, var_dir=Path(scratch) / kind)
+                    e2e[kind] = measure_end_to_end(
+                        own,
+                        args.messages,
+                        args.ingress,
+                        args.workers,
+                        kind,
+                        args.batch,
+                        args.connections,
+                    )
             finally:
                 with Gateway(settings) as gateway:
                     connection = connect(settings.amqp_url)
@@ -499,9 +649,13 @@ def main() -> int:
         if run == 1:
             print(
                 f"confirm window {settings.publish_window}, prefetch {settings.prefetch}; "
-                f"end to end: back-office -> AMQP ingress ({args.ingress} process) -> "
                 f"{args.workers} workers x {args.worker_threads} threads; log level "
-                f"{args.log_level}"
+                f"{args.log_level}\n"
+                f"end to end over HTTP: back-office -> POST batches of {args.batch} "
+                f"({args.connections} keep-alive connections) -> gateway HTTP process (ledger, "
+                f"validate, publish) -> work queue -> worker (ledger, outbox): one broker pass\n"
+                f"end to end over AMQP: back-office -> ingress queue -> {args.ingress} ingress "
+                f"process -> work queue -> worker: two broker passes"
             )
 
         def shares(result: Result) -> str:
@@ -518,18 +672,29 @@ def main() -> int:
             f"   CPU ms/msg: {shares(raw)}\n"
             f"  gateway bus alone (Publisher + Consumer, no-op): {bus:6.0f} msg/s"
             f"   ({bus / raw.rate:.1%})\n"
-            f"  end to end:                                      {e2e.rate:6.0f} msg/s"
-            f"   CPU ms/msg: {shares(e2e)}\n"
-            f"  ratio: {e2e.rate / raw.rate:.1%} of the raw ceiling"
+            + "".join(
+                f"  end to end, {kind.upper()} ingress:{' ' * (28 - len(kind))}"
+                f"{result.rate:6.0f} msg/s   ({result.rate / raw.rate:.1%})"
+                f"   CPU ms/msg: {shares(result)}\n"
+                for kind, result in e2e.items()
+            )
+            + (
+                f"  ratio (the issue's chain: HTTP ingress -> validate -> ledger -> publish -> "
+                f"consume -> deliver): {e2e['http'].rate / raw.rate:.1%} of the raw ceiling"
+                if "http" in e2e
+                else ""
+            )
         )
+        main_kind = "http" if "http" in e2e else kinds[0]
         results.append(
             {
                 "raw": raw.rate,
                 "bus": bus,
-                "end_to_end": e2e.rate,
-                "ratio": e2e.rate / raw.rate,
+                "end_to_end": {kind: result.rate for kind, result in e2e.items()},
+                "ratio": e2e[main_kind].rate / raw.rate,
+                "ratio_amqp": e2e["amqp"].rate / raw.rate if "amqp" in e2e else None,
                 "cpu_raw": raw.cpu,
-                "cpu_end_to_end": e2e.cpu,
+                "cpu_end_to_end": {kind: result.cpu for kind, result in e2e.items()},
                 "load": load_before,
             }
         )
