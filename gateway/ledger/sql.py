@@ -81,6 +81,10 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _json(text: str) -> Any:
+    return {} if text == "{}" else json.loads(text)  # most entries have no keys, many no detail
+
+
 def entry_from_row(row: Sequence[Any]) -> Entry:
     return Entry(
         seq=row[0],
@@ -94,9 +98,9 @@ def entry_from_row(row: Sequence[Any]) -> Entry:
         version=row[8],
         sender=row[9],
         receiver=row[10],
-        detail=json.loads(row[11]),
+        detail=_json(row[11]),
         payload_sha256=row[12],
-        keys=json.loads(row[13]),
+        keys=_json(row[13]),
         redacted=bool(row[16]),
     )
 
