@@ -80,6 +80,7 @@ from gateway.logs import configure_logging  # noqa: E402
 from gateway.service import Services  # noqa: E402
 
 WMO301 = MessageType("iwmo", "WMO301", "3.2")
+WARMUP = 50  # messages through the whole path before the clock starts (end to end)
 
 
 def _settings(prefix: str, var_dir: Path) -> Settings:
@@ -266,13 +267,23 @@ def ingress(settings: Settings) -> None:
             stop.wait()
 
 
-def back_office(url: str, exchange: str, start: int, count: int, window: int) -> None:
+def back_office(url: str, exchange: str, count: int, window: int, warmup: int) -> None:
     """A back-office system sending ``count`` WMO301s to the AMQP ingress, as fast as the
-    broker confirms them (``window`` in flight), persistent, mandatory, each with its id."""
-    bodies = [wmo301(start + i) for i in range(count)]
+    broker confirms them (``window`` in flight), persistent, mandatory, each with its id;
+    first, when told, ``warmup`` others (before the clock starts)."""
+    bodies = [wmo301(i) for i in range(count)]
     print("ready", flush=True)
+    sys.stdin.readline()  # warm up
+    amqp_send(url, exchange, [wmo301(count + i) for i in range(warmup)], window)
+    print("warmed", flush=True)
     sys.stdin.readline()  # the clock starts
     cpu = time.process_time()
+    amqp_send(url, exchange, bodies, window)
+    print(time.process_time() - cpu, flush=True)  # CPU seconds spent sending
+
+
+def amqp_send(url: str, exchange: str, bodies: list[bytes], window: int) -> None:
+    count = len(bodies)
     state = {"sent": 0, "confirmed": 0}
     channel_box: list[pika.channel.Channel] = []
 
@@ -314,7 +325,6 @@ def back_office(url: str, exchange: str, start: int, count: int, window: int) ->
         on_close_callback=lambda c, e: c.ioloop.stop(),
     )
     connection.ioloop.start()
-    print(time.process_time() - cpu, flush=True)  # CPU seconds spent sending
 
 
 def http_ingress(settings: Settings, port: int) -> None:
@@ -335,17 +345,27 @@ def http_ingress(settings: Settings, port: int) -> None:
 
 
 def http_back_office(
-    ports: list[int], start: int, count: int, batch: int, connections: int
+    ports: list[int], count: int, batch: int, connections: int, warmup: int
 ) -> None:
     """A back-office system POSTing ``count`` WMO301s in batches of ``batch`` to
     ``/v1/messages/outbound/batch`` over ``connections`` keep-alive connections (spread over the
     gateway processes listening on ``ports``, as a load balancer would), each waiting for its
-    answer (every message recorded and published) before it sends its next batch."""
-    bodies = [wmo301(start + i) for i in range(count)]
-    chunks = [bodies[i : i + batch] for i in range(0, count, batch)]
+    answer (every message recorded and published) before it sends its next batch. First, when
+    told, ``warmup`` others, a batch on each connection (before the clock starts)."""
+    bodies = [wmo301(i) for i in range(count)]
     print("ready", flush=True)
+    sys.stdin.readline()  # warm up
+    warm = [wmo301(count + i) for i in range(warmup)]
+    http_send(ports, warm, max(1, -(-warmup // connections)), connections)
+    print("warmed", flush=True)
     sys.stdin.readline()  # the clock starts
     cpu = time.process_time()
+    http_send(ports, bodies, batch, connections)
+    print(time.process_time() - cpu, flush=True)  # CPU seconds spent sending
+
+
+def http_send(ports: list[int], bodies: list[bytes], batch: int, connections: int) -> None:
+    chunks = [bodies[i : i + batch] for i in range(0, len(bodies), batch)]
     failures: list[str] = []
 
     def send(port: int, mine: list[list[bytes]]) -> None:
@@ -382,7 +402,6 @@ def http_back_office(
         thread.join()
     if failures:
         raise SystemExit(f"the gateway did not accept a batch: {failures[0]}")
-    print(time.process_time() - cpu, flush=True)  # CPU seconds spent sending
 
 
 def _free_port() -> int:
@@ -416,6 +435,17 @@ def _files(folder: Path) -> int:
 
 def _failed(process: subprocess.Popen[bytes]) -> bool:
     return process.poll() not in (None, 0)
+
+
+def _wait_files(
+    folder: Path, count: int, children: list[subprocess.Popen[bytes]], log_path: Path
+) -> None:
+    """Until ``count`` files are in ``folder``; stops the bench if one of its processes fails."""
+    while _files(folder) < count:
+        if any(_failed(p) for p in children):
+            tail = log_path.read_text().splitlines()[-20:]
+            raise SystemExit("a bench process failed; the gateway log ends:\n" + "\n".join(tail))
+        time.sleep(0.05)  # listing thousands of files takes CPU from what is measured
 
 
 def measure_end_to_end(
@@ -469,7 +499,15 @@ def measure_end_to_end(
                 role = ["--role", "back-office"]
             children += ingress_procs
             sender = subprocess.Popen(
-                [sys.executable, __file__, *role, "--messages", str(count)],
+                [
+                    sys.executable,
+                    __file__,
+                    *role,
+                    "--messages",
+                    str(count),
+                    "--warmup",
+                    str(WARMUP),
+                ],
                 env=env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -481,6 +519,12 @@ def measure_end_to_end(
             for port, process in zip(ports, ingress_procs, strict=True):
                 _wait_http(port, process)
         time.sleep(3.0)  # gateway processes connected and consuming
+        # Warm up (schemas compiled, connections opened in every thread of the path), so that
+        # the figures are those of a running gateway, not of its first seconds.
+        sender.stdin.write(b"warm\n")
+        sender.stdin.flush()
+        sender.stdout.readline()  # warmed
+        _wait_files(outbox, WARMUP, children, log_path)
         parts = {"ingress": ingress_procs, "workers": worker_procs}
         broker = broker_pid(settings.amqp_url)
 
@@ -493,13 +537,7 @@ def measure_end_to_end(
         start = time.perf_counter()
         sender.stdin.write(b"go\n")
         sender.stdin.flush()
-        while _files(outbox) < count:
-            if any(_failed(p) for p in children):
-                tail = log_path.read_text().splitlines()[-20:]
-                raise SystemExit(
-                    "a bench process failed; the gateway log ends:\n" + "\n".join(tail)
-                )
-            time.sleep(0.05)  # listing thousands of files takes CPU from what is measured
+        _wait_files(outbox, WARMUP + count, children, log_path)
         elapsed = time.perf_counter() - start
         used = {
             name: sum(cpu_seconds(p.pid) for p in procs) - before[name]
@@ -581,6 +619,7 @@ def main() -> int:
         "--connections", type=int, default=2, help="back-office HTTP connections sending at once"
     )
     parser.add_argument("--port", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     parser.add_argument(
         "--e2e",
@@ -613,12 +652,14 @@ def main() -> int:
         return 0
     if args.role == "http-back-office":
         ports = [int(p) for p in args.port.split(",")]
-        http_back_office(ports, 0, args.messages, args.batch, args.connections)
+        http_back_office(ports, args.messages, args.batch, args.connections, args.warmup)
         return 0
     if args.role == "back-office":
         settings = load_settings()
         exchange = topology_for(settings, Registry.load(settings.adapters, settings)).ingress
-        back_office(settings.amqp_url, exchange, 0, args.messages, settings.publish_window)
+        back_office(
+            settings.amqp_url, exchange, args.messages, settings.publish_window, args.warmup
+        )
         return 0
 
     configure_logging("console", "warning")
