@@ -1,6 +1,7 @@
 """End-to-end throughput beside the raw broker ceiling, measured in the same run.
 
     python bench/throughput.py [--messages 5000] [--ingress 1] [--workers 1] [--runs 1]
+                               [--e2e http,amqp] [--batch 100] [--connections 2]
 
 - **raw**: pika alone. One process publishes ``--messages`` persistent 3 KB messages to a quorum
   queue with the gateway's confirm window (``publish_window``) kept in flight, and mandatory
@@ -9,36 +10,58 @@
 - **the bus alone**: the gateway's own :class:`Publisher` (``publish_many``) and a
   :class:`Consumer` in another process whose handler only counts: what the bus layer costs
   compared with bare pika.
-- **end to end**, the way a back-office sends in bulk: a back-office process publishes
-  ``--messages`` unique 3 KB WMO301s (persistent, each with its message id, the same confirm
-  window, mandatory) to the gateway's AMQP ingress exchange; ``--ingress`` gateway processes
-  consume the ingress queue (batches of what is prefetched: recorded in the ledger, parsed,
-  identified, validated with the XSD and the rules, verdicts recorded, published with confirms,
-  publications recorded, then acked); ``--workers`` ``ketenpoort worker`` processes consume the
-  work queue (batches: history read, delivered to the outbox stand-in with the files durable,
-  deliveries recorded, acked). Time from the first message published by the back-office to the
-  last file in the outbox. Every message crosses the broker twice (ingress queue, work queue).
+- **end to end over HTTP** (``--e2e http``): the issue's chain, ingress -> validate -> ledger ->
+  publish -> consume -> deliver, one broker pass per message; **its ratio is the one that
+  counts against the target**. A back-office process POSTs ``--messages`` unique 3 KB WMO301s,
+  base64 in batches of ``--batch``, to ``POST /v1/messages/outbound/batch`` over
+  ``--connections`` keep-alive connections, each waiting for its answer before its next batch;
+  ``--ingress`` gateway HTTP processes (uvicorn, as in ``ketenpoort run``) take each batch
+  (received and verdict entries in one transaction, parsed, identified, validated with the XSD
+  and the rules, published with confirms, publications recorded, then the answer);
+  ``--workers`` ``ketenpoort worker`` processes consume the work queue (batches: history read,
+  delivered to the outbox stand-in with the files durable, deliveries recorded, acked).
+- **end to end over AMQP** (``--e2e amqp``), printed beside it: the back-office publishes the
+  same messages (persistent, each with its message id, the same confirm window, mandatory) to
+  the AMQP ingress exchange; ``--ingress`` gateway processes consume the ingress queue (batches
+  of what is prefetched, the same steps, then acked); the same workers. Every message crosses
+  the broker twice (ingress queue, work queue).
 
-Everything runs on this machine against the local RabbitMQ under a private bus prefix, which is
-deleted afterwards; the ledger is SQLite (``synchronous=FULL``) in a temporary folder (``TMPDIR``
-chooses the disk); logging as configured (``--log-level``, default ``info``: the production
-default, JSON lines, to a file). Prints the rates, the ratio of end to end to the raw ceiling,
-and the CPU time each part used per message while the clock ran (with its kernel share), the
-broker's read from its process: everyone's use of the broker during the run counts there, so on
-a shared machine it is an upper bound. The machine is shared: run it more than once
-(``--runs``), read the spread, not one figure, and look at the load average printed with it.
+Both end-to-end chains first send 50 messages through the whole path and wait for them (schemas
+compiled, connections opened), then time from the first message the back-office sends to the
+last file in the outbox; each has its own ledger and outbox. Everything runs on this machine
+against the local RabbitMQ under a private bus prefix, which is deleted afterwards; the ledger is
+SQLite (``synchronous=FULL``) in a temporary folder (``TMPDIR`` chooses the disk); logging as
+configured (``--log-level``, default ``info``: the production default, JSON lines, to a file).
+Prints the rates, each chain's ratio to the raw ceiling, and the CPU time each part used per
+message while the clock ran (with its kernel share), the broker's read from its process:
+everyone's use of the broker during the run counts there, so on a shared machine it is an upper
+bound. The machine is shared: run it more than once (``--runs``), read the spread, not one
+figure, and look at the load average printed with it. The raw ceiling moves most (4200-7700
+msg/s between runs of one invocation at load 1-2); the CPU per message of each part is steadier.
 
-What bounds end to end is CPU: the raw ceiling costs about 0.14 ms of CPU per message (broker
-0.08-0.09, pika 0.06), and on two cores that is what limits it. End to end costs about 1.3-1.9 ms
-per message (November 2026, batches of 25): the broker about 0.3 (two passes, headers, topic
-routing); the ingress about 0.7 (ledger: three Merkle-hashed entries in two transactions 0.18,
-rules 0.12, describe 0.02-0.05, parse + identify + XSD 0.05, publishing with confirms 0.04,
-consuming, batch bookkeeping, the two threads handing the GIL over); the worker 0.3 in user
-time (ledger read and the ``delivered`` entry 0.08, parse, outbox) plus 0.05-0.8 in the kernel:
-creating the outbox files, which on this VM's ext4 without a journal means skipping every inode
-deleted in the last minutes (``recently_deleted``; other test runs delete thousands) - with
-``TMPDIR=/dev/shm`` it is 0.05, but then nothing is durable, so that is a diagnosis, not a
-figure. Two passes through the broker alone already cost twice the whole raw message.
+What bounds end to end is CPU. The raw ceiling costs about 0.25-0.3 ms of CPU per message
+(broker 0.12-0.18, pika 0.11-0.12). Over HTTP end to end costs about 2.3 ms per message
+(November 2026, load 1-2.4, 5000 messages, batches of 100 over HTTP, worker batches of 25):
+
+- the gateway HTTP process 0.98-1.05 (kernel 0.07-0.09): the rules about 0.3 (with their ledger
+  reads: ``find`` by business key, 20-40 us each after a commit, as SQLite reads the pages again),
+  the ledger's three Merkle-hashed entries in two transactions about 0.2, parse + identify + XSD
+  + describe 0.15-0.2, publishing with confirms 0.1 (the publisher's I/O thread), HTTP
+  (uvicorn on h11, JSON, base64) 0.08; one process holds the GIL about two thirds of the time;
+- the worker 1.05-1.13, of it 0.74-0.76 in the kernel: creating the outbox files. On this VM's
+  ext4 without a journal, creating a file skips every free inode of its block group deleted in
+  the last minutes (``recently_deleted``: 80% of a create in ``perf``), and the test runs of
+  everyone on the machine delete thousands under ``/tmp``: 370-720 us a create there, 50-400 us
+  under ``/var/tmp`` on the same disk, 10 us on tmpfs (not durable: a diagnosis, not a figure).
+  In user time the worker is 0.25-0.3 (ledger read and the ``delivered`` entry, parse, outbox);
+- the broker 0.19-0.21 (one pass; headers, topic routing);
+- the back-office 0.03.
+
+Over AMQP the ingress process costs 1.07-1.17 and the broker 0.38-0.6 (two passes). Before the
+HTTP batches, the leaner ledger entries and the coalesced acks (same machine, same evening):
+ingress 1.13-1.18, worker 1.05-1.12 (kernel 0.72-0.75), broker 0.39-0.42. With the rules at
+about 0.3 ms and a create at several hundred microseconds here, 35% of the raw ceiling (under
+0.9 ms per message in all) is out of reach of the bus, ledger and HTTP parts alone.
 """
 
 from __future__ import annotations
