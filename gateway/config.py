@@ -61,6 +61,10 @@ class Settings:
     http_port: int = 8080
     # Largest message accepted (bytes); GGk/VECOZO limit the envelope to 25 MB.
     max_message_bytes: int = 25 * 1024 * 1024
+    # Bulk HTTP ingress (POST /v1/messages/{outbound,inbound}/batch): most messages in one
+    # request, and the largest request (bytes, the base64 JSON as sent).
+    http_batch_max_messages: int = 1000
+    http_batch_max_bytes: int = 64 * 1024 * 1024
     # Workers started by `ketenpoort run`.
     workers: int = 1
     # Logging: "console" (readable, development) or "json" (production).

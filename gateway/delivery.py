@@ -59,16 +59,20 @@ class OutboxTransport:
     def deliver_many(self, items: Sequence[tuple[Envelope, Delivery]]) -> list[str | Exception]:
         """Deliver several; per item the file's path or what went wrong with it."""
         results: list[str | Exception] = []
-        staged: list[tuple[int, Path, Path, int]] = []  # (index, temporary, target, fd)
+        staged: list[tuple[int, str, str, int]] = []  # (index, temporary, target, fd)
+        made: set[str] = set()  # folders known to exist (made once per batch)
         try:
             for index, (envelope, delivery) in enumerate(items):
-                folder = self.root / safe_name(delivery.to)
-                target = folder / safe_name(f"{envelope.message_id}.{delivery.name}")
-                temporary = target.with_name(f".{target.name}.part")
-                results.append(str(target))
+                folder = os.path.join(self.root, safe_name(delivery.to))
+                name = safe_name(f"{envelope.message_id}.{delivery.name}")
+                target = os.path.join(folder, name)
+                temporary = os.path.join(folder, f".{name}.part")
+                results.append(target)
                 try:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    if target.exists():
+                    if folder not in made:
+                        os.makedirs(folder, exist_ok=True)
+                        made.add(folder)
+                    if os.path.exists(target):
                         continue  # delivered before: the message id is the idempotency key
                     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                     try:
@@ -89,18 +93,18 @@ class OutboxTransport:
         finally:
             for *_, fd in staged:
                 os.close(fd)
-        folders: set[Path] = set()
+        folders: set[str] = set()
         for index, temporary, target, _ in staged:
             try:
                 os.replace(temporary, target)
-                folders.add(target.parent)
+                folders.add(os.path.dirname(target))
             except OSError as exc:
                 results[index] = exc
         for folder in folders:
             try:
-                sync_folder(folder)
+                sync_folder(Path(folder))
             except OSError as exc:
                 for index, _, target, _ in staged:
-                    if target.parent == folder:
+                    if os.path.dirname(target) == folder:
                         results[index] = exc
         return results

@@ -18,8 +18,9 @@ worker every time is dead-lettered to parking by the broker).
 Batches: what the broker has already sent (up to ``batch``, at most the prefetch) is handed over
 at once, without waiting for more. A handler with ``handle_many`` gets the batch and records the
 outcomes of all of it together; the successes are then acked with one ``multiple`` ack, each
-failure is settled on its own as above. A handler with only ``handle`` gets them one by one, each
-acked after its own outcome is recorded.
+failure is settled on its own as above. A handler with only ``handle`` gets them one by one; its
+successes are acked together after the batch (one ``multiple`` ack), each after its own outcome
+is recorded.
 
 The loop reconnects with exponential backoff when the broker goes away. :meth:`Consumer.stop`
 (on SIGTERM) finishes the batch in hand, acks it, and hands everything else back unprocessed.
@@ -146,27 +147,38 @@ class Consumer:
             if callable(handle_many):
                 self._handle_batch(channel, batch, handle_many)
             else:
-                for method, properties, body in batch:
-                    if self._stopping.is_set():
-                        return  # not started: stays unacked, requeued when the channel closes
-                    self._handle_one(channel, method, properties, body)
+                self._handle_each(channel, batch)
 
-    def _handle_one(
+    def _handle_each(
         self,
         channel: BlockingChannel,
-        method: Basic.Deliver,
-        properties: pika.BasicProperties,
-        body: bytes,
+        batch: list[tuple[Basic.Deliver, pika.BasicProperties, bytes]],
     ) -> None:
-        queue = self._queue_of.get(method.consumer_tag, "")
+        """One by one, each after the one before it. The successes are acked together, with
+        one ``multiple`` ack, once the batch is done, before a failure is settled, or when
+        stopping: every delivery up to that tag is then settled (tags grow; the inbox is in
+        order), so nothing is acked before its outcome is recorded."""
+        done: int | None = None  # the last success not yet acked
         try:
-            self.handler.handle(properties, body)
-        except CONNECTION_ERRORS:
-            raise
-        except Exception as exc:
-            self._settle_failure(channel, method.delivery_tag, queue, properties, body, exc)
-            return
-        channel.basic_ack(method.delivery_tag)
+            for method, properties, body in batch:
+                if self._stopping.is_set():
+                    return  # not started: stays unacked, requeued when the channel closes
+                queue = self._queue_of.get(method.consumer_tag, "")
+                try:
+                    self.handler.handle(properties, body)
+                except CONNECTION_ERRORS:
+                    done = None  # the channel is gone: nothing can be acked on it any more
+                    raise
+                except Exception as exc:
+                    if done is not None:
+                        channel.basic_ack(done, multiple=True)
+                        done = None
+                    self._settle_failure(channel, method.delivery_tag, queue, properties, body, exc)
+                    continue
+                done = method.delivery_tag
+        finally:
+            if done is not None:
+                channel.basic_ack(done, multiple=True)
 
     def _handle_batch(
         self,

@@ -3,6 +3,9 @@
 - ``POST /v1/messages/outbound``: a standard message (XML) from the back-office, to send.
 - ``POST /v1/messages/outbound/{standard}/{mapping}``: back-office JSON, mapped to a message.
 - ``POST /v1/messages/inbound``: a message (XML) from a counterpart.
+- ``POST /v1/messages/outbound/batch``, ``POST /v1/messages/inbound/batch``: several messages
+  (base64 in a JSON object) in one request, received together, one result per message
+  (``gateway/ingress/batch.py``).
 - ``GET /health/live``, ``GET /health/ready`` (broker and ledger reachable).
 - what the loaded adapters add (optional member ``router``), e.g. ``POST /v1/ggk`` where the
   ebMS adapter in front of us hands over what the GGk sent.
@@ -18,7 +21,10 @@ returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carrie
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -28,9 +34,10 @@ from gateway import __version__
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
 from gateway.envelope import Direction, Envelope, new_id
+from gateway.ingress.batch import REQUEST_SCHEMA, BatchRefused, Limits, answer, parse_batch
+from gateway.ingress.batch import http_status as _status
 from gateway.ops import mount
 from gateway.ops.runtime import operations
-from gateway.receive import ACCEPTED, REJECTED, Receipt
 
 
 class TooLarge(Exception):
@@ -59,16 +66,6 @@ def _message_id(request: Request) -> str:
         return str(uuid.UUID(given))
     except ValueError:
         raise HTTPException(400, "X-Message-Id must be a UUID") from None
-
-
-def _status(receipt: Receipt, direction: Direction) -> int:
-    if receipt.forbidden:
-        return 403
-    if receipt.status == ACCEPTED:
-        return 202
-    if receipt.status == REJECTED and direction is Direction.INBOUND:
-        return 202  # received; the retourbericht tells the sender what is wrong
-    return 422
 
 
 def make_app(gateway: Gateway) -> FastAPI:
@@ -119,6 +116,71 @@ def make_app(gateway: Gateway) -> FastAPI:
     async def post_inbound(request: Request) -> JSONResponse:
         """Receive a message (XML) from a counterpart."""
         return await ingest(request, Direction.INBOUND, None)
+
+    batch_limits = Limits(
+        messages=gateway.settings.http_batch_max_messages,
+        request_bytes=gateway.settings.http_batch_max_bytes,
+        message_bytes=limit,
+    )
+
+    # Batches are received on two threads of their own, not the request thread pool: each
+    # thread compiles the schemas and opens its ledger connection once; while one batch waits
+    # for its commit or its confirms the other is judged (and entries of both may share one
+    # commit); further requests wait their turn instead of piling up.
+    batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
+
+    async def ingest_batch(request: Request, direction: Direction) -> JSONResponse:
+        identity = auth.require_sender(request)
+        try:
+            raw = await read_body(request, batch_limits.request_bytes)
+        except TooLarge:
+            refused = BatchRefused(
+                413, f"the request is larger than {batch_limits.request_bytes} bytes"
+            )
+            return JSONResponse(refused.to_dict(), refused.status)
+        try:
+            envelopes = parse_batch(
+                raw,
+                direction,
+                batch_limits,
+                identity="" if auth.open else identity.name,
+                may_send_as=identity.may_send_as,
+            )
+        except BatchRefused as refused:
+            return JSONResponse(refused.to_dict(), refused.status)
+        results = await asyncio.get_running_loop().run_in_executor(
+            batch_threads, gateway.receiver.receive_many, envelopes
+        )
+        body, status = answer(envelopes, results, direction)
+        return JSONResponse(body, status)
+
+    batch_doc: dict[str, Any] = {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": REQUEST_SCHEMA}},
+        },
+        "responses": {
+            "202": {"description": "every message accepted (each result holds its receipt)"},
+            "207": {"description": "not every message accepted: see each result's http_status"},
+            "400": {"description": "not the documented shape; nothing was recorded"},
+            "413": {"description": "too many messages, too many bytes, or a message too large"},
+        },
+    }
+
+    @app.post(
+        "/v1/messages/outbound/batch", status_code=202, tags=["messages"], openapi_extra=batch_doc
+    )
+    async def post_outbound_batch(request: Request) -> JSONResponse:
+        """Send several standard messages (XML, base64) at once: recorded together before the
+        answer, one result per message in the order sent."""
+        return await ingest_batch(request, Direction.OUTBOUND)
+
+    @app.post(
+        "/v1/messages/inbound/batch", status_code=202, tags=["messages"], openapi_extra=batch_doc
+    )
+    async def post_inbound_batch(request: Request) -> JSONResponse:
+        """Receive several messages (XML, base64) from a counterpart at once."""
+        return await ingest_batch(request, Direction.INBOUND)
 
     # Adapters' own endpoints (a counterpart's receiving endpoint, e.g. POST /v1/ggk).
     for adapter in gateway.registry:

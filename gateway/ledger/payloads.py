@@ -40,13 +40,15 @@ def key_id(key: bytes) -> str:
 
 
 def compress(plain: bytes) -> bytes:
-    """zlib, level 6. A small payload gets a window about its own size: zlib's default 32 KiB
-    window (allocated and cleared for every call) costs several times the compressing of a few
-    KB and gains nothing on them. Any zlib stream decompresses with the default window."""
+    """zlib, level 6; a small payload level 1. A small payload gets a window about its own size:
+    zlib's default 32 KiB window (allocated and cleared for every call) costs several times the
+    compressing of a few KB and gains nothing on them. Level 1 on a 3 KB WMO301 takes 60% of
+    level 6's time for 10% more bytes (851 instead of 767 of 3261), and every message received
+    pays it. Any zlib stream decompresses with the default window."""
     if len(plain) >= 1 << 15:
         return zlib.compress(plain, 6)
     wbits = max(9, (len(plain) - 1).bit_length())
-    packer = zlib.compressobj(6, zlib.DEFLATED, wbits, max(1, wbits - 8))
+    packer = zlib.compressobj(1, zlib.DEFLATED, wbits, max(1, wbits - 8))
     return packer.compress(plain) + packer.flush()
 
 

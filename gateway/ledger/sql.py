@@ -82,6 +82,10 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _json(text: str) -> Any:
+    return {} if text == "{}" else json.loads(text)  # most entries have no keys, many no detail
+
+
 def entry_from_row(row: Sequence[Any]) -> Entry:
     return Entry(
         seq=row[0],
@@ -95,9 +99,9 @@ def entry_from_row(row: Sequence[Any]) -> Entry:
         version=row[8],
         sender=row[9],
         receiver=row[10],
-        detail=json.loads(row[11]),
+        detail=_json(row[11]),
         payload_sha256=row[12],
-        keys=json.loads(row[13]),
+        keys=_json(row[13]),
         redacted=bool(row[16]),
     )
 
@@ -150,6 +154,7 @@ class _Pending:
     event: Event
     detail: str
     keys: str
+    keys_value: dict[str, list[str]]  # ``keys`` as read back (json.loads of it)
     key_rows: list[tuple[str, str]]
     digest: str | None
     sealed: tuple[str, bytes, int] | None  # (sealing, stored bytes, plain size)
@@ -291,6 +296,7 @@ class SqlLedger:
             event=record.event,
             detail=_DETAIL(dict(record.detail or {})),
             keys=keys_text(keys),
+            keys_value={k: sorted(set(v)) for k, v in sorted(keys.items()) if v},
             key_rows=sorted({(k, v) for k, values in keys.items() for v in values}),
             digest=digest,
             sealed=sealed,
@@ -316,6 +322,7 @@ class SqlLedger:
     def _write(self, batch: list[_Pending]) -> Checkpoint | None:
         entries: list[Entry] = []
         with self._transaction(self._writer) as cur:
+            at = now()  # the entries committed together are recorded at one time
             cur.execute(self._q("SELECT COALESCE(MAX(seq), 0) FROM entries"))
             seq = int(cur.fetchone()[0])
             rows, key_rows, payload_rows = [], [], []
@@ -328,16 +335,16 @@ class SqlLedger:
                     message_id=env.message_id,
                     correlation_id=env.correlation_id,
                     event=p.event,
-                    at=now(),
+                    at=at,
                     route=env.route,
                     standard=mt.standard if mt else "",
                     code=mt.code if mt else "",
                     version=mt.version if mt else "",
                     sender=sender,
                     receiver=receiver,
-                    detail=json.loads(p.detail),
+                    detail=json.loads(p.detail) if p.detail != "{}" else {},
                     payload_sha256=p.digest,
-                    keys=json.loads(p.keys),
+                    keys=p.keys_value,
                 )
                 private = private_digest(sender, receiver, p.detail, p.keys)
                 leaf = merkle.leaf_hash(
@@ -574,7 +581,7 @@ class SqlLedger:
         columns = ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
         rows = self.rows(
             f"SELECT {columns} FROM entry_keys k JOIN entries e ON e.seq = k.seq "
-            "WHERE k.key = ? AND k.value = ? ORDER BY e.seq",
+            "WHERE k.key = ? AND k.value = ? ORDER BY k.seq",  # the index's order: no sort
             (key, value),
         )
         return [entry_from_row(r) for r in rows]

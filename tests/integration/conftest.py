@@ -35,3 +35,7 @@ def private_broker() -> Iterator[PrivateBroker]:
     finally:
         broker.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+# Both ledger backends (SQLite and the real PostgreSQL) for the tests that take ``backend``.
+from tests.ledger.conftest import backend  # noqa: E402, F401
