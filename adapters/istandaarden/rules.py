@@ -35,6 +35,7 @@ from adapters.istandaarden.engine import (
     get,
     month_end,
     overlaps,
+    parent,
     regie_key,
     rule,
 )
@@ -612,26 +613,33 @@ def vot_referentie_uniek(msg: Message, part: Part) -> Iterator[Hit]:
 @rule("TR101", "0001", XSLT, (301, 305, 307, 315, 317, 323, 325), Scope.PART)
 def dubbele_regels(msg: Message, part: Part) -> Iterator[Hit]:
     """Binnen een bericht zijn dubbele regels niet toegestaan (identical repeated classes)."""
-    if all(len(found) < 2 for found in part.index.values()):
-        return  # no class occurs twice: nothing can be a duplicate
-    yield from _duplicates(part.node, part.path)
+    # Only a class that occurs twice under one parent can repeat a line: the index has every
+    # class by name in document order, so the rest costs nothing.
+    for name, found in part.index.items():
+        if len(found) < 2:
+            continue
+        siblings: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for path, node in found:
+            siblings.setdefault(parent(path), []).append((path, node))
+        for group in siblings.values():
+            if len(group) < 2:
+                continue
+            yield from _repeated(name, group)
 
 
-def _duplicates(node: dict[str, Any], path: str) -> Iterator[Hit]:
-    for name, value in node.items():
-        if isinstance(value, list):
-            seen: set[str] = set()
-            for index, item in enumerate(value, start=1):
-                if not isinstance(item, dict):
-                    continue
-                here = f"{path}/{name}[{index}]" if path else f"{name}[{index}]"
-                fingerprint = repr(item)
-                if fingerprint in seen:
-                    yield here, f"{name} is a duplicate of an earlier line"
-                seen.add(fingerprint)
-                yield from _duplicates(item, here)
-        elif isinstance(value, dict):
-            yield from _duplicates(value, f"{path}/{name}" if path else name)
+def _repeated(name: str, group: list[tuple[str, dict[str, Any]]]) -> Iterator[Hit]:
+    """Each class of ``group`` (siblings of one name) equal to one before it."""
+    if len(group) <= 8:  # a few: compare them (C speed, stops at the first difference)
+        for index, (path, node) in enumerate(group):
+            if any(node == earlier for _, earlier in group[:index]):
+                yield path, f"{name} is a duplicate of an earlier line"
+        return
+    seen: set[str] = set()  # many: one fingerprint each
+    for path, node in group:
+        fingerprint = repr(node)
+        if fingerprint in seen:
+            yield path, f"{name} is a duplicate of an earlier line"
+        seen.add(fingerprint)
 
 
 @rule("TR074", "9074", OVER, (305, 307), Scope.PART)

@@ -236,6 +236,19 @@ def _both(*changes: Callable[[World, dict], None]):
     return apply
 
 
+def _dup_among_many(path: str, field_: str, values: list[str]):
+    """Lines differing in ``field_``, then a copy of the first (more than 8 siblings: TR101
+    fingerprints them instead of comparing each pair)."""
+
+    def apply(world: World, data: dict) -> None:
+        items = at(data, path)
+        first = dict(items[0])
+        items += [{**first, field_: value} for value in values]
+        items.append(dict(first))
+
+    return apply
+
+
 def _dup(path: str, **override: Any):
     def apply(world: World, data: dict) -> None:
         items = at(data, path)
@@ -309,6 +322,8 @@ CASES: list[Case] = [
     Case("TR383", 315, _dup("Client/AangevraagdeProducten/AangevraagdProduct",
                             Product={"Categorie": "02", "Code": "02A02"}), f"{AP}[2]"),
     Case("TR101", 305, _dup("Client/StartProducten/StartProduct"), f"{START}[2]"),
+    Case("TR101", 305, _dup_among_many("Client/StartProducten/StartProduct", "Begindatum",
+                                       [f"2026-01-{d:02d}" for d in range(6, 16)]), f"{START}[12]"),
     Case("TR101", 323, _dup("Declaratie/Clienten/Client"), "Declaratie/Clienten/Client[2]"),
     Case("TR074", 305, _dup("Client/StartProducten/StartProduct", ToewijzingIngangsdatum="2026-01-02"), f"{START}[2]"),
     # verzoeken, antwoord
