@@ -22,7 +22,9 @@ returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carrie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -69,10 +71,22 @@ def _message_id(request: Request) -> str:
 
 
 def make_app(gateway: Gateway) -> FastAPI:
+    # Batches are received on two threads of their own, not the request thread pool: each
+    # thread compiles the schemas and opens its ledger connection once; while one batch waits
+    # for its commit or its confirms the other is judged (and entries of both may share one
+    # commit); further requests wait their turn instead of piling up.
+    batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        batch_threads.shutdown(wait=False)
+
     app = FastAPI(
         title="Ketenpoort",
         version=__version__,
         description="Message gateway for iWmo/iJw, SVB iPgb, CAK iEb and CORV.",
+        lifespan=lifespan,
     )
     limit = gateway.settings.max_message_bytes
     auth = operations(gateway).auth
@@ -122,12 +136,6 @@ def make_app(gateway: Gateway) -> FastAPI:
         request_bytes=gateway.settings.http_batch_max_bytes,
         message_bytes=limit,
     )
-
-    # Batches are received on two threads of their own, not the request thread pool: each
-    # thread compiles the schemas and opens its ledger connection once; while one batch waits
-    # for its commit or its confirms the other is judged (and entries of both may share one
-    # commit); further requests wait their turn instead of piling up.
-    batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
 
     async def ingest_batch(request: Request, direction: Direction) -> JSONResponse:
         identity = auth.require_sender(request)
