@@ -40,10 +40,11 @@ _NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
 
 def passes_elfproef(digits: str) -> bool:
     """The BSN 11-proef: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 is divisible by 11 (and not all zero)."""
-    if len(digits) != 9 or not digits.isdigit() or digits == "000000000":
+    if len(digits) != 9 or not digits.isascii() or not digits.isdigit() or digits == "000000000":
         return False
-    total = sum(int(d) * w for d, w in zip(digits, (9, 8, 7, 6, 5, 4, 3, 2, -1), strict=True))
-    return total % 11 == 0
+    d = [c - 48 for c in digits.encode()]  # written out: this runs for every BSN in every message
+    total = 9 * d[0] + 8 * d[1] + 7 * d[2] + 6 * d[3] + 5 * d[4] + 4 * d[5] + 3 * d[6] + 2 * d[7]
+    return (total - d[8]) % 11 == 0
 
 
 def _mask(text: str) -> str:

@@ -840,6 +840,8 @@ def alleen_afgewezen(msg: Message, part: Part) -> Iterator[Hit]:
 def productcode_bij_categorie(msg: Message, part: Part) -> Iterator[Hit]:
     """ProductCode vullen met een code die volgens de gehanteerde productcodelijst past bij de
     ProductCategorie."""
+    if msg.refdata.productcodes is None:
+        return  # the productcodelijst is not configured: not assessed
     day = msg.dagtekening or msg.today
     for klass in ("ToegewezenProduct", "StartProduct", "StopProduct", "AangevraagdProduct",
                   "NieuwProduct"):  # fmt: skip
