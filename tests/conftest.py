@@ -49,6 +49,24 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
     )
     yield settings
     _delete_topology(settings)
+    _check_ledger(settings)
+
+
+def _check_ledger(settings: Settings) -> None:
+    """Whatever a test recorded in its embedded ledger, the derived data (key index, message
+    states) must be what the entries make of it: every test is also a check of that."""
+    path = settings.var_dir / "ledger.sqlite3"
+    if settings.ledger_url or not path.exists():
+        return
+    from gateway.ledger import LedgerOptions, open_ledger
+    from gateway.ledger.audit import verify_derived
+
+    ledger = open_ledger(f"sqlite:///{path}", "k", LedgerOptions())
+    try:
+        report = verify_derived(ledger)
+    finally:
+        ledger.close()
+    assert report.ok, report.problems
 
 
 def _delete_topology(settings: Settings) -> None:

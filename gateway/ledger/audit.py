@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from hashlib import sha256
 from typing import Any
 
-from gateway.ledger import Event, merkle, payloads
+from gateway.ledger import Entry, Event, MessageState, merkle, payloads
 from gateway.ledger.checkpoint import Checkpoint, Verifier, signature_ok
 from gateway.ledger.records import COLUMNS, row_leaf
-from gateway.ledger.sql import SqlLedger
+from gateway.ledger.sql import ANSWER_KEY, DESCRIBED, SqlLedger
+from gateway.ledger.state import advance, answered
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Report:
     redacted: int = 0
     payloads: int = 0
     payloads_erased: int = 0
+    states: int = 0  # messages whose state was rebuilt from their entries and compared
+    states_not_rebuilt: int = 0  # redacted, or recorded before entries carried what it needs
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -42,6 +46,8 @@ class Report:
             f"{self.covered}; not yet covered: {self.size - self.covered}",
             f"payloads checked: {self.payloads}; erased by retention: {self.payloads_erased}",
             f"entries redacted by retention: {self.redacted}",
+            f"message states rebuilt and compared: {self.states}; not rebuildable (redacted, "
+            f"or recorded before entries carried the description): {self.states_not_rebuilt}",
         ]
         out += [f"PROBLEM: {p}" for p in self.problems]
         out.append(
@@ -75,6 +81,7 @@ def verify(
     verifier: Verifier | None = None,
     exported: Iterable[Checkpoint] = (),
     check_payloads: bool = True,
+    check_states: bool = True,
     max_problems: int = 100,
 ) -> Report:
     report = Report()
@@ -135,8 +142,161 @@ def verify(
             report.problems.append(f"entry {seq} is redacted without a recorded erasure")
     if check_payloads:
         _check_payloads(ledger, report, erased_payloads)
-    _check_key_index(ledger, report, max_problems)
+    _check_derived(ledger, report, check_states, max_problems)
     return report
+
+
+def verify_derived(ledger: SqlLedger, *, max_problems: int = 100) -> Report:
+    """Only the derived data: the key index and the message states (part of :func:`verify`)."""
+    report = Report()
+    _check_derived(ledger, report, True, max_problems)
+    return report
+
+
+def _check_derived(
+    ledger: SqlLedger, report: Report, check_states: bool, max_problems: int
+) -> None:
+    _check_key_index(ledger, report, max_problems)
+    if check_states:
+        _check_states(ledger, report, max_problems)
+
+
+def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: int = 1000) -> None:
+    """Every message's state (the ``messages`` table) must be what its entries make of it.
+
+    Operations read failures from that table: a parked message set to "delivered" there would
+    hide from the dashboard. Each message's entries are replayed through ``state.advance`` in
+    entry order, with what its descriptions said (``detail.described``) and with every retour
+    that answered it applied where the ledger applied it (``state.answered``); the result must
+    equal the stored row. A message with a redacted entry, or with an entry recorded before
+    entries carried ``described``, cannot be rebuilt and is counted, not judged.
+    """
+    retours: dict[str, list[tuple[int, str, str, str]]] = {}
+    for seq, message_id, sender, receiver, detail in ledger.scan(
+        "SELECT seq, message_id, sender, receiver, detail FROM entries "
+        "WHERE redacted = 0 AND detail LIKE ? ORDER BY seq",
+        (f'%"{DESCRIBED}"%',),
+    ):
+        answers = json.loads(detail).get(DESCRIBED, {}).get("answers")
+        if answers:
+            retours.setdefault(answers, []).append((seq, message_id, sender, receiver))
+    redacted = {
+        r[0] for r in ledger.scan("SELECT DISTINCT message_id FROM entries WHERE redacted = 1")
+    }
+    stored_ids = (r[0] for r in ledger.scan("SELECT message_id FROM messages ORDER BY message_id"))
+    entry_ids = ledger.scan("SELECT DISTINCT message_id FROM entries ORDER BY message_id")
+    found = 0
+    batch: list[str] = []
+
+    def judge(ids: list[str]) -> bool:
+        nonlocal found
+        histories = ledger.histories(ids)
+        for message_id in ids:
+            text = _state_problem(
+                ledger, message_id, histories[message_id], retours, redacted, report
+            )
+            if text is not None:
+                report.problems.append(text)
+                found += 1
+                if found >= max_problems:
+                    return False
+        return True
+
+    wanted = next(stored_ids, None)
+    for (message_id,) in entry_ids:
+        while wanted is not None and wanted < message_id:
+            report.problems.append(f"message {wanted} has a state but no entries")
+            wanted = next(stored_ids, None)
+        if wanted != message_id:
+            report.problems.append(f"message {message_id} has entries but no state")
+            continue
+        wanted = next(stored_ids, None)
+        batch.append(message_id)
+        if len(batch) >= chunk:
+            if not judge(batch):
+                return
+            batch = []
+    while wanted is not None:
+        report.problems.append(f"message {wanted} has a state but no entries")
+        wanted = next(stored_ids, None)
+    if batch:
+        judge(batch)
+
+
+def _state_problem(
+    ledger: SqlLedger,
+    message_id: str,
+    entries: list[Entry],
+    retours: dict[str, list[tuple[int, str, str, str]]],
+    redacted: set[str],
+    report: Report,
+) -> str | None:
+    """What is wrong with one message's stored state, or None (also when not rebuildable)."""
+    told = [e for e in entries if e.sender or e.receiver]
+    if message_id in redacted or any(DESCRIBED not in e.detail for e in told):
+        report.states_not_rebuilt += 1
+        return None
+    # Retours that may have answered it: those answering one of its BerichtIdentificaties.
+    values = {v for e in entries for v in e.keys.get(ANSWER_KEY, ())}
+    candidates = sorted(
+        (seq, retour, sender, receiver, value)
+        for value in values
+        for seq, retour, sender, receiver in retours.get(value, ())
+        if retour != message_id
+    )
+    state: MessageState | None = None
+    keys_seen: set[str] = set()
+    pending = iter(candidates)
+    candidate = next(pending, None)
+    for entry in entries:
+        while candidate is not None and candidate[0] < entry.seq:
+            state = _answered_by(state, candidate, keys_seen)
+            candidate = next(pending, None)
+        described = entry.detail.get(DESCRIBED)
+        expects = bool(described["expects_answer"]) if described else None
+        state = advance(state, entry, expects)
+        keys_seen.update(entry.keys.get(ANSWER_KEY, ()))
+    while candidate is not None:
+        state = _answered_by(state, candidate, keys_seen)
+        candidate = next(pending, None)
+    report.states += 1
+    stored = ledger.state(message_id)
+    if stored == state:
+        return None
+    assert state is not None and stored is not None
+    differ = [
+        name
+        for name in ("status", "verdict", "expects_answer", "answered_by", "route", "sender",
+                     "receiver", "first_seq", "last_seq", "first_at", "last_at", "code")
+        if getattr(stored, name) != getattr(state, name)
+    ]  # fmt: skip
+    shown = ", ".join(
+        f"{name} {_plain(getattr(stored, name))} where the entries give "
+        f"{_plain(getattr(state, name))}"
+        for name in differ
+        if name in ("status", "verdict", "expects_answer", "answered_by", "route", "code")
+    )
+    what = shown or ", ".join(differ)
+    return f"message {message_id}: its stored state differs from its entries ({what})"
+
+
+def _plain(value: Any) -> str:
+    return repr(value.value if isinstance(value, Enum) else value)
+
+
+def _answered_by(
+    state: MessageState | None, candidate: tuple[int, str, str, str, str], keys_seen: set[str]
+) -> MessageState | None:
+    """``state`` after the retour ``candidate`` was recorded, as the ledger applied it then."""
+    _, retour, sender, receiver, value = candidate
+    if (
+        state is not None
+        and value in keys_seen
+        and state.expects_answer
+        and (state.sender, state.receiver) == (receiver, sender)
+    ):
+        return answered(state, retour)
+    return state
 
 
 def _check_key_index(ledger: SqlLedger, report: Report, max_problems: int) -> None:

@@ -48,6 +48,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             verifier=_verifier(args, ledger),
             exported=read_exported(path),
             check_payloads=not args.no_payloads,
+            check_states=not args.no_states,
         )
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
@@ -180,6 +181,7 @@ def add_ledger_commands(sub: Any, load: SettingsLoader) -> None:
     p.add_argument("--checkpoints", help="exported checkpoints file to check against")
     p.add_argument("--public-key", help="Ed25519 public key (base64) to check signatures with")
     p.add_argument("--no-payloads", action="store_true", help="skip re-hashing the payloads")
+    p.add_argument("--no-states", action="store_true", help="skip rebuilding every message's state")
     p = add("prove", cmd_prove, "inclusion proof of an entry number or of a message's entries")
     p.add_argument("entry", help="entry number (seq) or message id")
     p.add_argument("--size", type=int, help="tree size to prove against (a checkpoint's size)")

@@ -48,6 +48,10 @@ from gateway.ledger.state import advance, answered
 
 # The business key a retour's ``Description.answers`` refers to (see gateway/adapter.py).
 ANSWER_KEY = "BerichtIdentificatie"
+# In the detail of an entry recorded with a description naming parties: what the message's state
+# takes from that description (``expects_answer``, and ``answers`` for a retour), so that the
+# state can be rebuilt from the entries alone and ``verify`` can compare it with ``messages``.
+DESCRIBED = "described"
 
 _STATE_COLUMNS = (
     "message_id, correlation_id, direction, route, standard, code, sender, receiver, status, "
@@ -291,10 +295,16 @@ class SqlLedger:
         if payload is not None and digest is not None:
             sealing, stored = payloads.seal(payload, digest, self.options.payload_key)
             sealed = (sealing, stored, len(payload))
+        detail = dict(record.detail or {})
+        if description is not None and (description.sender or description.receiver):
+            described: dict[str, Any] = {"expects_answer": description.expects_answer}
+            if description.answers:
+                described["answers"] = description.answers
+            detail[DESCRIBED] = described
         return _Pending(
             envelope=record.envelope,
             event=record.event,
-            detail=_DETAIL(dict(record.detail or {})),
+            detail=_DETAIL(detail),
             keys=keys_text(keys),
             keys_value={k: sorted(set(v)) for k, v in sorted(keys.items()) if v},
             key_rows=sorted({(k, v) for k, values in keys.items() for v in values}),

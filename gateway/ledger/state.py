@@ -1,7 +1,9 @@
 """A message's state, derived from its ledger entries: one pure function, :func:`advance`.
 
 The ``messages`` table holds the result per message so that search and the sweeper need no
-scan of the entries; it can always be rebuilt by replaying the entries through :func:`advance`.
+scan of the entries; it can be rebuilt by replaying the entries through :func:`advance` (with
+what each entry's description said, ``detail.described``) and applying :func:`answered` for each
+retour; ``ledger verify`` does exactly that and compares (``audit._check_states``).
 """
 
 from __future__ import annotations

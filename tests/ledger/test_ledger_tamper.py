@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.ledger import Event, merkle
+from gateway.ledger import Event, Status, merkle
 from gateway.ledger.audit import check_consistency, check_inclusion, consistency, inclusion, verify
 from gateway.ledger.checkpoint import HmacSigner, read_exported
 from gateway.ledger.records import row_leaf
@@ -220,3 +220,60 @@ def test_a_changed_key_index_is_caught(filled: SqlLedger, backend: Backend) -> N
     assert "the key index lists DeclaratieNummer for entry 999, which is not an entry" in found
     assert not any(value in p or "424242" in p for p in found)  # no values in the report
     assert all("key index" in p for p in found)  # the tree and payloads are untouched
+
+
+def test_a_changed_message_state_is_caught(backend: Backend) -> None:
+    """Operations read failures from the state table: a parked message set to "delivered", an
+    answered one set back to waiting, a state removed or invented must show."""
+    ledger = backend.open()
+    heen, retour, parked = message(), message("WMO302"), message()
+    ledger.append(heen, Event.RECEIVED, payload=b"<heen/>")
+    ledger.append(
+        heen,
+        Event.VALIDATED,
+        detail={"publish": True},
+        description=description(bericht="H-1", expects_answer=True),
+    )
+    ledger.append(heen, Event.PUBLISHED)
+    ledger.append(heen, Event.DELIVERED)
+    ledger.append(retour, Event.RECEIVED, payload=b"<retour/>")
+    ledger.append(  # the aanbieder's retour answers H-1: the heenbericht becomes answered
+        retour,
+        Event.VALIDATED,
+        detail={"publish": True},
+        description=description("12345678", "0363", bericht="R-1", answers="H-1"),
+    )
+    ledger.append(parked, Event.RECEIVED, payload=b"<parked/>")
+    ledger.append(parked, Event.VALIDATED, detail={"publish": True}, description=description())
+    ledger.append(parked, Event.PARKED, detail={"reason": "outbox full"})
+    state = ledger.state(heen.message_id)
+    assert state is not None and state.status is Status.ANSWERED
+    report = verify(ledger)
+    assert report.ok and (report.states, report.states_not_rebuilt) == (3, 0), report.problems
+
+    backend.raw(
+        "UPDATE messages SET status = 'delivered' WHERE message_id = ?", (parked.message_id,)
+    )
+    backend.raw(
+        "UPDATE messages SET status = 'awaiting-answer', answered_by = NULL WHERE message_id = ?",
+        (heen.message_id,),
+    )
+    backend.raw("DELETE FROM messages WHERE message_id = ?", (retour.message_id,))
+    backend.raw(
+        "INSERT INTO messages SELECT 'invented', correlation_id, direction, route, standard, code,"
+        " sender, receiver, status, verdict, expects_answer, answered_by, first_seq, last_seq,"
+        " first_at, last_at FROM messages WHERE message_id = ?",
+        (parked.message_id,),
+    )
+    found = verify(ledger).problems
+    assert (
+        f"message {parked.message_id}: its stored state differs from its entries "
+        "(status 'delivered' where the entries give 'parked')" in found
+    )
+    assert any(
+        p.startswith(f"message {heen.message_id}: its stored state differs") and "answered" in p
+        for p in found
+    )
+    assert f"message {retour.message_id} has entries but no state" in found
+    assert "message invented has a state but no entries" in found
+    assert len(found) == 4, found
