@@ -76,6 +76,14 @@ _INSERT_ENTRY = (
 _DETAIL = json.JSONEncoder(sort_keys=True, default=str).encode
 
 
+_FIND = (
+    "SELECT "
+    + ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
+    + " FROM entry_keys k JOIN entries e ON e.seq = k.seq "
+    "WHERE k.key = ? AND k.value = ? ORDER BY k.seq"  # the index's order: no sort
+)
+
+
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
     """``values`` in slices small enough for one statement's parameters."""
     for start in range(0, len(values), size):
@@ -588,12 +596,7 @@ class SqlLedger:
     def find(self, key: str, value: str) -> list[Entry]:
         if key == "bsn":
             value = keyed_hash(self._bsn_key, value)
-        columns = ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
-        rows = self.rows(
-            f"SELECT {columns} FROM entry_keys k JOIN entries e ON e.seq = k.seq "
-            "WHERE k.key = ? AND k.value = ? ORDER BY k.seq",  # the index's order: no sort
-            (key, value),
-        )
+        rows = self.rows(_FIND, (key, value))
         return [entry_from_row(r) for r in rows]
 
     def state(self, message_id: str) -> MessageState | None:
