@@ -62,6 +62,7 @@ from adapters.istandaarden.catalogue import by_code
 from adapters.shared.istandaard import decode_message, identificatie, recorded_root
 from gateway.adapter import FollowUp
 from gateway.envelope import Direction, Envelope
+from gateway.ledger import EARLIER
 
 REJECTED_KEY = "ieb.afgekeurd"
 _FAR = dt.date.max
@@ -93,8 +94,8 @@ def _body(ledger: LedgerView, message_id: str) -> etree._Element | None:
 
 
 def _latest_validated(entries: Iterable[Any]) -> dict[str, Any]:
-    """message id -> its validated entry, for entries of validated messages."""
-    return {e.message_id: e for e in entries if e.event == "validated"}
+    """message id -> its validated (or imported) entry, for entries of earlier messages."""
+    return {e.message_id: e for e in entries if e.event in EARLIER}
 
 
 def _iwmo(root: etree._Element, code: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from adapters.cak.catalogue import KLASSE
 from adapters.shared.istandaard import Message, parse_date
 from gateway.adapter import Finding, State
+from gateway.ledger import EARLIER
 from gateway.logs import passes_elfproef
 
 
@@ -46,7 +47,7 @@ def check(message: Message, data: dict[str, Any], state: State, today: dt.date) 
         used = [
             e
             for e in state.find("EbStartNummer", bijdrage["EbStartNummer"])
-            if e.event == "validated"
+            if e.event in EARLIER
             and e.sender == header["Afzender"]
             and e.code == message.code
             and e.message_id not in itself

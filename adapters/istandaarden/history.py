@@ -3,7 +3,8 @@ derived inside the adapter from the ledger through the small :class:`gateway.ada
 protocol: ``find(key, value)`` (entries indexed under a business key), ``history(message_id)``
 and ``payload(sha256)``.
 
-Only accepted earlier messages count (ledger event ``validated``), of the same standard. Payloads
+Only accepted earlier messages count (ledger event ``validated``, or ``imported`` for what was
+exchanged before the gateway: ``gateway.ledger.EARLIER``), of the same standard. Payloads
 are decoded once per message and kept for the lifetime of one :class:`History` (one message's
 check). Earlier declaraties are read streaming, record by record, keeping only the compact
 prestatie facts the rules need.
@@ -23,10 +24,7 @@ from adapters.istandaarden.catalogue import Bericht, by_code
 from adapters.istandaarden.codec import decode_message, decode_record
 from adapters.istandaarden.engine import get, record_tag
 from gateway.adapter import State
-
-VALIDATED = "validated"
-# Earlier messages that count: accepted by the gateway, or imported from before it.
-EARLIER = frozenset({VALIDATED, "imported"})
+from gateway.ledger import EARLIER
 
 
 @dataclass(frozen=True)

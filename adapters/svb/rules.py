@@ -31,6 +31,7 @@ from typing import Any
 from adapters.shared.istandaard import Message, decode_message, recorded_root
 from adapters.svb.catalogue import JW501
 from gateway.adapter import Finding, State
+from gateway.ledger import EARLIER
 from gateway.logs import passes_elfproef
 
 REJECTED_KEY = "ipgb.afgekeurd"
@@ -61,7 +62,7 @@ def earlier_budgets(state: Any, bsn: str, gemeente: str) -> dict[str, tuple[Any,
     """Budgetidentificatie -> (entry, TKB) of the latest TKB per budget this gemeente sent for
     this budgethouder that the SVB did not reject."""
     latest: dict[str, tuple[Any, dict[str, Any]]] = {}
-    entries = {e.message_id: e for e in state.find("bsn", bsn) if e.event == "validated"}
+    entries = {e.message_id: e for e in state.find("bsn", bsn) if e.event in EARLIER}
     for entry in sorted(entries.values(), key=lambda e: e.seq):
         if entry.code != JW501.code or entry.sender != gemeente:
             continue

@@ -50,6 +50,11 @@ class Event(StrEnum):
     OVERDUE = "overdue"
 
 
+# The events that make a message count as an earlier message for rules and derivations: accepted
+# by the gateway, or exchanged before it and imported (``gateway/imports.py``).
+EARLIER = frozenset({Event.VALIDATED, Event.IMPORTED})
+
+
 @dataclass(frozen=True)
 class Entry:
     seq: int  # 1-based; the entry is leaf ``seq - 1`` of the Merkle tree

@@ -252,3 +252,33 @@ def test_bab_is_taken_in_over_the_ggk_and_checked(parts):
     wrong = GgkIntake(parts).take(_du01(_bab(Besteed="1300000"), "JW507", "", berichtcode="Di01"))
     assert wrong.receipt.status == REJECTED
     assert {f.rule for f in wrong.receipt.findings} == {"IP08", "IP09"}
+
+
+def test_a_toekenning_sent_before_the_gateway_counts_once_it_is_imported(parts):
+    """Going live: a change (StatusAanlevering 2) to a budget the SVB got before Ketenpoort is
+    refused until the earlier TKB is imported (``ketenpoort import``), then accepted."""
+    from gateway.imports import IMPORTED, import_messages
+    from gateway.validate import SchemaCache
+
+    earlier = parts.registry.for_standard("ipgb").map_in("ipgb", "toekenning", TOEKENNING)
+    longer = _changed(einddatum="2027-06-30", status="2")
+    before = _send(parts, longer)
+    assert before.status == REJECTED and [f.rule for f in before.findings] == ["IP05"]
+    [done] = import_messages(
+        parts.ledger,
+        parts.registry,
+        SchemaCache(),
+        [("tkb.xml", earlier)],
+        frozenset({TOEKENNING["gemeente"]}),
+        parts.settings.max_message_bytes,
+    )
+    assert (done.status, done.message_type, done.direction) == (
+        IMPORTED,
+        "ipgb 2.0 JW501",
+        "outbound",
+    )
+    again = _send(parts, TOEKENNING)  # unchanged: it is the imported one
+    assert [f.rule for f in again.findings] == ["IP07"] and done.message_id in again.findings[
+        0
+    ].text
+    assert _send(parts, longer).status == ACCEPTED
