@@ -493,3 +493,57 @@ def test_a_kostprijs_outside_the_period_is_refused_by_ieb03(parts):
     sent["Client"]["EigenBijdrage"]["EbKostprijs"]["KostprijsStartdatum"] = "2026-03-01"
     envelope = Envelope(body=encode_message(catalogue.WMO405, sent), direction=Direction.OUTBOUND)
     assert parts.receiver.receive(envelope).status == ACCEPTED
+
+
+def test_going_live_with_the_cak_s_history_imported_derives_no_second_start(settings, tmp_path):
+    """Before Ketenpoort the CAK got a start for this person (toewijzing 5001). After go-live a
+    second voorziening in the same period is nothing to tell the CAK, once the earlier
+    toewijzing and start are imported; without them the gateway would derive a second start."""
+    import dataclasses
+
+    from gateway.imports import IMPORTED, import_messages
+    from gateway.validate import SchemaCache
+
+    before = _parts(dataclasses.replace(settings, var_dir=tmp_path / "old-system"))
+    toewijzing_id = _send(before, _toewijzing())
+    before.drain()
+    [start_file] = (before.settings.outbox_dir / "CAK").glob("*.xml")
+    history = [
+        ("301.xml", recorded_root_bytes(before, toewijzing_id)),
+        ("405.xml", start_file.read_bytes()),
+    ]
+    before.ledger.close()
+
+    later = _toewijzing("87654321", toewijzingnummer=6001, ingangsdatum="2027-01-01")
+    alone = _parts(dataclasses.replace(settings, var_dir=tmp_path / "no-import"))
+    _send(alone, later)
+    alone.drain()
+    assert [s["StatusAanlevering"] for s in _sent_to_cak(alone)] == ["1"]  # a second start
+    alone.ledger.close()
+
+    after = _parts(settings)
+    try:
+        done = list(
+            import_messages(
+                after.ledger,
+                after.registry,
+                SchemaCache(),
+                history,
+                frozenset({"0363"}),
+                settings.max_message_bytes,
+            )
+        )
+        assert [(d.status, d.direction) for d in done] == [(IMPORTED, "outbound")] * 2
+        _send(after, later)
+        after.drain()
+        assert _sent_to_cak(after) == []
+    finally:
+        after.ledger.close()
+
+
+def recorded_root_bytes(parts, message_id: str) -> bytes:
+    """The XML a message was recorded as (a mapped toewijzing: the XML made from its JSON)."""
+    carrying = [e for e in parts.ledger.history(message_id) if e.payload_sha256]
+    body = parts.ledger.payload(carrying[-1].payload_sha256)
+    assert body is not None
+    return body
