@@ -1,6 +1,6 @@
 """deploy/: what can be checked without a container engine. The files parse; every setting they
 name exists; every command they run is a real `ketenpoort` command; the example configurations
-load (and would be allowed to listen beyond loopback)."""
+load (and would be allowed to listen beyond loopback); the alerting rules name real metrics."""
 
 from __future__ import annotations
 
@@ -124,3 +124,40 @@ def test_the_example_configuration_loads_and_may_listen_beyond_loopback() -> Non
     assert settings.http_host == "0.0.0.0" and len(settings.ops_identities) == 4
     check_exposure(settings)
     assert settings.ops_closed_days == ("2026-05-15",)
+
+
+def test_the_alerting_rules_name_metrics_the_gateway_exports(tmp_path: Path) -> None:
+    """deploy/prometheus: every rule is complete, and every metric (and state) it names is one
+    /metrics really exports: collected here from a real ledger holding a parked message."""
+    from gateway.envelope import Direction, Envelope, MessageType
+    from gateway.ledger import Event, Status, open_ledger
+    from gateway.ops.deadlines import Breach
+    from gateway.ops.metrics import LedgerCollector
+
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'l.sqlite3'}", "k")
+    envelope = Envelope(
+        b"<a/>", Direction.OUTBOUND, message_type=MessageType("iwmo", "WMO301", "3.2")
+    )
+    ledger.append(envelope, Event.RECEIVED, payload=envelope.body)
+    ledger.append(envelope, Event.PARKED, detail={"reason": "test"})
+    breach = Breach(
+        "b", "OP090", "retour within 3 working days", "answer", "m", "WMO301", "r", "", "", "", ""
+    )
+    collector = LedgerCollector(ledger, lambda: [breach])
+    samples = {s.name for family in collector.collect() for s in family.samples}
+    ledger.close()
+    assert "ketenpoort_parked_messages" in samples
+
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "ketenpoort-alerts.yml").read_text())
+    [group] = rules["groups"]
+    names = [rule["alert"] for rule in group["rules"]]
+    assert len(names) == len(set(names)) >= 6
+    for rule in group["rules"]:
+        assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"}, rule["alert"]
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+        assert re.fullmatch(r"\d+[smh]", rule.get("for", "0s")), rule["alert"]
+        for metric in re.findall(r"ketenpoort_[a-z_]+", rule["expr"]):
+            assert metric in samples, f"{rule['alert']}: /metrics has no {metric}"
+        for state in re.findall(r'status="([^"]+)"', rule["expr"]):
+            assert state in {s.value for s in Status}, f"{rule['alert']}: no state {state}"
