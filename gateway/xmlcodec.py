@@ -78,21 +78,8 @@ def shape_of(xsd_path: str, root: str = "Bericht") -> Shape:
 
 
 def decode(element: etree._Element, shape: Shape) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    index = shape.index
-    for child in element:
-        tag = child.tag
-        if tag.__class__ is not str:
-            continue  # comments, processing instructions
-        sub = index.get(tag)
-        if sub is None:
-            raise CodecError(f"unexpected element {etree.QName(child).localname} in {shape.name}")
-        value: Any = decode(child, sub) if sub.children else (child.text or "")
-        if sub.repeat:
-            out.setdefault(sub.name, []).append(value)
-        else:
-            out[sub.name] = value
-    return out
+    """The canonical dict of ``element`` (see the module docstring)."""
+    return decode_indexed(element, shape)[0]
 
 
 ClassIndex = dict[str, list[tuple[str, dict[str, Any]]]]
