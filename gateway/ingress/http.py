@@ -38,8 +38,11 @@ from gateway.bus.publisher import probe
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.batch import REQUEST_SCHEMA, BatchRefused, Limits, answer, parse_batch
 from gateway.ingress.batch import http_status as _status
+from gateway.logs import get_logger
 from gateway.ops import mount
 from gateway.ops.runtime import operations
+
+log = get_logger(__name__)
 
 
 class TooLarge(Exception):
@@ -137,25 +140,31 @@ def make_app(gateway: Gateway) -> FastAPI:
         message_bytes=limit,
     )
 
+    def refuse_batch(refused: BatchRefused, who: str) -> JSONResponse:
+        # Nothing of it reaches the ledger, so this line is where operations see it.
+        log.warning(
+            "ingress.batch_refused",
+            status=refused.status,
+            error=refused.error[:200],
+            messages_at_fault=len(refused.problems),
+            identity=who,
+        )
+        return JSONResponse(refused.to_dict(), refused.status)
+
     async def ingest_batch(request: Request, direction: Direction) -> JSONResponse:
         identity = auth.require_sender(request)
+        who = "" if auth.open else identity.name
         try:
             raw = await read_body(request, batch_limits.request_bytes)
         except TooLarge:
-            refused = BatchRefused(
-                413, f"the request is larger than {batch_limits.request_bytes} bytes"
-            )
-            return JSONResponse(refused.to_dict(), refused.status)
+            too_large = f"the request is larger than {batch_limits.request_bytes} bytes"
+            return refuse_batch(BatchRefused(413, too_large), who)
         try:
             envelopes = parse_batch(
-                raw,
-                direction,
-                batch_limits,
-                identity="" if auth.open else identity.name,
-                may_send_as=identity.may_send_as,
+                raw, direction, batch_limits, identity=who, may_send_as=identity.may_send_as
             )
         except BatchRefused as refused:
-            return JSONResponse(refused.to_dict(), refused.status)
+            return refuse_batch(refused, who)
         results = await asyncio.get_running_loop().run_in_executor(
             batch_threads, gateway.receiver.receive_many, envelopes
         )

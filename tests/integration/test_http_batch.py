@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 
 from gateway.app import Gateway
@@ -149,11 +150,15 @@ def test_a_request_not_of_the_documented_shape_is_refused_whole(
     live: tuple[Gateway, TestClient], request_body: bytes, status: int, error: str
 ) -> None:
     _, client = live
-    response = client.post(
-        OUTBOUND, content=request_body, headers={"content-type": "application/json"}
-    )
+    with structlog.testing.capture_logs() as logs:
+        response = client.post(
+            OUTBOUND, content=request_body, headers={"content-type": "application/json"}
+        )
     assert response.status_code == status
     assert error in response.json()["error"]
+    # nothing reaches the ledger, so the log line is where operations see the refusal
+    [line] = [entry for entry in logs if entry["event"] == "ingress.batch_refused"]
+    assert line["status"] == status and error in line["error"]
 
 
 def test_a_bad_message_refuses_the_whole_batch_and_nothing_is_recorded(
