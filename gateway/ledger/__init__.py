@@ -139,6 +139,9 @@ class Query:
     since: str | None = None
     until: str | None = None
     limit: int = 100
+    # Newest first; ``before_seq``: only messages first recorded before this entry (the next
+    # page after a page whose oldest message has ``first_seq == before_seq``).
+    before_seq: int | None = None
 
 
 class Ledger(Protocol):

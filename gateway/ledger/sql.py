@@ -625,6 +625,9 @@ class SqlLedger:
         if query.until:
             where.append("m.first_at < ?")
             params.append(query.until)
+        if query.before_seq is not None:
+            where.append("m.first_seq < ?")
+            params.append(query.before_seq)
         for key, value in sorted(query.keys.items()):
             if key == "bsn":
                 value = keyed_hash(self._bsn_key, value)

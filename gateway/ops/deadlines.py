@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -141,57 +141,90 @@ def breaches(
     calendar: Calendar,
     now: dt.datetime | None = None,
     horizon_days: int = 120,
-    limit: int = 5000,
+    page: int = 5000,
+    settled: Settled | None = None,
 ) -> list[Breach]:
-    """The breaches open now: unanswered past their due date, or reported late."""
+    """The breaches open now: unanswered past their due date, or reported late. Every message
+    in the horizon is looked at, ``page`` at a time.
+
+    ``settled``, kept by a caller that checks again and again (the monitor), remembers the
+    outcomes that cannot change, so the next check skips their queries: a report judged (late or
+    in time: its dates and its recording time are fixed), a heenbericht answered. (An answer
+    discarded afterwards does not reopen its heenbericht's clock while it is remembered.)
+    """
     now = now or dt.datetime.now(dt.UTC)
     today = now.astimezone(ZONE).date()
     since = (now - dt.timedelta(days=horizon_days)).isoformat()
+    if settled is not None:
+        for key in [k for k, (first_at, _) in settled.items() if first_at < since]:
+            del settled[key]  # out of the horizon: never looked at again
     out: list[Breach] = []
     for rule in rules:
         for code in rule.starts:
-            for state in ledger.search(Query(code=code, since=since, limit=limit)):
+            for state in _in_horizon(ledger, code, since, page):
                 if state.status in _NOT_WATCHED or state.direction == OPERATIONS:
                     continue
-                found = _check(ledger, rule, state, calendar, today)
+                key = (state.message_id, rule.rule)
+                known = settled.get(key) if settled is not None else None
+                if known is not None:
+                    found = known[1]
+                else:
+                    found, final = _check(ledger, rule, state, calendar, today)
+                    if final and settled is not None:
+                        settled[key] = (state.first_at, found)
                 if found is not None:
                     out.append(found)
     return out
 
 
+# (message id, rule) -> (the message's first_at, its breach or None), for outcomes that stay.
+Settled = dict[tuple[str, str], tuple[str, "Breach | None"]]
+
+
+def _in_horizon(ledger: Ledger, code: str, since: str, page: int) -> Iterator[MessageState]:
+    before: int | None = None
+    while True:
+        states = ledger.search(Query(code=code, since=since, limit=page, before_seq=before))
+        yield from states
+        if len(states) < page:
+            return
+        before = states[-1].first_seq
+
+
 def _check(
     ledger: Ledger, rule: Deadline, state: MessageState, calendar: Calendar, today: dt.date
-) -> Breach | None:
-    if rule.dates is not None:  # report: did it come within its time?
+) -> tuple[Breach | None, bool]:
+    """The breach (or None), and whether that outcome is final."""
+    if rule.dates is not None:  # report: did it come within its time? (fixed once judged)
         if state.verdict != "validated" and state.direction == "outbound":
-            return None
+            return None, True
         history = ledger.history(state.message_id)
         carrying = [e for e in history if e.payload_sha256]
         body = ledger.payload(carrying[-1].payload_sha256 or "") if carrying else None
         if body is None:
-            return None
+            return None, True
         try:
             reported = sorted(rule.dates(body))
         except Exception:
-            return None
+            return None, True
         if not reported:
-            return None
+            return None, True
         start = reported[0]
         due = calendar.add(start, rule.working_days)
         if local_date(state.first_at) <= due:
-            return None
-        return _breach(rule, state, start, due)
+            return None, True
+        return _breach(rule, state, start, due), True
     history = ledger.history(state.message_id)
     started = _started(state, history)
     if started is None:
-        return None
+        return None, False
     start = local_date(started)
     due = calendar.add(start, rule.working_days)
     if today <= due:
-        return None
+        return None, False
     if _answered(ledger, state, rule, _keys(history, rule.key)):
-        return None
-    return _breach(rule, state, start, due)
+        return None, True
+    return _breach(rule, state, start, due), False
 
 
 def _breach(rule: Deadline, state: MessageState, start: dt.date, due: dt.date) -> Breach:

@@ -18,7 +18,7 @@ from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.logs import get_logger
 from gateway.ops.auth import Authenticator
-from gateway.ops.deadlines import Alerter, Breach, breaches, deadlines_of
+from gateway.ops.deadlines import Alerter, Breach, Settled, breaches, deadlines_of
 from gateway.ops.parking import ParkingRecorder
 from gateway.ops.workdays import Calendar
 
@@ -38,22 +38,29 @@ class Operations:
         self._latest: list[Breach] = []
         self._checked = 0.0
         self._lock = threading.Lock()
+        # One check at a time (API requests, scrapes and the monitor share its result), and what
+        # earlier checks settled for good (``deadlines.breaches``, ``settled``).
+        self._checking = threading.Lock()
+        self._settled: Settled = {}
 
     def breaches(self, max_age: float | None = None) -> list[Breach]:
         """The open breaches, from the latest check if it is younger than ``max_age``."""
         max_age = self.gateway.settings.ops_deadline_interval if max_age is None else max_age
-        with self._lock:
-            if time.monotonic() - self._checked <= max_age:
-                return list(self._latest)
-        found = breaches(
-            self.gateway.ledger,
-            self.rules,
-            self.calendar,
-            now=self.clock(),
-            horizon_days=self.gateway.settings.ops_deadline_horizon_days,
-        )
-        with self._lock:
-            self._latest, self._checked = found, time.monotonic()
+        asked = time.monotonic()
+        with self._checking:
+            with self._lock:
+                if asked - self._checked <= max_age or self._checked >= asked:
+                    return list(self._latest)  # fresh enough, or checked while this waited
+            found = breaches(
+                self.gateway.ledger,
+                self.rules,
+                self.calendar,
+                now=self.clock(),
+                horizon_days=self.gateway.settings.ops_deadline_horizon_days,
+                settled=self._settled,
+            )
+            with self._lock:
+                self._latest, self._checked = found, time.monotonic()
         return found
 
     def check_deadlines(self) -> list[Breach]:

@@ -19,7 +19,7 @@ from gateway.envelope import Direction, Envelope
 from gateway.identify import identify
 from gateway.ledger import Event, ledger_from_settings
 from gateway.ledger.sql import SqlLedger
-from gateway.ops.deadlines import Alerter, breaches, deadlines_of
+from gateway.ops.deadlines import Alerter, Settled, breaches, deadlines_of
 from gateway.ops.workdays import Calendar
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
@@ -180,3 +180,43 @@ def test_each_breach_is_alerted_once_in_one_call_and_recorded(world: World) -> N
         overdue = [e for e in world.ledger.history(message.message_id) if e.event is Event.OVERDUE]
         assert len(overdue) == 1 and overdue[0].detail["rule"] == "OP090"
         assert world.ledger.state(message.message_id).status.value == "awaiting-answer"  # type: ignore[union-attr]
+
+
+def test_every_message_in_the_horizon_is_looked_at_not_only_the_newest_page(world: World) -> None:
+    """The check reads the messages a page at a time; one that is not among the newest page of
+    its code (a busy region sends thousands a week) must not be left out."""
+    waiting = [_toewijzing(world) for _ in range(5)]
+    adapter = world.registry.for_standard("iwmo")
+    for answered in [_toewijzing(world) for _ in range(3)]:  # the newest three are answered
+        retour = adapter.answer(answered, parse(answered.body, 10**7), [])
+        assert retour is not None
+        world.send(retour, Direction.INBOUND)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+    rules = deadlines_of(world.registry)
+    found = breaches(world.ledger, rules, Calendar(), now=now, page=2)
+    assert sorted(b.message_id for b in found) == sorted(w.message_id for w in waiting)
+
+
+def test_a_monitor_remembers_what_is_settled_and_only_that(world: World) -> None:
+    answered, waiting = _toewijzing(world), _toewijzing(world)
+    adapter = world.registry.for_standard("iwmo")
+
+    def answer(heen: Envelope) -> None:
+        retour = adapter.answer(heen, parse(heen.body, 10**7), [])
+        assert retour is not None
+        world.send(retour, Direction.INBOUND)
+
+    answer(answered)
+    rules, now = deadlines_of(world.registry), dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+    settled: Settled = {}
+    first = breaches(world.ledger, rules, Calendar(), now=now, settled=settled)
+    assert [b.message_id for b in first] == [waiting.message_id]
+    assert (answered.message_id, "OP090") in settled  # answered: never looked at again
+    assert (waiting.message_id, "OP090") not in settled  # a breach can still be answered
+    answer(waiting)
+    assert breaches(world.ledger, rules, Calendar(), now=now, settled=settled) == []
+    assert (waiting.message_id, "OP090") in settled
+    # out of the horizon, forgotten
+    much_later = now + dt.timedelta(days=200)
+    assert breaches(world.ledger, rules, Calendar(), now=much_later, settled=settled) == []
+    assert settled == {}
