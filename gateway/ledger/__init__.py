@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -188,6 +189,12 @@ class Ledger(Protocol):
 
     def awaiting_publication(self) -> list[str]:
         """Message ids recorded for publication whose publication was never confirmed."""
+        ...
+
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """A section only one process (or thread) at a time runs for ``name``, across every
+        process using this ledger: yields True when this caller holds it, False (at once) when
+        another does."""
         ...
 
     def checkpoint(self, *, force: bool = False) -> Any:

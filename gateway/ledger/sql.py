@@ -224,6 +224,10 @@ class SqlLedger:
         """The statement in the driver's parameter style (written with ``?``)."""
         return sql
 
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """See :meth:`gateway.ledger.Ledger.exclusive` (each backend has its own lock)."""
+        raise NotImplementedError
+
     def _received_twice(self, error: BaseException) -> bool:
         """Whether ``error`` is the database refusing a second ``received`` of a message id
         (the unique index ``entries_received_once``)."""

@@ -20,7 +20,8 @@ records each new breach once as an ``overdue`` entry on the message (rule, due d
 and posts the new ones to the webhook in one call per check (at most ``batch`` breaches; the rest
 in the next check): a breach is alerted once, never in floods. The breach id is stable
 (uuid5 of message id and rule), so a receiver can deduplicate the rare repeat after a crash
-between posting and recording.
+between posting and recording. Alerting is one monitor at a time across processes
+(``Ledger.exclusive``): two monitors started by mistake do not alert a breach twice.
 """
 
 from __future__ import annotations
@@ -271,7 +272,18 @@ class Alerter:
         return [b for b in found if not alerted(self.ledger, b)]
 
     def alert(self, found: Sequence[Breach]) -> list[Breach]:
-        """Alert and record what was not alerted before; returns what was alerted now."""
+        """Alert and record what was not alerted before; returns what was alerted now.
+
+        One alerter at a time across every process on this ledger: a second monitor started by
+        mistake finds the section taken and alerts nothing this round (and the breaches the
+        first recorded are not new to it afterwards)."""
+        with self.ledger.exclusive("deadline-alerts") as mine:
+            if not mine:
+                log.info("deadlines.alert_skipped", reason="another monitor is alerting")
+                return []
+            return self._alert(found)
+
+    def _alert(self, found: Sequence[Breach]) -> list[Breach]:
         fresh = self.new(found)[: self.batch]
         if not fresh:
             return []

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +20,15 @@ from gateway.envelope import Direction, Envelope
 from gateway.identify import identify
 from gateway.ledger import Event, ledger_from_settings
 from gateway.ledger.sql import SqlLedger
-from gateway.ops.deadlines import Alerter, Settled, breaches, deadlines_of
+from gateway.ops.deadlines import Alerter, Breach, Settled, breach_id, breaches, deadlines_of
 from gateway.ops.workdays import Calendar
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.xmlsafe import parse
 from tests.conftest import EXAMPLES
+from tests.ledger.conftest import Backend
+from tests.ledger.ledger_helpers import description
+from tests.ledger.ledger_helpers import message as ledger_message
 
 HOOK = "http://alerts.test/hook"
 
@@ -220,3 +224,37 @@ def test_a_monitor_remembers_what_is_settled_and_only_that(world: World) -> None
     much_later = now + dt.timedelta(days=200)
     assert breaches(world.ledger, rules, Calendar(), now=much_later, settled=settled) == []
     assert settled == {}
+
+
+@responses.activate
+def test_two_monitors_by_mistake_alert_a_breach_once(backend: Backend) -> None:
+    """Two processes each running the monitor (two ledger connections, both backends): while
+    one is alerting the other skips, and afterwards the breach is not new to it."""
+    first, second = backend.open(), backend.open()
+    heen = ledger_message()
+    first.append(heen, Event.RECEIVED, payload=b"<heen/>")
+    first.append(heen, Event.VALIDATED, description=description(expects_answer=True))
+    breach = Breach(
+        breach_id("x", "OP090"), "OP090", "retour within 3 werkdagen", "answer",
+        heen.message_id, "WMO301", "inbound.iwmo.WMO301", "0363", "12345678", "", "",
+    )  # fmt: skip
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_receiver(request: object) -> tuple[int, dict[str, str], str]:
+        inside.set()
+        release.wait(10)
+        return 204, {}, ""
+
+    responses.add_callback(responses.POST, HOOK, callback=slow_receiver)
+    alerted: list[list[Breach]] = []
+    one = threading.Thread(target=lambda: alerted.append(Alerter(first, HOOK).alert([breach])))
+    one.start()
+    assert inside.wait(10)
+    assert Alerter(second, HOOK).alert([breach]) == []  # the other monitor is alerting
+    release.set()
+    one.join(10)
+    assert alerted == [[breach]]
+    assert Alerter(second, HOOK).alert([breach]) == []  # recorded by the first: not new
+    assert len(responses.calls) == 1
+    overdue = [e for e in second.history(heen.message_id) if e.event is Event.OVERDUE]
+    assert len(overdue) == 1

@@ -168,6 +168,22 @@ class PostgresLedger(SqlLedger):
             except psycopg.errors.UniqueViolation:
                 log.warning("ledger.received_twice_present", unique_index=RECEIVED_ONCE)
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """A session advisory lock, on a connection of its own, taken without waiting."""
+        conn = self._connect()
+        try:
+            key = f"ketenpoort {self.schema} {name}"
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()
+            held = bool(row and row[0])
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+        finally:
+            conn.close()
+
     def _received_twice(self, error: BaseException) -> bool:
         return (
             isinstance(error, psycopg.errors.UniqueViolation)

@@ -7,6 +7,7 @@ keeps every column the Merkle leaf commits to) and ``payloads`` erasable but not
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,6 +162,23 @@ class SqliteLedger(SqlLedger):
             conn.execute(RECEIVED_ONCE_SQL)
         except sqlite3.IntegrityError:
             log.warning("ledger.received_twice_present", unique_index=RECEIVED_ONCE)
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """A lock file beside the database (``<db>.<name>.lock``), taken without waiting."""
+        if self.path == ":memory:":
+            yield True
+            return
+        with open(f"{self.path}.{name}.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _received_twice(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.IntegrityError) and "entries.message_id" in str(error)
