@@ -29,7 +29,7 @@ from typing import Any
 from gateway.adapter import Registry, Unidentified
 from gateway.envelope import Direction, Envelope
 from gateway.identify import identify, identify_bytes
-from gateway.ledger import Event, Ledger, Record
+from gateway.ledger import AlreadyReceived, Event, Ledger, Record
 from gateway.logs import get_logger, message_context
 from gateway.receive import STREAM_ABOVE
 from gateway.validate import SchemaCache, validate_schema, validate_stream
@@ -103,18 +103,20 @@ def _import_one(
 ) -> Imported:
     message_id = import_id(body)
     try:
+        doc = None
         if len(body) > STREAM_ABOVE:
             adapter, message_type = identify_bytes(body, registry, max_bytes)
             tag = adapter.record_tag(message_type)
         else:
-            adapter, message_type, tag = *identify(parse(body, max_bytes), registry), None
+            doc, tag = parse(body, max_bytes), None
+            adapter, message_type = identify(doc, registry)
         if tag is not None:  # a large declaratie: read record by record, never one tree
             verdict, description = validate_stream(
                 body, message_type, adapter, schemas, _Nothing(), max_bytes, tag
             )
             errors = verdict.schema_errors
         else:
-            doc = parse(body, max_bytes)
+            doc = doc or parse(body, max_bytes)
             errors = validate_schema(doc, message_type, adapter, schemas)
             description = None if errors else adapter.describe(doc, message_type)
     except (XmlRejected, Unidentified) as exc:
@@ -133,12 +135,17 @@ def _import_one(
     if ledger.history(message_id):
         return Imported(name, ALREADY, message_id, str(message_type), direction.value)
     detail = {"direction": direction.value, "source": "import", "size": len(body)}
-    ledger.append_many(
-        [
-            Record(envelope, Event.RECEIVED, detail=detail, payload=body),
-            Record(envelope, Event.IMPORTED, detail={"stage": "import"}, description=description),
-        ]
-    )
+    try:
+        ledger.append_many(
+            [
+                Record(envelope, Event.RECEIVED, detail=detail, payload=body),
+                Record(
+                    envelope, Event.IMPORTED, detail={"stage": "import"}, description=description
+                ),
+            ]
+        )
+    except AlreadyReceived:  # another import of the same bytes at this moment
+        return Imported(name, ALREADY, message_id, str(message_type), direction.value)
     with message_context(message_id, envelope.route, envelope.correlation_id):
         log.info("message.imported")
     return found

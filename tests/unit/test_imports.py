@@ -152,3 +152,20 @@ def test_the_import_command(settings: Settings, tmp_path: Path, monkeypatch, cap
     out = capsys.readouterr()
     assert "0 imported, 2 imported before, 1 refused" in out.err
     assert f"refused   {bad}: not well-formed XML" in out.err
+
+
+def test_a_large_declaratie_is_imported_streaming(parts) -> None:
+    """Above 1 MiB a declaratie is read record by record (never one tree), as receive does."""
+    from tools.istd_samples import declaratie_of_size
+
+    registry, ledger, _ = parts
+    body = declaratie_of_size("ijw", 2 * 1024 * 1024)
+    ours = frozenset({GEMEENTE})
+    [result] = import_messages(ledger, registry, SchemaCache(), [("323.xml", body)], ours, 10**8)
+    assert (result.status, result.message_type, result.direction) == (
+        IMPORTED,
+        "ijw 3.2 JW323",
+        "inbound",
+    )
+    [imported] = [e for e in ledger.history(result.message_id) if e.event is Event.IMPORTED]
+    assert imported.keys.get("DeclaratieNummer")
