@@ -183,18 +183,23 @@ def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: i
     redacted = {
         r[0] for r in ledger.scan("SELECT DISTINCT message_id FROM entries WHERE redacted = 1")
     }
-    stored_ids = (r[0] for r in ledger.scan("SELECT message_id FROM messages ORDER BY message_id"))
-    entry_ids = ledger.scan("SELECT DISTINCT message_id FROM entries ORDER BY message_id")
-    found = 0
-    batch: list[str] = []
+    for (message_id,) in ledger.scan(
+        "SELECT m.message_id FROM messages m WHERE NOT EXISTS "
+        "(SELECT 1 FROM entries e WHERE e.message_id = m.message_id)"
+    ):
+        report.problems.append(f"message {message_id} has a state but no entries")
+    found = len(report.problems)
 
     def judge(ids: list[str]) -> bool:
         nonlocal found
-        histories = ledger.histories(ids)
+        histories, stored = ledger.histories(ids), ledger.states(ids)
         for message_id in ids:
-            text = _state_problem(
-                ledger, message_id, histories[message_id], retours, redacted, report
-            )
+            if message_id not in stored:
+                text: str | None = f"message {message_id} has entries but no state"
+            else:
+                text = _state_problem(
+                    message_id, histories[message_id], stored[message_id], retours, redacted, report
+                )
             if text is not None:
                 report.problems.append(text)
                 found += 1
@@ -202,31 +207,21 @@ def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: i
                     return False
         return True
 
-    wanted = next(stored_ids, None)
-    for (message_id,) in entry_ids:
-        while wanted is not None and wanted < message_id:
-            report.problems.append(f"message {wanted} has a state but no entries")
-            wanted = next(stored_ids, None)
-        if wanted != message_id:
-            report.problems.append(f"message {message_id} has entries but no state")
-            continue
-        wanted = next(stored_ids, None)
+    batch: list[str] = []
+    for (message_id,) in ledger.scan("SELECT DISTINCT message_id FROM entries"):
         batch.append(message_id)
         if len(batch) >= chunk:
             if not judge(batch):
                 return
             batch = []
-    while wanted is not None:
-        report.problems.append(f"message {wanted} has a state but no entries")
-        wanted = next(stored_ids, None)
     if batch:
         judge(batch)
 
 
 def _state_problem(
-    ledger: SqlLedger,
     message_id: str,
     entries: list[Entry],
+    stored: MessageState,
     retours: dict[str, list[tuple[int, str, str, str]]],
     redacted: set[str],
     report: Report,
@@ -260,10 +255,9 @@ def _state_problem(
         state = _answered_by(state, candidate, keys_seen)
         candidate = next(pending, None)
     report.states += 1
-    stored = ledger.state(message_id)
     if stored == state:
         return None
-    assert state is not None and stored is not None
+    assert state is not None
     differ = [
         name
         for name in ("status", "verdict", "expects_answer", "answered_by", "route", "sender",

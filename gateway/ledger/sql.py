@@ -609,6 +609,18 @@ class SqlLedger:
         )
         return state_from_row(rows[0]) if rows else None
 
+    def states(self, message_ids: Sequence[str]) -> dict[str, MessageState]:
+        """:meth:`state` of several messages in one query per 500 (absent ids: no key)."""
+        found: dict[str, MessageState] = {}
+        for chunk in _chunks(sorted(set(message_ids))):
+            rows = self.rows(
+                f"SELECT {_STATE_COLUMNS} FROM messages WHERE message_id IN "
+                f"({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((row[0], state_from_row(row)) for row in rows)
+        return found
+
     def search(self, query: Query) -> list[MessageState]:
         where: list[str] = []
         params: list[Any] = []
