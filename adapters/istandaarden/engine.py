@@ -21,6 +21,7 @@ The same engine checks a whole canonical dict (:func:`check`) or a stream of rec
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Iterator
@@ -205,8 +206,16 @@ def overlaps(b1: Any, e1: Any, b2: Any, e2: Any) -> bool:
 
 
 def month_end(day: dt.date) -> dt.date:
-    nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return nxt - dt.timedelta(days=1)
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` earlier (28 February for a 29 February that year lacks);
+    ``date.min`` when that lies before year 1 (an xs:date may be 0001-01-01)."""
+    if day.year <= years:
+        return dt.date.min
+    year = day.year - years
+    return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
 
 
 def regie_key(node: dict[str, Any]) -> tuple[Any, ...]:

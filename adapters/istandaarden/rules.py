@@ -38,6 +38,7 @@ from adapters.istandaarden.engine import (
     parent,
     regie_key,
     rule,
+    years_before,
 )
 from gateway.logs import passes_elfproef
 
@@ -199,7 +200,7 @@ def geboortedatum_120(msg: Message, part: Part) -> Iterator[Hit]:
             born = date(get(node, "Geboortedatum/Datum"))
             if born is None or get(node, "Geboortedatum/DatumGebruik") == "3":
                 continue
-            limit = dagtekening.replace(year=dagtekening.year - 120, day=min(dagtekening.day, 28))
+            limit = years_before(dagtekening, 120)
             if born < limit:
                 yield path, "Geboortedatum lies more than 120 years before the Dagtekening"
 
@@ -796,7 +797,7 @@ def niet_ouder_dan_5_jaar(msg: Message, part: Part) -> Iterator[Hit]:
     dagtekening = date(get(msg.data, "Declaratie/DeclaratieDagtekening"))
     if dagtekening is None:
         return
-    limit = dagtekening.replace(year=dagtekening.year - 5, day=min(dagtekening.day, 28))
+    limit = years_before(dagtekening, 5)
     for path, node in part.find("Prestatie"):
         end = date(get(node, "ProductPeriode/Einddatum"))
         if end is not None and end < limit:

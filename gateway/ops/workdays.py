@@ -61,10 +61,13 @@ class Calendar:
         """The ``working_days``-th working day after ``day`` (``day`` itself not counted).
 
         "Within 3 working days" of something on ``day`` means: by the end of ``add(day, 3)``.
+        A count that runs past 9999-12-31 (a message may carry that date) gives that last day.
         """
         current = day
         left = working_days
         while left > 0:
+            if current == dt.date.max:
+                return current
             current += dt.timedelta(days=1)
             if self.is_working_day(current):
                 left -= 1

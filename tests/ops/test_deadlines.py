@@ -145,6 +145,23 @@ def test_a_start_reported_more_than_5_werkdagen_after_the_begindatum(
     assert rules == {"OP271"} and found == [("OP271", late.message_id)]
 
 
+def test_a_start_dated_at_the_end_of_the_calendar_is_no_breach_and_no_error(
+    world: World, reference: Path
+) -> None:
+    """A 305 whose Begindatum is 9999-12-31 (schema-valid; its rules reject it, and an inbound
+    heenbericht is still judged for OP271): 5 werkdagen later lies past the calendar. The
+    check must go on (no breach can be due then), not fail for every message it looks at."""
+    jw305 = (reference / "jaapjunior-ijw-3.2" / "voorbeeldberichten" / "JW305.xml").read_bytes()
+    today = dt.datetime.now(dt.UTC).date()
+    world.send(_with_dates(jw305, "Begindatum", dt.date(9999, 12, 31)), Direction.INBOUND)
+    late = world.send(
+        _with_dates(jw305, "Begindatum", today - dt.timedelta(days=20)), Direction.INBOUND
+    )
+    assert [(r, m) for r, m in world.breaches(days=0) if r == "OP271"] == [
+        ("OP271", late.message_id)
+    ]
+
+
 def test_a_declaratie_without_antwoord_after_10_werkdagen(world: World, reference: Path) -> None:
     examples = reference / "jaapjunior-ijw-3.2" / "voorbeeldberichten"
     declaratie = world.send((examples / "JW323.xml").read_bytes(), Direction.INBOUND)

@@ -35,6 +35,9 @@ def test_adding_working_days_skips_weekends_and_feestdagen() -> None:
     assert calendar.add(D(2025, 12, 24), 3) == D(2025, 12, 31)
     assert calendar.add(D(2025, 12, 24), 4) == D(2026, 1, 2)
     assert calendar.add(D(2025, 3, 1), 0) == D(2025, 3, 1)
+    # a count that would run past the calendar stops at its last day (a message may carry it)
+    assert calendar.add(D(9999, 12, 29), 5) == D(9999, 12, 31)
+    assert calendar.add(D(9999, 12, 31), 1) == D(9999, 12, 31)
 
 
 def test_days_added_by_besluit_are_not_working_days() -> None:

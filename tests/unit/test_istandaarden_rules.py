@@ -11,6 +11,7 @@ is changed, the class path the finding must name). Cases run for iWmo; the iJw-o
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -602,3 +603,54 @@ def test_external_sources_come_from_the_settings(tmp_path) -> None:
     for product in at(data, "Client/ToegewezenProducten/ToegewezenProduct"):
         product["Ingangsdatum"] = "2021-06-01"  # the CBS list actual on the Ingangsdatum (3.2)
     assert the_adapter.check_data(world.bericht(301), data, None) == []
+
+
+def _date_paths(data: Any, path: str = "") -> list[str]:
+    """The path (as ``at`` reads it) of every leaf that holds an xs:date text."""
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = ((str(i), v) for i, v in enumerate(data))
+    else:
+        return [path] if isinstance(data, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", data) else []
+    return [p for k, v in items for p in _date_paths(v, f"{path}/{k}" if path else k)]
+
+
+@pytest.mark.parametrize("standard", ["iwmo", "ijw"])
+@pytest.mark.parametrize("number", sorted(BASE_STATE))
+def test_dates_at_the_ends_of_the_calendar_give_findings_not_errors(
+    standard: str, number: int
+) -> None:
+    """xs:date admits 0001-01-01 up to 9999-12-31: a rule's date arithmetic (120 years before the
+    Dagtekening, the end of a month, a day later) must not fail on them. Found by mutating
+    messages through the whole receive path: a Dagtekening of 0001-01-01 made TR002 raise
+    ValueError, so the sender got an error instead of a retour."""
+    world = World(standard)
+    paths = _date_paths(world.msg(number))
+    assert paths  # every base message carries dates
+    for value in ("0001-01-01", "9999-12-01", "9999-12-31"):
+        for chosen in [[p] for p in paths] + [paths]:
+            data = world.msg(number)
+            for path in chosen:
+                put(data, path, value)
+            findings = _check(world, number, data, _state(world, number))
+            assert all(f.code and f.path is not None for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("dagtekening", "born", "fires"),
+    [
+        ("2026-11-30", "1906-11-30", False),  # exactly 120 years: allowed
+        ("2026-11-30", "1906-11-29", True),  # a day more (before: only from the 27th)
+        ("2024-02-29", "1904-02-29", False),
+        ("2024-02-29", "1904-02-28", True),
+        ("2025-03-01", "1905-02-28", True),
+    ],
+)
+def test_tr002_counts_120_years_to_the_day(dagtekening: str, born: str, fires: bool) -> None:
+    world = World("iwmo")
+    data = world.msg(301)
+    put(data, "Header/BerichtIdentificatie/Dagtekening", dagtekening)
+    put(data, "Client/Geboortedatum/Datum", born)
+    found = [f.rule for f in _check(world, 301, data, _state(world, 301))]
+    assert ("TR002" in found) is fires, found
