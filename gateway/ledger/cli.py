@@ -11,6 +11,8 @@
 - ``search``: messages by id, correlation id, business key, BSN (hashed), party, code, status,
   time range.
 - ``retention``: apply the ``ledger.retention`` policies (``--dry-run`` lists what is due).
+- ``backup DEST``: a consistent copy of the SQLite ledger (and its exported checkpoints), made
+  while the gateway runs, then verified; for PostgreSQL use its own tools.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Settings
-from gateway.ledger import Query, Status, ledger_from_settings
+from gateway.ledger import Query, Status, ledger_from_settings, options_from_settings
 from gateway.ledger.audit import check_consistency, check_inclusion, consistency, inclusions, verify
+from gateway.ledger.backup import BackupError, backup_sqlite
 from gateway.ledger.checkpoint import Ed25519Verifier, Verifier, read_exported
 from gateway.ledger.retention import apply, parse_policies
 from gateway.ledger.sql import SqlLedger
@@ -156,6 +159,39 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    dsn = settings.ledger_dsn
+    if not dsn.startswith("sqlite:///"):
+        print(
+            "the ledger is on PostgreSQL: back it up with PostgreSQL's own tools (pg_dump, or "
+            "base backups with WAL archiving); keep the exported checkpoints "
+            f"({settings.ledger_checkpoint_path}) with it",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        made = backup_sqlite(
+            dsn.removeprefix("sqlite:///"),
+            args.destination,
+            settings.ledger_checkpoint_path,
+            settings.bsn_hash_key,
+            options_from_settings(settings),
+        )
+    except BackupError as exc:
+        print(f"backup refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"backup: {made.database}")
+    if made.checkpoints is not None:
+        print(f"exported checkpoints: {made.checkpoints}")
+    print("\n".join(made.report.lines()))
+    if not settings.ledger_checkpoint_key:
+        print(
+            f"keep the checkpoint key {settings.ledger_key_path} (once, somewhere safe, like the "
+            "settings): a restored ledger is verified and signed on with it"
+        )
+    return 0 if made.report.ok else 1
+
+
 class _open:
     def __init__(self, settings: Settings) -> None:
         self.ledger = ledger_from_settings(settings)
@@ -207,3 +243,5 @@ def add_ledger_commands(sub: Any, load: SettingsLoader) -> None:
     p.add_argument("--json", action="store_true")
     p = add("retention", cmd_retention, "apply the retention policies")
     p.add_argument("--dry-run", action="store_true")
+    p = add("backup", cmd_backup, "a verified copy of the SQLite ledger, taken while it runs")
+    p.add_argument("destination", help="the new file to write (never overwritten)")
