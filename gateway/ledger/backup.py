@@ -56,7 +56,7 @@ def backup_sqlite(
         exported = destination.with_name(destination.name + ".checkpoints.jsonl")
         shutil.copyfile(checkpoints, exported)  # before the snapshot: it covers all of them
     partial = destination.with_name(destination.name + ".part")
-    reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=60.0)
+    reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=60.0)
     try:
         writer = sqlite3.connect(partial)
         try:
