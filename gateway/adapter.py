@@ -198,6 +198,8 @@ class Adapter(Protocol):
 # - ``derive(envelope, doc, state) -> Sequence[FollowUp]``: called by the worker after a valid
 #   message was delivered; each follow-up enters ``receive`` as an outbound message of its own
 #   with the delivered message as parent (the CAK adapter derives WMO405/407 from 301/305/307).
+# - ``mappings() -> Sequence[str]``: the mapping names ``map_in`` takes for each of the adapter's
+#   standards (``POST /v1/messages/outbound/{standard}/{mapping}`` documents and takes these).
 # - ``router(gateway) -> fastapi.APIRouter``: HTTP endpoints of the adapter (a counterpart's
 #   receiving endpoint, e.g. ``POST /v1/ggk``), mounted by ``ingress/http.py``.
 # - ``pollers(gateway) -> Sequence[tuple[str, Callable[[threading.Event], None]]]``: background

@@ -108,6 +108,10 @@ class CorvAdapter(WholeMessages):
             subjects=subjects,
         )
 
+    def mappings(self) -> list[str]:
+        """The mapping names ``map_in`` takes (optional adapter member)."""
+        return mapping.mapping_names()
+
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         if standard != STANDARD:
             raise MappingError("(mapping)", f"the CORV adapter maps {STANDARD}, not {standard}")

@@ -41,6 +41,7 @@ from adapters.shared.stuf import (
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
+from gateway.openapi import Contract, text, xml_body
 from gateway.ops.auth import Authenticator
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
@@ -166,7 +167,23 @@ def make_router(gateway: Any) -> APIRouter:
     limit = gateway.settings.max_message_bytes
     auth = Authenticator.from_settings(gateway.settings)
 
-    @router.post("/v1/corv", status_code=200)
+    contract = Contract(secured=not auth.open)
+
+    @router.post(
+        "/v1/corv",
+        status_code=200,
+        response_class=Response,
+        openapi_extra=xml_body("a StUF-Jeugdzorg message (SOAP or bare)"),
+        **contract.route(
+            bodies={
+                200: ("taken: a Bv03 (SOAP)", text()),
+                202: ("an answer (Du01) taken; nothing to say back", text()),
+                400: ("not a StUF-Jeugdzorg message: a SOAP fault", text()),
+                413: ("too large: a SOAP fault", text()),
+                500: ("refused: a SOAP fault carrying a Fo03, as the WSDL says", text()),
+            },
+        ),
+    )
     async def post_corv(request: Request) -> Response:
         """A StUF-Jeugdzorg message (SOAP or bare) from JUBES, through the ebMS adapter."""
         auth.require_sender(request)

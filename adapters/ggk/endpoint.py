@@ -48,6 +48,8 @@ from adapters.shared.stuf import (
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
+from gateway.openapi import Contract, text, xml_body
+from gateway.openapi import Receipt as ReceiptDoc
 from gateway.ops.auth import Authenticator
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
@@ -73,6 +75,12 @@ class Outcome:
         if self.fo01_id:
             body["fo01_id"] = self.fo01_id
         return JSONResponse(body, self.status)
+
+
+class GgkReceipt(ReceiptDoc):
+    """What the endpoint answers for a message it took (documentation)."""
+
+    fo01_id: str | None = None
 
 
 class GgkIntake:
@@ -281,7 +289,21 @@ def make_router(gateway: Any) -> APIRouter:
     limit = gateway.settings.max_message_bytes
     auth = Authenticator.from_settings(gateway.settings)
 
-    @router.post("/v1/ggk", status_code=202)
+    contract = Contract(secured=not auth.open)
+    answered = "received and recorded (fo01_id: the Fo01 sent back when the payload was refused)"
+
+    @router.post(
+        "/v1/ggk",
+        status_code=202,
+        openapi_extra=xml_body("a StUF-GGk message (Di01, Du01, Fo01; SOAP or bare)"),
+        **contract.route(
+            413,
+            bodies={
+                202: (answered, GgkReceipt),
+                400: ("not a StUF-GGk message: a SOAP fault (recorded as refused)", text()),
+            },
+        ),
+    )
     async def post_ggk(request: Request) -> Response:
         """A StUF-GGk message (Di01, Du01, Fo01; SOAP or bare) from the ebMS adapter."""
         auth.require_sender(request)

@@ -169,6 +169,10 @@ class IStandaardenAdapter:
             sender, receiver = receiver, sender
         return sender, receiver
 
+    def mappings(self) -> list[str]:
+        """The mapping names ``map_in`` takes (optional adapter member)."""
+        return mapping.mapping_names()
+
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         return mapping.map_in(standard, mapping_name, data, dt.datetime.now())
 

@@ -57,6 +57,10 @@ class SvbAdapter(CatalogueAdapter):
             expects_answer=message.retour is not None,
         )
 
+    def mappings(self) -> list[str]:
+        """The mapping names ``map_in`` takes (optional adapter member)."""
+        return mapping.mapping_names()
+
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         if standard != STANDARD:
             raise MappingError("(mapping)", f"the SVB adapter maps {STANDARD}, not {standard}")

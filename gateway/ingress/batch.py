@@ -36,37 +36,56 @@ from typing import Any
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.receive import ACCEPTED, REJECTED, Receipt
 
-# The request body as OpenAPI describes it (the route reads and checks the bytes itself, so
-# that a too large request is refused before it is parsed).
-REQUEST_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["messages"],
-    "properties": {
-        "messages": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["body"],
-                "properties": {
-                    "body": {
-                        "type": "string",
-                        "format": "byte",
-                        "description": "the message (XML), base64",
+
+@dataclass(frozen=True)
+class Limits:
+    messages: int  # most messages in one request
+    request_bytes: int  # largest request body
+    message_bytes: int  # largest message (decoded)
+
+
+# A base64 text as ``base64.b64decode(..., validate=True)`` takes it (padding required).
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
+def request_schema(limits: Limits) -> dict[str, Any]:
+    """The request body as OpenAPI describes it (the route reads and checks the bytes itself, so
+    that a too large request is refused before it is parsed); what :func:`parse_batch` takes."""
+    return {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {
+            "messages": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": limits.messages,
+                "items": {
+                    "type": "object",
+                    "required": ["body"],
+                    "properties": {
+                        "body": {
+                            "type": "string",
+                            "format": "byte",
+                            "minLength": 4,
+                            "pattern": BASE64,
+                            "description": "the message (XML), base64; at most "
+                            f"{limits.message_bytes} bytes decoded",
+                        },
+                        "message_id": {
+                            "type": ["string", "null"],
+                            "format": "uuid",
+                            "description": "makes a resend idempotent (as X-Message-Id); "
+                            "absent or null: a new one",
+                        },
+                        "correlation_id": {"type": "string"},
+                        "content_type": {"type": "string", "default": "application/xml"},
                     },
-                    "message_id": {
-                        "type": "string",
-                        "format": "uuid",
-                        "description": "makes a resend idempotent (as X-Message-Id)",
-                    },
-                    "correlation_id": {"type": "string"},
-                    "content_type": {"type": "string", "default": "application/xml"},
+                    "additionalProperties": False,
                 },
-                "additionalProperties": False,
-            },
-        }
-    },
-}
+            }
+        },
+    }
+
 
 _FIELDS = {"body", "message_id", "correlation_id", "content_type"}
 
@@ -85,13 +104,6 @@ class BatchRefused(Exception):
         if self.problems:
             data["messages"] = self.problems
         return data
-
-
-@dataclass(frozen=True)
-class Limits:
-    messages: int  # most messages in one request
-    request_bytes: int  # largest request body
-    message_bytes: int  # largest message (decoded)
 
 
 def parse_batch(

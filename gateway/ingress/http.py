@@ -26,9 +26,9 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Header, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -36,9 +36,20 @@ from gateway import __version__
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
 from gateway.envelope import Direction, Envelope, new_id
-from gateway.ingress.batch import REQUEST_SCHEMA, BatchRefused, Limits, answer, parse_batch
+from gateway.ingress.batch import BatchRefused, Limits, answer, parse_batch, request_schema
 from gateway.ingress.batch import http_status as _status
+from gateway.ingress.methods import allow_all_methods
 from gateway.logs import get_logger
+from gateway.openapi import (
+    BatchAnswer,
+    BatchRefusal,
+    Contract,
+    Problem,
+    Readiness,
+    Receipt,
+    Unrecorded,
+    xml_body,
+)
 from gateway.ops import mount
 from gateway.ops.runtime import operations
 
@@ -63,14 +74,35 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _message_id(request: Request) -> str:
-    given = request.headers.get("x-message-id")
+def _message_id(given: str | None) -> str:
     if not given:
         return new_id()
     try:
         return str(uuid.UUID(given))
     except ValueError:
         raise HTTPException(400, "X-Message-Id must be a UUID") from None
+
+
+def mappings(gateway: Gateway) -> dict[str, list[str]]:
+    """The back-office mappings per standard (adapters' optional member ``mappings``)."""
+    known: dict[str, list[str]] = {}
+    for adapter in gateway.registry:
+        names = getattr(adapter, "mappings", None)
+        if callable(names):
+            for standard in adapter.standards:  # the first adapter of a standard maps it
+                known.setdefault(standard, sorted(names()))
+    return {standard: names for standard, names in known.items() if names}
+
+
+MessageId = Annotated[
+    str | None,
+    Header(
+        description="makes the POST idempotent: the same id again answers the first receipt",
+        json_schema_extra={"format": "uuid"},
+    ),
+]
+CorrelationId = Annotated[str | None, Header(description="carried along with the message")]
+RECEIVED = "received and recorded: accepted (published), or, inbound, rejected with a retour"
 
 
 def make_app(gateway: Gateway) -> FastAPI:
@@ -91,11 +123,22 @@ def make_app(gateway: Gateway) -> FastAPI:
         description="Message gateway for iWmo/iJw, SVB iPgb, CAK iEb and CORV.",
         lifespan=lifespan,
     )
+    allow_all_methods(app)
     limit = gateway.settings.max_message_bytes
     auth = operations(gateway).auth
+    contract = Contract(secured=not auth.open)
+    known = mappings(gateway)
 
-    async def ingest(request: Request, direction: Direction, mapping: str | None) -> JSONResponse:
+    async def ingest(
+        request: Request,
+        direction: Direction,
+        mapping: tuple[str, str] | None,
+        message_id: str | None,
+        correlation_id: str | None,
+    ) -> JSONResponse:
         identity = auth.require_sender(request)
+        if mapping is not None and mapping[1] not in known.get(mapping[0], ()):
+            raise HTTPException(404, f"no mapping {mapping[0]}/{mapping[1]}")
         try:
             body = await read_body(request, limit)
         except TooLarge:
@@ -103,36 +146,103 @@ def make_app(gateway: Gateway) -> FastAPI:
         envelope = Envelope(
             body=body,
             direction=direction,
-            message_id=_message_id(request),
-            correlation_id=request.headers.get("x-correlation-id", ""),
+            message_id=_message_id(message_id),
+            correlation_id=correlation_id or "",
             content_type=request.headers.get("content-type", ""),
             source="http",
             identity="" if auth.open else identity.name,
             may_send_as=identity.may_send_as,
         )
-        if mapping is None:
-            receipt = await run_in_threadpool(gateway.receiver.receive, envelope)
-        else:
-            standard, name = mapping.split("/", 1)
-            receipt = await run_in_threadpool(
-                gateway.receiver.receive_mapped, envelope, standard, name
-            )
+        try:
+            if mapping is None:
+                receipt = await run_in_threadpool(gateway.receiver.receive, envelope)
+            else:
+                receipt = await run_in_threadpool(
+                    gateway.receiver.receive_mapped, envelope, *mapping
+                )
+        except Exception as exc:  # not recorded: nothing may be acknowledged
+            log.error("ingress.not_recorded", error=type(exc).__name__)
+            not_recorded = "not recorded (ledger unavailable); send it again with this message_id"
+            return JSONResponse({"message_id": envelope.message_id, "error": not_recorded}, 503)
         return JSONResponse(receipt.to_dict(), _status(receipt, direction))
 
-    @app.post("/v1/messages/outbound", status_code=202, tags=["messages"])
-    async def post_outbound(request: Request) -> JSONResponse:
+    def ingest_doc(refused: str, *statuses: int) -> dict[str, Any]:
+        return contract.route(
+            400,
+            413,
+            *statuses,
+            bodies={
+                202: (RECEIVED, Receipt),
+                403: ("may not send messages, or not as the message's sender", Problem | Receipt),
+                422: (refused, Receipt),
+                503: ("not recorded (ledger unavailable): send it again, same id", Unrecorded),
+            },
+        )
+
+    xml = xml_body("the message (XML)")
+    refused = "refused (recorded): not XML, not identifiable, not schema-valid"
+
+    @app.post(
+        "/v1/messages/outbound",
+        status_code=202,
+        tags=["messages"],
+        openapi_extra=xml,
+        **ingest_doc(f"{refused}, or rejected by the standard's rules"),
+    )
+    async def post_outbound(
+        request: Request, x_message_id: MessageId = None, x_correlation_id: CorrelationId = None
+    ) -> JSONResponse:
         """Send a standard message (XML) from the back-office to its counterpart."""
-        return await ingest(request, Direction.OUTBOUND, None)
+        return await ingest(request, Direction.OUTBOUND, None, x_message_id, x_correlation_id)
 
-    @app.post("/v1/messages/outbound/{standard}/{mapping}", status_code=202, tags=["messages"])
-    async def post_mapped(standard: str, mapping: str, request: Request) -> JSONResponse:
-        """Send back-office JSON (e.g. ``iwmo/toewijzing``), mapped to the standard's message."""
-        return await ingest(request, Direction.OUTBOUND, f"{standard}/{mapping}")
+    if known:
+        standards = sorted(known)
+        names = sorted({name for listed in known.values() for name in listed})
+        standard_path = Path(json_schema_extra={"enum": standards})
+        mapping_path = Path(
+            description="the mappings of each standard: "
+            + "; ".join(f"{s}: {', '.join(n)}" for s, n in sorted(known.items()))
+            + " (another pair answers 404)",
+            json_schema_extra={"enum": names},
+        )
 
-    @app.post("/v1/messages/inbound", status_code=202, tags=["messages"])
-    async def post_inbound(request: Request) -> JSONResponse:
+        @app.post(
+            "/v1/messages/outbound/{standard}/{mapping}",
+            status_code=202,
+            tags=["messages"],
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+            **ingest_doc(f"{refused}, not mappable, or rejected by the standard's rules", 404),
+        )
+        async def post_mapped(
+            request: Request,
+            standard: str = standard_path,
+            mapping: str = mapping_path,
+            x_message_id: MessageId = None,
+            x_correlation_id: CorrelationId = None,
+        ) -> JSONResponse:
+            """Send back-office JSON (e.g. ``iwmo/toewijzing``), mapped to the standard's
+            message."""
+            return await ingest(
+                request, Direction.OUTBOUND, (standard, mapping), x_message_id, x_correlation_id
+            )
+
+    @app.post(
+        "/v1/messages/inbound",
+        status_code=202,
+        tags=["messages"],
+        openapi_extra=xml,
+        **ingest_doc(refused),
+    )
+    async def post_inbound(
+        request: Request, x_message_id: MessageId = None, x_correlation_id: CorrelationId = None
+    ) -> JSONResponse:
         """Receive a message (XML) from a counterpart."""
-        return await ingest(request, Direction.INBOUND, None)
+        return await ingest(request, Direction.INBOUND, None, x_message_id, x_correlation_id)
 
     batch_limits = Limits(
         messages=gateway.settings.http_batch_max_messages,
@@ -172,29 +282,32 @@ def make_app(gateway: Gateway) -> FastAPI:
         return JSONResponse(body, status)
 
     batch_doc: dict[str, Any] = {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": REQUEST_SCHEMA}},
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": request_schema(batch_limits)}},
+            }
         },
-        "responses": {
-            "202": {"description": "every message accepted (each result holds its receipt)"},
-            "207": {"description": "not every message accepted: see each result's http_status"},
-            "400": {"description": "not the documented shape; nothing was recorded"},
-            "413": {"description": "too many messages, too many bytes, or a message too large"},
-        },
+        **contract.route(
+            bodies={
+                202: ("every message accepted (each result holds its receipt)", BatchAnswer),
+                207: ("not every message accepted: see each result's http_status", BatchAnswer),
+                400: ("not the documented shape; nothing was recorded", BatchRefusal),
+                413: (
+                    "too many messages, too many bytes, or a message too large",
+                    BatchRefusal,
+                ),
+            }
+        ),
     }
 
-    @app.post(
-        "/v1/messages/outbound/batch", status_code=202, tags=["messages"], openapi_extra=batch_doc
-    )
+    @app.post("/v1/messages/outbound/batch", status_code=202, tags=["messages"], **batch_doc)
     async def post_outbound_batch(request: Request) -> JSONResponse:
         """Send several standard messages (XML, base64) at once: recorded together before the
         answer, one result per message in the order sent."""
         return await ingest_batch(request, Direction.OUTBOUND)
 
-    @app.post(
-        "/v1/messages/inbound/batch", status_code=202, tags=["messages"], openapi_extra=batch_doc
-    )
+    @app.post("/v1/messages/inbound/batch", status_code=202, tags=["messages"], **batch_doc)
     async def post_inbound_batch(request: Request) -> JSONResponse:
         """Receive several messages (XML, base64) from a counterpart at once."""
         return await ingest_batch(request, Direction.INBOUND)
@@ -209,7 +322,14 @@ def make_app(gateway: Gateway) -> FastAPI:
     def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/health/ready", tags=["health"])
+    @app.get(
+        "/health/ready",
+        tags=["health"],
+        responses={
+            200: {"model": Readiness, "description": "the broker and the ledger are reachable"},
+            503: {"model": Readiness, "description": "the broker or the ledger is not"},
+        },
+    )
     def ready() -> JSONResponse:
         checks: dict[str, str] = {}
         try:

@@ -3,22 +3,65 @@ replay jobs, deadline breaches and Prometheus metrics. Roles: ``ops/auth.py``.""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from gateway.app import Gateway
 from gateway.bus.publisher import PublishError
 from gateway.ledger import Query as LedgerQuery
 from gateway.ledger import Status
+from gateway.openapi import Contract
 from gateway.ops import messages as ops
 from gateway.ops import replay as jobs
 from gateway.ops.auth import Identity, Role
 from gateway.ops.messages import NotAllowed, NotFound
 from gateway.ops.metrics import registry, render
 from gateway.ops.runtime import operations
+
+
+def _moment(text: str) -> str:
+    """The ledger's form of a time bound: UTC, ISO 8601, as ``first_at`` is recorded."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected an ISO 8601 date or date-time") from None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+# A bound on when a message was first recorded: an ISO 8601 date-time or date (without a zone:
+# UTC), compared with the ledger's UTC times.
+Moment = Annotated[
+    str,
+    AfterValidator(_moment),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "description": "ISO 8601 (or a date); UTC"}
+    ),
+]
+
+
+def _integer(value: object) -> object:
+    if isinstance(value, str | bool):
+        raise ValueError("expected a JSON integer")
+    return value
+
+
+# A JSON integer (224.0 is one; "224" and true are not).
+Integer = Annotated[int, BeforeValidator(_integer)]
+# A business key to search by, NAME=VALUE (``bsn`` only in the search body).
+KeyPair = Annotated[str, StringConstraints(pattern=r"^[^=]+=.+$")]
 
 
 class SearchBody(BaseModel):
@@ -32,9 +75,9 @@ class SearchBody(BaseModel):
         default_factory=dict, description="business keys, e.g. ToewijzingNummer"
     )
     bsn: str | None = None
-    since: str | None = None
-    until: str | None = None
-    limit: int = Field(100, ge=1, le=1000)
+    since: Moment | None = None
+    until: Moment | None = None
+    limit: Integer = Field(100, ge=1, le=1000)
 
 
 class Reason(BaseModel):
@@ -46,10 +89,10 @@ class JobRequest(BaseModel):
     code: str | None = None
     party: str | None = None
     keys: dict[str, str] = Field(default_factory=dict)
-    since: str | None = None
-    until: str | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     reason: str = ""
-    start: bool = True
+    start: StrictBool = True
 
 
 def _keys(pairs: list[str]) -> dict[str, str]:
@@ -69,6 +112,7 @@ def router(gateway: Gateway) -> APIRouter:
     runtime = operations(gateway)
     ledger = gateway.ledger
     metrics = registry(ledger, runtime.breaches)
+    contract = Contract(secured=not runtime.auth.open)
 
     def who(request: Request, role: Role) -> Identity:
         return runtime.auth.require(request, role)
@@ -77,15 +121,18 @@ def router(gateway: Gateway) -> APIRouter:
         found = ops.search(ledger, query)
         return {"count": len(found), "messages": [ops.state_dict(s) for s in found]}
 
-    @api.get("/v1/messages", tags=["operations"])
+    @api.get("/v1/messages", tags=["operations"], **contract.route(400))
     def list_messages(
         request: Request,
         status: Status | None = None,
         code: str | None = None,
         party: str | None = None,
-        key: list[str] = Query(default_factory=list, description="NAME=VALUE, repeatable"),  # noqa: B008
-        since: str | None = None,
-        until: str | None = None,
+        key: list[KeyPair] = Query(  # noqa: B008
+            default_factory=list,
+            description="NAME=VALUE, repeatable (a BSN only with POST /v1/messages/search: 400)",
+        ),
+        since: Moment | None = None,
+        until: Moment | None = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         """Messages, newest first (no payloads, no personal data)."""
@@ -102,7 +149,7 @@ def router(gateway: Gateway) -> APIRouter:
             )
         )
 
-    @api.post("/v1/messages/search", tags=["operations"])
+    @api.post("/v1/messages/search", tags=["operations"], **contract.route(400))
     def search_messages(body: SearchBody, request: Request) -> dict[str, Any]:
         """Search, also by BSN (hashed before the lookup)."""
         who(request, Role.VIEWER)
@@ -121,7 +168,7 @@ def router(gateway: Gateway) -> APIRouter:
             )
         )
 
-    @api.get("/v1/messages/{message_id}", tags=["operations"])
+    @api.get("/v1/messages/{message_id}", tags=["operations"], **contract.route(404))
     def get_message(message_id: str, request: Request) -> dict[str, Any]:
         """A message's state, its whole history and, for a heenbericht, its retour."""
         who(request, Role.VIEWER)
@@ -130,11 +177,16 @@ def router(gateway: Gateway) -> APIRouter:
         except NotFound:
             raise HTTPException(404, "no such message") from None
 
-    @api.get(
-        "/v1/messages/{message_id}/payload",
-        tags=["operations"],
-        responses={200: {"content": {"application/xml": {}, "application/json": {}}}},
-    )
+    payload_doc = contract.route(404)
+    payload_doc["responses"][200] = {
+        "description": "the bytes, with the content type they were handed in with",
+        "content": {
+            media: {"schema": {"type": "string"}}
+            for media in ("application/xml", "application/json", "*/*")
+        },
+    }
+
+    @api.get("/v1/messages/{message_id}/payload", tags=["operations"], **payload_doc)
     def get_payload(
         message_id: str,
         request: Request,
@@ -152,7 +204,11 @@ def router(gateway: Gateway) -> APIRouter:
             raise HTTPException(404, f"no {which} payload (never recorded, or erased)")
         return Response(chosen[-1].body, media_type=chosen[-1].content_type)
 
-    @api.post("/v1/messages/{message_id}/replay", tags=["operations"])
+    @api.post(
+        "/v1/messages/{message_id}/replay",
+        tags=["operations"],
+        **contract.route(400, 404, 409, 503),
+    )
     async def replay_message(
         message_id: str, request: Request, body: Reason | None = None
     ) -> dict[str, Any]:
@@ -176,7 +232,9 @@ def router(gateway: Gateway) -> APIRouter:
             raise HTTPException(503, f"the broker did not take the replay: {exc}") from None
         return ops.state_dict(state)
 
-    @api.post("/v1/messages/{message_id}/discard", tags=["operations"])
+    @api.post(
+        "/v1/messages/{message_id}/discard", tags=["operations"], **contract.route(400, 404, 409)
+    )
     def discard_message(message_id: str, body: Reason, request: Request) -> dict[str, Any]:
         """Give up on a message (a reason is required); bulk replays skip it from now on."""
         identity = who(request, Role.OPERATOR)
@@ -187,7 +245,7 @@ def router(gateway: Gateway) -> APIRouter:
         except NotAllowed as exc:
             raise HTTPException(409, str(exc)) from None
 
-    @api.post("/v1/replay-jobs", status_code=202, tags=["operations"])
+    @api.post("/v1/replay-jobs", status_code=202, tags=["operations"], **contract.route(400, 409))
     def create_job(body: JobRequest, request: Request) -> dict[str, Any]:
         """Replay every message matching the filter (default: all parked), as one resumable,
         rate-limited job; each message once, discarded ones never."""
@@ -210,12 +268,12 @@ def router(gateway: Gateway) -> APIRouter:
             )
         return job.to_dict()
 
-    @api.get("/v1/replay-jobs", tags=["operations"])
+    @api.get("/v1/replay-jobs", tags=["operations"], **contract.route())
     def list_jobs(request: Request) -> dict[str, Any]:
         who(request, Role.VIEWER)
         return {"jobs": [j.to_dict() for j in jobs.jobs(ledger)]}
 
-    @api.get("/v1/replay-jobs/{job_id}", tags=["operations"])
+    @api.get("/v1/replay-jobs/{job_id}", tags=["operations"], **contract.route(404))
     def get_job(job_id: str, request: Request) -> dict[str, Any]:
         who(request, Role.VIEWER)
         try:
@@ -224,7 +282,12 @@ def router(gateway: Gateway) -> APIRouter:
             raise HTTPException(404, "no such job") from None
         return {**job.to_dict(), "selection": job.selection}
 
-    @api.post("/v1/replay-jobs/{job_id}/resume", status_code=202, tags=["operations"])
+    @api.post(
+        "/v1/replay-jobs/{job_id}/resume",
+        status_code=202,
+        tags=["operations"],
+        **contract.route(404),
+    )
     def resume_job(job_id: str, request: Request) -> dict[str, Any]:
         """Run the job again: what it replayed already is skipped."""
         identity = who(request, Role.OPERATOR)
@@ -238,14 +301,20 @@ def router(gateway: Gateway) -> APIRouter:
             )
         return job.to_dict()
 
-    @api.get("/v1/deadlines", tags=["operations"])
+    @api.get("/v1/deadlines", tags=["operations"], **contract.route())
     def deadline_breaches(request: Request) -> dict[str, Any]:
         """Open deadline breaches: unanswered past their due date, or reported late."""
         who(request, Role.VIEWER)
         found = runtime.breaches()
         return {"count": len(found), "breaches": [b.to_dict() for b in found]}
 
-    @api.get("/metrics", tags=["health"], response_class=Response)
+    metrics_doc = contract.route()
+    metrics_doc["responses"][200] = {
+        "description": "Prometheus text format",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+
+    @api.get("/metrics", tags=["health"], response_class=Response, **metrics_doc)
     def prometheus(request: Request) -> Response:
         """Prometheus text format (viewer role: give Prometheus an identity of its own)."""
         who(request, Role.VIEWER)

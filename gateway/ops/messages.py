@@ -13,6 +13,7 @@ ledger the same way whichever way it was asked for:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -115,6 +116,16 @@ def since_replay(history: Sequence[Entry]) -> list[Entry]:
     return list(history[replays[-1] + 1 if replays else 0 :])
 
 
+# type/subtype, then parameters: what may be sent back as the Content-Type of a payload.
+_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^._+-]*"  # RFC 6838 names, ASCII only
+_MEDIA_TYPE = re.compile(rf"{_NAME}/{_NAME}(\s*;[ -~]*)?")
+
+
+def media_type(recorded: str) -> str:
+    """The content type a payload was handed in with, if it is one (the sender chose it)."""
+    return recorded if _MEDIA_TYPE.fullmatch(recorded) else "application/octet-stream"
+
+
 @dataclass(frozen=True)
 class Payload:
     body: bytes
@@ -142,7 +153,7 @@ def payloads(ledger: Ledger, message_id: str, who: str) -> list[Payload]:
         content_type = str(entry.detail.get("content_type") or "")
         if entry.event is Event.MAPPED:
             content_type = "application/xml"
-        out.append(Payload(body, content_type or "application/octet-stream", entry.event.value))
+        out.append(Payload(body, media_type(content_type), entry.event.value))
     return out
 
 
