@@ -200,6 +200,9 @@ class Adapter(Protocol):
 #   with the delivered message as parent (the CAK adapter derives WMO405/407 from 301/305/307).
 # - ``mappings() -> Sequence[str]``: the mapping names ``map_in`` takes for each of the adapter's
 #   standards (``POST /v1/messages/outbound/{standard}/{mapping}`` documents and takes these).
+# - ``mapping_source(standard, mapping, path) -> str | None``: the JSON field of that mapping that
+#   filled the element at ``path`` (below the root); receive names it in a mapped message's
+#   schema errors.
 # - ``router(gateway) -> fastapi.APIRouter``: HTTP endpoints of the adapter (a counterpart's
 #   receiving endpoint, e.g. ``POST /v1/ggk``), mounted by ``ingress/http.py``.
 # - ``pollers(gateway) -> Sequence[tuple[str, Callable[[threading.Event], None]]]``: background

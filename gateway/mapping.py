@@ -279,6 +279,41 @@ def apply_mapping(
     return out
 
 
+def source_field(mapping: MappingSpec, path: str) -> str | None:
+    """The JSON field a message element was filled from, named as mapping errors name it.
+
+    ``path`` is the element's path below the message's root, as a schema error gives it
+    (``Client/ToegewezenProducten/ToegewezenProduct[2]/ToewijzingNummer``: ``[n]`` counts from 1,
+    no ``[n]`` is the first); the answer is ``toewijzingen[1].toewijzingnummer``. None when the
+    element is filled from no JSON field (a constant, a generated value, the adapter's header).
+    """
+    steps = [s for s in path.strip("/").split("/") if s]
+    return _source(mapping.fields, mapping.lists, steps, "")
+
+
+def _source(
+    fields: tuple[FieldSpec, ...], lists: tuple[ListSpec, ...], steps: list[str], where: str
+) -> str | None:
+    names = [step.split("[", 1)[0] for step in steps]
+    for spec in fields:
+        if spec.source and spec.const is _MISSING and spec.target.split("/") == names:
+            return f"{where}{spec.source}"
+    for lst in lists:
+        target = lst.target.split("/")
+        if names[: len(target)] != target:
+            continue
+        last = steps[len(target) - 1]
+        index = int(last[last.index("[") + 1 : -1]) - 1 if "[" in last else 0
+        item = f"{where}{lst.source}[{index}]"
+        rest = steps[len(target) :]
+        if not rest:
+            return item
+        if lst.value is not None:
+            return None
+        return _source(lst.fields, lst.lists, rest, f"{item}.") or item
+    return None
+
+
 def shipped_mappings(folder: str, version: str) -> list[str]:
     """The mappings shipped in ``mappings/<folder>/<version>/`` (file names without .toml)."""
     files = (mapping_root() / folder / version).iterdir()

@@ -16,13 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from gateway.adapter import Description, Finding, MappingError, Registry, Unidentified
+from gateway.adapter import Adapter, Description, Finding, MappingError, Registry, Unidentified
 from gateway.bus.publisher import PublishError
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.identify import identify, identify_bytes
 from gateway.ledger import AlreadyReceived, Entry, Event, Ledger, Record
 from gateway.logs import get_logger, message_context
-from gateway.validate import SchemaCache, validate, validate_stream
+from gateway.validate import SchemaCache, Verdict, name_sources, validate, validate_stream
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
@@ -377,7 +377,7 @@ class Receiver:
             description = adapter.describe(doc, message_type) if verdict.schema_valid else None
         job.envelope = envelope = typed
         if not verdict.schema_valid:
-            self._refuse(job, batch, verdict.schema_errors)
+            self._refuse(job, batch, self._named(adapter, job.incoming.mapping, verdict))
             return
         assert description is not None
         if envelope.may_send_as is not None and description.sender not in envelope.may_send_as:
@@ -416,6 +416,16 @@ class Receiver:
             message_type=str(message_type),
             findings=verdict.findings,
         )
+
+    @staticmethod
+    def _named(adapter: Adapter, mapping: str | None, verdict: Verdict) -> tuple[str, ...]:
+        """The schema errors; of a message mapped from back-office JSON, with the JSON field
+        each element came from, where the adapter can tell (optional ``mapping_source``)."""
+        source = getattr(adapter, "mapping_source", None)
+        if mapping is None or not callable(source):
+            return verdict.schema_errors
+        standard, _, name = mapping.partition("/")
+        return name_sources(verdict.schema_errors, lambda path: source(standard, name, path))
 
     def _refuse(
         self, job: _Job, batch: _Batch, errors: tuple[str, ...], stage: str | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -66,6 +67,30 @@ def safe_schema_error(entry: etree._LogEntry) -> str:
     if not entry.line and not path:  # validated while streaming: libxml2 gives neither
         return message
     return f"line {entry.line}: {path}: {message}"
+
+
+_ERROR_PATH = re.compile(r"line \d+: /[^/:\s]+((?:/[^/:\s]+)+): ")
+_EXPECTED = re.compile(r"Missing child element\(s\)\. Expected is (?:one of )?\( ([^)]*) \)")
+
+
+def name_sources(errors: tuple[str, ...], source: Callable[[str], str | None]) -> tuple[str, ...]:
+    """Schema errors of a message made from back-office JSON, each naming the JSON field its
+    element was filled from: ``line 7: /Bericht/Header/Afzender (JSON gemeente): ...``.
+    ``source`` answers for an element path below the root (``Header/Afzender``), or None."""
+    named = []
+    for error in errors:
+        match = _ERROR_PATH.match(error)
+        if match:
+            path = match.group(1).lstrip("/")
+            fields = [source(path)]
+            expected = _EXPECTED.search(error)  # a missing child: the JSON field(s) to fill
+            if fields[0] is None and expected:
+                fields = [source(f"{path}/{name.strip()}") for name in expected[1].split(",")]
+            known = " or ".join(f for f in fields if f)
+            if known:
+                error = f"{error[: match.end(1)]} (JSON {known}){error[match.end(1) :]}"
+        named.append(error)
+    return tuple(named)
 
 
 def validate(

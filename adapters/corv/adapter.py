@@ -31,6 +31,7 @@ from gateway.adapter import (
     Unidentified,
 )
 from gateway.envelope import Direction, Envelope, MessageType
+from gateway.mapping import source_field
 
 
 def _texts(root: etree._Element, path: str) -> list[str]:
@@ -111,6 +112,11 @@ class CorvAdapter(WholeMessages):
     def mappings(self) -> list[str]:
         """The mapping names ``map_in`` takes (optional adapter member)."""
         return mapping.mapping_names()
+
+    def mapping_source(self, standard: str, name: str, path: str) -> str | None:
+        """The JSON field of mapping ``name`` that filled the element at ``path`` (optional
+        adapter member: schema errors of a mapped message name it)."""
+        return source_field(mapping.load(name), path)
 
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         if standard != STANDARD:

@@ -25,6 +25,7 @@ from adapters.istandaarden.history import History
 from adapters.istandaarden.refdata import RefData
 from gateway.adapter import Delivery, Description, Finding, State, Transport, Unidentified
 from gateway.envelope import Direction, Envelope, MessageType
+from gateway.mapping import source_field
 from gateway.ops.deadlines import Deadline
 
 # Elements whose values are business keys worth indexing in the ledger (the rules that need
@@ -172,6 +173,11 @@ class IStandaardenAdapter:
     def mappings(self) -> list[str]:
         """The mapping names ``map_in`` takes (optional adapter member)."""
         return mapping.mapping_names()
+
+    def mapping_source(self, standard: str, name: str, path: str) -> str | None:
+        """The JSON field of mapping ``name`` that filled the element at ``path`` (optional
+        adapter member: schema errors of a mapped message name it)."""
+        return source_field(mapping.load(name), path)
 
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         return mapping.map_in(standard, mapping_name, data, dt.datetime.now())

@@ -14,6 +14,7 @@ from adapters.svb import mapping, rules
 from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB
 from gateway.adapter import Delivery, Description, Finding, MappingError, State
 from gateway.envelope import Direction, Envelope, MessageType
+from gateway.mapping import source_field
 
 
 class SvbAdapter(CatalogueAdapter):
@@ -60,6 +61,11 @@ class SvbAdapter(CatalogueAdapter):
     def mappings(self) -> list[str]:
         """The mapping names ``map_in`` takes (optional adapter member)."""
         return mapping.mapping_names()
+
+    def mapping_source(self, standard: str, name: str, path: str) -> str | None:
+        """The JSON field of mapping ``name`` that filled the element at ``path`` (optional
+        adapter member: schema errors of a mapped message name it)."""
+        return source_field(mapping.load(name), path)
 
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         if standard != STANDARD:

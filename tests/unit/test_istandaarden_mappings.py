@@ -4,6 +4,7 @@ the public one, errors that name the JSON field, and the 325 semantics of the fi
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 
@@ -242,3 +243,40 @@ def test_value_lists_and_extends_in_the_mapping_engine(tmp_path) -> None:
         apply_mapping(spec, {"c": "2", "codes": [1]}, {})
     with pytest.raises(MappingError, match=r"codes\[0\]: 'x' is not a whole number"):
         apply_mapping(spec, copy.deepcopy({"b": "1", "c": "2", "codes": ["x"]}), {})
+
+
+def test_schema_errors_of_back_office_json_name_the_json_field(settings) -> None:
+    """A value the mapping takes but the XSD refuses (a gemeente code of letters, a product
+    code too long in the second toewijzing, a PGB contactadres without plaatsnaam): the
+    refusal names the element and the JSON field it came from, through the real receiver."""
+    from gateway.adapter import Registry
+    from gateway.envelope import Direction, Envelope
+    from gateway.ledger import open_ledger
+    from gateway.receive import REFUSED, Receiver
+    from gateway.validate import SchemaCache
+
+    config = dataclasses.replace(settings, adapters=("adapters.istandaarden", "adapters.svb"))
+    ledger = open_ledger(config.ledger_dsn, "k")
+    receiver = Receiver(
+        Registry.load(config.adapters, config), SchemaCache(), ledger, [].append, 10**7
+    )
+    data = _toewijzing("iwmo")
+    data["gemeente"] = "abcd"
+    data["toewijzingen"].append(copy.deepcopy(data["toewijzingen"][0]))
+    data["toewijzingen"][1]["productcode"] = "01A01XYZ"
+    pgb = json.loads((EXAMPLES / "pgb-toekenning.json").read_text())
+    del pgb["budgethouder"]["contactadres"]["plaatsnaam"]
+    try:
+        errors = []
+        for body, standard, name in [(data, "iwmo", "toewijzing"), (pgb, "ipgb", "toekenning")]:
+            envelope = Envelope(json.dumps(body).encode(), Direction.OUTBOUND)
+            receipt = receiver.receive_mapped(envelope, standard, name)
+            assert receipt.status == REFUSED
+            errors += receipt.errors
+    finally:
+        ledger.close()
+    text = "\n".join(errors)
+    assert "/Bericht/Header/Afzender (JSON gemeente): " in text
+    assert "ToegewezenProduct[2]/Product/Code (JSON toewijzingen[1].productcode): " in text
+    plaatsnaam = "budgethouder.contactadres.plaatsnaam"
+    assert f"/Bericht/Budgethouder/Contactadres (JSON {plaatsnaam}): " in text

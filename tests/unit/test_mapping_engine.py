@@ -89,3 +89,38 @@ def test_bad_mapping_files_are_refused(tmp_path: Path) -> None:
     path.write_text('[mapping]\nname="x"\n')
     with pytest.raises(ValueError, match="needs message"):
         load_mapping(path)
+
+
+def test_the_json_field_an_element_came_from(spec) -> None:
+    from gateway.mapping import source_field
+
+    assert source_field(spec, "H/A") == "a"
+    assert source_field(spec, "/H/B") == "b"  # from, with a generated default
+    assert source_field(spec, "H/C") is None  # a constant: no JSON field
+    assert source_field(spec, "R/Item/N") == "items[0].n"  # no [n]: the first
+    assert source_field(spec, "R/Item[3]/Cents") == "items[2].eur"
+    assert source_field(spec, "R/Item[2]/Sub/S[4]/V") == "items[1].subs[3].v"
+    assert source_field(spec, "R/Item[2]") == "items[1]"
+    assert source_field(spec, "R/Item[2]/Unknown") == "items[1]"  # inside an item: the item
+    assert source_field(spec, "H") is None and source_field(spec, "Nowhere/X") is None
+
+
+def test_schema_errors_of_a_mapped_message_name_the_json_field() -> None:
+    from gateway.validate import name_sources
+
+    sources = {"Header/Afzender": "gemeente", "Adres/Plaatsnaam": "adres.plaats"}
+    errors = (
+        "line 7: /Bericht/Header/Afzender: Element 'Afzender': [facet 'pattern'] ...",
+        "line 9: /Bericht/Adres: Element 'Adres': Missing child element(s). "
+        "Expected is ( Plaatsnaam ).",
+        "line 3: /Bericht/Header/BerichtCode: Element 'BerichtCode': ...",  # no JSON field
+        "Element 'X': streamed, no line",
+    )
+    assert name_sources(errors, sources.get) == (
+        "line 7: /Bericht/Header/Afzender (JSON gemeente): Element 'Afzender': [facet "
+        "'pattern'] ...",
+        "line 9: /Bericht/Adres (JSON adres.plaats): Element 'Adres': Missing child element(s)."
+        " Expected is ( Plaatsnaam ).",
+        errors[2],
+        errors[3],
+    )
