@@ -41,6 +41,9 @@ class Finding:
         str  # the message class it concerns, e.g. "Client/ToegewezenProducten/ToegewezenProduct[1]"
     )
     text: str  # readable, never personal data
+    # Of a message mapped from back-office JSON: the JSON field or list item the class came
+    # from (``toewijzingen[0]``), when the adapter can tell (``mapping_source``).
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,10 @@ class Finding(BaseModel):
     code: str = Field(description="the retourcode the standard ties to the rule")
     path: str
     text: str
+    source: str | None = Field(
+        default=None,
+        description="of back-office JSON: the JSON field or list item the class came from",
+    )
 
 
 class Receipt(BaseModel):

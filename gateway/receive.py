@@ -376,8 +376,9 @@ class Receiver:
             verdict = validate(doc, message_type, adapter, self.schemas, batch)
             description = adapter.describe(doc, message_type) if verdict.schema_valid else None
         job.envelope = envelope = typed
+        verdict = self._named(adapter, job.incoming.mapping, verdict)
         if not verdict.schema_valid:
-            self._refuse(job, batch, self._named(adapter, job.incoming.mapping, verdict))
+            self._refuse(job, batch, verdict.schema_errors)
             return
         assert description is not None
         if envelope.may_send_as is not None and description.sender not in envelope.may_send_as:
@@ -418,14 +419,25 @@ class Receiver:
         )
 
     @staticmethod
-    def _named(adapter: Adapter, mapping: str | None, verdict: Verdict) -> tuple[str, ...]:
-        """The schema errors; of a message mapped from back-office JSON, with the JSON field
-        each element came from, where the adapter can tell (optional ``mapping_source``)."""
+    def _sources(adapter: Adapter, mapping: str | None) -> Callable[[str], str | None] | None:
+        """For a message mapped from back-office JSON: which JSON field filled an element or
+        class (by its path below the root), where the adapter can tell (``mapping_source``)."""
         source = getattr(adapter, "mapping_source", None)
         if mapping is None or not callable(source):
-            return verdict.schema_errors
+            return None
         standard, _, name = mapping.partition("/")
-        return name_sources(verdict.schema_errors, lambda path: source(standard, name, path))
+        return lambda path: source(standard, name, path)
+
+    def _named(self, adapter: Adapter, mapping: str | None, verdict: Verdict) -> Verdict:
+        """The verdict; of a mapped message, its schema errors and findings naming the JSON
+        field each came from."""
+        source = self._sources(adapter, mapping)
+        if source is None:
+            return verdict
+        return Verdict(
+            name_sources(verdict.schema_errors, source),
+            tuple(replace(f, source=source(f.path)) for f in verdict.findings),
+        )
 
     def _refuse(
         self, job: _Job, batch: _Batch, errors: tuple[str, ...], stage: str | None = None

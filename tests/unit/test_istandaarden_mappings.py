@@ -280,3 +280,36 @@ def test_schema_errors_of_back_office_json_name_the_json_field(settings) -> None
     assert "ToegewezenProduct[2]/Product/Code (JSON toewijzingen[1].productcode): " in text
     plaatsnaam = "budgethouder.contactadres.plaatsnaam"
     assert f"/Bericht/Budgethouder/Contactadres (JSON {plaatsnaam}): " in text
+
+
+def test_findings_on_back_office_json_name_the_list_item(settings) -> None:
+    """A rule that fires on the second toewijzing (CS003: Einddatum before Ingangsdatum) names
+    the JSON item it came from beside the class path; a finding on the client as a whole
+    names none (no one JSON field made it)."""
+    from gateway.adapter import Registry
+    from gateway.envelope import Direction, Envelope
+    from gateway.ledger import open_ledger
+    from gateway.receive import REJECTED, Receiver
+    from gateway.validate import SchemaCache
+
+    ledger = open_ledger(settings.ledger_dsn, "k")
+    receiver = Receiver(
+        Registry.load(settings.adapters, settings), SchemaCache(), ledger, [].append, 10**7
+    )
+    data = _toewijzing("iwmo")
+    data["client"]["bsn"] = "123456789"  # fails the 11-proef (CS002, on Client)
+    second = copy.deepcopy(data["toewijzingen"][0])
+    second.update(toewijzingnummer=int(second["toewijzingnummer"]) + 1, productcode="01A02")
+    second.update(ingangsdatum="2027-02-01", einddatum="2027-01-01")
+    data["toewijzingen"].append(second)
+    try:
+        envelope = Envelope(json.dumps(data).encode(), Direction.OUTBOUND)
+        receipt = receiver.receive_mapped(envelope, "iwmo", "toewijzing")
+        recorded = ledger.history(envelope.message_id)[-1].detail["findings"]
+    finally:
+        ledger.close()
+    assert receipt.status == REJECTED
+    found = {(f.rule, f.path, f.source) for f in receipt.findings}
+    assert ("CS003", "Client/ToegewezenProducten/ToegewezenProduct[2]", "toewijzingen[1]") in found
+    assert ("CS002", "Client", None) in found
+    assert {f["source"] for f in recorded} == {"toewijzingen[1]", None}  # recorded with it
