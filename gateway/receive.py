@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -183,6 +184,10 @@ class Receiver:
         self.publish_many = publish_many
         self.max_bytes = max_bytes
         self.stream_above = stream_above
+        # Messages handed in to this process that could not be recorded (the sender was told
+        # so and must send again): ``ketenpoort_not_recorded_total`` in /metrics.
+        self.not_recorded = 0
+        self._counting = threading.Lock()
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -225,7 +230,7 @@ class Receiver:
         try:
             earlier = self.ledger.histories(ids)
         except Exception as exc:
-            return [exc for _ in incoming]
+            return self._counted([exc for _ in incoming])
         results: list[Receipt | Exception | None] = [None] * len(incoming)
         jobs: dict[str, _Job] = {}
         for index, item in enumerate(incoming):
@@ -261,7 +266,7 @@ class Receiver:
                 if isinstance(result, Receipt) and job.incoming is not item:
                     result = replace(result, duplicate=True)  # twice in one batch
                 results[index] = result
-        done = [r for r in results if r is not None]
+        done = self._counted([r for r in results if r is not None])
         if not batch.single:
             receipts = [r for r in done if isinstance(r, Receipt)]
             log.info(
@@ -275,6 +280,14 @@ class Receiver:
                 failed=len(done) - len(receipts),
             )
         return done
+
+    def _counted(self, results: list[Receipt | Exception]) -> list[Receipt | Exception]:
+        """``results``, with those that could not be recorded counted (``not_recorded``)."""
+        failed = sum(isinstance(r, Exception) for r in results)
+        if failed:
+            with self._counting:
+                self.not_recorded += failed
+        return results
 
     def republish_pending(self, chunk: int = 500) -> int:
         """Publish what was recorded but never confirmed by the broker. Returns how many."""

@@ -111,7 +111,7 @@ def router(gateway: Gateway) -> APIRouter:
     api = APIRouter()
     runtime = operations(gateway)
     ledger = gateway.ledger
-    metrics = registry(ledger, runtime.breaches)
+    metrics = registry(ledger, runtime.breaches, lambda: gateway.receiver.not_recorded)
     contract = Contract(secured=not runtime.auth.open)
 
     def who(request: Request, role: Role) -> Identity:

@@ -15,16 +15,23 @@ API reports the same numbers for the whole installation, whichever process did t
 | ``ketenpoort_deadline_breaches{rule}`` | gauge | open deadline breaches now |
 | ``ketenpoort_deadline_alerts_total`` | counter | breaches recorded (``overdue``) and alerted |
 | ``ketenpoort_payload_views_total`` | counter | payload views recorded (``viewed``) |
+| ``ketenpoort_ledger_up`` | gauge | 1 when the ledger could be read for this scrape, else 0 |
+| ``ketenpoort_ledger_disk_free_bytes`` | gauge | free space where the SQLite ledger lives |
+| ``ketenpoort_not_recorded_total`` | counter | messages handed in to this process that could |
+| | | not be recorded (disk full, ledger away): their senders must send again |
 
 Counters over entries are counted incrementally (entries after the last seen ``seq``), so a
-scrape costs one indexed range read, not a scan of the ledger.
+scrape costs one indexed range read, not a scan of the ledger. A ledger that cannot be read does
+not fail the scrape: it reports ``ketenpoort_ledger_up 0`` (and the process's own counters).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -36,8 +43,11 @@ from prometheus_client.core import (
 )
 
 from gateway.ledger import Event, Status
+from gateway.logs import get_logger
 from gateway.ops.deadlines import Breach
 from gateway.ops.messages import OPERATIONS
+
+log = get_logger(__name__)
 
 LATENCY_BUCKETS = (60.0, 600.0, 3600.0, 6 * 3600.0, 86400.0, 3 * 86400.0, 10 * 86400.0)
 LATENCY_WINDOW = dt.timedelta(hours=24)
@@ -68,6 +78,25 @@ class LedgerCollector:
             return dict(self._counts)
 
     def collect(self) -> Iterator[Metric]:
+        try:
+            families = list(self._collect())
+        except Exception as exc:
+            log.error("metrics.ledger_unavailable", error=type(exc).__name__)
+            families = []
+        yield GaugeMetricFamily(
+            "ketenpoort_ledger_up",
+            "1: the ledger could be read for this scrape",
+            int(bool(families)),
+        )
+        yield from families
+        path = getattr(self.ledger, "path", None)
+        if isinstance(path, str) and path != ":memory:":
+            free = shutil.disk_usage(Path(path).parent).free
+            yield GaugeMetricFamily(
+                "ketenpoort_ledger_disk_free_bytes", "Free space beside the SQLite ledger", free
+            )
+
+    def _collect(self) -> Iterator[Metric]:
         rows = self.ledger.rows(
             "SELECT route, status, COUNT(*) FROM messages WHERE direction <> ? "
             "GROUP BY route, status",
@@ -144,9 +173,26 @@ class LedgerCollector:
         )
 
 
-def registry(ledger: Any, breaches: Callable[[], Sequence[Breach]]) -> CollectorRegistry:
+class IntakeCollector:
+    """This process's own count of messages it could not record (``Receiver.not_recorded``)."""
+
+    def __init__(self, not_recorded: Callable[[], int]) -> None:
+        self.not_recorded = not_recorded
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "ketenpoort_not_recorded",
+            "Messages handed in to this process that could not be recorded",
+            self.not_recorded(),
+        )
+
+
+def registry(
+    ledger: Any, breaches: Callable[[], Sequence[Breach]], not_recorded: Callable[[], int]
+) -> CollectorRegistry:
     reg = CollectorRegistry(auto_describe=False)
     reg.register(LedgerCollector(ledger, breaches))
+    reg.register(IntakeCollector(not_recorded))
     return reg
 
 

@@ -49,6 +49,27 @@ def test_a_message_the_ledger_cannot_record_is_answered_503_with_its_id(
     assert response.status_code == 503
     assert response.json()["message_id"] == message_id
     assert "send it again" in response.json()["error"]
+    # operations see it: /metrics answers (it does not fail with the ledger), says the ledger
+    # cannot be read and counts the message not recorded, which an alerting rule watches
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    lines = metrics.text.splitlines()
+    assert "ketenpoort_ledger_up 0.0" in lines
+    assert "ketenpoort_not_recorded_total 1.0" in lines
+    assert any(line.startswith("ketenpoort_ledger_disk_free_bytes ") for line in lines)
+
+
+def test_metrics_count_nothing_not_recorded_on_a_healthy_ledger(
+    live: tuple[Gateway, TestClient, Path],
+) -> None:
+    _, client, _ = live
+    body = (EXAMPLES / "WMO301-ontvangen.xml").read_bytes()
+    assert client.post("/v1/messages/inbound", content=body, headers=XML).status_code == 202
+    lines = client.get("/metrics").text.splitlines()
+    assert "ketenpoort_ledger_up 1.0" in lines
+    assert "ketenpoort_not_recorded_total 0.0" in lines
+    [free] = [line for line in lines if line.startswith("ketenpoort_ledger_disk_free_bytes ")]
+    assert float(free.split()[1]) > 0
 
 
 def test_a_mapping_no_adapter_has_is_404_and_nothing_is_recorded(

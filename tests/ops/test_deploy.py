@@ -132,7 +132,7 @@ def test_the_alerting_rules_name_metrics_the_gateway_exports(tmp_path: Path) -> 
     from gateway.envelope import Direction, Envelope, MessageType
     from gateway.ledger import Event, Status, open_ledger
     from gateway.ops.deadlines import Breach
-    from gateway.ops.metrics import LedgerCollector
+    from gateway.ops.metrics import registry
 
     ledger = open_ledger(f"sqlite:///{tmp_path / 'l.sqlite3'}", "k")
     envelope = Envelope(
@@ -143,8 +143,8 @@ def test_the_alerting_rules_name_metrics_the_gateway_exports(tmp_path: Path) -> 
     breach = Breach(
         "b", "OP090", "retour within 3 working days", "answer", "m", "WMO301", "r", "", "", "", ""
     )
-    collector = LedgerCollector(ledger, lambda: [breach])
-    samples = {s.name for family in collector.collect() for s in family.samples}
+    metrics = registry(ledger, lambda: [breach], lambda: 0)
+    samples = {s.name for family in metrics.collect() for s in family.samples}
     ledger.close()
     assert "ketenpoort_parked_messages" in samples
 
