@@ -4,6 +4,7 @@ each test under its own bus prefix (and its own database schema), removed afterw
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -69,14 +70,36 @@ def _check_ledger(settings: Settings) -> None:
     assert report.ok, report.problems
 
 
+ALL_ADAPTERS = (
+    "adapters.istandaarden",
+    "adapters.ggk",
+    "adapters.svb",
+    "adapters.cak",
+    "adapters.corv",
+    "adapters.vecozo",
+)
+
+
+@functools.cache
+def _all_standards() -> tuple[str, ...]:
+    from gateway.adapter import Registry
+
+    settings = load_settings(env={})
+    registry = Registry.load(ALL_ADAPTERS, dataclasses.replace(settings, adapters=ALL_ADAPTERS))
+    return tuple(sorted({s for adapter in registry for s in adapter.standards}))
+
+
 def _delete_topology(settings: Settings) -> None:
     import pika.exceptions
 
-    from gateway.adapter import Registry
-    from gateway.app import topology_for
     from gateway.bus.publisher import connect
+    from gateway.bus.topology import Topology
 
-    topology = topology_for(settings, Registry.load(settings.adapters, settings))
+    # A test may load more adapters than its settings fixture names (counterpart_settings):
+    # delete the queues of every standard any adapter speaks, declared or not.
+    topology = Topology(
+        settings.bus_prefix, _all_standards(), settings.delivery_limit, settings.retry_tiers
+    )
     connection = connect(settings.amqp_url)
     try:
         topology.delete(connection.channel())
