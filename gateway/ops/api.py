@@ -95,6 +95,14 @@ class JobRequest(BaseModel):
     start: StrictBool = True
 
 
+# Headers for bytes a sender chose: never sniffed, never scripted, saved rather than shown.
+_INERT = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Content-Disposition": "attachment",
+}
+
+
 def _keys(pairs: list[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -202,7 +210,9 @@ def router(gateway: Gateway) -> APIRouter:
         chosen = [p for p in found if p.event == which]
         if not chosen:
             raise HTTPException(404, f"no {which} payload (never recorded, or erased)")
-        return Response(chosen[-1].body, media_type=chosen[-1].content_type)
+        # The bytes are the sender's, and so is their content type: a browser that opens this
+        # URL with the dashboard's cookie must not run them (text/html with a script in it).
+        return Response(chosen[-1].body, media_type=chosen[-1].content_type, headers=_INERT)
 
     @api.post(
         "/v1/messages/{message_id}/replay",

@@ -98,6 +98,10 @@ def test_roles_and_every_payload_view_is_recorded(live: tuple[Gateway, TestClien
     assert got.status_code == 200 and got.content == toewijzing(7101)
     mapped = client.get(f"{payload}?which=mapped", headers=as_("pv"))
     assert mapped.headers["content-type"].startswith("application/xml")
+    for answer in (got, mapped):  # the sender's bytes: a browser neither sniffs nor runs them
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["content-security-policy"].startswith("sandbox")
+        assert answer.headers["content-disposition"] == "attachment"
     views = [e for e in gateway.ledger.history(message_id) if e.event is Event.VIEWED]
     assert [v.detail["by"] for v in views] == ["pv", "pv"]
     state = gateway.ledger.state(message_id)
