@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -83,6 +84,29 @@ def _message_id(given: str | None) -> str:
         raise HTTPException(400, "X-Message-Id must be a UUID") from None
 
 
+def _ledger_errors() -> tuple[type[Exception], ...]:
+    """What a ledger raises when its database cannot be used (locked, gone, disk I/O)."""
+    errors: list[type[Exception]] = [sqlite3.OperationalError]
+    with contextlib.suppress(ImportError):  # the postgres extra
+        import psycopg
+
+        errors.append(psycopg.OperationalError)
+    return tuple(errors)
+
+
+def unavailable_ledger_is_503(app: FastAPI) -> None:
+    """A route that cannot read or write the ledger answers 503 (try again), not 500; the
+    ingress routes answer it themselves, with the message id."""
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        log.error("api.ledger_unavailable", path=request.url.path, error=type(exc).__name__)
+        detail = "the ledger is unavailable; nothing was done: try again"
+        return JSONResponse({"detail": detail}, 503)
+
+    for error in _ledger_errors():
+        app.add_exception_handler(error, handler)
+
+
 def mappings(gateway: Gateway) -> dict[str, list[str]]:
     """The back-office mappings per standard (adapters' optional member ``mappings``)."""
     known: dict[str, list[str]] = {}
@@ -124,6 +148,7 @@ def make_app(gateway: Gateway) -> FastAPI:
         lifespan=lifespan,
     )
     allow_all_methods(app)
+    unavailable_ledger_is_503(app)
     limit = gateway.settings.max_message_bytes
     auth = operations(gateway).auth
     contract = Contract(secured=not auth.open)

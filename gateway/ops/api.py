@@ -129,7 +129,7 @@ def router(gateway: Gateway) -> APIRouter:
         found = ops.search(ledger, query)
         return {"count": len(found), "messages": [ops.state_dict(s) for s in found]}
 
-    @api.get("/v1/messages", tags=["operations"], **contract.route(400))
+    @api.get("/v1/messages", tags=["operations"], **contract.route(400, 503))
     def list_messages(
         request: Request,
         status: Status | None = None,
@@ -157,7 +157,7 @@ def router(gateway: Gateway) -> APIRouter:
             )
         )
 
-    @api.post("/v1/messages/search", tags=["operations"], **contract.route(400))
+    @api.post("/v1/messages/search", tags=["operations"], **contract.route(400, 503))
     def search_messages(body: SearchBody, request: Request) -> dict[str, Any]:
         """Search, also by BSN (hashed before the lookup)."""
         who(request, Role.VIEWER)
@@ -176,7 +176,7 @@ def router(gateway: Gateway) -> APIRouter:
             )
         )
 
-    @api.get("/v1/messages/{message_id}", tags=["operations"], **contract.route(404))
+    @api.get("/v1/messages/{message_id}", tags=["operations"], **contract.route(404, 503))
     def get_message(message_id: str, request: Request) -> dict[str, Any]:
         """A message's state, its whole history and, for a heenbericht, its retour."""
         who(request, Role.VIEWER)
@@ -185,7 +185,7 @@ def router(gateway: Gateway) -> APIRouter:
         except NotFound:
             raise HTTPException(404, "no such message") from None
 
-    payload_doc = contract.route(404)
+    payload_doc = contract.route(404, 503)
     payload_doc["responses"][200] = {
         "description": "the bytes, with the content type they were handed in with",
         "content": {
@@ -243,7 +243,9 @@ def router(gateway: Gateway) -> APIRouter:
         return ops.state_dict(state)
 
     @api.post(
-        "/v1/messages/{message_id}/discard", tags=["operations"], **contract.route(400, 404, 409)
+        "/v1/messages/{message_id}/discard",
+        tags=["operations"],
+        **contract.route(400, 404, 409, 503),
     )
     def discard_message(message_id: str, body: Reason, request: Request) -> dict[str, Any]:
         """Give up on a message (a reason is required); bulk replays skip it from now on."""
@@ -255,7 +257,9 @@ def router(gateway: Gateway) -> APIRouter:
         except NotAllowed as exc:
             raise HTTPException(409, str(exc)) from None
 
-    @api.post("/v1/replay-jobs", status_code=202, tags=["operations"], **contract.route(400, 409))
+    @api.post(
+        "/v1/replay-jobs", status_code=202, tags=["operations"], **contract.route(400, 409, 503)
+    )
     def create_job(body: JobRequest, request: Request) -> dict[str, Any]:
         """Replay every message matching the filter (default: all parked), as one resumable,
         rate-limited job; each message once, discarded ones never."""
@@ -278,12 +282,12 @@ def router(gateway: Gateway) -> APIRouter:
             )
         return job.to_dict()
 
-    @api.get("/v1/replay-jobs", tags=["operations"], **contract.route())
+    @api.get("/v1/replay-jobs", tags=["operations"], **contract.route(503))
     def list_jobs(request: Request) -> dict[str, Any]:
         who(request, Role.VIEWER)
         return {"jobs": [j.to_dict() for j in jobs.jobs(ledger)]}
 
-    @api.get("/v1/replay-jobs/{job_id}", tags=["operations"], **contract.route(404))
+    @api.get("/v1/replay-jobs/{job_id}", tags=["operations"], **contract.route(404, 503))
     def get_job(job_id: str, request: Request) -> dict[str, Any]:
         who(request, Role.VIEWER)
         try:
@@ -296,7 +300,7 @@ def router(gateway: Gateway) -> APIRouter:
         "/v1/replay-jobs/{job_id}/resume",
         status_code=202,
         tags=["operations"],
-        **contract.route(404),
+        **contract.route(404, 503),
     )
     def resume_job(job_id: str, request: Request) -> dict[str, Any]:
         """Run the job again: what it replayed already is skipped."""
@@ -311,7 +315,7 @@ def router(gateway: Gateway) -> APIRouter:
             )
         return job.to_dict()
 
-    @api.get("/v1/deadlines", tags=["operations"], **contract.route())
+    @api.get("/v1/deadlines", tags=["operations"], **contract.route(503))
     def deadline_breaches(request: Request) -> dict[str, Any]:
         """Open deadline breaches: unanswered past their due date, or reported late."""
         who(request, Role.VIEWER)

@@ -59,6 +59,18 @@ def test_a_message_the_ledger_cannot_record_is_answered_503_with_its_id(
     assert any(line.startswith("ketenpoort_ledger_disk_free_bytes ") for line in lines)
 
 
+def test_operations_routes_answer_503_when_the_ledger_cannot_be_read(
+    live: tuple[Gateway, TestClient, Path],
+) -> None:
+    _, client, path = live
+    assert client.get("/v1/messages").status_code == 200
+    with sqlite3.connect(path) as other:  # the ledger's database loses its tables
+        other.execute("DROP TABLE messages")
+    for answer in (client.get("/v1/messages"), client.get(f"/v1/messages/{uuid.uuid4()}")):
+        assert answer.status_code == 503
+        assert answer.json()["detail"].startswith("the ledger is unavailable")
+
+
 def test_metrics_count_nothing_not_recorded_on_a_healthy_ledger(
     live: tuple[Gateway, TestClient, Path],
 ) -> None:
