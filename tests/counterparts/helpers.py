@@ -34,13 +34,6 @@ GGK_PUBLIC = (
 GGK_EXAMPLES = REFERENCE / "ggk-stuf-envelop/extracted/ggk0210 patch 04/ggk0210/voorbeeldberichten"
 IEB10 = REFERENCE / "ieb-1.0-messagestub"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-ALL_ADAPTERS = (
-    "adapters.istandaarden",
-    "adapters.ggk",
-    "adapters.svb",
-    "adapters.cak",
-    "adapters.corv",
-)
 
 
 def counterpart_settings(settings: Settings, **changes: Any) -> Settings:
