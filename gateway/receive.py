@@ -432,21 +432,18 @@ class Receiver:
         )
 
     @staticmethod
-    def _sources(adapter: Adapter, mapping: str | None) -> Callable[[str], str | None] | None:
-        """For a message mapped from back-office JSON: which JSON field filled an element or
-        class (by its path below the root), where the adapter can tell (``mapping_source``)."""
-        source = getattr(adapter, "mapping_source", None)
-        if mapping is None or not callable(source):
-            return None
-        standard, _, name = mapping.partition("/")
-        return lambda path: source(standard, name, path)
-
-    def _named(self, adapter: Adapter, mapping: str | None, verdict: Verdict) -> Verdict:
-        """The verdict; of a mapped message, its schema errors and findings naming the JSON
-        field each came from."""
-        source = self._sources(adapter, mapping)
-        if source is None:
+    def _named(adapter: Adapter, mapping: str | None, verdict: Verdict) -> Verdict:
+        """The verdict; of a message mapped from back-office JSON, its schema errors and findings
+        naming the JSON field each came from, where the adapter can tell (``mapping_source``)."""
+        lookup = getattr(adapter, "mapping_source", None)
+        if mapping is None or not callable(lookup):
             return verdict
+        standard, _, name = mapping.partition("/")
+
+        def source(path: str) -> str | None:
+            found: str | None = lookup(standard, name, path)
+            return found
+
         return Verdict(
             name_sources(verdict.schema_errors, source),
             tuple(replace(f, source=source(f.path)) for f in verdict.findings),
