@@ -20,6 +20,7 @@ from adapters.corv.catalogue import (
 )
 from adapters.corv.transport import make_transport
 from adapters.shared.base import WholeMessages
+from adapters.shared.mapped import BackOfficeMappings
 from adapters.shared.stuf import StufError, stuurgegevens_of
 from gateway.adapter import (
     Delivery,
@@ -31,15 +32,15 @@ from gateway.adapter import (
     Unidentified,
 )
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.mapping import source_field
 
 
 def _texts(root: etree._Element, path: str) -> list[str]:
     return [str(t).strip() for t in root.xpath(path) if str(t).strip()]
 
 
-class CorvAdapter(WholeMessages):
+class CorvAdapter(BackOfficeMappings, WholeMessages):
     name = "corv"
+    mapping = mapping
     standards = (STANDARD,)
 
     def __init__(self, settings: Any) -> None:
@@ -108,15 +109,6 @@ class CorvAdapter(WholeMessages):
             keys=keys,
             subjects=subjects,
         )
-
-    def mappings(self) -> list[str]:
-        """The mapping names ``map_in`` takes (optional adapter member)."""
-        return mapping.mapping_names()
-
-    def mapping_source(self, standard: str, name: str, path: str) -> str | None:
-        """The JSON field of mapping ``name`` that filled the element at ``path`` (optional
-        adapter member: schema errors of a mapped message name it)."""
-        return source_field(mapping.load(name), path)
 
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         if standard != STANDARD:

@@ -23,9 +23,9 @@ from adapters.istandaarden.catalogue import (
 from adapters.istandaarden.engine import Checker, record_tag, split
 from adapters.istandaarden.history import History
 from adapters.istandaarden.refdata import RefData
+from adapters.shared.mapped import BackOfficeMappings
 from gateway.adapter import Delivery, Description, Finding, State, Transport, Unidentified
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.mapping import source_field
 from gateway.ops.deadlines import Deadline
 
 # Elements whose values are business keys worth indexing in the ledger (the rules that need
@@ -43,8 +43,9 @@ def _bericht(message_type: MessageType) -> Bericht:
     return by_code(message_type.code)
 
 
-class IStandaardenAdapter:
+class IStandaardenAdapter(BackOfficeMappings):
     name = "istandaarden"
+    mapping = mapping
     standards = STANDARDS
     # The transport-level error owed for a received message that fails the XSD (no retour is
     # made then; the ledger marks it ``answer: transport-error``): StUF-GGk Fo01 code StUF055.
@@ -169,15 +170,6 @@ class IStandaardenAdapter:
         if bericht.is_retour:
             sender, receiver = receiver, sender
         return sender, receiver
-
-    def mappings(self) -> list[str]:
-        """The mapping names ``map_in`` takes (optional adapter member)."""
-        return mapping.mapping_names()
-
-    def mapping_source(self, standard: str, name: str, path: str) -> str | None:
-        """The JSON field of mapping ``name`` that filled the element at ``path`` (optional
-        adapter member: schema errors of a mapped message name it)."""
-        return source_field(mapping.load(name), path)
 
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         return mapping.map_in(standard, mapping_name, data, dt.datetime.now())

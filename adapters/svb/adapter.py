@@ -10,15 +10,16 @@ from lxml import etree
 
 from adapters.shared.base import CatalogueAdapter
 from adapters.shared.istandaard import decode_message, walk
+from adapters.shared.mapped import BackOfficeMappings
 from adapters.svb import mapping, rules
 from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB
 from gateway.adapter import Delivery, Description, Finding, MappingError, State
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.mapping import source_field
 
 
-class SvbAdapter(CatalogueAdapter):
+class SvbAdapter(BackOfficeMappings, CatalogueAdapter):
     name = "svb"
+    mapping = mapping
     standard = STANDARD
     catalogue = CATALOGUE
 
@@ -57,15 +58,6 @@ class SvbAdapter(CatalogueAdapter):
             subjects,
             expects_answer=message.retour is not None,
         )
-
-    def mappings(self) -> list[str]:
-        """The mapping names ``map_in`` takes (optional adapter member)."""
-        return mapping.mapping_names()
-
-    def mapping_source(self, standard: str, name: str, path: str) -> str | None:
-        """The JSON field of mapping ``name`` that filled the element at ``path`` (optional
-        adapter member: schema errors of a mapped message name it)."""
-        return source_field(mapping.load(name), path)
 
     def map_in(self, standard: str, mapping_name: str, data: Mapping[str, Any]) -> bytes:
         if standard != STANDARD:
