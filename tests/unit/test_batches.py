@@ -207,6 +207,67 @@ def test_outbox_batch_writes_complete_files_and_fails_one_alone(tmp_path: Path) 
     assert first.read_bytes() == b"<as delivered/>"
 
 
+def test_outbox_syncs_every_file_before_any_is_renamed_or_closed(tmp_path, monkeypatch) -> None:
+    """The syncs of a batch run side by side (one journal commit for them all); every file is
+    synced, none is closed while a sync of it may still run, and when one sync fails no file of
+    the batch is put under its final name."""
+    import os
+    import threading
+    import time
+
+    from gateway import delivery
+
+    synced: list[int] = []
+    open_while_syncing: list[bool] = []
+    lock = threading.Lock()
+
+    def slow_sync(fd: int) -> None:
+        time.sleep(0.02)
+        try:
+            os.fstat(fd)  # still open: closing it under a running sync would be EBADF here
+            open_while_syncing.append(True)
+        except OSError:
+            open_while_syncing.append(False)
+        with lock:
+            synced.append(fd)
+        if fail and fd == fail[0]:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(delivery, "_SYNC", slow_sync)
+    outbox = OutboxTransport(tmp_path)
+    items = [
+        (_out(70 + n), Delivery("87654321", b"<m/>", "application/xml", "WMO301.xml"))
+        for n in range(12)
+    ]
+    fail: list[int] = []
+    assert all(not isinstance(r, Exception) for r in outbox.deliver_many(items))
+    assert len(synced) == 12 and all(open_while_syncing)
+    assert len(list((tmp_path / "87654321").glob("*.xml"))) == 12
+
+    more = [
+        (_out(90 + n), Delivery("87654321", b"<m/>", "application/xml", "WMO301.xml"))
+        for n in range(12)
+    ]
+    synced.clear()
+    fail.append(-1)
+
+    real_open = os.open
+
+    def remember(path, flags, mode=0o777):  # the fifth file's descriptor fails its sync
+        fd = real_open(path, flags, mode)
+        if str(path).endswith(".part") and fail[0] == -1 and len(opened) == 4:
+            fail[0] = fd
+        opened.append(fd)
+        return fd
+
+    opened: list[int] = []
+    monkeypatch.setattr(delivery.os, "open", remember)
+    results = outbox.deliver_many(more)
+    assert all(isinstance(r, OSError) for r in results)
+    assert len(synced) == 12 and all(open_while_syncing)  # the others ran to their end
+    assert len(list((tmp_path / "87654321").glob("*.xml"))) == 12  # only the first batch
+
+
 def test_file_drop_takes_a_batch_and_leaves_what_could_not_be_recorded(parts, tmp_path) -> None:
     from gateway.ingress.filedrop import FileDrop
 
