@@ -3,12 +3,14 @@ bodies, one shared table of error responses, and how callers authenticate.
 
 Routes take their ``responses=`` (and, once identities are configured, their security
 ``dependencies=``) from :meth:`Contract.route`, so that every status a route can answer is
-documented with the body it really carries. ``tests/ops/test_openapi_contract.py`` holds the
-running app to this document.
+documented with the body it really carries. The models only document: a route's answer is sent
+as the route made it, never validated or filtered through them. ``tests/ops/
+test_openapi_contract.py`` holds the running app to this document.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -16,6 +18,8 @@ from fastapi import Security
 from fastapi.params import Depends
 from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel, Field
+
+from gateway.ledger import Event, Status
 
 # -- bodies --------------------------------------------------------------------------------
 
@@ -118,6 +122,140 @@ class Readiness(BaseModel):
     ledger: str = Field(description="ok, or unavailable: <error type>")
 
 
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+# -- operations bodies (``gateway/ops``) ----------------------------------------------------
+
+
+class MessageState(BaseModel):
+    """Where a message stands (``ops.messages.state_dict``): no payload, no personal data."""
+
+    message_id: str
+    correlation_id: str
+    direction: Literal["inbound", "outbound", "operations", ""] = Field(
+        description="inbound: came from a counterpart; outbound: goes to one; operations: a "
+        "record of an operation (a bulk replay job); empty: none recorded"
+    )
+    route: str = Field(description="e.g. outbound.iwmo.WMO301")
+    standard: str = Field(description="e.g. iwmo")
+    code: str = Field(description="the message code, e.g. WMO301")
+    sender: str = Field(description="the sender's code; empty once erased by retention")
+    receiver: str = Field(description="the receiver's code; empty once erased by retention")
+    status: Status
+    verdict: Literal["validated", "rejected", "imported", ""] = Field(
+        description="validated: accepted; rejected: refused or rejected; imported: exchanged "
+        "before Ketenpoort; empty: no verdict yet"
+    )
+    expects_answer: bool = Field(description="a heenbericht: a retour is due")
+    answered_by: str | None = Field(description="the message id of its retour, once answered")
+    first_seq: int = Field(description="the ledger entry that first recorded it")
+    last_seq: int = Field(description="the ledger entry of its latest activity")
+    first_at: dt.datetime = Field(description="first recorded (UTC)")
+    last_at: dt.datetime = Field(description="its latest activity (UTC)")
+
+
+class HistoryEntry(BaseModel):
+    """One recorded step of a message (``ops.messages.entry_dict``)."""
+
+    seq: int = Field(description="the entry's place in the ledger, from 1")
+    message_id: str
+    correlation_id: str
+    event: Event
+    at: dt.datetime = Field(description="recorded (UTC)")
+    route: str
+    standard: str
+    code: str
+    version: str
+    sender: str = Field(description="empty once redacted")
+    receiver: str = Field(description="empty once redacted")
+    detail: dict[str, Any] = Field(
+        description="what the event recorded, by event (replayed: by, reason, previous ...); "
+        "empty once redacted"
+    )
+    payload_sha256: str | None = Field(
+        description="the payload this entry recorded (received, mapped); its bytes: "
+        "GET /v1/messages/{message_id}/payload"
+    )
+    keys: dict[str, list[str]] = Field(
+        description="business keys recorded with the entry (bsn: a keyed hash, never a BSN)"
+    )
+    redacted: bool = Field(
+        description="its personal traffic data (parties, detail, keys) was erased by retention"
+    )
+
+
+class Message(BaseModel):
+    """A message, its whole history and, for a heenbericht, its retour (``ops.messages``)."""
+
+    message_id: str
+    state: MessageState
+    history: list[HistoryEntry] = Field(description="oldest first")
+    retour: MessageState | None = Field(description="for a heenbericht: its retour, once sent")
+    retour_history: list[HistoryEntry] = Field(description="the retour's; empty without one")
+
+
+class MessageList(BaseModel):
+    count: int = Field(description="how many messages follow (at most the limit asked)")
+    messages: list[MessageState] = Field(description="newest first")
+
+
+class ReplayJobFilter(BaseModel):
+    """Which messages the job selected when it was created (all given criteria held)."""
+
+    status: Status
+    code: str | None
+    party: str | None = Field(description="sender or receiver")
+    keys: dict[str, str] = Field(description="business keys")
+    since: str | None = Field(description="ISO 8601 bound on when a message was first recorded")
+    until: str | None = Field(description="ISO 8601 bound on when a message was first recorded")
+
+
+class ReplayJob(BaseModel):
+    """A bulk replay (``ops.replay.Job``); its progress is the ledger's."""
+
+    job_id: str
+    by: str = Field(description="who created it")
+    reason: str
+    filter: ReplayJobFilter
+    created: dt.datetime = Field(description="UTC")
+    total: int = Field(description="messages selected")
+    replayed: int = Field(description="of those, replayed by this job so far")
+    running: bool = Field(description="running now, in the process that answered")
+
+
+class ReplayJobDetail(ReplayJob):
+    selection: list[str] = Field(description="the selected message ids, oldest first")
+
+
+class ReplayJobList(BaseModel):
+    jobs: list[ReplayJob] = Field(description="the latest jobs, newest first")
+
+
+class Breach(BaseModel):
+    """An open deadline breach (``ops.deadlines.Breach``)."""
+
+    breach_id: str = Field(description="stable: the same breach keeps its id")
+    rule: str = Field(description="the standard's rule, e.g. OP090")
+    text: str = Field(description="the deadline, readable")
+    kind: Literal["answer", "report"] = Field(
+        description="answer: still unanswered past its due date; report: sent too late"
+    )
+    message_id: str
+    code: str
+    route: str
+    sender: str
+    receiver: str
+    started: dt.date = Field(description="the day its clock started (Europe/Amsterdam)")
+    due: dt.date = Field(description="the day by whose end it was due")
+
+
+class BreachList(BaseModel):
+    count: int
+    breaches: list[Breach]
+
+
 # -- responses -----------------------------------------------------------------------------
 
 # Status -> (what it means, its body: a model, or an OpenAPI ``content`` as :func:`text` makes
@@ -178,10 +316,13 @@ class Contract:
         auth: bool = True,
     ) -> dict[str, Any]:
         """Keyword arguments for a route decorator: its responses and, for a route that checks
-        the caller once identities are configured, the security schemes it takes."""
+        the caller once identities are configured, the security schemes it takes. The bodies
+        are documented only: no ``response_model``, so the answer goes out as the route made
+        it (never validated, filtered or completed by FastAPI)."""
         return {
             "responses": self.responses(*statuses, bodies=bodies, auth=auth),
             "dependencies": self.security() if auth else [],
+            "response_model": None,
         }
 
     def security(self) -> Sequence[Depends]:

@@ -45,6 +45,7 @@ from gateway.openapi import (
     BatchAnswer,
     BatchRefusal,
     Contract,
+    Liveness,
     Problem,
     Readiness,
     Receipt,
@@ -343,7 +344,12 @@ def make_app(gateway: Gateway) -> FastAPI:
         if callable(make_router):
             app.include_router(make_router(gateway))
 
-    @app.get("/health/live", tags=["health"])
+    @app.get(
+        "/health/live",
+        tags=["health"],
+        response_model=None,
+        responses={200: {"model": Liveness, "description": "the process answers"}},
+    )
     def live() -> dict[str, str]:
         return {"status": "ok"}
 

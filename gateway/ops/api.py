@@ -22,7 +22,16 @@ from gateway.app import Gateway
 from gateway.bus.publisher import PublishError
 from gateway.ledger import Query as LedgerQuery
 from gateway.ledger import Status
-from gateway.openapi import Contract
+from gateway.openapi import (
+    BreachList,
+    Contract,
+    Message,
+    MessageList,
+    MessageState,
+    ReplayJob,
+    ReplayJobDetail,
+    ReplayJobList,
+)
 from gateway.ops import messages as ops
 from gateway.ops import replay as jobs
 from gateway.ops.auth import Identity, Role
@@ -129,7 +138,9 @@ def router(gateway: Gateway) -> APIRouter:
         found = ops.search(ledger, query)
         return {"count": len(found), "messages": [ops.state_dict(s) for s in found]}
 
-    @api.get("/v1/messages", tags=["operations"], **contract.route(400, 503))
+    listed = {200: ("the messages found, newest first", MessageList)}
+
+    @api.get("/v1/messages", tags=["operations"], **contract.route(400, 503, bodies=listed))
     def list_messages(
         request: Request,
         status: Status | None = None,
@@ -157,7 +168,7 @@ def router(gateway: Gateway) -> APIRouter:
             )
         )
 
-    @api.post("/v1/messages/search", tags=["operations"], **contract.route(400, 503))
+    @api.post("/v1/messages/search", tags=["operations"], **contract.route(400, 503, bodies=listed))
     def search_messages(body: SearchBody, request: Request) -> dict[str, Any]:
         """Search, also by BSN (hashed before the lookup)."""
         who(request, Role.VIEWER)
@@ -176,7 +187,11 @@ def router(gateway: Gateway) -> APIRouter:
             )
         )
 
-    @api.get("/v1/messages/{message_id}", tags=["operations"], **contract.route(404, 503))
+    @api.get(
+        "/v1/messages/{message_id}",
+        tags=["operations"],
+        **contract.route(404, 503, bodies={200: ("the message", Message)}),
+    )
     def get_message(message_id: str, request: Request) -> dict[str, Any]:
         """A message's state, its whole history and, for a heenbericht, its retour."""
         who(request, Role.VIEWER)
@@ -217,7 +232,9 @@ def router(gateway: Gateway) -> APIRouter:
     @api.post(
         "/v1/messages/{message_id}/replay",
         tags=["operations"],
-        **contract.route(400, 404, 409, 503),
+        **contract.route(
+            400, 404, 409, 503, bodies={200: ("replayed: the message now", MessageState)}
+        ),
     )
     async def replay_message(
         message_id: str, request: Request, body: Reason | None = None
@@ -245,7 +262,13 @@ def router(gateway: Gateway) -> APIRouter:
     @api.post(
         "/v1/messages/{message_id}/discard",
         tags=["operations"],
-        **contract.route(400, 404, 409, 503),
+        **contract.route(
+            400,
+            404,
+            409,
+            503,
+            bodies={200: ("discarded (now or before): the message now", MessageState)},
+        ),
     )
     def discard_message(message_id: str, body: Reason, request: Request) -> dict[str, Any]:
         """Give up on a message (a reason is required); bulk replays skip it from now on."""
@@ -258,7 +281,15 @@ def router(gateway: Gateway) -> APIRouter:
             raise HTTPException(409, str(exc)) from None
 
     @api.post(
-        "/v1/replay-jobs", status_code=202, tags=["operations"], **contract.route(400, 409, 503)
+        "/v1/replay-jobs",
+        status_code=202,
+        tags=["operations"],
+        **contract.route(
+            400,
+            409,
+            503,
+            bodies={202: ("the job, recorded (and started unless start is false)", ReplayJob)},
+        ),
     )
     def create_job(body: JobRequest, request: Request) -> dict[str, Any]:
         """Replay every message matching the filter (default: all parked), as one resumable,
@@ -282,12 +313,20 @@ def router(gateway: Gateway) -> APIRouter:
             )
         return job.to_dict()
 
-    @api.get("/v1/replay-jobs", tags=["operations"], **contract.route(503))
+    @api.get(
+        "/v1/replay-jobs",
+        tags=["operations"],
+        **contract.route(503, bodies={200: ("the latest jobs", ReplayJobList)}),
+    )
     def list_jobs(request: Request) -> dict[str, Any]:
         who(request, Role.VIEWER)
         return {"jobs": [j.to_dict() for j in jobs.jobs(ledger)]}
 
-    @api.get("/v1/replay-jobs/{job_id}", tags=["operations"], **contract.route(404, 503))
+    @api.get(
+        "/v1/replay-jobs/{job_id}",
+        tags=["operations"],
+        **contract.route(404, 503, bodies={200: ("the job and its selection", ReplayJobDetail)}),
+    )
     def get_job(job_id: str, request: Request) -> dict[str, Any]:
         who(request, Role.VIEWER)
         try:
@@ -300,7 +339,7 @@ def router(gateway: Gateway) -> APIRouter:
         "/v1/replay-jobs/{job_id}/resume",
         status_code=202,
         tags=["operations"],
-        **contract.route(404, 503),
+        **contract.route(404, 503, bodies={202: ("the job, as it was resumed", ReplayJob)}),
     )
     def resume_job(job_id: str, request: Request) -> dict[str, Any]:
         """Run the job again: what it replayed already is skipped."""
@@ -315,7 +354,11 @@ def router(gateway: Gateway) -> APIRouter:
             )
         return job.to_dict()
 
-    @api.get("/v1/deadlines", tags=["operations"], **contract.route(503))
+    @api.get(
+        "/v1/deadlines",
+        tags=["operations"],
+        **contract.route(503, bodies={200: ("the open breaches", BreachList)}),
+    )
     def deadline_breaches(request: Request) -> dict[str, Any]:
         """Open deadline breaches: unanswered past their due date, or reported late."""
         who(request, Role.VIEWER)
