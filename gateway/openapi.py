@@ -141,8 +141,8 @@ class MessageState(BaseModel):
     route: str = Field(description="e.g. outbound.iwmo.WMO301")
     standard: str = Field(description="e.g. iwmo")
     code: str = Field(description="the message code, e.g. WMO301")
-    sender: str = Field(description="the sender's code; empty once erased by retention")
-    receiver: str = Field(description="the receiver's code; empty once erased by retention")
+    sender: str = Field(description="the sender's code; empty: unknown, or erased by retention")
+    receiver: str = Field(description="the receiver's code; empty: unknown, or erased")
     status: Status
     verdict: Literal["validated", "rejected", "imported", ""] = Field(
         description="validated: accepted; rejected: refused or rejected; imported: exchanged "
@@ -168,8 +168,8 @@ class HistoryEntry(BaseModel):
     standard: str
     code: str
     version: str
-    sender: str = Field(description="empty once redacted")
-    receiver: str = Field(description="empty once redacted")
+    sender: str = Field(description="empty: not known at this step, or redacted")
+    receiver: str = Field(description="empty: not known at this step, or redacted")
     detail: dict[str, Any] = Field(
         description="what the event recorded, by event (replayed: by, reason, previous ...); "
         "empty once redacted"
