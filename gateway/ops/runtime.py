@@ -36,7 +36,7 @@ class Operations:
         # What "now" is for the deadlines (a test may move it forward).
         self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
         self._latest: list[Breach] = []
-        self._checked = 0.0
+        self._checked: float | None = None  # time.monotonic() of the latest check; None: never
         self._lock = threading.Lock()
         # One check at a time (API requests, scrapes and the monitor share its result), and what
         # earlier checks settled for good (``deadlines.breaches``, ``settled``).
@@ -49,7 +49,8 @@ class Operations:
         asked = time.monotonic()
         with self._checking:
             with self._lock:
-                if asked - self._checked <= max_age or self._checked >= asked:
+                checked = self._checked
+                if checked is not None and (asked - checked <= max_age or checked >= asked):
                     return list(self._latest)  # fresh enough, or checked while this waited
             found = breaches(
                 self.gateway.ledger,

@@ -157,3 +157,24 @@ def test_a_breach_on_the_dashboard_in_metrics_and_alerted_once(settings: Setting
             e for e in gateway.ledger.history(receipt.message_id) if e.event is Event.OVERDUE
         ]
         assert overdue_entry.detail["alerted"] is True
+
+
+def test_the_first_deadline_check_runs_however_young_the_machine(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``time.monotonic`` counts from boot: on a machine (or VM) up for less than the deadline
+    interval, "never checked" must not pass for "checked at 0 and still fresh"."""
+    from gateway.ops import runtime as runtime_module
+
+    with running(ops_settings(settings)) as gateway:
+        receipt = gateway.receiver.receive_mapped(
+            Envelope(body=toewijzing(6302), direction=Direction.OUTBOUND), "iwmo", "toewijzing"
+        )
+        wait_status(gateway, receipt.message_id, Status.AWAITING_ANSWER)
+        ops = runtime_module.Operations(gateway)
+        ops.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+        assert gateway.settings.ops_deadline_interval > 30
+        with monkeypatch.context() as patched:  # only around the check: waits use it too
+            patched.setattr(runtime_module.time, "monotonic", lambda: 30.0)  # up 30 seconds
+            found = ops.breaches()
+        assert [b.message_id for b in found] == [receipt.message_id]
