@@ -1,11 +1,11 @@
 """Outbound HTTP calls to counterparts: retried in process with tenacity, then judged.
 
 One call is retried a few times within seconds when it fails in a way that may pass (a timeout,
-a refused connection, 5xx, 408/425/429, a malformed reply); a 503 (or 429) with ``Retry-After``
-waits as long as the counterpart asks, capped by ``http_max_wait``. What still fails is raised
-as :class:`~adapters.shared.failures.Unavailable` (the bus retries the message in a later tier)
-or :class:`~adapters.shared.failures.Refused` (parked at once). Waits are settings, so tests
-run with milliseconds.
+a refused connection, an answer that broke off, 5xx, 408/425/429, a malformed reply); a 503 (or
+429) with ``Retry-After`` waits as long as the counterpart asks, capped by ``http_max_wait``.
+What still fails is raised as :class:`~adapters.shared.failures.Unavailable` (the bus retries the
+message in a later tier) or :class:`~adapters.shared.failures.Refused` (parked at once). Waits
+are settings, so tests run with milliseconds.
 """
 
 from __future__ import annotations
@@ -96,6 +96,10 @@ def call(
             raise Unavailable(counterpart, f"no answer within {policy.timeout:g} s") from None
         except requests.ConnectionError as exc:
             raise Unavailable(counterpart, f"cannot connect ({type(exc).__name__})") from None
+        except requests.RequestException as exc:
+            # The answer broke off or could not be decoded (ChunkedEncodingError,
+            # ContentDecodingError; also a 1xx with a body): whether it was taken is unknown.
+            raise Unavailable(counterpart, f"no readable answer ({type(exc).__name__})") from None
         return judge(response)
 
     def wait(state: RetryCallState) -> float:
