@@ -21,7 +21,7 @@ from adapters.ggk import codec, mapping, rules
 from adapters.ggk.codec import GgkEnvelope
 from adapters.shared import soap
 from adapters.shared.failures import Refused
-from adapters.shared.http import HttpPolicy, call
+from adapters.shared.http import HttpPolicy, call, post
 from adapters.shared.refs import is_uuid4, uuid4_for
 from adapters.shared.stuf import StufError, Stuurgegevens, Systeem, read_fout, tijdstip
 from adapters.shared.stufcall import judge
@@ -174,7 +174,7 @@ class GgkTransport:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
 
         def send(timeout: float) -> requests.Response:
-            return self._session().post(self.url, data=body, headers=headers, timeout=timeout)
+            return post(self._session(), self.url, timeout, data=body, headers=headers)
 
         _, attempts = call(
             NAME,

@@ -19,7 +19,7 @@ import requests
 
 from adapters.shared import soap
 from adapters.shared.failures import Refused, Unavailable
-from adapters.shared.http import HttpPolicy, call, status_error
+from adapters.shared.http import HttpPolicy, call, post, status_error
 from adapters.shared.refs import is_uuid4, uuid4_for
 from adapters.vecozo import codec, mapping, rules
 from adapters.vecozo.codec import Relatie, VecozoBericht
@@ -208,7 +208,7 @@ class VecozoTransport:
                 "berichtMetadata": ("berichtMetadata.json", meta, "application/json"),
                 "payload": (f"{bericht.traceer_id}.zip", zipped, "application/octet-stream"),
             }
-            return self._session().post(f"{self.push_url}/berichten", files=files, timeout=timeout)
+            return post(self._session(), f"{self.push_url}/berichten", timeout, files=files)
 
         _, attempts = call(NAME, send, judge_rest, self.policy, self.sleep)
         return attempts
@@ -221,7 +221,7 @@ class VecozoTransport:
         }
 
         def send(timeout: float) -> requests.Response:
-            return self._session().post(self.soap_url, data=body, headers=headers, timeout=timeout)
+            return post(self._session(), self.soap_url, timeout, data=body, headers=headers)
 
         _, attempts = call(NAME, send, judge_soap, self.policy, self.sleep)
         return attempts
