@@ -1,11 +1,12 @@
 """Sending to the GGk: wrap the message in a Di01 or Du01 (or send our Fo01 as it is), put it in
 SOAP 1.1 and POST it to the ebMS adapter that carries it over Digikoppeling.
 
-The answer of that call says whether the message was taken: 2xx (with an empty body, a Bv03 or
-any XML) is taken; a SOAP Fault carrying a StUF Fo01/Fo03 is judged by its foutcode
-(``faults.py``); other failures by their HTTP status. What the GGk says later (a Du01 with the
-retour, or an asynchronous Fo01) arrives at ``/v1/ggk`` and finds this message again through the
-referentienummer, which is indexed when the delivery is recorded.
+The answer of that call says whether the message was taken: a 2xx with an empty body or a SOAP
+answer without a fault (a Bv03, the adapter's own response) is taken; a StUF Fo01/Fo03 (in a SOAP
+Fault or not) is judged by its foutcode (``faults.py``), another Fault by its fault code; other
+answers by their HTTP status (``adapters/shared/stufcall.py``). What the GGk says later (a Du01
+with the retour, or an asynchronous Fo01) arrives at ``/v1/ggk`` and finds this message again
+through the referentienummer, which is indexed when the delivery is recorded.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from typing import Any
 
 import requests
 
-from adapters.shared import soap
-from adapters.shared.failures import Refused, Unavailable
+from adapters.shared import soapcall
+from adapters.shared.failures import Refused
 from adapters.shared.http import HttpPolicy, call, post, status_error
 from adapters.shared.refs import is_uuid4, uuid4_for
 from adapters.vecozo import codec, mapping, rules
@@ -30,6 +30,7 @@ from gateway.xmlsafe import XmlRejected, parse
 
 NAME = "VECOZO"
 REFERENCE_KEY = "vecozo.traceerId"
+_MAX_ANSWER_BYTES = 10 * 1024 * 1024  # an IndienenBerichtResponse is small
 
 
 class _PinnedSession(requests.Session):
@@ -72,25 +73,9 @@ def judge_rest(response: requests.Response) -> None:
 
 
 def judge_soap(response: requests.Response) -> None:
-    body = response.content or b""
-    root = None
-    if body.strip():
-        try:
-            root = parse(body, 10 * 1024 * 1024).getroot()
-        except XmlRejected:
-            root = None
-    if root is not None and soap.is_envelope(root):
-        inner = soap.body_of(root)
-        found = soap.fault_of(inner)
-        if found is not None:
-            server = found.code.endswith("Server") or found.code.endswith("Receiver")
-            error = Unavailable if server else Refused
-            raise error(NAME, f"SOAP Fault {found.code}: {found.text[:200]}")
-        if 200 <= response.status_code < 300:
-            return
-    if 200 <= response.status_code < 300:
-        raise Unavailable(NAME, "malformed reply: no IndienenBerichtResponse")
-    raise status_error(NAME, response)
+    """Taken: a SOAP answer without a fault (an IndienenBerichtResponse); a Fault by its code;
+    otherwise as any SOAP answer (``soapcall.py``)."""
+    soapcall.judge(NAME, response, _MAX_ANSWER_BYTES, taken=lambda answer: not answer.problem)
 
 
 class VecozoTransport:
