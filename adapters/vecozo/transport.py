@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from adapters.shared import soapcall
-from adapters.shared.failures import Refused
+from adapters.shared.failures import Refused, Unavailable
 from adapters.shared.http import HttpPolicy, call, post, status_error
 from adapters.shared.refs import is_uuid4, uuid4_for
 from adapters.vecozo import codec, mapping, rules
@@ -58,7 +58,16 @@ def session_for(cert: str, key: str, ca: str = "") -> requests.Session:
 
 
 def judge_rest(response: requests.Response) -> None:
+    """Taken: a 2xx that is VECOZO's (204 without a body, or JSON); a 400/422 refuses the message
+    (problem details); anything else is judged by its status (``status_error``)."""
     if 200 <= response.status_code < 300:
+        body = response.content or b""
+        if body.strip():
+            try:
+                json.loads(body)
+            except ValueError:
+                # e.g. a proxy's HTML page: not VECOZO's answer, whether it arrived is unknown
+                raise Unavailable(NAME, "malformed reply: a 2xx answer that is not JSON") from None
         return
     if response.status_code in (400, 422):
         title = ""
