@@ -16,7 +16,7 @@ import requests
 from adapters.corv.catalogue import OUTBOUND, SOAP_ACTION
 from adapters.shared import soap
 from adapters.shared.failures import Refused
-from adapters.shared.http import HttpPolicy, call
+from adapters.shared.http import HttpPolicy, call, post
 from adapters.shared.stuf import StufError, stuurgegevens_of
 from adapters.shared.stufcall import judge
 from gateway.adapter import Delivery, Handover, Transport
@@ -65,7 +65,7 @@ class CorvTransport:
         }
 
         def send(timeout: float) -> requests.Response:
-            return self._session().post(self.url, data=body, headers=headers, timeout=timeout)
+            return post(self._session(), self.url, timeout, data=body, headers=headers)
 
         _, attempts = call(
             NAME, send, lambda response: judge(NAME, response, _MAX_BYTES), self.policy, self.sleep

@@ -1,11 +1,12 @@
 """Sending to the GGk: wrap the message in a Di01 or Du01 (or send our Fo01 as it is), put it in
 SOAP 1.1 and POST it to the ebMS adapter that carries it over Digikoppeling.
 
-The answer of that call says whether the message was taken: 2xx (with an empty body, a Bv03 or
-any XML) is taken; a SOAP Fault carrying a StUF Fo01/Fo03 is judged by its foutcode
-(``faults.py``); other failures by their HTTP status. What the GGk says later (a Du01 with the
-retour, or an asynchronous Fo01) arrives at ``/v1/ggk`` and finds this message again through the
-referentienummer, which is indexed when the delivery is recorded.
+The answer of that call says whether the message was taken: a 2xx with an empty body or a SOAP
+answer without a fault (a Bv03, the adapter's own response) is taken; a StUF Fo01/Fo03 (in a SOAP
+Fault or not) is judged by its foutcode (``faults.py``), another Fault by its fault code; other
+answers by their HTTP status (``adapters/shared/stufcall.py``). What the GGk says later (a Du01
+with the retour, or an asynchronous Fo01) arrives at ``/v1/ggk`` and finds this message again
+through the referentienummer, which is indexed when the delivery is recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from adapters.ggk import codec, mapping, rules
 from adapters.ggk.codec import GgkEnvelope
 from adapters.shared import soap
 from adapters.shared.failures import Refused
-from adapters.shared.http import HttpPolicy, call
+from adapters.shared.http import HttpPolicy, call, post
 from adapters.shared.refs import is_uuid4, uuid4_for
 from adapters.shared.stuf import StufError, Stuurgegevens, Systeem, read_fout, tijdstip
 from adapters.shared.stufcall import judge
@@ -174,7 +175,7 @@ class GgkTransport:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
 
         def send(timeout: float) -> requests.Response:
-            return self._session().post(self.url, data=body, headers=headers, timeout=timeout)
+            return post(self._session(), self.url, timeout, data=body, headers=headers)
 
         _, attempts = call(
             NAME,

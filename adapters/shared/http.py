@@ -1,11 +1,16 @@
 """Outbound HTTP calls to counterparts: retried in process with tenacity, then judged.
 
 One call is retried a few times within seconds when it fails in a way that may pass (a timeout,
-a refused connection, 5xx, 408/425/429, a malformed reply); a 503 (or 429) with ``Retry-After``
-waits as long as the counterpart asks, capped by ``http_max_wait``. What still fails is raised
-as :class:`~adapters.shared.failures.Unavailable` (the bus retries the message in a later tier)
-or :class:`~adapters.shared.failures.Refused` (parked at once). Waits are settings, so tests
-run with milliseconds.
+a refused connection, an answer that broke off, 5xx, 408/425/429, a redirect, a malformed
+reply); a 503 (or 429) with ``Retry-After`` waits as long as the counterpart asks, capped by
+``http_max_wait``. What still fails is raised as :class:`~adapters.shared.failures.Unavailable`
+(the bus retries the message in a later tier) or :class:`~adapters.shared.failures.Refused`
+(parked at once: only a 4xx, or a counterpart's code saying the message itself is wrong). Waits
+are settings, so tests run with milliseconds.
+
+Redirects are not followed (:func:`post`): a message holding personal data goes to the configured
+endpoint only, and requests would turn a redirected POST into a GET, whose answer says nothing
+about the message.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to isdigit(), not to float()
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -61,16 +66,39 @@ def retry_after(response: requests.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def is_refusal(status: int) -> bool:
+    """Whether an HTTP status says our request itself is wrong (see :func:`status_error`)."""
+    return 400 <= status < 500 and status not in RETRY_STATUSES
+
+
 def status_error(counterpart: str, response: requests.Response) -> CounterpartError:
-    """The failure an unsuccessful HTTP status stands for (no response text: it may hold data)."""
+    """The failure an unsuccessful HTTP status stands for (no response text: it may hold data).
+
+    Only a 4xx (but 408/425/429) says our request is wrong (RFC 9110 15.5): Refused. Anything
+    else is no verdict on the message and may pass: 5xx and the "not now" 4xx; a redirect (not
+    followed: the endpoint moved or is down for maintenance, see the URL setting); a 1xx as the
+    final answer (a broken intermediary). The bus's own rule is the same (``bus/failures.py``).
+    """
     status = response.status_code
     reason = f"HTTP {status} {response.reason or ''}".strip()
-    if status >= 500 or status in RETRY_STATUSES:
-        wait = retry_after(response)
-        if wait is not None:
-            reason += f", Retry-After {wait:g} s"
-        return Unavailable(counterpart, reason, status=status, retry_after=wait)
-    return Refused(counterpart, reason, status=status)
+    if is_refusal(status):
+        return Refused(counterpart, reason, status=status)
+    if 300 <= status < 400:
+        reason += " (a redirect, not followed: check the counterpart's URL)"
+    elif status < 200:
+        reason += " (not a final answer)"
+    wait = retry_after(response)
+    if wait is not None:
+        reason += f", Retry-After {wait:g} s"
+    return Unavailable(counterpart, reason, status=status, retry_after=wait)
+
+
+def post(session: requests.Session, url: str, timeout: float, **kwargs: Any) -> requests.Response:
+    """POST to a counterpart without following redirects (see the module's docstring)."""
+    response: requests.Response = session.post(
+        url, timeout=timeout, allow_redirects=False, **kwargs
+    )
+    return response
 
 
 def call(
@@ -96,6 +124,10 @@ def call(
             raise Unavailable(counterpart, f"no answer within {policy.timeout:g} s") from None
         except requests.ConnectionError as exc:
             raise Unavailable(counterpart, f"cannot connect ({type(exc).__name__})") from None
+        except requests.RequestException as exc:
+            # The answer broke off or could not be decoded (ChunkedEncodingError,
+            # ContentDecodingError; also a 1xx with a body): whether it was taken is unknown.
+            raise Unavailable(counterpart, f"no readable answer ({type(exc).__name__})") from None
         return judge(response)
 
     def wait(state: RetryCallState) -> float:

@@ -47,6 +47,17 @@ def body_of(root: etree._Element) -> etree._Element:
     return children[0]
 
 
+def contents(root: etree._Element) -> list[etree._Element]:
+    """Every element in a SOAP envelope's Body (none for an empty Body), or ``[root]`` when it
+    is no envelope; raises NotSoap for an envelope without a Body."""
+    if not is_envelope(root):
+        return [root]
+    body = root.find(f"{{{etree.QName(root).namespace}}}Body")
+    if body is None:
+        raise NotSoap("SOAP envelope without Body")
+    return [c for c in body if isinstance(c.tag, str)]
+
+
 @dataclass(frozen=True)
 class Fault:
     code: str
@@ -71,6 +82,27 @@ def fault_of(element: etree._Element) -> Fault | None:
         next((c for c in detail if isinstance(c.tag, str)), None) if detail is not None else None
     )
     return Fault(code.strip(), text.strip(), inner)
+
+
+# Fault codes saying the message as sent is wrong (SOAP 1.1 section 4.4.1: Client,
+# VersionMismatch, MustUnderstand; SOAP 1.2 section 5.4.6: Sender, DataEncodingUnknown too), and
+# those saying the other side failed and the same message may pass later (Server, Receiver).
+_CLIENT_CODES = frozenset(
+    {"Client", "Sender", "VersionMismatch", "MustUnderstand", "DataEncodingUnknown"}
+)
+_SERVER_CODES = frozenset({"Server", "Receiver"})
+
+
+def fault_side(code: str) -> str | None:
+    """Whose fault a fault code says it is: ``"client"``, ``"server"``, or None when it says
+    neither (no code, an invented one). The prefix and SOAP 1.1 dotted subcodes are ignored:
+    ``soapenv:Client.Authentication`` is ``"client"``."""
+    local = code.rpartition(":")[2].split(".")[0]
+    if local in _CLIENT_CODES:
+        return "client"
+    if local in _SERVER_CODES:
+        return "server"
+    return None
 
 
 def fault(code: str, text: str, detail: etree._Element | None = None) -> bytes:

@@ -17,9 +17,9 @@ from typing import Any
 
 import requests
 
-from adapters.shared import soap
+from adapters.shared import soapcall
 from adapters.shared.failures import Refused, Unavailable
-from adapters.shared.http import HttpPolicy, call, status_error
+from adapters.shared.http import HttpPolicy, call, post, status_error
 from adapters.shared.refs import is_uuid4, uuid4_for
 from adapters.vecozo import codec, mapping, rules
 from adapters.vecozo.codec import Relatie, VecozoBericht
@@ -30,6 +30,7 @@ from gateway.xmlsafe import XmlRejected, parse
 
 NAME = "VECOZO"
 REFERENCE_KEY = "vecozo.traceerId"
+_MAX_ANSWER_BYTES = 10 * 1024 * 1024  # an IndienenBerichtResponse is small
 
 
 class _PinnedSession(requests.Session):
@@ -57,7 +58,16 @@ def session_for(cert: str, key: str, ca: str = "") -> requests.Session:
 
 
 def judge_rest(response: requests.Response) -> None:
+    """Taken: a 2xx that is VECOZO's (204 without a body, or JSON); a 400/422 refuses the message
+    (problem details); anything else is judged by its status (``status_error``)."""
     if 200 <= response.status_code < 300:
+        body = response.content or b""
+        if body.strip():
+            try:
+                json.loads(body)
+            except ValueError:
+                # e.g. a proxy's HTML page: not VECOZO's answer, whether it arrived is unknown
+                raise Unavailable(NAME, "malformed reply: a 2xx answer that is not JSON") from None
         return
     if response.status_code in (400, 422):
         title = ""
@@ -72,25 +82,9 @@ def judge_rest(response: requests.Response) -> None:
 
 
 def judge_soap(response: requests.Response) -> None:
-    body = response.content or b""
-    root = None
-    if body.strip():
-        try:
-            root = parse(body, 10 * 1024 * 1024).getroot()
-        except XmlRejected:
-            root = None
-    if root is not None and soap.is_envelope(root):
-        inner = soap.body_of(root)
-        found = soap.fault_of(inner)
-        if found is not None:
-            server = found.code.endswith("Server") or found.code.endswith("Receiver")
-            error = Unavailable if server else Refused
-            raise error(NAME, f"SOAP Fault {found.code}: {found.text[:200]}")
-        if 200 <= response.status_code < 300:
-            return
-    if 200 <= response.status_code < 300:
-        raise Unavailable(NAME, "malformed reply: no IndienenBerichtResponse")
-    raise status_error(NAME, response)
+    """Taken: a SOAP answer without a fault (an IndienenBerichtResponse); a Fault by its code;
+    otherwise as any SOAP answer (``soapcall.py``)."""
+    soapcall.judge(NAME, response, _MAX_ANSWER_BYTES, taken=lambda answer: not answer.problem)
 
 
 class VecozoTransport:
@@ -208,7 +202,7 @@ class VecozoTransport:
                 "berichtMetadata": ("berichtMetadata.json", meta, "application/json"),
                 "payload": (f"{bericht.traceer_id}.zip", zipped, "application/octet-stream"),
             }
-            return self._session().post(f"{self.push_url}/berichten", files=files, timeout=timeout)
+            return post(self._session(), f"{self.push_url}/berichten", timeout, files=files)
 
         _, attempts = call(NAME, send, judge_rest, self.policy, self.sleep)
         return attempts
@@ -221,7 +215,7 @@ class VecozoTransport:
         }
 
         def send(timeout: float) -> requests.Response:
-            return self._session().post(self.soap_url, data=body, headers=headers, timeout=timeout)
+            return post(self._session(), self.soap_url, timeout, data=body, headers=headers)
 
         _, attempts = call(NAME, send, judge_soap, self.policy, self.sleep)
         return attempts
