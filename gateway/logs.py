@@ -47,7 +47,8 @@ def passes_elfproef(digits: str) -> bool:
     return (total - d[8]) % 11 == 0
 
 
-def _mask(text: str) -> str:
+def mask_bsns(text: str) -> str:
+    """``text`` with every nine-digit number that passes the 11-proef (a BSN) masked."""
     return _NINE_DIGITS.sub(
         lambda m: "*********" if passes_elfproef(m.group()) else m.group(), text
     )
@@ -62,7 +63,7 @@ def redact_personal_data(
         if any(fragment in lowered for fragment in PERSONAL_KEYS):
             event[key] = REDACTED
         elif isinstance(event[key], str):
-            event[key] = _mask(event[key])
+            event[key] = mask_bsns(event[key])
     return event
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from adapters.shared import faults
 from adapters.shared.stuf import Fout
 from gateway.ledger import Entry, Event, Ledger
+from gateway.logs import mask_bsns
 from gateway.ops.messages import replay
 from gateway.receive import envelope_from_ledger
 
@@ -45,7 +46,7 @@ def record_fault(
         "state": meaning.state,
         "foutcode": fout.code,
         "plek": fout.plek,
-        "omschrijving": fout.omschrijving[:200],
+        "omschrijving": mask_bsns(fout.omschrijving[:200]),
         "retry": meaning.retry,
         "by": counterpart,
         "answer_id": answer_id,

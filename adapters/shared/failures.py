@@ -4,7 +4,9 @@ The bus parks a message at once when its handler raises :class:`Permanent` and r
 other failure until its attempts run out (``gateway/bus``). Transports raise
 :class:`Unavailable` (retry: timeouts, 5xx, 503 with Retry-After, malformed replies, a hub's
 "try again later" code) or :class:`Refused` (park: 4xx, a code saying the message itself is
-wrong). Both say in words what happened; that text is what operations read in the ledger.
+wrong). Both say in words what happened; that text is what operations read in the ledger. It
+may quote the counterpart (a fault text, a problem title): a BSN quoted there is masked, as in a
+log line.
 
 ``Permanent`` and ``Retryable`` are the bus's own failure classes (``gateway/bus/failures.py``):
 a Refused message is parked at once, an Unavailable one waits in the next retry tier.
@@ -13,6 +15,7 @@ a Refused message is parked at once, an Unavailable one waits in the next retry 
 from __future__ import annotations
 
 from gateway.bus.failures import Permanent, Retryable
+from gateway.logs import mask_bsns
 
 __all__ = ["CounterpartError", "Permanent", "Refused", "Retryable", "Unavailable"]
 
@@ -29,6 +32,7 @@ class CounterpartError(Exception):
         code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        reason = mask_bsns(reason)
         super().__init__(reason)
         self.counterpart = counterpart
         self.reason = reason

@@ -365,12 +365,14 @@ def test_async_fo01_parks_the_message_it_answers_with_a_clear_state(parts) -> No
         "20260105120000",
         cross_ref=ref,
     )
-    fo01 = soap.wrap(foutbericht(sg, Fout("IB102", "client", "Geen route")))
+    # the hub's omschrijving quotes a BSN: it is kept for operators, with the BSN masked
+    fo01 = soap.wrap(foutbericht(sg, Fout("IB102", "client", "Geen route voor 999990032")))
     outcome = GgkIntake(parts).take(fo01)
     assert outcome.status == 202 and outcome.receipt.status == ACCEPTED
     last = parts.ledger.history(receipt.message_id)[-1]
     assert last.event.value == "parked"
     assert last.detail["state"] == "not-routed" and last.detail["foutcode"] == "IB102"
+    assert last.detail["omschrijving"] == "Geen route voor *********"
     assert "no route" in last.detail["reason"]
     fo01_history = parts.ledger.history(outcome.receipt.message_id)
     assert fo01_history[0].detail["answers"] == receipt.message_id
