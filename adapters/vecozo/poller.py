@@ -88,7 +88,8 @@ class VecozoPoller:
         return result
 
     def _same_service(self, url: str) -> bool:
-        """Payload URLs come from VECOZO's list; we only follow them to VECOZO's own host."""
+        """Payload URLs come from VECOZO's list; we only follow them to VECOZO's own host (and
+        no call follows a redirect: ``adapters/shared/http.py``)."""
         ours, theirs = urlsplit(self.pull_url), urlsplit(url)
         return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
@@ -96,7 +97,10 @@ class VecozoPoller:
         outcome = Round()
         listing = self._call(
             lambda t: self.session.get(
-                f"{self.pull_url}/berichten", params={"limit": self.limit}, timeout=t
+                f"{self.pull_url}/berichten",
+                params={"limit": self.limit},
+                timeout=t,
+                allow_redirects=False,
             ),
             _ok_json,
         )
@@ -123,7 +127,9 @@ class VecozoPoller:
         url = download.get("url", "") if isinstance(download, dict) else ""
         if not traceer or not url or not self._same_service(url):
             raise Refused(NAME, "metadata without traceerId or with a payload URL elsewhere")
-        content = self._call(lambda t: self.session.get(url, timeout=t), _ok_bytes)
+        content = self._call(
+            lambda t: self.session.get(url, timeout=t, allow_redirects=False), _ok_bytes
+        )
         problems = rules.download_problems(content, download)
         if problems:
             log.warning("vecozo.download_mismatch", traceer_id=traceer, problem=problems[0])
@@ -163,7 +169,9 @@ class VecozoPoller:
             receipt = self.receiver.receive(envelope, context)
             outcome.received.append(receipt.message_id)
         self._call(
-            lambda t: self.session.delete(f"{self.pull_url}/berichten/{traceer}", timeout=t),
+            lambda t: self.session.delete(
+                f"{self.pull_url}/berichten/{traceer}", timeout=t, allow_redirects=False
+            ),
             _ok_confirm,
         )
         outcome.confirmed.append(traceer)

@@ -285,6 +285,19 @@ def test_pull_failures_are_retried_and_reported(aanbieder):
     outcome = poller.poll_once()
     assert outcome.skipped and not outcome.confirmed
     assert all("evil" not in c.request.url for c in responses.calls)
+    # nor through a redirect from VECOZO's own host (or from the list itself)
+    moved = str(uuid.uuid4())
+    zipped = codec.zip_payload(jw301_without_verzoek(), moved)
+    responses.replace(responses.GET, f"{PULL}/berichten", json=[_meta(moved, zipped)])
+    steal = {"Location": "https://evil.test/steal"}
+    responses.get(f"{PULL}/berichten/{moved}/payload", status=302, headers=steal)
+    responses.get("https://evil.test/steal", body=zipped)
+    outcome = poller.poll_once()
+    assert outcome.skipped == [moved] and not outcome.confirmed and not outcome.received
+    responses.replace(responses.GET, f"{PULL}/berichten", status=307, headers=steal)
+    with pytest.raises(Unavailable, match="HTTP 307"):
+        poller.poll_once()
+    assert all("evil" not in c.request.url for c in responses.calls)
 
 
 def test_pulled_payload_record_is_accepted(aanbieder) -> None:
