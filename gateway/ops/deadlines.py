@@ -295,8 +295,11 @@ class Alerter:
                 "breaches": [b.to_dict() for b in fresh],
             }
             try:
-                response = self.session.post(self.webhook, json=body, timeout=self.timeout)
-                response.raise_for_status()
+                response = self.session.post(
+                    self.webhook, json=body, timeout=self.timeout, allow_redirects=False
+                )
+                if not 200 <= response.status_code < 300:  # a redirect is no delivery either
+                    raise requests.HTTPError(f"HTTP {response.status_code}", response=response)
             except requests.RequestException as exc:
                 log.error("deadlines.alert_failed", error=type(exc).__name__, count=len(fresh))
                 return []  # nothing recorded: the next check tries again

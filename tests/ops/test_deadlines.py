@@ -188,6 +188,11 @@ def test_each_breach_is_alerted_once_in_one_call_and_recorded(world: World) -> N
     responses.post(HOOK, status=503)
     alerter = Alerter(world.ledger, HOOK, batch=2)
     assert alerter.alert(found) == []  # the receiver is down: nothing recorded, tried again later
+    # moved: a redirect is not followed (requests would GET the new place and call that sent)
+    responses.replace(responses.POST, HOOK, status=302, headers={"Location": f"{HOOK}/moved"})
+    responses.get(f"{HOOK}/moved", status=200)
+    assert alerter.alert(found) == []
+    assert all(c.request.method == "POST" for c in responses.calls)
     responses.replace(responses.POST, HOOK, status=204)
     first = alerter.alert(found)
     second = alerter.alert(found)
