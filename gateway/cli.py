@@ -47,7 +47,7 @@ log = get_logger(__name__)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(path=args.config)
+    settings = load_settings(path=args.config, on_this_machine=True)
     configure_logging(settings.log_format, settings.log_level)
     return settings
 
@@ -320,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"configuration error: {line}", file=sys.stderr)
         return 2
     return result
 

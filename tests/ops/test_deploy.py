@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from gateway.cli import main
-from gateway.config import _FIELDS, load_settings
+from gateway.config import _FIELDS, ConfigError, load_settings
+from gateway.ledger.checkpoint import new_ed25519_key
 from gateway.ops.auth import check_exposure
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -111,7 +112,12 @@ def test_kubernetes_manifests(tmp_path: Path) -> None:
     [config] = [d for d in _manifests() if d["kind"] == "ConfigMap"]
     (tmp_path / "ketenpoort.toml").write_text(config["data"]["ketenpoort.toml"])
     [secret] = [d for d in _manifests() if d["kind"] == "Secret"]
-    settings = load_settings(env=dict(secret["stringData"]), path=tmp_path / "ketenpoort.toml")
+    env = dict(secret["stringData"])
+    # the secret's placeholder key is refused until it is replaced by a real one
+    with pytest.raises(ConfigError, match="KETENPOORT_LEDGER_CHECKPOINT_KEY\\): must be ed25519"):
+        load_settings(env=env, path=tmp_path / "ketenpoort.toml")
+    env["KETENPOORT_LEDGER_CHECKPOINT_KEY"] = new_ed25519_key()
+    settings = load_settings(env=env, path=tmp_path / "ketenpoort.toml")
     check_exposure(settings)
     assert settings.ledger_url.startswith("postgresql://") and len(settings.ops_identities) == 2
     assert settings.ops_client_cert_header == "X-Client-Cert-Sha256"

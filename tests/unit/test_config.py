@@ -1,8 +1,16 @@
+"""Settings: defaults, the TOML file, the environment; and every wrong value is one clear line
+naming the setting and where its value came from, before anything starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_settings
+from gateway.config import _FIELDS, SECRETS, ConfigError, Settings, load_settings
 
 
 def test_safe_defaults_use_embedded_sqlite_and_local_broker() -> None:
@@ -27,31 +35,317 @@ def test_toml_file_then_environment(tmp_path: Path) -> None:
     assert settings.adapters == ("adapters.istandaarden",)
 
 
-def test_environment_lists_and_unknown_keys_kept_aside(tmp_path: Path) -> None:
+def test_environment_lists_and_adapter_tables(tmp_path: Path) -> None:
     config = tmp_path / "k.toml"
-    config.write_text('[svb]\nurl = "https://svb.example"\n')
-    settings = load_settings(
-        env={"KETENPOORT_ADAPTERS": "a.b, c.d", "KETENPOORT_NOT_A_SETTING": "x"}, path=config
+    config.write_text('[istandaarden]\ngemeentecodes = "/srv/gemeenten.csv"\n')
+    settings = load_settings(env={"KETENPOORT_ADAPTERS": "adapters.istandaarden, c.d"}, path=config)
+    assert settings.adapters == ("adapters.istandaarden", "c.d")
+    assert settings.extra == {"istandaarden_gemeentecodes": "/srv/gemeenten.csv"}
+
+
+# -- every setting, wrongly set ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bad:
+    setting: str  # the setting the message must name
+    value: str  # the environment variable's text, or with toml=True the TOML value
+    expect: str  # what the message must say
+    toml: bool = False  # given in the config file (as ``key``, default the setting's name)
+    key: str = ""
+    local: bool = False  # found only by the checks on this machine
+    env: Mapping[str, str] = field(default_factory=dict)  # what else the case sets
+
+    def __str__(self) -> str:
+        return f"{self.setting}={self.value}"
+
+
+TWO_DIGITS = "a productcategorie of two digits"
+GGK = {"KETENPOORT_COUNTERPART_TRANSPORT": "ggk"}
+VECOZO = {"KETENPOORT_COUNTERPART_TRANSPORT": "vecozo"}
+CORV = {"KETENPOORT_ADAPTERS": "adapters.istandaarden,adapters.corv"}
+A_FILE = "{tmp}/a-file"
+BAD = [
+    Bad("var_dir", "{tmp}/a-file", "is a file, not a folder", local=True),
+    Bad("var_dir", "{tmp}/a-file/var", "cannot be made: {tmp}/a-file is a file", local=True),
+    Bad("var_dir", "5", "must be a string", toml=True),
+    Bad("amqp_url", "http://guest:s3cret@rabbit/", "must be a URL starting with amqp://"),
+    Bad("amqp_url", "amqp://guest:s3cret@rabbit:56x2/", "port is a number from 1 to 65535"),
+    Bad("amqp_url", "", "must be set"),
+    Bad("amqp_connect_wait", "-1", "must be at least 0, not -1.0"),
+    Bad("amqp_connect_wait", "soon", "must be a number, not 'soon'"),
+    Bad("bus_prefix", "kp test", "must be letters, digits, . _ -"),
+    Bad("bus_prefix", "", "must be set"),
+    Bad("prefetch", "0", "must be at least 1, not 0"),
+    Bad("prefetch", "many", "must be a whole number, not 'many'"),
+    Bad("prefetch", "50.5", "must be a whole number", toml=True),
+    Bad("delivery_limit", "0", "must be at least 1"),
+    Bad("retry_tiers", "10s,10x", "'10x' is not a duration like 500ms, 10s, 1m or 1h"),
+    Bad("retry_tiers", "10s,0s", "'0s' is no wait"),
+    Bad("retry_tiers", "[]", "must name at least one", toml=True),
+    Bad("retry_tiers", "10", "must be a list of strings", toml=True),
+    Bad("max_attempts", "0", "must be at least 1"),
+    Bad("publish_window", "-3", "must be at least 1"),
+    Bad("ledger_url", "mysql://kp:s3cret@db/kp", "must be sqlite:///<file> or postgresql://"),
+    Bad("ledger_url", "postgresql://kp:s3cret@db:54x2/kp", "port is a number from 1 to 65535"),
+    Bad("ledger_url", "postgresql://kp:s3cret@db/kp?schema=Kp-1", "plain lower-case schema"),
+    Bad("ledger_url", "sqlite:///{tmp}", "{tmp} is a folder, not a file", local=True),
+    Bad("ledger_checkpoint_key", "ed25519:s3cretXnotbase64", "must be ed25519:<base64"),
+    Bad("ledger_checkpoint_key", "{tmp}/s3cret.key", "names no readable file", local=True),
+    Bad("ledger_checkpoint_key", "{tmp}/a-file", "names a file not holding ed25519:", local=True),
+    Bad("ledger_checkpoint_every", "0", "must be at least 1"),
+    Bad("ledger_checkpoint_seconds", "0", "must be more than 0"),
+    Bad("ledger_checkpoint_seconds", "nan", "must be a finite number"),
+    Bad("ledger_checkpoint_file", "{tmp}", "{tmp} is a folder, not a file", local=True),
+    Bad("ledger_payload_key", "c2VjcmV0", "must be base64 of 32 random bytes"),
+    Bad("ledger_retention", "corv:payload=24h,bogus", "retention policy 'bogus'"),
+    Bad("http_host", "my host", "must be a host name or an IP address"),
+    Bad("http_host", "", "must be set"),
+    Bad("http_port", "99999", "must be at most 65535, not 99999"),
+    Bad("http_port", "0", "must be at least 1"),
+    Bad("http_port", '"80a"', "must be a whole number, not '80a'", toml=True, key="http.port"),
+    Bad("max_message_bytes", "0", "must be at least 1"),
+    Bad("http_batch_max_messages", "0", "must be at least 1"),
+    Bad("http_batch_max_bytes", "-1", "must be at least 1"),
+    Bad("workers", "-1", "must be at least 0"),
+    Bad("log_format", "xml", "must be one of 'console', 'json', not 'xml'"),
+    Bad("log_level", "loud", "must be one of 'debug', 'info', 'warning', 'error', 'critical'"),
+    Bad("adapters", "", "must name at least one"),
+    Bad(
+        "adapters",
+        "adapters.istandaarden,adapters.nope",
+        "'adapters.nope' is no installed module",
+        local=True,
+    ),
+    Bad("adapters", '["adapters.istandaarden", 7]', "must be a list of strings", toml=True),
+    Bad("bsn_hash_key", "", "must be set"),
+    Bad("bsn_hash_key", "123456789", "must be a string", toml=True),
+    Bad("drop_interval", "0", "must be more than 0"),
+    Bad("counterpart_transport", "ftp", "must be one of 'outbox', 'ggk', 'vecozo'"),
+    Bad("http_attempts", "0", "must be at least 1"),
+    Bad("http_backoff", "-0.5", "must be at least 0"),
+    Bad("http_max_wait", "-1", "must be at least 0"),
+    Bad("http_timeout", "0", "must be more than 0"),
+    Bad("ggk_url", "ftp://ebms:s3cret@adapter/", "must be a URL starting with http:// or https://"),
+    Bad("ggk_url", "", "must be set when counterpart_transport is 'ggk'", env=GGK),
+    Bad("ggk_organisatie", "363", "must be a CBS gemeentecode of four digits"),
+    Bad("ggk_applicatie", "", "must be set"),
+    Bad("ggk_administratie", '["Regio"]', "must be a string", toml=True),
+    Bad("vecozo_push_url", "http://s3cret.example/push", "must be a URL starting with https://"),
+    Bad(
+        "vecozo_push_url",
+        "",
+        "must be set for counterpart_transport 'vecozo'",
+        env={**VECOZO, "KETENPOORT_VECOZO_AGB": "12345678"},
+    ),
+    Bad("vecozo_soap_url", "vecozo soap", "must be a URL without spaces"),
+    Bad("vecozo_pull_url", "https://s3cret@pull:x/", "port is a number"),
+    Bad("vecozo_agb", "1234567", "must be an AGB code of eight digits, not '1234567'"),
+    Bad(
+        "vecozo_agb",
+        "",
+        "must be set when counterpart_transport is 'vecozo'",
+        env={**VECOZO, "KETENPOORT_VECOZO_PUSH_URL": "https://v.example"},
+    ),
+    Bad("vecozo_cert", "{tmp}/vecozo.crt", "{tmp}/vecozo.crt does not exist", local=True),
+    Bad("vecozo_cert", "", "must be set when vecozo_key is", env={"KETENPOORT_VECOZO_KEY": A_FILE}),
+    Bad(
+        "vecozo_key",
+        "{tmp}/vecozo.key",
+        "{tmp}/vecozo.key does not exist",
+        local=True,
+        env={"KETENPOORT_VECOZO_CERT": A_FILE},
+    ),
+    Bad("vecozo_ca", "{tmp}", "{tmp} is not a file", local=True),
+    Bad("vecozo_poll_interval", "0", "must be more than 0"),
+    Bad("cak_trigger", "altijd", "must be one of 'toewijzing', 'levering', ''"),
+    Bad("cak_beschermd_wonen", "15,1x", f"'1x' must be {TWO_DIGITS}"),
+    Bad("cak_kostprijs", "11,123", f"'123' must be {TWO_DIGITS}"),
+    Bad("corv_url", "jubes.example/dka", "must be a URL starting with http://"),
+    Bad("corv_organisatie", "", "must be set when adapters.corv is loaded", env=CORV),
+    Bad("corv_applicatie", "", "must be set"),
+    Bad("ops_identities", "anna key", "identity anna: expected name=value"),
+    Bad("ops_client_cert_header", "X Client Cert", "must be an HTTP header name"),
+    Bad("ops_trusted_proxies", "10.0.0.0/8,proxy", "'proxy' is not an IP address or network"),
+    Bad("ops_alert_webhook", "hooks.example/s3cret-token", "must be a URL starting with http://"),
+    Bad("ops_deadline_interval", "0", "must be more than 0"),
+    Bad("ops_deadline_horizon_days", "0", "must be at least 1"),
+    Bad("ops_closed_days", "2026-05-15,2026-13-01", "'2026-13-01' is not a date YYYY-MM-DD"),
+    Bad("ops_monitor", "maybe", "must be true or false, not 'maybe'"),
+    Bad("ops_monitor", '"yes please"', "must be true or false", toml=True),
+    Bad("ops_replay_rate", "0", "must be more than 0"),
+]
+
+
+def test_every_setting_has_wrong_values_in_the_table() -> None:
+    assert {case.setting for case in BAD} == set(_FIELDS)
+
+
+@pytest.mark.parametrize("case", BAD, ids=str)
+def test_a_wrong_value_is_one_line_naming_the_setting_and_its_source(
+    case: Bad, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("not a key\n")
+
+    def fill(text: str) -> str:
+        return text.replace("{tmp}", str(tmp_path))
+
+    env = {"KETENPOORT_VAR_DIR": str(tmp_path / "var")}
+    env.update({name: fill(value) for name, value in case.env.items()})
+    value = fill(case.value)
+    config = tmp_path / "ketenpoort.toml"
+    if case.toml:
+        env.pop(f"KETENPOORT_{case.setting.upper()}", None)  # the environment would win
+        key = case.key or case.setting
+        table, _, name = key.rpartition(".")
+        config.write_text((f"[{table}]\n" if table else "") + f"{name} = {value}\n")
+        source = f"key {key!r} in {config}"
+    else:
+        env[f"KETENPOORT_{case.setting.upper()}"] = value
+        source = f"environment variable KETENPOORT_{case.setting.upper()}"
+    path = config if case.toml else None
+    if case.local:  # the value itself is fine: only this machine says otherwise
+        load_settings(env=env, path=path)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env=env, path=path, on_this_machine=True)
+    message = str(caught.value)
+    assert message == f"{case.setting} ({source}): {message.split('): ', 1)[1]}"
+    assert "\n" not in message
+    assert fill(case.expect) in message
+    if case.setting in SECRETS and value:
+        assert value not in message
+        assert "s3cret" not in message
+
+
+GOOD = {
+    "KETENPOORT_WORKERS": "0",
+    "KETENPOORT_RETRY_TIERS": "500ms, 2s",
+    "KETENPOORT_CAK_TRIGGER": "",
+    "KETENPOORT_LEDGER_URL": "postgresql:///kp?host=/run/postgresql&schema=kp_2",
+    "KETENPOORT_AMQP_URL": "amqps://kp:secret@rabbit.internal/kp",
+    "KETENPOORT_HTTP_HOST": "::",
+    "KETENPOORT_LOG_LEVEL": "WARNING",
+    "KETENPOORT_OPS_MONITOR": "off",
+    "KETENPOORT_OPS_TRUSTED_PROXIES": "10.0.0.0/8, fd00::/8",
+    "KETENPOORT_LEDGER_CHECKPOINT_KEY": "hmac:a long secret",
+    "KETENPOORT_LEDGER_PAYLOAD_KEY": "A" * 43 + "=",
+    "KETENPOORT_COUNTERPART_TRANSPORT": "vecozo",
+    "KETENPOORT_VECOZO_SOAP_URL": "https://vecozo.example/soap",
+    "KETENPOORT_VECOZO_AGB": "01234567",
+}
+
+
+def test_unusual_but_right_values_are_taken(tmp_path: Path) -> None:
+    config = tmp_path / "k.toml"
+    config.write_text("http_timeout = 5\nops_monitor = true\n")
+    settings = load_settings(env=GOOD, path=config)
+    assert settings.workers == 0 and settings.retry_tiers == ("500ms", "2s")
+    assert settings.http_timeout == 5.0 and isinstance(settings.http_timeout, float)
+    assert settings.ops_monitor is False  # the environment wins
+    assert settings.log_level == "WARNING" and settings.vecozo_agb == "01234567"
+
+
+# -- unknown names ------------------------------------------------------------------------------
+
+
+def test_an_unknown_key_in_the_file_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    config = tmp_path / "k.toml"
+    config.write_text('prefech = 7\n[ledger]\nurll = "sqlite:///x"\n[svb]\nurl = "https://svb"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, path=config)
+    assert str(caught.value).splitlines() == [
+        f"key 'prefech' in {config}: is not a setting; did you mean 'prefetch'?",
+        f"key 'ledger.urll' in {config}: is not a setting; did you mean 'ledger_url'?",
+        f"key 'svb.url' in {config}: is not a setting",
+    ]
+
+
+def test_an_adapter_table_counts_only_with_its_adapter(tmp_path: Path) -> None:
+    config = tmp_path / "k.toml"
+    config.write_text(
+        'adapters = ["adapters.ggk"]\n[istandaarden]\ngemeentecodes = "g.csv"\n'
+        '[ggk]\nurl = "https://ebms"\n'
     )
-    assert settings.adapters == ("a.b", "c.d")
-    assert settings.extra == {"svb_url": "https://svb.example"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, path=config)
+    assert str(caught.value).splitlines() == [
+        f"key 'istandaarden.gemeentecodes' in {config}: is read by adapters.istandaarden, "
+        "which is not in adapters",
+    ]
+    config.write_text('[istandaarden]\ngemeentecodes = "/nowhere/g.csv"\nproductcodes = 3\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, path=config, on_this_machine=True)
+    assert str(caught.value).splitlines() == [
+        f"istandaarden_gemeentecodes (key 'istandaarden.gemeentecodes' in {config}): "
+        "/nowhere/g.csv does not exist",
+        f"istandaarden_productcodes (key 'istandaarden.productcodes' in {config}): "
+        "must be a string (a file)",
+    ]
 
 
-@pytest.mark.parametrize(
-    ("env", "message"),
-    [
-        ({"KETENPOORT_PREFETCH": "many"}, "prefetch"),
-        ({"KETENPOORT_LOG_FORMAT": "xml"}, "log_format"),
-        ({"KETENPOORT_CONFIG": "/nonexistent/k.toml"}, "cannot read"),
-    ],
-)
-def test_bad_settings_are_clear_errors(env: dict[str, str], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+def test_an_unknown_environment_variable_is_a_warning_not_an_error() -> None:
+    warnings: list[str] = []
+    env = {
+        "KETENPOORT_PREFETH": "7",
+        "KETENPOORT_TEST_PG_URL": "postgresql://x",
+        # what Kubernetes sets for the Service ketenpoort-api: not ours, not worth a word
+        "KETENPOORT_API_SERVICE_HOST": "10.0.0.7",
+        "KETENPOORT_API_SERVICE_PORT": "8080",
+        "KETENPOORT_API_SERVICE_PORT_HTTP": "8080",
+        "KETENPOORT_API_PORT": "tcp://10.0.0.7:8080",
+        "KETENPOORT_API_PORT_8080_TCP": "tcp://10.0.0.7:8080",
+        "KETENPOORT_API_PORT_8080_TCP_ADDR": "10.0.0.7",
+    }
+    settings = load_settings(env=env, warn=warnings.append)
+    assert settings.prefetch == Settings.prefetch
+    assert warnings == [
+        "environment variable KETENPOORT_PREFETH is not a setting and is ignored; "
+        "did you mean KETENPOORT_PREFETCH?",
+        "environment variable KETENPOORT_TEST_PG_URL is not a setting and is ignored",
+    ]
+
+
+# -- the file, and several problems at once -----------------------------------------------------
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "k.toml"
+    config.write_text('prefetch = "lots"\nlog_format = "xml"\n')
+    env = {"KETENPOORT_CONFIG": str(config), "KETENPOORT_HTTP_PORT": "0"}
+    with pytest.raises(ConfigError) as caught:
         load_settings(env=env)
+    assert str(caught.value).splitlines() == [
+        f"prefetch (key 'prefetch' in {config}): must be a whole number, not 'lots'",
+        "http_port (environment variable KETENPOORT_HTTP_PORT): must be at least 1, not 0",
+        f"log_format (key 'log_format' in {config}): must be one of 'console', 'json', not 'xml'",
+    ]
 
 
-def test_invalid_toml_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_file_that_cannot_be_read_or_is_not_toml(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"cannot read config file /nonexistent/k\.toml: No such file"
+    ):
+        load_settings(env={"KETENPOORT_CONFIG": "/nonexistent/k.toml"})
+    with pytest.raises(ConfigError, match=f"cannot read config file {tmp_path}: Is a directory"):
+        load_settings(env={}, path=tmp_path)
     config = tmp_path / "bad.toml"
     config.write_text("prefetch = = 3")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match=r"not valid TOML: .*\(at line 1, column 12\)"):
         load_settings(env={}, path=config)
+
+
+def test_a_folder_this_process_may_not_write_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as root every folder is writable; os.access is what the check asks
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"KETENPOORT_VAR_DIR": str(tmp_path)}, on_this_machine=True)
+    assert str(caught.value) == (
+        f"var_dir (environment variable KETENPOORT_VAR_DIR): this process may not write in "
+        f"{tmp_path}"
+    )
+    with pytest.raises(
+        ConfigError, match=f"cannot be made: this process may not write in {tmp_path}"
+    ):
+        load_settings(env={"KETENPOORT_VAR_DIR": str(tmp_path / "v")}, on_this_machine=True)
