@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from lxml import etree
 
+from gateway.config import ConfigError
 from gateway.envelope import Envelope, MessageType
 
 
@@ -227,8 +228,21 @@ class Registry:
 
     @classmethod
     def load(cls, module_names: Iterable[str], settings: Any) -> Registry:
-        """Import each adapter package and call its ``make_adapter(settings)``."""
-        return cls(importlib.import_module(m).make_adapter(settings) for m in module_names)
+        """Import each adapter package and call its ``make_adapter(settings)``; a name that is
+        no module, or no adapter package, is a :class:`ConfigError` (setting ``adapters``)."""
+        adapters = []
+        for name in module_names:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name is None or not f"{name}.".startswith(f"{exc.name}."):
+                    raise  # the adapter is there, but something it imports is not
+                raise ConfigError(f"adapters: {name!r} is no installed module") from None
+            make = getattr(module, "make_adapter", None)
+            if not callable(make):
+                raise ConfigError(f"adapters: {name!r} is no adapter package (no make_adapter)")
+            adapters.append(make(settings))
+        return cls(adapters)
 
     def __iter__(self) -> Any:
         return iter(self._adapters)

@@ -80,7 +80,7 @@ class Gateway:
         return tier.name
 
     def declare_topology(self) -> None:
-        connection = connect(self.settings.amqp_url)
+        connection = connect(self.settings.amqp_url, self.settings.amqp_connect_wait)
         try:
             self.topology.declare(connection.channel())
         finally:

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gateway.config import ConfigError
 
 
 def _date(text: str) -> dt.date | None:
@@ -90,6 +93,17 @@ def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
         return [{k: (v or "").strip() for k, v in row.items()} for row in reader]
 
 
+@contextmanager
+def _reading(name: str, path: str | Path) -> Iterator[Path]:
+    """A file that cannot be read, or is not of its form, is a :class:`ConfigError` naming the
+    setting ``istandaarden.<name>`` and the file (the gateway does not start without it)."""
+    try:
+        yield Path(path)
+    except (OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"istandaarden.{name} ({path}): {reason}") from None
+
+
 def load_refdata(
     gemeentecodes: str | Path | None = None,
     productcodes: str | Path | None = None,
@@ -99,41 +113,42 @@ def load_refdata(
     gemeenten: dict[str, tuple[Validity, ...]] | None = None
     if gemeentecodes:
         gemeenten = {}
-        for row in _rows(Path(gemeentecodes), ("code", "begindatum", "einddatum")):
-            validity = Validity(_date(row["begindatum"]), _date(row["einddatum"]))
-            gemeenten[row["code"]] = (*gemeenten.get(row["code"], ()), validity)
+        with _reading("gemeentecodes", gemeentecodes) as path:
+            for row in _rows(path, ("code", "begindatum", "einddatum")):
+                validity = Validity(_date(row["begindatum"]), _date(row["einddatum"]))
+                gemeenten[row["code"]] = (*gemeenten.get(row["code"], ()), validity)
     else:
         missing.append("TR378")
     codes: dict[tuple[str, str, str], tuple[Validity, ...]] | None = None
     if productcodes:
         codes = {}
-        for row in _rows(
-            Path(productcodes), ("standaard", "categorie", "code", "begindatum", "einddatum")
-        ):
-            key = (row["standaard"], row["categorie"], row["code"])
-            codes[key] = (
-                *codes.get(key, ()),
-                Validity(_date(row["begindatum"]), _date(row["einddatum"])),
-            )
+        with _reading("productcodes", productcodes) as path:
+            for row in _rows(path, ("standaard", "categorie", "code", "begindatum", "einddatum")):
+                key = (row["standaard"], row["categorie"], row["code"])
+                codes[key] = (
+                    *codes.get(key, ()),
+                    Validity(_date(row["begindatum"]), _date(row["einddatum"])),
+                )
     else:
         missing.append("TR381")
     tariffs: dict[tuple[str, str, str, str, str], tuple[tuple[Validity, int], ...]] | None = None
     if tarieven:
         tariffs = {}
         columns = ("aanbieder", "gemeente", "standaard", "productcode", "eenheid", "tarief")
-        for row in _rows(Path(tarieven), (*columns, "begindatum", "einddatum")):
-            key5 = (
-                row["aanbieder"],
-                row["gemeente"],
-                row["standaard"],
-                row["productcode"],
-                row["eenheid"],
-            )
-            entry = (
-                Validity(_date(row["begindatum"]), _date(row["einddatum"])),
-                int(row["tarief"]),
-            )
-            tariffs[key5] = (*tariffs.get(key5, ()), entry)
+        with _reading("tarieven", tarieven) as path:
+            for row in _rows(path, (*columns, "begindatum", "einddatum")):
+                key5 = (
+                    row["aanbieder"],
+                    row["gemeente"],
+                    row["standaard"],
+                    row["productcode"],
+                    row["eenheid"],
+                )
+                entry = (
+                    Validity(_date(row["begindatum"]), _date(row["einddatum"])),
+                    int(row["tarief"]),
+                )
+                tariffs[key5] = (*tariffs.get(key5, ()), entry)
     else:
         missing.append("TR418")
     return RefData(gemeenten, codes, tariffs, tuple(missing))

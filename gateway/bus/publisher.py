@@ -21,12 +21,16 @@ a busy gateway pays one round trip per window instead of one per message.
 from __future__ import annotations
 
 import contextlib
+import socket
+import ssl
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 import pika
 import pika.exceptions
@@ -35,7 +39,6 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 from pika.frame import Method
 from pika.spec import Basic
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from gateway.bus.topology import Topology
 from gateway.bus.wire import routing_key, to_amqp
@@ -68,15 +71,70 @@ def _parameters(url: str, name: str) -> pika.URLParameters:
     return params
 
 
-@retry(
-    retry=retry_if_exception_type(pika.exceptions.AMQPConnectionError),
-    wait=wait_exponential(multiplier=0.2, max=5),
-    stop=stop_after_delay(30),
-    reraise=True,
-)
-def connect(url: str) -> BlockingConnection:
-    """A blocking connection (consumers, declaring), with backoff for up to 30 s."""
-    return BlockingConnection(_parameters(url, threading.current_thread().name))
+class BrokerUnavailable(pika.exceptions.AMQPConnectionError):
+    """RabbitMQ could not be reached, or refused us; the text says which broker and why."""
+
+
+def broker_address(url: str) -> str:
+    """``host:port/vhost`` of an AMQP URL, without its user and password (for messages)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or (5671 if parts.scheme == "amqps" else 5672)
+    vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
+    return f"{parts.hostname or 'localhost'}:{port} (virtual host {vhost})"
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, readable cause of a failed connection (never the URL: it holds the password)."""
+    if isinstance(exc, socket.gaierror):
+        return "the host name is not known"
+    text = str(exc) or (repr(exc.args[0]) if exc.args else "")  # pika: the cause in args
+    for known in ("Connection refused", "timed out", "No route to host", "Connection reset"):
+        if known.lower() in text.lower():
+            return known.lower()
+    return text[:200] or type(exc).__name__
+
+
+def connect(url: str, wait: float = 30.0) -> BlockingConnection:
+    """A blocking connection (consumers, declaring). While the broker cannot be reached it tries
+    again with backoff for up to ``wait`` seconds (setting ``amqp_connect_wait``), logging what it
+    waits for, then raises :class:`BrokerUnavailable`; a broker refusing our login or virtual
+    host, or a failed TLS handshake, raises it at once."""
+    deadline = time.monotonic() + wait
+    delay = 0.2
+    while True:
+        try:
+            return BlockingConnection(_parameters(url, threading.current_thread().name))
+        except (pika.exceptions.ProbableAuthenticationError, ssl.SSLError) as exc:
+            user = urlsplit(url).username or "guest"
+            what = "TLS handshake failed" if isinstance(exc, ssl.SSLError) else f"{user!r} refused"
+            raise BrokerUnavailable(
+                f"RabbitMQ at {broker_address(url)}: {what} (setting amqp_url): {_reason(exc)}"
+            ) from None
+        except pika.exceptions.ProbableAccessDeniedError as exc:
+            raise BrokerUnavailable(
+                f"RabbitMQ at {broker_address(url)} refused access (setting amqp_url): "
+                f"{_reason(exc)}"
+            ) from None
+        except (pika.exceptions.AMQPConnectionError, OSError) as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BrokerUnavailable(
+                    f"RabbitMQ at {broker_address(url)} cannot be reached ({_reason(exc)}); gave "
+                    f"up after {wait:g} s (settings amqp_url, amqp_connect_wait)"
+                ) from None
+            log.warning(
+                "bus.waiting_for_broker",
+                broker=broker_address(url),
+                error=_reason(exc),
+                retry_in=round(min(delay, left), 1),
+                gives_up_in=round(left, 1),
+            )
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
 
 
 def probe(url: str, timeout: float = 2.0) -> None:

@@ -14,12 +14,14 @@ erases payloads and personal traffic data by policy while every proof keeps veri
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.adapter import Description
@@ -145,6 +147,17 @@ class Query:
     before_seq: int | None = None
 
 
+def time_bound(text: str) -> str:
+    """A bound on ``first_at`` (``Query.since``, ``until``) in the ledger's form: an ISO 8601
+    date-time or date, without a zone taken as UTC, as UTC with microseconds."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected an ISO 8601 date or date-time") from None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
 class Ledger(Protocol):
     def append(
         self,
@@ -208,6 +221,11 @@ class LedgerError(RuntimeError):
     pass
 
 
+class LedgerUnavailable(LedgerError):
+    """The ledger cannot be opened: its database cannot be reached, is not a ledger, or (when
+    it must exist) is not there. The text says which, and names the settings; no password."""
+
+
 class AlreadyReceived(LedgerError):
     """A ``received`` entry for this message id was recorded before (a message id is received
     once: a second receive of it at the same moment, by another process or thread, loses)."""
@@ -229,18 +247,33 @@ class LedgerOptions:
     payload_key: bytes | None = None  # AES-256-GCM key for payloads at rest
 
 
-def open_ledger(dsn: str, bsn_hash_key: str, options: LedgerOptions | None = None) -> SqlLedger:
-    """``sqlite:///path`` (embedded default) or ``postgresql://...[?schema=name]``."""
+def open_ledger(
+    dsn: str, bsn_hash_key: str, options: LedgerOptions | None = None, *, create: bool = True
+) -> SqlLedger:
+    """``sqlite:///path`` (embedded default) or ``postgresql://...[?schema=name]``. With
+    ``create=False`` a ledger that is not there yet is :class:`LedgerUnavailable` (a command
+    reading the ledger must not start an empty one, and report on it, under a wrong setting)."""
     options = options or LedgerOptions()
     if dsn.startswith("sqlite:///"):
         from gateway.ledger.backends.sqlite import SqliteLedger
 
-        return SqliteLedger(dsn.removeprefix("sqlite:///"), bsn_hash_key, options)
+        return SqliteLedger(dsn.removeprefix("sqlite:///"), bsn_hash_key, options, create=create)
     if dsn.startswith(("postgresql://", "postgres://")):
         from gateway.ledger.backends.postgres import PostgresLedger
 
-        return PostgresLedger(dsn, bsn_hash_key, options)
+        return PostgresLedger(dsn, bsn_hash_key, options, create=create)
     raise LedgerError(f"unsupported ledger url {dsn.split(':', 1)[0]}://...")
+
+
+def no_sqlite_ledger(dsn: str) -> LedgerUnavailable | None:
+    """The error for a SQLite ledger file that is not there (None: it is, or not SQLite)."""
+    path = dsn.removeprefix("sqlite:///") if dsn.startswith("sqlite:///") else None
+    if path is None or path == ":memory:" or Path(path).exists():
+        return None
+    return LedgerUnavailable(
+        f"no ledger at {path} (settings var_dir, ledger_url): are these the installation's "
+        "settings (--config, KETENPOORT_CONFIG)?"
+    )
 
 
 def options_from_settings(settings: Settings) -> LedgerOptions:
@@ -256,6 +289,12 @@ def options_from_settings(settings: Settings) -> LedgerOptions:
     )
 
 
-def ledger_from_settings(settings: Settings) -> SqlLedger:
-    """The gateway's ledger, configured from settings (``ledger.*``)."""
-    return open_ledger(settings.ledger_dsn, settings.bsn_hash_key, options_from_settings(settings))
+def ledger_from_settings(settings: Settings, *, create: bool = True) -> SqlLedger:
+    """The gateway's ledger, configured from settings (``ledger.*``); ``create=False`` for a
+    command that reads an existing ledger (see :func:`open_ledger`)."""
+    missing = None if create else no_sqlite_ledger(settings.ledger_dsn)
+    if missing is not None:  # before the options: they would make a checkpoint key
+        raise missing
+    return open_ledger(
+        settings.ledger_dsn, settings.bsn_hash_key, options_from_settings(settings), create=create
+    )

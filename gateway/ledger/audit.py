@@ -396,6 +396,8 @@ def inclusions(ledger: SqlLedger, seqs: list[int], size: int | None = None) -> l
     """:func:`inclusion` for several entries, reading the tree once."""
     size, checkpoint = _checkpoint_for(ledger, size, max(seqs))
     leaves = ledger.leaf_hashes(size)
+    if len(leaves) < size:  # a proof "against" a tree the ledger never had would not hold
+        raise ValueError(f"the ledger has {len(leaves)} entries, not {size}")
     root = merkle.root(leaves).hex()
     proofs = []
     for seq in seqs:

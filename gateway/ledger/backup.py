@@ -36,6 +36,19 @@ class Backup:
     report: Report  # the copy, verified
 
 
+def _must_be_a_ledger(source: Path) -> None:
+    try:
+        reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in reader.execute("SELECT name FROM sqlite_master")}
+        finally:
+            reader.close()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{source} is no ledger: {exc}") from None
+    if "entries" not in tables:
+        raise BackupError(f"{source} is a SQLite database but no Ketenpoort ledger")
+
+
 def backup_sqlite(
     source: str | os.PathLike[str],
     destination: str | os.PathLike[str],
@@ -48,12 +61,18 @@ def backup_sqlite(
     source, destination = Path(source), Path(destination)
     if not source.exists():
         raise BackupError(f"no ledger at {source}")
-    if destination.exists():
-        raise BackupError(f"{destination} exists; a backup never overwrites")
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    _must_be_a_ledger(source)
+    copied = destination.with_name(destination.name + ".checkpoints.jsonl")
+    for path in (destination, copied):
+        if path.exists():
+            raise BackupError(f"{path} exists; a backup never overwrites")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"cannot make the folder {destination.parent}: {exc.strerror}") from None
     exported: Path | None = None
     if checkpoints is not None and Path(checkpoints).exists():
-        exported = destination.with_name(destination.name + ".checkpoints.jsonl")
+        exported = copied
         shutil.copyfile(checkpoints, exported)  # before the snapshot: it covers all of them
     partial = destination.with_name(destination.name + ".part")
     reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=60.0)

@@ -3,7 +3,6 @@ replay jobs, deadline breaches and Prometheus metrics. Roles: ``ops/auth.py``.""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -21,7 +20,7 @@ from pydantic import (
 from gateway.app import Gateway
 from gateway.bus.publisher import PublishError
 from gateway.ledger import Query as LedgerQuery
-from gateway.ledger import Status
+from gateway.ledger import Status, time_bound
 from gateway.openapi import (
     BreachList,
     Contract,
@@ -39,22 +38,11 @@ from gateway.ops.messages import NotAllowed, NotFound
 from gateway.ops.metrics import registry, render
 from gateway.ops.runtime import operations
 
-
-def _moment(text: str) -> str:
-    """The ledger's form of a time bound: UTC, ISO 8601, as ``first_at`` is recorded."""
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("expected an ISO 8601 date or date-time") from None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
 # A bound on when a message was first recorded: an ISO 8601 date-time or date (without a zone:
 # UTC), compared with the ledger's UTC times.
 Moment = Annotated[
     str,
-    AfterValidator(_moment),
+    AfterValidator(time_bound),
     WithJsonSchema(
         {"type": "string", "format": "date-time", "description": "ISO 8601 (or a date); UTC"}
     ),

@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
+import psycopg.conninfo
 
-from gateway.ledger import LedgerError, LedgerOptions
+from gateway.ledger import LedgerError, LedgerOptions, LedgerUnavailable
 from gateway.ledger.sql import RECEIVED_ONCE, RECEIVED_ONCE_SQL, SqlLedger
 from gateway.logs import get_logger
 
@@ -146,17 +147,50 @@ def split_schema(dsn: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
+def database_address(dsn: str) -> str:
+    """``host:port/database`` of a PostgreSQL URL, without user and password (for messages)."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname', '')}"
+
+
 class PostgresLedger(SqlLedger):
-    def __init__(self, dsn: str, bsn_hash_key: str, options: LedgerOptions) -> None:
+    # a database that does not answer is an error at start, not a wait of minutes
+    CONNECT_TIMEOUT = 10
+
+    def __init__(
+        self, dsn: str, bsn_hash_key: str, options: LedgerOptions, *, create: bool = True
+    ) -> None:
         self.dsn, self.schema = split_schema(dsn)
-        super().__init__(bsn_hash_key, options)
+        self.create = create
+        try:
+            super().__init__(bsn_hash_key, options)
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            password = psycopg.conninfo.conninfo_to_dict(self.dsn).get("password")
+            if password:
+                reason = reason.replace(str(password), "***")
+            raise LedgerUnavailable(
+                f"the PostgreSQL ledger at {database_address(self.dsn)} cannot be reached "
+                f"(setting ledger_url): {reason}"
+            ) from None
 
     def _connect(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self.dsn, autocommit=True)
+        options: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in self.dsn:
+            options["connect_timeout"] = self.CONNECT_TIMEOUT
+        conn = psycopg.connect(self.dsn, **options)
         conn.execute(f'SET search_path TO "{self.schema}"')
         return conn
 
     def _create_schema(self, conn: psycopg.Connection[Any]) -> None:
+        if not self.create:
+            found = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".entries',))
+            if found.fetchone() == (None,):
+                conn.close()
+                raise LedgerUnavailable(
+                    f"no ledger in schema {self.schema} of the PostgreSQL database at "
+                    f"{database_address(self.dsn)} (setting ledger_url)"
+                )
         with conn.transaction():
             # several processes may start at once: one creates, the others wait and find it
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ledger {self.schema}",))

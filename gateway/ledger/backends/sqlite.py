@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
-from gateway.ledger import LedgerError, LedgerOptions
+from gateway.ledger import LedgerError, LedgerOptions, LedgerUnavailable, no_sqlite_ledger
 from gateway.ledger.sql import RECEIVED_ONCE, RECEIVED_ONCE_SQL, SqlLedger
 from gateway.logs import get_logger
 
@@ -135,11 +135,27 @@ def _switch_to_wal(conn: sqlite3.Connection) -> None:
 
 
 class SqliteLedger(SqlLedger):
-    def __init__(self, path: str, bsn_hash_key: str, options: LedgerOptions) -> None:
+    def __init__(
+        self, path: str, bsn_hash_key: str, options: LedgerOptions, *, create: bool = True
+    ) -> None:
         self.path = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(bsn_hash_key, options)
+        missing = None if create else no_sqlite_ledger(f"sqlite:///{path}")
+        if missing is not None:
+            raise missing
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            super().__init__(bsn_hash_key, options)
+        except (sqlite3.DatabaseError, OSError, LedgerError) as exc:
+            writer = getattr(self, "_writer", None)
+            if writer is not None:
+                writer.close()
+            if isinstance(exc, LedgerError):
+                raise
+            reason = exc.strerror if isinstance(exc, OSError) else exc  # not a database, ...
+            raise LedgerUnavailable(
+                f"cannot open the SQLite ledger {path} (settings var_dir, ledger_url): {reason}"
+            ) from None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -151,6 +167,12 @@ class SqliteLedger(SqlLedger):
         return conn
 
     def _create_schema(self, conn: sqlite3.Connection) -> None:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if tables and "entries" not in tables:
+            raise LedgerUnavailable(
+                f"{self.path} is a SQLite database but not a Ketenpoort ledger (it has no "
+                "entries); check the settings var_dir and ledger_url"
+            )
         columns = {row[1] for row in conn.execute("PRAGMA table_info(entries)")}
         if columns and "leaf_hash" not in columns:
             raise LedgerError(
