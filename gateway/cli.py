@@ -19,6 +19,7 @@ import dataclasses
 import gc
 import json
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -31,12 +32,19 @@ from typing import Any
 
 from gateway.adapter import Registry
 from gateway.app import Gateway, topology_for
-from gateway.bus.publisher import connect
+from gateway.arguments import (
+    existing_file,
+    existing_folder,
+    existing_path,
+    new_file,
+    positive_float,
+)
+from gateway.bus.publisher import BrokerUnavailable, connect
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.imports import ALREADY, IMPORTED, import_messages
 from gateway.imports import REFUSED as REFUSED_IMPORT
-from gateway.ledger import Entry, Event, Ledger
+from gateway.ledger import Entry, Event, Ledger, LedgerUnavailable
 from gateway.ledger.cli import add_ledger_commands
 from gateway.logs import configure_logging, get_logger
 from gateway.ops.cli import add_messages_commands
@@ -60,6 +68,21 @@ def settle_memory() -> None:
     gc.freeze()
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Before anything starts: the HTTP address can be listened on (it is not in use)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        raise ConfigError(
+            f"http_host, http_port: cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -72,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_exposure(settings)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    _check_listen(settings.http_host, settings.http_port)
     # uvicorn handles SIGTERM/SIGINT by shutting the server down, restoring the handlers it
     # found and raising the signal again: these handlers make that a no-op, so that after the
     # server stops, the workers finish the message in hand and the process exits cleanly.
@@ -116,7 +140,7 @@ def cmd_topology(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    connection = connect(settings.amqp_url)
+    connection = connect(settings.amqp_url, settings.amqp_connect_wait)
     try:
         topology.declare(connection.channel())
     finally:
@@ -159,6 +183,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Record messages exchanged before Ketenpoort (``gateway/imports.py``)."""
     settings = _settings(args)
     files = _xml_files(args.paths)
+    if not files:
+        print(f"ketenpoort import: no *.xml in {' '.join(args.paths)}", file=sys.stderr)
+        return 1
     counts = {IMPORTED: 0, ALREADY: 0, REFUSED_IMPORT: 0}
     with Gateway(settings) as gateway:
         done = import_messages(
@@ -282,22 +309,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ketenpoort", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="TOML settings file (also KETENPOORT_CONFIG)")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show where an unexpected error happened"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve ingress and run workers").set_defaults(func=cmd_run)
     sub.add_parser("worker", help="run workers only").set_defaults(func=cmd_worker)
     topology = sub.add_parser("topology", help="declare or export the RabbitMQ topology")
     topology.add_argument("action", choices=["declare", "export"])
-    topology.add_argument("--out", help="with export: write the definitions JSON here")
+    topology.add_argument(
+        "--out", type=new_file, help="with export: write the definitions JSON here"
+    )
     topology.set_defaults(func=cmd_topology)
     send = sub.add_parser("send", help="put one file through ingress")
-    send.add_argument("file")
+    send.add_argument("file", type=existing_file)
     send.add_argument("--inbound", action="store_true", help="the file came from a counterpart")
     send.add_argument("--mapping", help="back-office JSON mapping, e.g. iwmo/toewijzing")
     send.set_defaults(func=cmd_send)
     imports = sub.add_parser(
         "import", help="record messages exchanged before Ketenpoort (for the rules' history)"
     )
-    imports.add_argument("paths", nargs="+", help="XML files, or folders read for *.xml")
+    imports.add_argument(
+        "paths", nargs="+", type=existing_path, help="XML files, or folders read for *.xml"
+    )
     imports.add_argument(
         "--ours",
         action="append",
@@ -306,8 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     imports.set_defaults(func=cmd_import)
     demo = sub.add_parser("demo", help="send examples/ through the whole path and report")
-    demo.add_argument("--examples", default="examples")
-    demo.add_argument("--timeout", type=float, default=60.0)
+    demo.add_argument("--examples", type=existing_folder, default="examples")
+    demo.add_argument("--timeout", type=positive_float, default=60.0)
     demo.add_argument(
         "--keep-state",
         action="store_true",
@@ -317,12 +351,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_ledger_commands(sub, _settings)
     add_messages_commands(sub, _settings)
     args = parser.parse_args(argv)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, its failures as one line each on stderr: 2 for wrong settings, 1 when a
+    service it needs is away or it failed otherwise, never a traceback (unless --traceback).
+    An unexpected error shows only its type: its text might quote a message's contents."""
+    command = " ".join(
+        str(getattr(args, name)) for name in ("command", "action", "ledger_command") if name in args
+    )
     try:
         result: int = args.func(args)
     except ConfigError as exc:
         for line in str(exc).splitlines():
             print(f"configuration error: {line}", file=sys.stderr)
         return 2
+    except (BrokerUnavailable, LedgerUnavailable) as exc:
+        print(f"ketenpoort {command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ketenpoort {command}: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a file it reads or writes
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ketenpoort {command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if args.traceback:
+            raise
+        print(
+            f"ketenpoort {command}: unexpected {type(exc).__name__}; this is a bug, please "
+            "report it (with --traceback before the command, it shows where)",
+            file=sys.stderr,
+        )
+        return 1
     return result
 
 

@@ -23,9 +23,17 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
+from gateway.arguments import (
+    existing_file,
+    file_or_stdin,
+    moment,
+    name_value,
+    non_negative_int,
+    positive_int,
+    public_key,
+)
 from gateway.config import Settings
 from gateway.ledger import Query, Status, ledger_from_settings, options_from_settings
 from gateway.ledger.audit import check_consistency, check_inclusion, consistency, inclusions, verify
@@ -66,21 +74,41 @@ def cmd_prove(args: argparse.Namespace, settings: Settings) -> int:
             if not seqs:
                 print(f"no entries for message {args.entry}", file=sys.stderr)
                 return 1
-        proofs = inclusions(ledger, seqs, args.size)
+        try:
+            proofs = inclusions(ledger, seqs, args.size)
+        except ValueError as exc:  # an entry or size beyond the ledger
+            print(f"ketenpoort ledger prove: {exc}", file=sys.stderr)
+            return 1
     print(json.dumps(proofs[0] if len(proofs) == 1 else proofs, indent=2))
     return 0
 
 
 def cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
     with _open(settings) as ledger:
-        proof = consistency(ledger, args.old, args.new)
+        try:
+            proof = consistency(ledger, args.old, args.new)
+        except ValueError as exc:  # sizes beyond the ledger, or the old one the larger
+            print(f"ketenpoort ledger consistency: {exc}", file=sys.stderr)
+            return 1
     print(json.dumps(proof, indent=2))
     return 0
 
 
 def cmd_check_proof(args: argparse.Namespace, settings: Settings) -> int:
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    data: Any = json.loads(text)
+    not_a_proof = (
+        f"ketenpoort ledger check-proof: {args.file} is not a proof made by "
+        "`ketenpoort ledger prove` or `ketenpoort ledger consistency`"
+    )
+    data: Any
+    try:
+        if args.file == "-":
+            data = json.load(sys.stdin)
+        else:
+            with open(args.file, encoding="utf-8") as file:
+                data = json.load(file)
+    except ValueError:  # not UTF-8, not JSON
+        print(not_a_proof, file=sys.stderr)
+        return 1
     verifier: Verifier | None
     if args.public_key:
         verifier = Ed25519Verifier.from_b64(args.public_key)
@@ -88,22 +116,26 @@ def cmd_check_proof(args: argparse.Namespace, settings: Settings) -> int:
         with _open(settings) as ledger:
             verifier = ledger.options.signer
     problems: list[str] = []
-    for proof in data if isinstance(data, list) else [data]:
-        check = check_consistency if "old_size" in proof else check_inclusion
-        problems += check(proof, verifier)
+    try:
+        for proof in data if isinstance(data, list) else [data]:
+            check = check_consistency if "old_size" in proof else check_inclusion
+            problems += check(proof, verifier)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):  # fields not a proof's
+        print(not_a_proof, file=sys.stderr)
+        return 1
     print("\n".join(problems) if problems else "proof holds")
     return 1 if problems else 0
 
 
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    if args.public_key:  # the key alone: an auditor may ask before the ledger holds anything
+        signer = options_from_settings(settings).signer
+        if not isinstance(signer, Ed25519Verifier):
+            print("the checkpoint key is not an Ed25519 key", file=sys.stderr)
+            return 1
+        print(signer.public_b64)
+        return 0
     with _open(settings) as ledger:
-        signer = ledger.options.signer
-        if args.public_key:
-            if not isinstance(signer, Ed25519Verifier):
-                print("the checkpoint key is not an Ed25519 key", file=sys.stderr)
-                return 1
-            print(signer.public_b64)
-            return 0
         checkpoint = ledger.checkpoint(force=True)
     if checkpoint is None:
         print("nothing new to sign")
@@ -113,7 +145,7 @@ def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    keys = dict(k.split("=", 1) for k in args.key or [])
+    keys = dict(args.key or [])
     if args.bsn:
         keys["bsn"] = getpass.getpass("BSN: ") if args.bsn == "-" else args.bsn
     query = Query(
@@ -193,8 +225,11 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 class _open:
+    """The installation's ledger, which must be there: a command reading it under a wrong
+    ``var_dir`` or ``ledger_url`` must not make an empty one and report on that."""
+
     def __init__(self, settings: Settings) -> None:
-        self.ledger = ledger_from_settings(settings)
+        self.ledger = ledger_from_settings(settings, create=False)
 
     def __enter__(self) -> SqlLedger:
         return self.ledger
@@ -214,32 +249,40 @@ def add_ledger_commands(sub: Any, load: SettingsLoader) -> None:
         return parser
 
     p = add("verify", cmd_verify, "recompute the tree; check every checkpoint and payload")
-    p.add_argument("--checkpoints", help="exported checkpoints file to check against")
-    p.add_argument("--public-key", help="Ed25519 public key (base64) to check signatures with")
+    p.add_argument(
+        "--checkpoints", type=existing_file, help="exported checkpoints file to check against"
+    )
+    p.add_argument(
+        "--public-key", type=public_key, help="Ed25519 public key (base64) to check signatures"
+    )
     p.add_argument("--no-payloads", action="store_true", help="skip re-hashing the payloads")
     p.add_argument("--no-states", action="store_true", help="skip rebuilding every message's state")
     p = add("prove", cmd_prove, "inclusion proof of an entry number or of a message's entries")
     p.add_argument("entry", help="entry number (seq) or message id")
-    p.add_argument("--size", type=int, help="tree size to prove against (a checkpoint's size)")
+    p.add_argument(
+        "--size", type=positive_int, help="tree size to prove against (a checkpoint's size)"
+    )
     p = add("consistency", cmd_consistency, "proof that an older tree is a prefix of a newer")
-    p.add_argument("old", type=int)
-    p.add_argument("new", type=int, nargs="?")
+    p.add_argument("old", type=non_negative_int)
+    p.add_argument("new", type=non_negative_int, nargs="?")
     p = add("check-proof", cmd_check_proof, "check a proof made by prove or consistency")
-    p.add_argument("file", help="proof JSON file, or - for stdin")
-    p.add_argument("--public-key", help="Ed25519 public key (base64)")
+    p.add_argument("file", type=file_or_stdin, help="proof JSON file, or - for stdin")
+    p.add_argument("--public-key", type=public_key, help="Ed25519 public key (base64)")
     p = add("checkpoint", cmd_checkpoint, "sign and export a checkpoint now")
     p.add_argument("--public-key", action="store_true", help="print the public key instead")
     p = add("search", cmd_search, "find messages")
     p.add_argument("--message-id")
     p.add_argument("--correlation-id")
-    p.add_argument("--key", action="append", help="business key, e.g. ToewijzingNummer=101")
+    p.add_argument(
+        "--key", action="append", type=name_value, help="business key, e.g. ToewijzingNummer=101"
+    )
     p.add_argument("--bsn", help="a BSN (looked up as its keyed hash); - to type it unseen")
     p.add_argument("--party", help="sender or receiver code")
     p.add_argument("--code", help="message code, e.g. WMO301")
     p.add_argument("--status", choices=[s.value for s in Status])
-    p.add_argument("--since", help="ISO 8601 time, inclusive")
-    p.add_argument("--until", help="ISO 8601 time, exclusive")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--since", type=moment, help="ISO 8601 time, inclusive")
+    p.add_argument("--until", type=moment, help="ISO 8601 time, exclusive")
+    p.add_argument("--limit", type=positive_int, default=100)
     p.add_argument("--json", action="store_true")
     p = add("retention", cmd_retention, "apply the retention policies")
     p.add_argument("--dry-run", action="store_true")

@@ -24,8 +24,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from gateway.arguments import moment, name_value, positive_float, positive_int
 from gateway.config import Settings
-from gateway.ledger import Query, Status, ledger_from_settings
+from gateway.ledger import Query, Status, ledger_from_settings, no_sqlite_ledger
 from gateway.ops import messages as ops
 from gateway.ops import replay as jobs
 from gateway.ops.auth import identity_line, new_key
@@ -39,16 +40,6 @@ def _who() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:
         return "cli"
-
-
-def _keys(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--key takes NAME=VALUE, got {pair!r}")
-        out[name] = value
-    return out
 
 
 class ProgressBar:
@@ -78,7 +69,7 @@ def _print_states(states: list[Any]) -> None:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    keys = _keys(args.key)
+    keys = dict(args.key)
     if args.bsn:
         keys["bsn"] = getpass.getpass("BSN: ") if args.bsn == "-" else args.bsn
     query = Query(
@@ -90,7 +81,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         until=args.until,
         limit=args.limit,
     )
-    ledger = ledger_from_settings(settings)
+    ledger = ledger_from_settings(settings, create=False)
     try:
         found = ops.search(ledger, query)
     finally:
@@ -103,7 +94,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    ledger = ledger_from_settings(settings)
+    ledger = ledger_from_settings(settings, create=False)
     try:
         message = ops.get(ledger, args.id)
     except NotFound:
@@ -131,6 +122,9 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.app import Gateway
 
+    missing = no_sqlite_ledger(settings.ledger_dsn)
+    if missing is not None:  # the gateway would start an empty one
+        raise missing
     with Gateway(settings) as gateway:
         gateway.declare_topology()
         rate = args.rate if args.rate is not None else settings.ops_replay_rate
@@ -152,7 +146,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
                 status=args.status,
                 code=args.code,
                 party=args.party,
-                keys=_keys(args.key),
+                keys=dict(args.key),
                 since=args.since,
                 until=args.until,
             )
@@ -193,7 +187,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_discard(args: argparse.Namespace, settings: Settings) -> int:
-    ledger = ledger_from_settings(settings)
+    ledger = ledger_from_settings(settings, create=False)
     try:
         state = ops.discard(ledger, args.id, _who(), args.reason)
     except NotFound:
@@ -209,7 +203,7 @@ def cmd_discard(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
-    ledger = ledger_from_settings(settings)
+    ledger = ledger_from_settings(settings, create=False)
     try:
         for job in jobs.jobs(ledger, limit=args.limit):
             print(
@@ -239,9 +233,11 @@ def _filters(parser: argparse.ArgumentParser, status_default: str | None) -> Non
     parser.add_argument("--status", default=status_default, choices=[s.value for s in Status])
     parser.add_argument("--code", help="message code, e.g. WMO301")
     parser.add_argument("--party", help="sender or receiver code")
-    parser.add_argument("--key", action="append", default=[], help="business key NAME=VALUE")
-    parser.add_argument("--since", help="first seen at or after (ISO 8601)")
-    parser.add_argument("--until", help="first seen before (ISO 8601)")
+    parser.add_argument(
+        "--key", action="append", type=name_value, default=[], help="business key NAME=VALUE"
+    )
+    parser.add_argument("--since", type=moment, help="first seen at or after (ISO 8601)")
+    parser.add_argument("--until", type=moment, help="first seen before (ISO 8601)")
 
 
 def add_messages_commands(sub: Any, settings: SettingsFn) -> None:
@@ -253,7 +249,7 @@ def add_messages_commands(sub: Any, settings: SettingsFn) -> None:
     listing = actions.add_parser("list", help="messages matching a filter, newest first")
     _filters(listing, None)
     listing.add_argument("--bsn", help="a BSN, or - to be asked for it without echo")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=positive_int, default=50)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=with_settings(cmd_list))
     show = actions.add_parser("show", help="a message's state, history and retour")
@@ -267,14 +263,14 @@ def add_messages_commands(sub: Any, settings: SettingsFn) -> None:
     which.add_argument("--resume", metavar="JOB", help="continue a bulk replay job")
     _filters(replay, Status.PARKED.value)
     replay.add_argument("--reason", default="")
-    replay.add_argument("--rate", type=float, help="messages per second (ops_replay_rate)")
+    replay.add_argument("--rate", type=positive_float, help="messages per second (ops_replay_rate)")
     replay.set_defaults(func=with_settings(cmd_replay))
     discard = actions.add_parser("discard", help="give up on a message, with a reason")
     discard.add_argument("id")
     discard.add_argument("--reason", required=True)
     discard.set_defaults(func=with_settings(cmd_discard))
     listing_jobs = actions.add_parser("jobs", help="recent bulk replay jobs")
-    listing_jobs.add_argument("--limit", type=int, default=20)
+    listing_jobs.add_argument("--limit", type=positive_int, default=20)
     listing_jobs.set_defaults(func=with_settings(cmd_jobs))
 
     identities = sub.add_parser("identities", help="API keys for identities")
