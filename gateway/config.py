@@ -467,7 +467,7 @@ _CHECKS: dict[str, tuple[Check, ...]] = {
     "cak_beschermd_wonen": (_CATEGORY,),
     "cak_kostprijs": (_CATEGORY,),
     "corv_url": (_url("http", "https"),),
-    "corv_organisatie": _TEXT,
+    "corv_organisatie": (_matching(r"[A-Za-z0-9_.-]+", "letters, digits, _ . - (a code)"),),
     "corv_applicatie": (_required,),
     "ops_identities": (_identities,),
     "ops_client_cert_header": (_matching(r"[A-Za-z0-9-]+", "an HTTP header name"),),
@@ -511,8 +511,6 @@ def _together(s: Settings) -> Iterator[tuple[str, str]]:
         yield "vecozo_agb", "must be set when counterpart_transport is 'vecozo'"
     if s.vecozo_key and not s.vecozo_cert:
         yield "vecozo_cert", "must be set when vecozo_key is (the key of a client certificate)"
-    if "adapters.corv" in s.adapters and not s.corv_organisatie:
-        yield "corv_organisatie", "must be set when adapters.corv is loaded (us, as JUBES knows us)"
 
 
 # -- checks on this machine (``on_this_machine``) -----------------------------------------------

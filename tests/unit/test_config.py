@@ -63,7 +63,6 @@ class Bad:
 TWO_DIGITS = "a productcategorie of two digits"
 GGK = {"KETENPOORT_COUNTERPART_TRANSPORT": "ggk"}
 VECOZO = {"KETENPOORT_COUNTERPART_TRANSPORT": "vecozo"}
-CORV = {"KETENPOORT_ADAPTERS": "adapters.istandaarden,adapters.corv"}
 A_FILE = "{tmp}/a-file"
 BAD = [
     Bad("var_dir", "{tmp}/a-file", "is a file, not a folder", local=True),
@@ -162,7 +161,7 @@ BAD = [
     Bad("cak_beschermd_wonen", "15,1x", f"'1x' must be {TWO_DIGITS}"),
     Bad("cak_kostprijs", "11,123", f"'123' must be {TWO_DIGITS}"),
     Bad("corv_url", "jubes.example/dka", "must be a URL starting with http://"),
-    Bad("corv_organisatie", "", "must be set when adapters.corv is loaded", env=CORV),
+    Bad("corv_organisatie", "gemeente 0363", "must be letters, digits, _ . - (a code)"),
     Bad("corv_applicatie", "", "must be set"),
     Bad("ops_identities", "anna key", "identity anna: expected name=value"),
     Bad("ops_client_cert_header", "X Client Cert", "must be an HTTP header name"),
