@@ -37,7 +37,7 @@ from gateway.adapter import (
     Transport,
 )
 from gateway.bus.failures import Permanent, call_outbound
-from gateway.bus.wire import from_amqp
+from gateway.bus.wire import Unreadable, from_amqp
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger, Record
 from gateway.logs import get_logger, message_context
@@ -91,8 +91,8 @@ class Worker:
         for properties, body in deliveries:
             try:
                 envelopes.append(from_amqp(properties, body))
-            except Exception as exc:
-                envelopes.append(Permanent(f"not a message envelope: {exc}"))
+            except Unreadable as exc:
+                envelopes.append(exc)
         wanted = [e for e in envelopes if isinstance(e, Envelope)]
         outcomes = iter(self.process_many(wanted))
         return [e if isinstance(e, Exception) else next(outcomes) for e in envelopes]
