@@ -107,6 +107,11 @@ class Worker:
         final: bool,
         wait: float | None,
     ) -> None:
+        if isinstance(error, Unreadable):
+            # Not a message of the ledger: parked as it is; the parking recorder records it
+            # with its bytes (under its id, or one derived from it if that is taken).
+            log.warning("message.not_ours", reason=str(error)[:200])
+            return
         envelope = from_amqp(properties, body)
         with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
             event = Event.PARKED if final else Event.RETRIED
