@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.adapter import Registry
+from gateway.adapter import Delivery, Registry
 from gateway.bus.publisher import PublishError
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
@@ -274,3 +274,20 @@ def test_a_refused_message_on_the_bus_is_not_answered(parts) -> None:
     worker.process(dataclasses.replace(envelope, message_type=WMO301_TYPE))
     assert events(ledger, envelope.message_id) == ["received", "rejected"]
     assert bus.published == []
+
+
+def test_every_message_id_has_an_outbox_file_of_its_own(settings: Settings) -> None:
+    """The message id is the outbox's idempotency key: two ids the file name made one (not
+    ASCII, too long) were one message, and the second was recorded delivered, never written."""
+    outbox = OutboxTransport(settings.outbox_dir)
+    ids = ["bericht-é-1", "bericht-ü-1", "x" * 130, "x" * 130 + "y", "plain-id"]
+    paths = [
+        outbox.deliver(
+            Envelope(body=b"", direction=Direction.INBOUND, message_id=message_id),
+            Delivery("0599", message_id.encode(), "application/xml", "WMO301.xml"),
+        )
+        for message_id in ids
+    ]
+    assert len(set(paths)) == len(ids)
+    assert paths[-1].endswith("/0599/plain-id.WMO301.xml")  # a plain id names its file as before
+    assert all(p.endswith(".WMO301.xml") and len(Path(p).name) < 255 for p in paths)
