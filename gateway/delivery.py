@@ -14,6 +14,7 @@ file under its final name is always complete.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -25,10 +26,18 @@ from gateway.adapter import Delivery
 from gateway.envelope import Envelope
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+_LONGEST = 120
 
 
 def safe_name(text: str) -> str:
-    return _SAFE.sub("_", text)[:120] or "_"
+    """``text`` as a file name: itself if it is one (safe characters, not too long); otherwise
+    its safe characters and a hash of the whole, so that two texts never share a name (the
+    message id is the idempotency key: "bericht-é" and "bericht-ü" are two messages)."""
+    safe = _SAFE.sub("_", text)
+    if safe == text and 0 < len(text) <= _LONGEST:
+        return text
+    digest = hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest()[:20]
+    return f"{safe[: _LONGEST - 21]}~{digest}"  # "~" is not safe: no plain name looks like this
 
 
 _SYNC = getattr(os, "fdatasync", os.fsync)
@@ -84,7 +93,7 @@ class OutboxTransport:
         try:
             for index, (envelope, delivery) in enumerate(items):
                 folder = os.path.join(self.root, safe_name(delivery.to))
-                name = safe_name(f"{envelope.message_id}.{delivery.name}")
+                name = f"{safe_name(envelope.message_id)}.{safe_name(delivery.name)}"
                 target = os.path.join(folder, name)
                 temporary = os.path.join(folder, f".{name}.part")
                 results.append(target)

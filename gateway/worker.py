@@ -7,8 +7,11 @@ retourbericht, which enters the gateway like any outbound message (receive) -> r
 ``retour-sent`` -> ack.
 
 Each step first asks the ledger whether it already happened, so a redelivered message (after a
-crash or a broker restart) is never delivered or answered twice. Retours and follow-ups get
-message ids derived from their parent's id, so even one made twice is one message.
+crash or a broker restart) is never delivered or answered twice. The worker acts only on the
+message the ledger holds under the id (its verdict, and the bytes, direction and type recorded):
+anything else on a work queue (:class:`NotRecorded`, or what cannot be read into an envelope) is
+parked as it is and recorded by the parking recorder, never delivered or answered. Retours and
+follow-ups get message ids derived from their parent's id, so even one made twice is one message.
 
 A batch (:meth:`Worker.process_many`, what the consumer has at hand) takes the same steps per
 message with one ledger read for all histories, deliveries per message (a transport with
@@ -20,6 +23,7 @@ are recorded and acked as usual.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,8 +41,8 @@ from gateway.adapter import (
     Transport,
 )
 from gateway.bus.failures import Permanent, call_outbound
-from gateway.bus.wire import from_amqp
-from gateway.envelope import Direction, Envelope
+from gateway.bus.wire import Unreadable, from_amqp
+from gateway.envelope import Direction, Envelope, MessageType
 from gateway.ledger import Entry, Event, Ledger, Record
 from gateway.logs import get_logger, message_context
 from gateway.receive import ACCEPTED, STREAM_ABOVE, Receiver
@@ -91,8 +95,8 @@ class Worker:
         for properties, body in deliveries:
             try:
                 envelopes.append(from_amqp(properties, body))
-            except Exception as exc:
-                envelopes.append(Permanent(f"not a message envelope: {exc}"))
+            except Unreadable as exc:
+                envelopes.append(exc)
         wanted = [e for e in envelopes if isinstance(e, Envelope)]
         outcomes = iter(self.process_many(wanted))
         return [e if isinstance(e, Exception) else next(outcomes) for e in envelopes]
@@ -107,6 +111,11 @@ class Worker:
         final: bool,
         wait: float | None,
     ) -> None:
+        if isinstance(error, Unreadable | NotRecorded):
+            # Not a message of the ledger: parked as it is; the parking recorder records it
+            # with its bytes (under its id, or one derived from it if that is taken).
+            log.warning("message.not_ours", reason=str(error)[:200])
+            return
         envelope = from_amqp(properties, body)
         with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
             event = Event.PARKED if final else Event.RETRIED
@@ -184,9 +193,18 @@ class Worker:
         replays = [i for i, e in enumerate(history) if e.event is Event.REPLAYED]
         done = {entry.event for entry in history[replays[-1] + 1 if replays else 0 :]}
         verdicts = [e for e in history if e.event in (Event.VALIDATED, Event.REJECTED)]
-        if not verdicts or envelope.message_type is None:
-            raise Permanent("message is not in the ledger with a verdict; refusing to process")
+        if not verdicts:
+            raise NotRecorded("no message with a verdict is recorded under its id")
         verdict = verdicts[-1]
+        if (envelope.direction, envelope.message_type, _sha256(envelope.body)) != _recorded(
+            history, verdict
+        ):
+            raise NotRecorded(
+                "not the message recorded under its id (its body, direction or type differ)"
+            )
+        if verdict.detail.get("publish", True) is False:
+            return  # refused, or rejected with nothing to answer: recorded so, nothing to do
+        assert envelope.message_type is not None
         job.findings = [Finding(**f) for f in verdict.detail.get("findings", [])]
         job.adapter = adapter = self.registry.for_standard(envelope.message_type.standard)
         tag = adapter.record_tag(envelope.message_type)
@@ -366,6 +384,33 @@ class Worker:
                     status=receipt.status,
                     route=receipt.route,
                 )
+
+
+class NotRecorded(Permanent):
+    """The message on the bus is not one the ledger holds under its id (no verdict recorded, or
+    other bytes, direction or type): the worker does nothing with it and records nothing; it is
+    parked as it is, and the parking recorder records it with its bytes."""
+
+
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _recorded(
+    history: list[Entry], verdict: Entry
+) -> tuple[Direction, MessageType | None, str | None]:
+    """Direction, type and body SHA-256 of the message as recorded, the way the envelope that
+    receive, replay and the sweeper publish is made (``receive.envelope_from_history``)."""
+    received = next((e for e in history if e.event is Event.RECEIVED), history[0])
+    direction = received.detail.get("direction", Direction.OUTBOUND.value)
+    carrying = [
+        e for e in history if e.payload_sha256 and e.event in (Event.RECEIVED, Event.MAPPED)
+    ]
+    return (
+        Direction(direction) if direction in set(Direction) else Direction.OUTBOUND,
+        MessageType(verdict.standard, verdict.code, verdict.version) if verdict.standard else None,
+        carrying[-1].payload_sha256 if carrying else None,
+    )
 
 
 @dataclass

@@ -4,7 +4,9 @@ Properties: ``message_id`` (optional; makes a resend idempotent), ``correlation_
 ``reply_to`` (optional: the receipt is published there as JSON). Headers: ``x-kp-direction``
 (``outbound``, the default, or ``inbound``) and, for back-office JSON, ``x-kp-mapping``
 (e.g. ``iwmo/toewijzing``). The message is acked once it is recorded in the ledger, whatever the
-verdict (a refused message does not get better by being redelivered).
+verdict (a refused message does not get better by being redelivered). A message whose properties
+cannot be read (an id or header of ours that is not text, an id with a control character, an
+unknown direction: ``bus/wire.Unreadable``) is parked alone, as it is.
 
 What the broker has already sent is taken as a batch (``Receiver.receive_many``: recorded in one
 transaction, published together) and acked with one ``multiple`` ack after it is recorded; the
@@ -22,30 +24,26 @@ import pika
 from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.bus.publisher import PublishError, Unroutable
-from gateway.envelope import Direction, Envelope, new_id
+from gateway.bus.wire import Unreadable, direction_of, header, identifier, loose_text
+from gateway.envelope import Envelope, new_id
 from gateway.logs import get_logger
 from gateway.receive import Incoming
 
 log = get_logger(__name__)
 
 
-def _header(properties: pika.BasicProperties, name: str) -> str | None:
-    value = (properties.headers or {}).get(name)
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _incoming(properties: pika.BasicProperties, body: bytes) -> Incoming:
+    """The message as receive takes it; :class:`Unreadable` when a property or header cannot
+    be read (then it is parked alone, and the parking recorder records it)."""
     envelope = Envelope(
         body=body,
-        direction=Direction(_header(properties, "x-kp-direction") or "outbound"),
-        message_id=properties.message_id or new_id(),
-        correlation_id=properties.correlation_id or "",
-        content_type=properties.content_type or "",
+        direction=direction_of(properties),
+        message_id=identifier(properties.message_id) or new_id(),
+        correlation_id=identifier(properties.correlation_id, "correlation id") or "",
+        content_type=loose_text(properties.content_type),
         source="amqp",
     )
-    return Incoming(envelope, mapping=_header(properties, "x-kp-mapping") or None)
+    return Incoming(envelope, mapping=header(properties, "mapping") or None)
 
 
 class IngressHandler:
@@ -64,7 +62,7 @@ class IngressHandler:
         for properties, body in deliveries:
             try:
                 items.append(_incoming(properties, body))
-            except ValueError as exc:  # e.g. an unknown direction: this one is refused alone
+            except Unreadable as exc:  # e.g. an unknown direction: this one is parked alone
                 items.append(exc)
         received = iter(
             self.gateway.receiver.receive_many([i for i in items if isinstance(i, Incoming)])

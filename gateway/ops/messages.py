@@ -198,7 +198,12 @@ def replay(
         raise NotFound(message_id)
     check_replayable(state)
     envelope = envelope_from_ledger(ledger, message_id)
-    if envelope.message_type is None or not envelope.body:
+    if envelope.message_type is None:
+        raise NotAllowed(
+            "the message was never taken in (parked as it arrived on the bus): look at its "
+            "payload, and send it again, corrected, as a new message"
+        )
+    if not envelope.body:
         raise NotAllowed("the recorded payload is gone (erased by retention)")
     detail: dict[str, Any] = {"by": who, "previous": state.status.value}
     if reason:

@@ -18,6 +18,8 @@ from gateway.ingress.http import make_app
 from gateway.ledger import Event, Status
 from gateway.ops import messages
 from gateway.ops import replay as jobs
+from gateway.ops.parking import stranger_id
+from gateway.receive import envelope_from_ledger
 from tests.conftest import EXAMPLES
 from tests.integration.busutil import depth
 from tests.integration.helpers import events, wait_for
@@ -202,6 +204,7 @@ def test_the_parking_recorder_records_what_the_broker_parked_once(
     gateway, client = live
     message_id = _send(client, "bo-0363", 7501)
     wait_status(gateway, message_id, Status.AWAITING_ANSWER)
+    body = envelope_from_ledger(gateway.ledger, message_id).body  # as the worker had it
     connection = connect(gateway.settings.amqp_url)
     channel = connection.channel()
     channel.confirm_delivery()
@@ -218,7 +221,7 @@ def test_the_parking_recorder_records_what_the_broker_parked_once(
         },
     )
     for _ in range(2):  # the broker's dead-lettering is at least once
-        channel.basic_publish(gateway.topology.parking, "", b"<x/>", properties)
+        channel.basic_publish(gateway.topology.parking, "", body, properties)
     connection.close()
     wait_status(gateway, message_id, Status.PARKED)
     wait_for(lambda: depth(gateway.settings.amqp_url, gateway.topology.parking) == 0, 20, "drained")
@@ -226,14 +229,40 @@ def test_the_parking_recorder_records_what_the_broker_parked_once(
     assert len(parked) == 1
     assert parked[0].detail["by"] == "broker"
     assert parked[0].detail["reason"] == "delivery_limit in somewhere.outbound.iwmo"
-    unknown = str(uuid.uuid4())  # not in the ledger: acknowledged, nothing recorded
+    assert parked[0].payload_sha256 is None  # the message's bytes are its received payload
+
+
+def test_the_parking_recorder_records_a_message_the_ledger_does_not_have(
+    live: tuple[Gateway, TestClient],
+) -> None:
+    """Not dropped: what is not one of the ledger's messages (an unknown id, or other bytes
+    under a known one) is recorded parked with its bytes, once; the known message is untouched."""
+    gateway, client = live
+    known = _send(client, "bo-0363", 7502)
+    wait_status(gateway, known, Status.AWAITING_ANSWER)
+    unknown = str(uuid.uuid4())
+    other = pika.BasicProperties(message_id=known)
     connection = connect(gateway.settings.amqp_url)
-    connection.channel().basic_publish(
-        gateway.topology.parking, "", b"<x/>", pika.BasicProperties(message_id=unknown)
-    )
+    channel = connection.channel()
+    channel.confirm_delivery()
+    for _ in range(2):  # the same message parked twice is recorded once
+        channel.basic_publish(
+            gateway.topology.parking, "", b"<x/>", pika.BasicProperties(message_id=unknown)
+        )
+        channel.basic_publish(gateway.topology.parking, "", b"<y/>", other)
     connection.close()
     wait_for(lambda: depth(gateway.settings.amqp_url, gateway.topology.parking) == 0, 20, "drained")
-    assert gateway.ledger.history(unknown) == []
+    for message_id, body in ((unknown, b"<x/>"), (stranger_id(other, b"<y/>"), b"<y/>")):
+        wait_status(gateway, message_id, Status.PARKED)
+        [parked] = gateway.ledger.history(message_id)
+        assert parked.detail["reason"] == (
+            "not a message of the ledger: published to parking without a failure"
+        )
+        assert gateway.ledger.payload(parked.payload_sha256 or "") == body
+    assert gateway.ledger.history(stranger_id(other, b"<y/>"))[0].detail["sent_id"] == known
+    assert messages.get(gateway.ledger, known).state.status is Status.AWAITING_ANSWER
+    with pytest.raises(messages.NotAllowed, match="never taken in"):
+        messages.replay(gateway.ledger, gateway.publish, unknown, "op")
 
 
 def test_metrics_and_health(settings: Settings) -> None:

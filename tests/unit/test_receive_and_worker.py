@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.adapter import Registry
+from gateway.adapter import Delivery, Registry
 from gateway.bus.publisher import PublishError
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
@@ -18,7 +18,7 @@ from gateway.envelope import Direction, Envelope, MessageType
 from gateway.ledger import Status, open_ledger
 from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
 from gateway.validate import SchemaCache
-from gateway.worker import Worker, retour_id
+from gateway.worker import NotRecorded, Worker, retour_id
 from tests.conftest import EXAMPLES
 
 WMO301_TYPE = MessageType("iwmo", "WMO301", "3.2")
@@ -239,3 +239,55 @@ def test_outbound_heenbericht_is_answered_when_its_retour_comes_in(parts) -> Non
     state = ledger.state(heen.message_id)
     assert state is not None
     assert (state.status, state.answered_by) == (Status.ANSWERED, retour.message_id)
+
+
+def test_the_worker_acts_only_on_the_message_recorded_under_its_id(parts) -> None:
+    """Anyone with broker rights can put bytes on a work queue under a recorded message's id:
+    other bytes, another direction or type are not that message (not delivered, not answered,
+    nothing recorded on it: the parking recorder records them as a message of their own)."""
+    receiver, worker, ledger, bus, settings = parts
+    envelope = _inbound("WMO301-ontvangen.xml")
+    receiver.receive(envelope)
+    published = bus.published[0]
+    strays = [
+        dataclasses.replace(published, body=b"<x/>"),
+        dataclasses.replace(published, body=(EXAMPLES / "WMO301-bsn-fout.xml").read_bytes()),
+        dataclasses.replace(published, direction=Direction.OUTBOUND),
+        dataclasses.replace(published, message_type=MessageType("ijw", "JW301", "3.2")),
+        dataclasses.replace(published, message_id="never-received"),
+    ]
+    for stray in strays:
+        with pytest.raises(NotRecorded):
+            worker.process(stray)
+    assert events(ledger, envelope.message_id) == ["received", "validated", "published"]
+    assert not settings.outbox_dir.exists() and len(bus.published) == 1
+    worker.process(published)  # the message itself is delivered and answered
+    assert events(ledger, envelope.message_id)[-2:] == ["delivered", "retour-sent"]
+
+
+def test_a_refused_message_on_the_bus_is_not_answered(parts) -> None:
+    """A schema-invalid heenbericht is recorded refused and never published; a copy put on the
+    bus is left as recorded (before, the worker made it a retour saying 0200: accepted)."""
+    receiver, worker, ledger, bus, _ = parts
+    envelope = _inbound("WMO301-zonder-producten.xml")
+    assert receiver.receive(envelope).status == REFUSED
+    worker.process(dataclasses.replace(envelope, message_type=WMO301_TYPE))
+    assert events(ledger, envelope.message_id) == ["received", "rejected"]
+    assert bus.published == []
+
+
+def test_every_message_id_has_an_outbox_file_of_its_own(settings: Settings) -> None:
+    """The message id is the outbox's idempotency key: two ids the file name made one (not
+    ASCII, too long) were one message, and the second was recorded delivered, never written."""
+    outbox = OutboxTransport(settings.outbox_dir)
+    ids = ["bericht-é-1", "bericht-ü-1", "x" * 130, "x" * 130 + "y", "plain-id"]
+    paths = [
+        outbox.deliver(
+            Envelope(body=b"", direction=Direction.INBOUND, message_id=message_id),
+            Delivery("0599", message_id.encode(), "application/xml", "WMO301.xml"),
+        )
+        for message_id in ids
+    ]
+    assert len(set(paths)) == len(ids)
+    assert paths[-1].endswith("/0599/plain-id.WMO301.xml")  # a plain id names its file as before
+    assert all(p.endswith(".WMO301.xml") and len(Path(p).name) < 255 for p in paths)
