@@ -97,6 +97,11 @@ def envelope_of(ledger: Ledger, message_id: str) -> Envelope:
     history = ledger.history(message_id)
     if not history:
         raise NotFound(message_id)
+    return envelope_naming(message_id, history)
+
+
+def envelope_naming(message_id: str, history: Sequence[Entry]) -> Envelope:
+    """The same from the message's entries, already read (not empty)."""
     typed = [e for e in history if e.standard]
     direction = str(history[0].detail.get("direction", ""))
     return Envelope(

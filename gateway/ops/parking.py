@@ -37,9 +37,9 @@ from gateway.bus.wire import (
     loose_text,
 )
 from gateway.envelope import Direction, Envelope
-from gateway.ledger import Event, Ledger
+from gateway.ledger import Entry, Event, Ledger
 from gateway.logs import get_logger, message_context
-from gateway.ops.messages import envelope_of, since_replay
+from gateway.ops.messages import envelope_naming, since_replay
 
 log = get_logger(__name__)
 
@@ -85,16 +85,18 @@ class ParkingRecorder:
         history = self.ledger.history(message_id) if message_id else []
         digest = hashlib.sha256(body).hexdigest()
         if any(e.payload_sha256 == digest for e in history):
-            self._record_ours(message_id, properties)
+            self._record_ours(message_id, history, properties)
         else:
             own = message_id if message_id and not history else None
             self._record_stranger(own or stranger_id(properties, body), properties, body)
 
-    def _record_ours(self, message_id: str, properties: pika.BasicProperties) -> None:
+    def _record_ours(
+        self, message_id: str, history: list[Entry], properties: pika.BasicProperties
+    ) -> None:
         """A message of the ledger the broker parked (or parked again: recorded once)."""
-        envelope = envelope_of(self.ledger, message_id)
+        envelope = envelope_naming(message_id, history)
         with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-            if any(e.event is Event.PARKED for e in since_replay(self.ledger.history(message_id))):
+            if any(e.event is Event.PARKED for e in since_replay(history)):
                 return  # the worker recorded it already
             death = _broker_reason(properties)
             detail: dict[str, Any] = {
