@@ -74,6 +74,16 @@ class Delivery:
     name: str  # a file name or reference the transport may use
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The answer the standard requires for a received message (a retourbericht)."""
+
+    body: bytes
+    # The retourcodes it carries, each once: what the ledger records as sent (none for a
+    # heenbericht fully approved, whose retour is a header without RetourCodes).
+    codes: tuple[str, ...] = ()
+
+
 class State(Protocol):
     """What rules needing earlier messages may ask (implemented by the ledger)."""
 
@@ -188,7 +198,7 @@ class Adapter(Protocol):
 
     def answer(
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
-    ) -> bytes | None:
+    ) -> Answer | None:
         """The retourbericht the standard requires for a received message, or None."""
         ...
 

@@ -321,8 +321,8 @@ class Worker:
             elif receipt.status != ACCEPTED:
                 job.error = Permanent(f"the retour we made is not valid: {receipt.errors}")
             else:
-                codes = sorted({f.code for f in job.findings}) or ["0200"]
-                detail = {"retour_id": retour.message_id, "codes": codes}
+                # what the retour carries, as sent (a heenbericht fully approved: none)
+                detail = {"retour_id": retour.message_id, "codes": list(job.answer_codes)}
                 records.append((job, Record(job.envelope, Event.RETOUR_SENT, detail=detail)))
         self._record(records)
         for job, retour in made:
@@ -339,11 +339,12 @@ class Worker:
         assert job.adapter is not None
         answer = job.adapter.answer(job.envelope, job.doc, job.findings)
         if answer is not None:
+            job.answer_codes = answer.codes
             made.append(
                 (
                     job,
                     Envelope(
-                        body=answer,
+                        body=answer.body,
                         direction=Direction.OUTBOUND,
                         message_id=retour_id(job.envelope.message_id),
                         correlation_id=job.envelope.correlation_id,
@@ -428,3 +429,4 @@ class _Job:
     handover: Handover | None = None
     answer_due: bool = False
     retour: str | None = None  # the id of the retour made and recorded as sent
+    answer_codes: tuple[str, ...] = ()  # the retourcodes that retour carries

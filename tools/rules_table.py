@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from adapters.istandaarden import rules  # noqa: F401  (registers every rule)
+from adapters.istandaarden.catalogue import NUMBERS, STANDARDS, Bericht
 from adapters.istandaarden.engine import RULES
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "istandaarden-rules.md"
@@ -55,6 +56,49 @@ text in short.
 """
 
 
+ANSWERS = """
+## The answer to each message
+
+What each of the 28 messages gets from the gateway that receives it, as IV028, IV032, IV087 and
+IV088 say (iwmo-ijw.md §6), checked message by message by
+`tests/unit/test_declaratie_antwoord.py::test_every_message_is_answered_as_the_table_says`.
+Levels: 1 XSD (no retour: a transport error, on the GGk a Fo01 StUF055), 2 in-message rules
+(XSLT: header only, RetourCode 0001), 3/4 rules over messages or external sources (the rule's
+code on the class where it fired; 0200 on the header and the other classes of a returned client,
+0233 below a class in error). Any error rejects the whole message.
+
+| message | name | from | answered by | accepted | rejected (level 2) | rejected (level 3/4) |
+|---|---|---|---|---|---|---|
+"""
+
+
+def _answer_row(bericht: Bericht) -> str:
+    retour = bericht.retour
+    if retour is None:
+        outcome = "none: a retour is not answered; rejected, it is recorded and shown to operations"
+        return f"| {bericht.code} | {bericht.name} | {bericht.sent_by} | – | {outcome} | | |"
+    if not retour.is_retour:  # the 323
+        return (
+            f"| {bericht.code} | {bericht.name} | {bericht.sent_by} | {retour.code} "
+            f"| to the back-office; its verdict becomes the {retour.code} (mapping "
+            "`declaratie-antwoord`) | the gateway's {code}: header only, 0001 "
+            "| the gateway's {code}: every prestatie listed, the rule's code where it fired, "
+            "0233 on the others, TotaalToegekendBedrag 0; on the Declaratie class: its code, "
+            "no prestaties |"
+        ).format(code=retour.code)
+    return (
+        f"| {bericht.code} | {bericht.name} | {bericht.sent_by} | {retour.code} "
+        f"| the gateway's {retour.code}: header only, no RetourCodes "
+        f"| the gateway's {retour.code}: header only, 0001 "
+        f"| the gateway's {retour.code}: the clients in error, codes on every class |"
+    )
+
+
+def render_answers() -> str:
+    rows = [_answer_row(Bericht(s, n)) for s in STANDARDS for n in NUMBERS]
+    return ANSWERS + "\n".join(rows) + "\n"
+
+
 def render() -> str:
     rows = []
     for r in sorted(RULES, key=lambda r: (r.id, sorted(r.messages or ()))):
@@ -67,7 +111,7 @@ def render() -> str:
         )
     tr = len({r.id for r in RULES if r.id.startswith("TR")})
     cdcs = len({r.id for r in RULES if r.id[:2] in ("CD", "CS")})
-    return HEAD.format(tr=tr + 1, cdcs=cdcs) + "\n".join(rows) + "\n"
+    return HEAD.format(tr=tr + 1, cdcs=cdcs) + "\n".join(rows) + "\n" + render_answers()
 
 
 def main() -> None:

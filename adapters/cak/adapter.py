@@ -13,6 +13,7 @@ from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
 from adapters.shared.base import CatalogueAdapter
 from adapters.shared.istandaard import decode_message, walk
 from gateway.adapter import (
+    Answer,
     Delivery,
     Description,
     Finding,
@@ -79,7 +80,7 @@ class CakAdapter(CatalogueAdapter):
 
     def answer(
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
-    ) -> bytes | None:
+    ) -> Answer | None:
         return None  # the CAK answers our messages; we do not answer the CAK's retours
 
     def derive(self, envelope: Envelope, doc: etree._ElementTree, state: Any) -> list[FollowUp]:

@@ -23,6 +23,7 @@ from adapters.shared.base import WholeMessages
 from adapters.shared.mapped import BackOfficeMappings
 from adapters.shared.stuf import StufError, stuurgegevens_of
 from gateway.adapter import (
+    Answer,
     Delivery,
     Description,
     Finding,
@@ -125,7 +126,7 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
 
     def answer(
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
-    ) -> bytes | None:
+    ) -> Answer | None:
         return None  # answered at once by the endpoint (Bv03 or Fo03), as the WSDL says
 
     def transport(self, to: str) -> Transport:

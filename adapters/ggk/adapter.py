@@ -20,6 +20,7 @@ from adapters.shared.base import WholeMessages
 from adapters.shared.counterparts import ggk_transport
 from adapters.shared.stuf import STUF, StufError, read_fout, stuurgegevens_of
 from gateway.adapter import (
+    Answer,
     Delivery,
     Description,
     Finding,
@@ -100,7 +101,7 @@ class GgkAdapter(WholeMessages):
 
     def answer(
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
-    ) -> bytes | None:
+    ) -> Answer | None:
         return None
 
     def transport(self, to: str) -> Transport:

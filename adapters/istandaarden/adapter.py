@@ -24,9 +24,18 @@ from adapters.istandaarden.engine import Checker, record_tag, split
 from adapters.istandaarden.history import History
 from adapters.istandaarden.refdata import RefData
 from adapters.shared.mapped import BackOfficeMappings
-from gateway.adapter import Delivery, Description, Finding, State, Transport, Unidentified
+from gateway.adapter import (
+    Answer,
+    Delivery,
+    Description,
+    Finding,
+    State,
+    Transport,
+    Unidentified,
+)
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.ops.deadlines import Deadline
+from gateway.xmlsafe import parse
 
 # Elements whose values are business keys worth indexing in the ledger (the rules that need
 # earlier messages find them by these; ReferentieNummer also indexes VorigReferentieNummer).
@@ -188,21 +197,38 @@ class IStandaardenAdapter(BackOfficeMappings):
 
     def answer(
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
-    ) -> bytes | None:
+    ) -> Answer | None:
+        """The retour of a received heenbericht; for a 323, the 325 only if our rules rejected
+        it (an accepted 323 goes to the back-office, whose verdict becomes the 325 through the
+        ``declaratie-antwoord`` mapping)."""
         assert envelope.message_type is not None
         bericht = _bericht(envelope.message_type)
-        if bericht.retour is None or not bericht.retour.is_retour:
-            return None  # the 323 is answered by a 325 made from the back-office verdict
-        message = retour.build_retour(
-            bericht,
-            codec.decode_message(doc.getroot(), bericht),
-            findings,
-            today=self._today().isoformat(),
-            identificatie=retour.identificatie_retour(envelope.message_id),
-        )
-        if message is None:
+        if bericht.retour is None:
             return None
-        return codec.encode_message(bericht.retour, message)
+        today = self._today().isoformat()
+        identificatie = retour.identificatie_retour(envelope.message_id)
+        if not bericht.retour.is_retour:
+            if not findings:
+                return None
+            if doc.getroot().find(f".//{{{bericht.namespace}}}Prestatie") is None:
+                # a large declaratie reached the worker as its skeleton: the 325 lists its
+                # prestaties, so read it whole this once
+                doc = parse(envelope.body, len(envelope.body) + 1)
+            declaratie = codec.decode_message(doc.getroot(), bericht)
+            message = retour.reject_declaratie(declaratie, findings, identificatie, today)
+        else:
+            made = retour.build_retour(
+                bericht,
+                codec.decode_message(doc.getroot(), bericht),
+                findings,
+                today,
+                identificatie,
+            )
+            if made is None:
+                return None
+            message = made
+        body = codec.encode_message(bericht.retour, message)
+        return Answer(body, tuple(retour.retourcodes(message)))
 
     def transport(self, to: str) -> Transport:
         return self._transport

@@ -32,6 +32,7 @@ _TABLE: dict[int, tuple[str, str, str, str, int | None]] = {
 }
 
 STANDARDS = ("iwmo", "ijw")
+NUMBERS = tuple(_TABLE)  # the 14 messages of each standard
 _MESSAGE_PREFIX = {"iwmo": "WMO", "ijw": "JW"}
 
 NAMESPACE_RE = re.compile(

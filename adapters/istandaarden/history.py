@@ -24,7 +24,7 @@ from adapters.istandaarden.catalogue import Bericht, by_code
 from adapters.istandaarden.codec import decode_message, decode_record
 from adapters.istandaarden.engine import get, record_tag
 from gateway.adapter import State
-from gateway.ledger import EARLIER
+from gateway.ledger import EARLIER, Event
 
 
 @dataclass(frozen=True)
@@ -104,14 +104,18 @@ class History:
 
     # -- raw access ---------------------------------------------------------------------------
 
-    def accepted(self, key: str, value: str, numbers: Iterable[int]) -> list[Earlier]:
-        """Accepted earlier messages indexed under ``key = value`` with one of ``numbers``."""
+    def accepted(
+        self, key: str, value: str, numbers: Iterable[int], rejected: bool = False
+    ) -> list[Earlier]:
+        """Accepted earlier messages indexed under ``key = value`` with one of ``numbers``
+        (``rejected``: received ones our rules rejected too, e.g. the 323 a 325 answers)."""
         if self.state is None:
             return []
         wanted = set(numbers)
+        events = EARLIER | {Event.REJECTED} if rejected else EARLIER
         found: dict[str, Earlier] = {}
         for entry in self.state.find(key, value):
-            if str(getattr(entry, "event", "")) not in EARLIER or entry.message_id == self.exclude:
+            if str(getattr(entry, "event", "")) not in events or entry.message_id == self.exclude:
                 continue
             if getattr(entry, "standard", self.standard) != self.standard:
                 continue

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.istandaarden.catalogue import Bericht
+from adapters.istandaarden.catalogue import Bericht, by_code
 from adapters.istandaarden.codec import shape, xsd_versions
 from gateway.adapter import Finding
 from gateway.xmlcodec import Shape
@@ -180,11 +181,8 @@ def build_declaratie_antwoord(
     """The 325 for a 323 (canonical dicts), from the verdict: ``rejected`` maps a prestatie's
     ReferentieNummer to its codes, ``client_codes`` a Bsn to codes on the Client class (all its
     prestaties are then rejected), ``declaratie_codes`` rejects the declaratie as a whole."""
-    from adapters.istandaarden.catalogue import Bericht, by_code
-
     client_codes = client_codes or {}
     heen = declaratie["Header"]
-    bericht = by_code(f"{'WMO' if heen['BerichtCode'] == '484' else 'JW'}325")
     source = declaratie["Declaratie"]
     clients = []
     for client in source["Clienten"]["Client"]:
@@ -211,17 +209,116 @@ def build_declaratie_antwoord(
     if declaratie_codes:
         antwoord["RetourCodes"] = {"RetourCode": list(declaratie_codes)}
     message = {
-        "Header": {
-            "BerichtCode": bericht.berichtcode,
-            "BerichtVersie": "3",
-            "BerichtSubversie": "2",
-            "Afzender": heen["Ontvanger"],
-            "Ontvanger": heen["Afzender"],
-            "BerichtIdentificatie": {"Identificatie": identificatie, "Dagtekening": today},
-            "XsdVersie": xsd_versions(Bericht(bericht.standard, 325)),
-            "DeclaratieIdentificatie": copy.deepcopy(heen["BerichtIdentificatie"]),
-            "XsdVersieDeclaratie": copy.deepcopy(heen["XsdVersie"]),
-        },
+        "Header": _antwoord_header(heen, identificatie, today),
         "DeclaratieAntwoord": antwoord,
     }
     return complete_declaratie_antwoord(message)
+
+
+def _antwoord_header(heen: dict[str, Any], identificatie: str, today: str) -> dict[str, Any]:
+    """The 325's own header (heen-style: Afzender the gemeente) naming the 323 it answers."""
+    bericht = by_code(f"{'WMO' if heen['BerichtCode'] == '484' else 'JW'}325")
+    return {
+        "BerichtCode": bericht.berichtcode,
+        "BerichtVersie": "3",
+        "BerichtSubversie": "2",
+        "Afzender": heen["Ontvanger"],
+        "Ontvanger": heen["Afzender"],
+        "BerichtIdentificatie": {"Identificatie": identificatie, "Dagtekening": today},
+        "XsdVersie": xsd_versions(Bericht(bericht.standard, 325)),
+        "DeclaratieIdentificatie": copy.deepcopy(heen["BerichtIdentificatie"]),
+        "XsdVersieDeclaratie": copy.deepcopy(heen["XsdVersie"]),
+    }
+
+
+_CLIENT = re.compile(r"Declaratie/Clienten/Client\[(\d+)\]")
+_PRESTATIE = re.compile(r"Declaratie/Clienten/Client\[(\d+)\]/Prestaties/Prestatie\[(\d+)\]")
+
+
+def _by_class(findings: Sequence[Finding]) -> dict[tuple[int, ...], list[str]]:
+    """The findings' codes per class of a 323: () the Declaratie, (i,) the i-th Client, (i, k)
+    its k-th Prestatie (1-based, as in the findings' paths); a finding below a class counts for
+    the class (a rule that points at a Prestatie's ProductPeriode rejects the Prestatie)."""
+    codes: dict[tuple[int, ...], list[str]] = defaultdict(list)
+    for f in findings:
+        prestatie, client = _PRESTATIE.match(f.path), _CLIENT.match(f.path)
+        if prestatie is not None:
+            where: tuple[int, ...] = (int(prestatie[1]), int(prestatie[2]))
+        elif client is not None:
+            where = (int(client[1]),)
+        else:
+            where = ()
+        if f.code not in codes[where]:
+            codes[where].append(f.code)
+    return codes
+
+
+def reject_declaratie(
+    declaratie: dict[str, Any], findings: Sequence[Finding], identificatie: str, today: str
+) -> dict[str, Any]:
+    """The 325 the gateway sends for a 323 its rules rejected (IV032, IV087/IV088): any error
+    rejects the whole declaratie, so nothing of it is granted.
+
+    - an in-message (XSLT-level) error: header only, RetourCode 0001;
+    - an error on the header alone (a BerichtIdentificatie used before): header only, its code;
+    - an error on the Declaratie class: its code there, TotaalToegekendBedrag 0, no prestaties;
+    - an error on a Client or Prestatie (TR338, TR307 ...): the rule's code on that class; as
+      the 325 lists the rejected prestaties and every one is rejected, all are listed: a
+      Prestatie without a code of its own gets 0233 (not assessed), a Client 0200, the
+      DeclaratieAntwoord 0200, TotaalToegekendBedrag 0.
+    """
+    heen = declaratie["Header"]
+    header = _antwoord_header(heen, identificatie, today)
+    message: dict[str, Any] = {"Header": header}
+    header_codes = [f.code for f in findings if f.path == "Header"]
+    if any(f.code == XSLT_CODE for f in findings):
+        header["RetourCodes"] = {"RetourCode": [XSLT_CODE]}
+        return message
+    body = [f for f in findings if f.path != "Header"]
+    header["RetourCodes"] = {"RetourCode": list(dict.fromkeys(header_codes)) or [NO_REMARK]}
+    if not body:
+        return message
+    codes = _by_class(body)
+    source = declaratie["Declaratie"]
+    antwoord: dict[str, Any] = {
+        "DeclaratieNummer": source["DeclaratieNummer"],
+        "TotaalIngediendBedrag": copy.deepcopy(source["TotaalIngediendBedrag"]),
+    }
+    if () in codes:
+        antwoord["RetourCodes"] = {"RetourCode": codes[()]}
+    else:
+        clients = []
+        for i, client in enumerate(source["Clienten"]["Client"], start=1):
+            prestaties = []
+            for k, prestatie in enumerate(client["Prestaties"]["Prestatie"], start=1):
+                listed = copy.deepcopy(prestatie)
+                if (i, k) in codes:
+                    listed["RetourCodes"] = {"RetourCode": codes[(i, k)]}
+                prestaties.append(listed)
+            entry: dict[str, Any] = {"Bsn": client["Bsn"], "Prestaties": {"Prestatie": prestaties}}
+            if (i,) in codes:
+                entry["RetourCodes"] = {"RetourCode": codes[(i,)]}
+            clients.append(entry)
+        antwoord["Clienten"] = {"Client": clients}
+    message["DeclaratieAntwoord"] = antwoord
+    return complete_declaratie_antwoord(message)
+
+
+def retourcodes(message: dict[str, Any]) -> list[str]:
+    """Every RetourCode a retour (canonical dict) carries, each once, in order of appearance:
+    what the ledger records as sent."""
+    found: dict[str, None] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name == "RetourCodes" and isinstance(value, dict):
+                    found.update(dict.fromkeys(value.get("RetourCode") or []))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message)
+    return list(found)

@@ -863,8 +863,8 @@ def _declaratie(msg: Message) -> Any:
         identificatie = get(msg.header, "DeclaratieIdentificatie") or {}
         gemeente, aanbieder = parties(msg)
         found = None
-        for e in history(msg).accepted(
-            "BerichtIdentificatie", str(identificatie.get("Identificatie")), (323,)
+        for e in history(msg).accepted(  # received: the gateway answers the 323s it rejects
+            "BerichtIdentificatie", str(identificatie.get("Identificatie")), (323,), rejected=True
         ):
             header = history(msg).message(e).get("Header", {})
             if (

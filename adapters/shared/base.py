@@ -18,6 +18,7 @@ from lxml import etree
 from adapters.shared.counterparts import ggk_transport
 from adapters.shared.istandaard import NAMESPACE, Message, identify
 from gateway.adapter import (
+    Answer,
     Delivery,
     Description,
     Finding,
@@ -69,7 +70,7 @@ class TransportAdapter(WholeMessages):
 
     def answer(
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
-    ) -> bytes | None:
+    ) -> Answer | None:
         return None
 
     def transport(self, to: str) -> Transport:

@@ -13,7 +13,7 @@ from adapters.shared.istandaard import decode_message, walk
 from adapters.shared.mapped import BackOfficeMappings
 from adapters.svb import mapping, rules
 from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB
-from gateway.adapter import Delivery, Description, Finding, MappingError, State
+from gateway.adapter import Answer, Delivery, Description, Finding, MappingError, State
 from gateway.envelope import Direction, Envelope, MessageType
 
 
@@ -73,5 +73,5 @@ class SvbAdapter(BackOfficeMappings, CatalogueAdapter):
 
     def answer(
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
-    ) -> bytes | None:
+    ) -> Answer | None:
         return None  # the SVB answers our TKBs; the BAB needs no answer

@@ -100,7 +100,7 @@ def test_a_heenbericht_without_retour_is_overdue_after_3_werkdagen(world: World)
     adapter = world.registry.for_standard("iwmo")
     retour = adapter.answer(answered, parse(answered.body, 10**7), [])
     assert retour is not None
-    world.send(retour, Direction.INBOUND)  # the aanbieder's WMO302 (header copied, unswapped)
+    world.send(retour.body, Direction.INBOUND)  # the aanbieder's WMO302 (header copied, unswapped)
     assert world.breaches(days=0) == []
     assert world.breaches(days=10) == [("OP090", waiting.message_id)]
     # never before its 3 werkdagen: at most 3 calendar days later it is never overdue
@@ -111,9 +111,9 @@ def test_our_own_retour_counts_once_delivered(world: World) -> None:
     heen = world.send((EXAMPLES / "WMO301-ontvangen.xml").read_bytes(), Direction.INBOUND)
     assert world.breaches(days=10) == [("OP090", heen.message_id)]
     adapter = world.registry.for_standard("iwmo")
-    retour = world.send(
-        adapter.answer(heen, parse(heen.body, 10**7), []) or b"", Direction.OUTBOUND
-    )
+    made = adapter.answer(heen, parse(heen.body, 10**7), [])
+    assert made is not None
+    retour = world.send(made.body, Direction.OUTBOUND)
     assert world.breaches(days=10) == [("OP090", heen.message_id)]  # made, not handed over
     world.deliver(retour)
     assert world.breaches(days=10) == []
@@ -216,7 +216,7 @@ def test_every_message_in_the_horizon_is_looked_at_not_only_the_newest_page(worl
     for answered in [_toewijzing(world) for _ in range(3)]:  # the newest three are answered
         retour = adapter.answer(answered, parse(answered.body, 10**7), [])
         assert retour is not None
-        world.send(retour, Direction.INBOUND)
+        world.send(retour.body, Direction.INBOUND)
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
     rules = deadlines_of(world.registry)
     found = breaches(world.ledger, rules, Calendar(), now=now, page=2)
@@ -230,7 +230,7 @@ def test_a_monitor_remembers_what_is_settled_and_only_that(world: World) -> None
     def answer(heen: Envelope) -> None:
         retour = adapter.answer(heen, parse(heen.body, 10**7), [])
         assert retour is not None
-        world.send(retour, Direction.INBOUND)
+        world.send(retour.body, Direction.INBOUND)
 
     answer(answered)
     rules, now = deadlines_of(world.registry), dt.datetime.now(dt.UTC) + dt.timedelta(days=10)

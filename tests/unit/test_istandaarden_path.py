@@ -140,7 +140,7 @@ def _retour(adapter, example: str, findings: list[Finding]) -> bytes:
     )
     answer = adapter.answer(envelope, _doc(body), findings)
     assert answer is not None
-    return answer
+    return answer.body
 
 
 def test_approved_301_gets_a_header_only_302_copied_unswapped(adapter, reference) -> None:

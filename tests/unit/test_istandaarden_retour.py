@@ -16,7 +16,6 @@ from gateway.envelope import Direction, Envelope
 from gateway.ledger import open_ledger
 from gateway.receive import REFUSED, Receiver
 from gateway.validate import SchemaCache
-from gateway.worker import Worker
 from tests.istd_world import MemoryState, World, adapter
 from tests.oracles import assert_valid, public_schema
 from tools.istd_samples import declaratie
@@ -112,27 +111,4 @@ def test_schema_failure_no_retour_but_a_transport_error_recorded(settings: Setti
     assert rejected.detail["stage"] == "schema"
     assert rejected.detail["answer"] == "transport-error"
     assert registry.by_name("istandaarden").schema_error_code == "StUF055"  # type: ignore[attr-defined]
-    ledger.close()
-
-
-def test_a_large_declaratie_goes_through_the_worker_as_a_skeleton(settings: Settings) -> None:
-    """Received streaming, delivered to the back-office unchanged, no automatic retour (a 325
-    comes from the back-office's verdict)."""
-    from gateway.delivery import OutboxTransport
-
-    registry = Registry.load(settings.adapters, settings)
-    ledger = open_ledger(settings.ledger_dsn, "k")
-    published: list[Envelope] = []
-    receiver = Receiver(registry, SchemaCache(), ledger, published.append, 10**8, stream_above=0)
-    worker = Worker(
-        registry, ledger, receiver, OutboxTransport(settings.outbox_dir), 10**8, stream_above=0
-    )
-    body = declaratie("ijw", clients=30, prestaties=3)
-    envelope = Envelope(body=body, direction=Direction.INBOUND)
-    receipt = receiver.receive(envelope)
-    assert receipt.published  # rejected (no toewijzingen here), published for its answer
-    worker.process(published[0])
-    events = [e.event.value for e in ledger.history(envelope.message_id)]
-    assert events[-1] == "published" and "retour-sent" not in events
-    assert len(published) == 1  # no retour: a 323 is answered by a 325 from the back-office
     ledger.close()

@@ -231,7 +231,7 @@ def test_outbound_heenbericht_is_answered_when_its_retour_comes_in(parts) -> Non
         [],
     )
     assert answer is not None
-    retour = Envelope(body=answer, direction=Direction.INBOUND)
+    retour = Envelope(body=answer.body, direction=Direction.INBOUND)
     assert receiver.receive(retour).status == ACCEPTED
     retour_state = ledger.state(retour.message_id)
     assert retour_state is not None
