@@ -141,9 +141,14 @@ class CorvIntake:
     # -- answers -------------------------------------------------------------------------
 
     def _reply(self, sg: Stuurgegevens, berichtcode: str) -> Stuurgegevens:
-        return sg.answer(
-            berichtcode, str(uuid4_for("corv-answer", sg.referentienummer)), tijdstip()
-        )
+        """Stuurgegevens of our answer, with a referentienummer of its own: a Bv03 the same for
+        the same message taken (one per referentienummer), a Fo03 a new one each time (a
+        message refused after an earlier Bv03, e.g. sent twice, must not get that Bv03's)."""
+        if berichtcode == "Bv03":
+            reference = uuid4_for("corv-answer", sg.referentienummer)
+        else:
+            reference = new_id()
+        return sg.answer(berichtcode, reference, tijdstip())
 
     def _fo03(self, sg: Stuurgegevens, code: str, text: str) -> bytes:
         fout = Fout(code, "client", text[:200])

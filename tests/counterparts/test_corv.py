@@ -159,12 +159,20 @@ def test_incoming_messages_are_received_and_confirmed_with_a_bv03(parts, name) -
 
 def test_duplicate_and_invalid_messages_get_a_fo03(parts) -> None:
     data = m.zorgmelding()
-    assert CorvIntake(parts).take(soap.wrap(_element(data))).status == 200
+    first = CorvIntake(parts).take(soap.wrap(_element(data)))
+    assert first.status == 200
+    bv03 = stuurgegevens_of(soap.body_of(etree.fromstring(first.body)))
     twice = CorvIntake(parts).take(soap.wrap(_element(data)))
     fault = soap.fault_of(soap.body_of(etree.fromstring(twice.body)))
     assert twice.status == 500 and fault is not None
-    _, fout = read_fout(fault.detail)
+    fo03, fout = read_fout(fault.detail)
     assert fout.code == "StUF016"  # testset: same zender and referentienummer again
+    # each answer has a referentienummer of its own (StUF016 is what we demand of others)
+    thrice = CorvIntake(parts).take(soap.wrap(_element(data)))
+    again, _ = read_fout(soap.fault_of(soap.body_of(etree.fromstring(thrice.body))).detail)
+    references = {bv03.referentienummer, fo03.referentienummer, again.referentienummer}
+    assert len(references) == 3
+    assert fo03.cross_ref == bv03.cross_ref == data["stuurgegevens"]["referentienummer"]
     broken = m.notificatie("Intake afgerond", m.kind(geslachtsnaam="X"))
     del broken["object"]["heeft"]
     answer = CorvIntake(parts).take(soap.wrap(_element(broken)))
