@@ -21,6 +21,7 @@ envelope itself is not acceptable (also recorded); ``413`` when too large.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,7 +153,7 @@ class GgkIntake:
         receipt = self.receiver.receive(envelope, context)
         fo01_id = None
         if receipt.status == REFUSED and not receipt.duplicate:
-            fo01_id = self._answer_stuf055(ggk, envelope, receipt)
+            fo01_id = self._answer_stuf055(ggk, element, envelope, receipt)
         log.info(
             "ggk.received",
             berichtcode=sg.berichtcode,
@@ -235,15 +236,14 @@ class GgkIntake:
         shown = f"{reason}: {errors[0]}" if errors else reason
         return Outcome(400, fault=shown)
 
-    def _answer_stuf055(self, ggk: GgkEnvelope, envelope: Envelope, receipt: Receipt) -> str:
-        """Fo01 StUF055 to the zender of a payload we refused, sent like any outbound message."""
+    def _answer_stuf055(
+        self, ggk: GgkEnvelope, received: etree._Element, envelope: Envelope, receipt: Receipt
+    ) -> str:
+        """Fo01 StUF055 to the zender of a payload we refused, sent like any outbound message.
+        Its detailsXML is the original message, StUF envelope and all (the GGk specification)."""
         sg = ggk.stuurgegevens
         fo01_id = uuid4_for("fo01", envelope.message_id)
-        details_xml: tuple[etree._Element, ...] = ()
-        try:
-            details_xml = (parse(ggk.payload, self.settings.max_message_bytes).getroot(),)
-        except XmlRejected:
-            details_xml = ()
+        details_xml = (copy.deepcopy(received),)
         reason = receipt.errors[0] if receipt.errors else "the payload was refused"
         fout = Fout(
             code=STUF055,

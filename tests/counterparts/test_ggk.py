@@ -343,6 +343,12 @@ def test_payload_failing_its_xsd_is_answered_with_fo01_stuf055(parts) -> None:
     assert (fout.code, sg.cross_ref, sg.ontvanger.organisatie) == ("StUF055", ref, "0363")
     assert fout.details == "WMO301-00010000"
     assert "ToegewezenProducten" in fout.omschrijving
+    # detailsXML: the original message with its StUF envelope (not only the iWmo payload)
+    [original] = fout.details_xml
+    sent = soap.body_of(etree.fromstring(_di01(bad, "WMO301", zender="0363", ref=ref)))
+    assert original.tag == sent.tag
+    assert codec.read(original).stuurgegevens.referentienummer == ref
+    assert codec.read(original).payload == bad
     assert events(parts.ledger, outcome.fo01_id)[-1] == "delivered"
 
 
