@@ -259,8 +259,13 @@ def open_ledger(
 
         return SqliteLedger(dsn.removeprefix("sqlite:///"), bsn_hash_key, options, create=create)
     if dsn.startswith(("postgresql://", "postgres://")):
-        from gateway.ledger.backends.postgres import PostgresLedger
-
+        try:
+            from gateway.ledger.backends.postgres import PostgresLedger
+        except ImportError as exc:  # psycopg comes with the extra, not with the gateway
+            raise LedgerUnavailable(
+                "a postgresql:// ledger needs the PostgreSQL driver, which is not installed: "
+                "pip install 'ketenpoort[postgres]'"
+            ) from exc
         return PostgresLedger(dsn, bsn_hash_key, options, create=create)
     raise LedgerError(f"unsupported ledger url {dsn.split(':', 1)[0]}://...")
 
