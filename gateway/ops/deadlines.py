@@ -37,7 +37,7 @@ import requests
 
 from gateway.ledger import Entry, Event, Ledger, MessageState, Query, Status
 from gateway.logs import get_logger
-from gateway.ops.messages import OPERATIONS, envelope_of
+from gateway.ops.messages import OPERATIONS
 from gateway.ops.workdays import Calendar
 
 log = get_logger(__name__)
@@ -304,8 +304,8 @@ class Alerter:
                 log.error("deadlines.alert_failed", error=type(exc).__name__, count=len(fresh))
                 return []  # nothing recorded: the next check tries again
         for b in fresh:
-            self.ledger.append(
-                envelope_of(self.ledger, b.message_id),
+            self.ledger.append_event(
+                b.message_id,
                 Event.OVERDUE,
                 detail={
                     "rule": b.rule,
