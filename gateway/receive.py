@@ -19,9 +19,10 @@ from typing import Any
 
 from gateway.adapter import Adapter, Description, Finding, MappingError, Registry, Unidentified
 from gateway.bus.publisher import PublishError
-from gateway.envelope import Direction, Envelope, MessageType
+from gateway.envelope import Direction, Envelope
 from gateway.identify import identify, identify_bytes
-from gateway.ledger import AlreadyReceived, Entry, Event, Ledger, Record
+from gateway.ledger import AlreadyReceived, Event, Ledger, Record
+from gateway.ledger.history import History, read_history
 from gateway.logs import get_logger, message_context
 from gateway.validate import SchemaCache, Verdict, name_sources, validate, validate_stream
 from gateway.xmlsafe import XmlRejected, parse
@@ -236,7 +237,7 @@ class Receiver:
         for index, item in enumerate(incoming):
             envelope = item.envelope
             if envelope.message_id in earlier:  # the same message id again: as before
-                results[index] = self._receipt_from_history(envelope, earlier[envelope.message_id])
+                results[index] = _duplicate(read_history(earlier[envelope.message_id]))
             elif envelope.message_id not in jobs:
                 jobs[envelope.message_id] = _Job(item, envelope)
         batch = _Batch(self.ledger, single=len(incoming) == 1)
@@ -250,10 +251,7 @@ class Receiver:
         batch.flush()
         for job in jobs.values():
             if isinstance(job.error, AlreadyReceived):  # received at this moment elsewhere
-                message_id = job.envelope.message_id
-                job.receipt = self._receipt_from_history(
-                    job.envelope, self.ledger.history(message_id)
-                )
+                job.receipt = _duplicate(read_history(self.ledger.history(job.envelope.message_id)))
                 job.error, job.publish = None, False
         for job in self._publish_jobs([j for j in jobs.values() if j.error is None and j.publish]):
             assert job.receipt is not None
@@ -297,7 +295,7 @@ class Receiver:
             histories = self.ledger.histories(pending[start : start + chunk])
             jobs = []
             for message_id in pending[start : start + chunk]:
-                envelope = envelope_from_history(self.ledger, message_id, histories[message_id])
+                envelope = recorded_envelope(self.ledger, read_history(histories[message_id]))
                 jobs.append(_Job(Incoming(envelope), envelope))
             done = self._publish_jobs(jobs)
             count += len(done)
@@ -500,33 +498,26 @@ class Receiver:
         record_all(self.ledger, confirmed)
         return [job for job, _ in confirmed if job.error is None]
 
-    def _receipt_from_history(self, envelope: Envelope, history: list[Entry]) -> Receipt:
-        """The same message id again: answer as before, do nothing twice."""
-        verdicts = [e for e in history if e.event in (Event.VALIDATED, Event.REJECTED)]
-        last = verdicts[-1] if verdicts else None
-        if last is None:
-            status = REFUSED
-        elif last.event is Event.VALIDATED:
-            status = ACCEPTED
-        else:
-            status = REJECTED if last.detail.get("stage") == "rules" else REFUSED
-        findings = tuple(Finding(**f) for f in (last.detail.get("findings", []) if last else []))
-        return Receipt(
-            message_id=envelope.message_id,
-            correlation_id=history[0].correlation_id,
-            route=history[-1].route,
-            status=status,
-            published=any(e.event is Event.PUBLISHED for e in history),
-            message_type=(
-                str(MessageType(last.standard, last.code, last.version))
-                if last and last.standard
-                else None
-            ),
-            errors=tuple(last.detail.get("errors", [])) if last else (),
-            findings=findings,
-            duplicate=True,
-            forbidden=bool(last and last.detail.get("stage") == "sender"),
-        )
+
+def _duplicate(history: History) -> Receipt:
+    """The same message id again: answer as before, do nothing twice."""
+    verdict = history.verdict
+    if verdict is None or verdict.refused:
+        status = REFUSED
+    else:
+        status = ACCEPTED if verdict.accepted else REJECTED
+    return Receipt(
+        message_id=history.message_id,
+        correlation_id=history.correlation_id,
+        route=history.route,
+        status=status,
+        published=history.published,
+        message_type=str(history.message_type) if history.message_type else None,
+        errors=verdict.errors if verdict else (),
+        findings=tuple(Finding(**f) for f in verdict.findings) if verdict else (),
+        duplicate=True,
+        forbidden=bool(verdict and verdict.forbidden),
+    )
 
 
 def _not_yours(envelope: Envelope, sender: str) -> str:
@@ -538,31 +529,14 @@ def _not_yours(envelope: Envelope, sender: str) -> str:
 
 
 def envelope_from_ledger(ledger: Ledger, message_id: str) -> Envelope:
-    """Rebuild a recorded message's envelope (for republishing and replay)."""
+    """A recorded message's envelope, body included (for republishing and replay)."""
     history = ledger.history(message_id)
     if not history:
         raise KeyError(message_id)
-    return envelope_from_history(ledger, message_id, history)
+    return recorded_envelope(ledger, read_history(history))
 
 
-def envelope_from_history(ledger: Ledger, message_id: str, history: Sequence[Entry]) -> Envelope:
-    """The same from the message's entries, already read (``ledger`` gives the payload)."""
-    received = history[0]
-    carrying = [
-        e for e in history if e.payload_sha256 and e.event in (Event.RECEIVED, Event.MAPPED)
-    ]
-    body = ledger.payload(carrying[-1].payload_sha256) if carrying else None  # type: ignore[arg-type]
-    typed = [e for e in history if e.standard]
-    message_type = (
-        MessageType(typed[-1].standard, typed[-1].code, typed[-1].version) if typed else None
-    )
-    return Envelope(
-        body=body or b"",
-        direction=Direction(received.detail.get("direction", Direction.OUTBOUND.value)),
-        message_id=message_id,
-        correlation_id=received.correlation_id,
-        content_type="application/xml" if message_type else received.detail.get("content_type", ""),
-        message_type=message_type,
-        source=received.detail.get("source", ""),
-        parent_id=received.detail.get("parent_id"),
-    )
+def recorded_envelope(ledger: Ledger, history: History) -> Envelope:
+    """The envelope of ``history`` with its body read from ``ledger`` (empty when erased)."""
+    body = ledger.payload(history.body_sha256) if history.body_sha256 else None
+    return history.envelope(body or b"")

@@ -23,7 +23,6 @@ are recorded and acked as usual.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,8 +41,9 @@ from gateway.adapter import (
 )
 from gateway.bus.failures import Permanent, call_outbound
 from gateway.bus.wire import Unreadable, from_amqp
-from gateway.envelope import Direction, Envelope, MessageType
+from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger, Record
+from gateway.ledger.history import read_history
 from gateway.logs import get_logger, message_context
 from gateway.receive import ACCEPTED, STREAM_ABOVE, Receiver
 from gateway.xmlsafe import XmlRejected, parse, parse_skeleton
@@ -189,23 +189,18 @@ class Worker:
     def _plan(self, job: _Job, history: list[Entry]) -> None:
         """From the history: what is still to do; parse the body; what to deliver where."""
         envelope = job.envelope
-        # What happened since an operator last replayed it (a replay means: do it again).
-        replays = [i for i, e in enumerate(history) if e.event is Event.REPLAYED]
-        done = {entry.event for entry in history[replays[-1] + 1 if replays else 0 :]}
-        verdicts = [e for e in history if e.event in (Event.VALIDATED, Event.REJECTED)]
-        if not verdicts:
+        recorded = read_history(history) if history else None
+        verdict = recorded.verdict if recorded else None
+        if recorded is None or verdict is None:
             raise NotRecorded("no message with a verdict is recorded under its id")
-        verdict = verdicts[-1]
-        if (envelope.direction, envelope.message_type, _sha256(envelope.body)) != _recorded(
-            history, verdict
-        ):
+        if not recorded.holds(envelope):
             raise NotRecorded(
                 "not the message recorded under its id (its body, direction or type differ)"
             )
-        if verdict.detail.get("publish", True) is False:
+        if not verdict.publish:
             return  # refused, or rejected with nothing to answer: recorded so, nothing to do
         assert envelope.message_type is not None
-        job.findings = [Finding(**f) for f in verdict.detail.get("findings", [])]
+        job.findings = [Finding(**f) for f in verdict.findings]
         job.adapter = adapter = self.registry.for_standard(envelope.message_type.standard)
         tag = adapter.record_tag(envelope.message_type)
         try:
@@ -216,15 +211,16 @@ class Worker:
                 job.doc = parse(envelope.body, self.max_bytes)
         except XmlRejected as exc:
             raise Permanent(f"body on the bus is not the recorded XML: {exc}") from exc
-        job.validated = verdict.event is Event.VALIDATED
-        if job.validated and Event.DELIVERED not in done:
+        # What was done since an operator last replayed it (a replay means: do it again).
+        job.validated = verdict.accepted
+        if job.validated and not recorded.delivered:
             job.delivery = adapter.outgoing(envelope, job.doc)
             job.transport = (
                 self.backoffice
                 if job.delivery.to == BACKOFFICE
                 else adapter.transport(job.delivery.to)
             )
-        job.answer_due = envelope.direction is Direction.INBOUND and Event.RETOUR_SENT not in done
+        job.answer_due = envelope.direction is Direction.INBOUND and not recorded.retour_sent
 
     def _deliver(self, jobs: list[_Job]) -> None:
         """Deliver (a transport with ``deliver_many`` gets its share at once), then record
@@ -391,27 +387,6 @@ class NotRecorded(Permanent):
     """The message on the bus is not one the ledger holds under its id (no verdict recorded, or
     other bytes, direction or type): the worker does nothing with it and records nothing; it is
     parked as it is, and the parking recorder records it with its bytes."""
-
-
-def _sha256(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def _recorded(
-    history: list[Entry], verdict: Entry
-) -> tuple[Direction, MessageType | None, str | None]:
-    """Direction, type and body SHA-256 of the message as recorded, the way the envelope that
-    receive, replay and the sweeper publish is made (``receive.envelope_from_history``)."""
-    received = next((e for e in history if e.event is Event.RECEIVED), history[0])
-    direction = received.detail.get("direction", Direction.OUTBOUND.value)
-    carrying = [
-        e for e in history if e.payload_sha256 and e.event in (Event.RECEIVED, Event.MAPPED)
-    ]
-    return (
-        Direction(direction) if direction in set(Direction) else Direction.OUTBOUND,
-        MessageType(verdict.standard, verdict.code, verdict.version) if verdict.standard else None,
-        carrying[-1].payload_sha256 if carrying else None,
-    )
 
 
 @dataclass

@@ -168,7 +168,23 @@ class Ledger(Protocol):
         payload: bytes | None = None,
         description: Description | None = None,
     ) -> Entry:
-        """Record one event; durable when this returns."""
+        """Record one event of the message ``envelope`` names (its id, correlation id, route
+        and type); durable when this returns. For a message the ledger already holds, without
+        its envelope at hand: :meth:`append_event`."""
+        ...
+
+    def append_event(
+        self,
+        message_id: str,
+        event: Event,
+        *,
+        detail: Mapping[str, Any] | None = None,
+        payload: bytes | None = None,
+        description: Description | None = None,
+    ) -> Entry:
+        """Record one event on a message the ledger holds, named by its entries (its correlation
+        id, direction and type: ``history.read_history``); durable when this returns.
+        ``KeyError`` when the ledger has no entry of ``message_id``."""
         ...
 
     def append_many(self, records: Sequence[Record]) -> list[Entry]:

@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from gateway.envelope import Direction, Envelope, MessageType
 from gateway.ledger import Event
 from gateway.ledger.sql import SqlLedger, now
 from gateway.ledger.state import SETTLED
@@ -100,20 +99,6 @@ def due(ledger: SqlLedger, policy: Policy, at: datetime | None = None) -> list[s
     return [r[0] for r in ledger.rows(sql + " ORDER BY m.first_seq", params)]
 
 
-def _envelope(ledger: SqlLedger, message_id: str) -> Envelope:
-    last = ledger.history(message_id)[-1]
-    typed = [e for e in ledger.history(message_id) if e.standard]
-    mt = MessageType(typed[-1].standard, typed[-1].code, typed[-1].version) if typed else None
-    direction = last.route.split(".", 1)[0]
-    return Envelope(
-        body=b"",
-        direction=Direction(direction) if direction in set(Direction) else Direction.OUTBOUND,
-        message_id=message_id,
-        correlation_id=last.correlation_id,
-        message_type=mt,
-    )
-
-
 def _live_payloads(ledger: SqlLedger, message_id: str) -> list[str]:
     rows = ledger.rows(
         "SELECT DISTINCT e.payload_sha256 FROM entries e JOIN payloads p "
@@ -153,7 +138,7 @@ def apply(
             detail: dict[str, object] = {"policy": str(policy), "payloads": digests, "at": now()}
             if redact:
                 detail["redacted"] = True
-            ledger.append(_envelope(ledger, message_id), Event.ERASED, detail=detail)
+            ledger.append_event(message_id, Event.ERASED, detail=detail)
             for digest in digests:
                 result.payloads_erased += ledger.erase_payload(digest)
             if redact:

@@ -43,15 +43,12 @@ from gateway.ledger import (
     payloads,
 )
 from gateway.ledger.checkpoint import Checkpoint, export, sign
+from gateway.ledger.history import read_history
 from gateway.ledger.records import COLUMNS, keys_text, leaf_data, private_digest
-from gateway.ledger.state import advance, answered
+from gateway.ledger.state import DESCRIBED, advance, answered
 
 # The business key a retour's ``Description.answers`` refers to (see gateway/adapter.py).
 ANSWER_KEY = "BerichtIdentificatie"
-# In the detail of an entry recorded with a description naming parties: what the message's state
-# takes from that description (``expects_answer``, and ``answers`` for a retour), so that the
-# state can be rebuilt from the entries alone and ``verify`` can compare it with ``messages``.
-DESCRIBED = "described"
 
 _STATE_COLUMNS = (
     "message_id, correlation_id, direction, route, standard, code, sender, receiver, status, "
@@ -270,6 +267,24 @@ class SqlLedger:
         description: Description | None = None,
     ) -> Entry:
         return self.append_many([Record(envelope, event, detail, payload, description)])[0]
+
+    def append_event(
+        self,
+        message_id: str,
+        event: Event,
+        *,
+        detail: Mapping[str, Any] | None = None,
+        payload: bytes | None = None,
+        description: Description | None = None,
+    ) -> Entry:
+        """See :meth:`gateway.ledger.Ledger.append_event`."""
+        entries = self.history(message_id)
+        if not entries:
+            raise KeyError(message_id)
+        record = read_history(entries).record(
+            event, detail=detail, payload=payload, description=description
+        )
+        return self.append_many([record])[0]
 
     def append_many(self, records: Sequence[Record]) -> list[Entry]:
         """Record ``records`` in one transaction, in order; durable when this returns.

@@ -13,6 +13,11 @@ from typing import Any
 
 from gateway.ledger import Entry, Event, MessageState, Status
 
+# In the detail of an entry recorded with a description naming parties: what the message's state
+# takes from that description (``expects_answer``, and ``answers`` for a retour), so that the
+# state can be rebuilt from the entries alone and ``verify`` can compare it with ``messages``.
+DESCRIBED = "described"
+
 # States in which nothing more will happen to a message without an operator.
 SETTLED = frozenset(
     {Status.FAILED, Status.DELIVERED, Status.ANSWERED, Status.DISCARDED, Status.IMPORTED}

@@ -36,8 +36,9 @@ from zoneinfo import ZoneInfo
 import requests
 
 from gateway.ledger import Entry, Event, Ledger, MessageState, Query, Status
+from gateway.ledger.history import read_history
 from gateway.logs import get_logger
-from gateway.ops.messages import OPERATIONS, envelope_of
+from gateway.ops.messages import OPERATIONS
 from gateway.ops.workdays import Calendar
 
 log = get_logger(__name__)
@@ -200,8 +201,8 @@ def _check(
         if state.verdict != "validated" and state.direction == "outbound":
             return None, True
         history = ledger.history(state.message_id)
-        carrying = [e for e in history if e.payload_sha256]
-        body = ledger.payload(carrying[-1].payload_sha256 or "") if carrying else None
+        digest = read_history(history).body_sha256 if history else None
+        body = ledger.payload(digest) if digest else None
         if body is None:
             return None, True
         try:
@@ -304,8 +305,8 @@ class Alerter:
                 log.error("deadlines.alert_failed", error=type(exc).__name__, count=len(fresh))
                 return []  # nothing recorded: the next check tries again
         for b in fresh:
-            self.ledger.append(
-                envelope_of(self.ledger, b.message_id),
+            self.ledger.append_event(
+                b.message_id,
                 Event.OVERDUE,
                 detail={
                     "rule": b.rule,

@@ -20,8 +20,9 @@ from typing import Any
 
 from gateway.adapter import Description
 from gateway.bus.publisher import PublishError
-from gateway.envelope import Direction, Envelope, MessageType
+from gateway.envelope import Envelope
 from gateway.ledger import Entry, Event, Ledger, MessageState, Query, Status
+from gateway.ledger.history import read_history
 from gateway.logs import get_logger, message_context
 from gateway.receive import envelope_from_ledger
 
@@ -79,10 +80,8 @@ def get(ledger: Ledger, message_id: str) -> Message:
     if state is None:
         raise NotFound(message_id)
     history = ledger.history(message_id)
-    retour_id = state.answered_by
-    if retour_id is None:  # an inbound heenbericht names its retour on retour-sent
-        sent = [e for e in history if e.event is Event.RETOUR_SENT]
-        retour_id = sent[-1].detail.get("retour_id") if sent else None
+    # An inbound heenbericht names its retour on retour-sent.
+    retour_id = state.answered_by or (read_history(history).answered_by if history else None)
     retour = ledger.state(str(retour_id)) if retour_id else None
     return Message(state, history, retour, ledger.history(retour.message_id) if retour else [])
 
@@ -90,35 +89,6 @@ def get(ledger: Ledger, message_id: str) -> Message:
 def search(ledger: Ledger, query: Query) -> list[MessageState]:
     """Messages, not the operations' own records (bulk replay jobs)."""
     return [s for s in ledger.search(query) if s.direction != OPERATIONS]
-
-
-def envelope_of(ledger: Ledger, message_id: str) -> Envelope:
-    """An envelope naming a recorded message (no body), for appending an entry to it."""
-    history = ledger.history(message_id)
-    if not history:
-        raise NotFound(message_id)
-    return envelope_naming(message_id, history)
-
-
-def envelope_naming(message_id: str, history: Sequence[Entry]) -> Envelope:
-    """The same from the message's entries, already read (not empty)."""
-    typed = [e for e in history if e.standard]
-    direction = str(history[0].detail.get("direction", ""))
-    return Envelope(
-        body=b"",
-        direction=Direction(direction) if direction in set(Direction) else Direction.OUTBOUND,
-        message_id=message_id,
-        correlation_id=history[0].correlation_id,
-        message_type=(
-            MessageType(typed[-1].standard, typed[-1].code, typed[-1].version) if typed else None
-        ),
-    )
-
-
-def since_replay(history: Sequence[Entry]) -> list[Entry]:
-    """The entries after the latest ``replayed`` (all of them if it was never replayed)."""
-    replays = [i for i, e in enumerate(history) if e.event is Event.REPLAYED]
-    return list(history[replays[-1] + 1 if replays else 0 :])
 
 
 # type/subtype, then parameters: what may be sent back as the Content-Type of a payload.
@@ -144,11 +114,8 @@ def payloads(ledger: Ledger, message_id: str, who: str) -> list[Payload]:
     if not history:
         raise NotFound(message_id)
     carrying = [e for e in history if e.payload_sha256]
-    ledger.append(
-        envelope_of(ledger, message_id),
-        Event.VIEWED,
-        detail={"by": who, "payloads": [e.payload_sha256 for e in carrying]},
-    )
+    viewed = {"by": who, "payloads": [e.payload_sha256 for e in carrying]}
+    ledger.append_many([read_history(history).record(Event.VIEWED, detail=viewed)])
     log.info("ops.payload_viewed", message_id=message_id, by=who)
     out = []
     for entry in carrying:
@@ -249,13 +216,13 @@ def discard(ledger: Ledger, message_id: str, who: str, reason: str) -> MessageSt
         raise NotAllowed("this is a record of an operation, not a message")
     if state.status is Status.DISCARDED:
         return state
-    envelope = envelope_of(ledger, message_id)
-    with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-        ledger.append(
-            envelope,
-            Event.DISCARDED,
-            detail={"by": who, "reason": reason.strip()[:500], "previous": state.status.value},
-        )
+    history = ledger.history(message_id)
+    if not history:
+        raise NotFound(message_id)
+    recorded = read_history(history)
+    with message_context(message_id, recorded.route, recorded.correlation_id):
+        detail = {"by": who, "reason": reason.strip()[:500], "previous": state.status.value}
+        ledger.append_many([recorded.record(Event.DISCARDED, detail=detail)])
         log.info("ops.discarded", by=who, previous=state.status.value)
     after = ledger.state(message_id)
     assert after is not None

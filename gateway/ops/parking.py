@@ -38,8 +38,8 @@ from gateway.bus.wire import (
 )
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger
+from gateway.ledger.history import read_history
 from gateway.logs import get_logger, message_context
-from gateway.ops.messages import envelope_naming, since_replay
 
 log = get_logger(__name__)
 
@@ -94,10 +94,10 @@ class ParkingRecorder:
         self, message_id: str, history: list[Entry], properties: pika.BasicProperties
     ) -> None:
         """A message of the ledger the broker parked (or parked again: recorded once)."""
-        envelope = envelope_naming(message_id, history)
-        with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-            if any(e.event is Event.PARKED for e in since_replay(history)):
-                return  # the worker recorded it already
+        recorded = read_history(history)
+        with message_context(message_id, recorded.route, recorded.correlation_id):
+            if recorded.parked:
+                return  # the worker recorded it already (since the latest replay)
             death = _broker_reason(properties)
             detail: dict[str, Any] = {
                 "by": "broker",
@@ -109,7 +109,7 @@ class ParkingRecorder:
             failures = history_of(properties)
             if failures:
                 detail["failures"] = failures[-5:]
-            self.ledger.append(envelope, Event.PARKED, detail=detail)
+            self.ledger.append_many([recorded.record(Event.PARKED, detail=detail)])
             log.warning("message.parked", by="broker", reason=detail["reason"])
 
     def _record_stranger(

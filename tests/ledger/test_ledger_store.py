@@ -282,3 +282,20 @@ def test_processes_opening_one_postgres_schema_at_once(backend: Backend) -> None
     for t in pool:
         t.join()
     assert len(opened) == 4
+
+
+def test_an_event_is_appended_to_a_known_message_by_its_id(ledger: SqlLedger) -> None:
+    heen = message("WMO315", Direction.INBOUND)
+    ledger.append(heen, Event.RECEIVED, payload=b"<315/>", detail={"direction": "inbound"})
+    ledger.append(heen, Event.VALIDATED, detail={"publish": True}, description=description())
+    added = ledger.append_event(heen.message_id, Event.DISCARDED, detail={"by": "op"})
+    assert (added.message_id, added.correlation_id, added.route) == (
+        heen.message_id,
+        heen.correlation_id,
+        "inbound.iwmo.WMO315",
+    )
+    assert (added.code, added.version, dict(added.detail)) == ("WMO315", "3.2", {"by": "op"})
+    assert ledger.state(heen.message_id).status is Status.DISCARDED  # type: ignore[union-attr]
+    with pytest.raises(KeyError):
+        ledger.append_event("no-such-message", Event.VIEWED)
+    assert verify(ledger).ok
