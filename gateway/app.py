@@ -32,6 +32,10 @@ def topology_for(settings: Settings, registry: Registry) -> Topology:
 
 
 class Gateway:
+    # The longest a publish waits for its broker confirm: a message recorded for publication
+    # longer ago than this, and not failed here, is truly unconfirmed (the sweeper's).
+    publisher_confirm_timeout = 60.0
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.registry = Registry.load(settings.adapters, settings)
@@ -54,7 +58,10 @@ class Gateway:
         with self._lock:
             if self._publisher is None:
                 self._publisher = Publisher(
-                    self.settings.amqp_url, self.topology, window=self.settings.publish_window
+                    self.settings.amqp_url,
+                    self.topology,
+                    window=self.settings.publish_window,
+                    confirm_timeout=self.publisher_confirm_timeout,
                 )
             return self._publisher
 

@@ -102,6 +102,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: None)
     signal.signal(signal.SIGINT, lambda *_: None)
     with Gateway(settings) as gateway:
+        instance = gateway.ledger.lease("instance")
+        if gateway.ledger.single_instance and not instance.acquire():
+            raise LedgerUnavailable(
+                f"another gateway (ketenpoort run) is running on the SQLite ledger "
+                f"{settings.ledger_dsn.removeprefix('sqlite:///')}: SQLite serves one instance; "
+                "for several, give them one postgresql:// ledger (setting ledger_url)"
+            )
         gateway.declare_topology()
         with Services(gateway, operations=True):
             settle_memory()

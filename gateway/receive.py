@@ -188,6 +188,8 @@ class Receiver:
         # Messages handed in to this process that could not be recorded (the sender was told
         # so and must send again): ``ketenpoort_not_recorded_total`` in /metrics.
         self.not_recorded = 0
+        # ids this receiver recorded but could not publish (the sweeper takes them at once)
+        self.unpublished: set[str] = set()
         self._counting = threading.Lock()
 
     # -- entry points -------------------------------------------------------------------------
@@ -287,10 +289,20 @@ class Receiver:
                 self.not_recorded += failed
         return results
 
-    def republish_pending(self, chunk: int = 500) -> int:
-        """Publish what was recorded but never confirmed by the broker. Returns how many."""
+    def republish_pending(self, chunk: int = 500, older_than: float = 0.0) -> int:
+        """Publish what was recorded but never confirmed by the broker. Returns how many.
+
+        ``older_than`` (the sweeper's: the publisher's confirm timeout) leaves alone a message
+        whose publish may still be waiting for its confirm, in this process or another: only
+        what this receiver failed to publish, and what was recorded longer ago than that, is
+        published again (a second copy on the bus would be a second delivery to dedupe)."""
         count = 0
         pending = self.ledger.awaiting_publication()
+        if older_than > 0:
+            old = set(self.ledger.awaiting_publication(older_than))
+            with self._counting:
+                failed_here = set(self.unpublished)
+            pending = [i for i in pending if i in old or i in failed_here]
         for start in range(0, len(pending), chunk):
             histories = self.ledger.histories(pending[start : start + chunk])
             jobs = []
@@ -496,7 +508,12 @@ class Receiver:
                     continue
                 log.error("message.publish_failed", error=str(outcome))
         record_all(self.ledger, confirmed)
-        return [job for job, _ in confirmed if job.error is None]
+        done = [job for job, _ in confirmed if job.error is None]
+        published = {job.envelope.message_id for job in done}
+        with self._counting:  # what this process failed to publish: the sweeper's at once
+            self.unpublished.difference_update(published)
+            self.unpublished.update({j.envelope.message_id for j in jobs} - published)
+        return done
 
 
 def _duplicate(history: History) -> Receipt:

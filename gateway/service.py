@@ -8,12 +8,15 @@
 - the adapters' pollers (optional member ``pollers``), e.g. fetching VECOZO's waiting messages;
 - with ``operations``: the parking recorder and the deadline monitor (``gateway/ops/runtime.py``).
 
+The sweeper, the pollers and the deadline monitor are duties that must run once among all the
+instances sharing a ledger: each is elected (:func:`elected`, a lease on the ledger: a
+PostgreSQL advisory lock), and handed over when its holder dies.
+
 ``stop()`` lets each loop finish the message in hand (no half-done work), then joins them.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable
 
@@ -21,11 +24,64 @@ from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.ingress.amqp import ingress_consumer
 from gateway.ingress.filedrop import FileDrop
+from gateway.ledger import Lease, Ledger
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
 
 SWEEP_INTERVAL = 5.0
+# How often a duty's holder checks that it still holds its lease, and how often the others try.
+LEASE_CHECK = 2.0
+
+
+def elected(
+    ledger: Ledger,
+    duty: str,
+    run: Callable[[threading.Event], None],
+    stop: threading.Event,
+    check: float = LEASE_CHECK,
+) -> Callable[[], None]:
+    """A loop that runs the duty ``run(lost)`` only while this process holds the lease on it:
+    it waits for the lease, runs the duty until ``stop`` is set or the lease is lost (the
+    holder's database session ended: ``lost`` is set within ``check`` seconds and the duty
+    returns), then waits for the lease again. When the holder dies, another process's loop
+    takes the lease over within ``check`` seconds, and starts the duty after twice ``check``
+    more: by then a holder that is alive but lost its session has stopped (no overlap)."""
+
+    def loop() -> None:
+        lease = ledger.lease(duty)
+        while not stop.is_set():
+            if not lease.acquire():
+                stop.wait(check)
+                continue
+            if stop.wait(2 * check) or not lease.held():
+                lease.release()
+                continue
+            log.info("duty.taken", duty=duty)
+            lost = threading.Event()
+            watch = threading.Thread(
+                target=_watch, args=(lease, stop, lost, check), name=f"lease-{duty}", daemon=True
+            )
+            watch.start()
+            try:
+                run(lost)
+            except Exception:
+                log.exception("duty.failed", duty=duty)
+            finally:
+                lost.set()
+                watch.join()
+                lease.release()
+            if not stop.is_set():
+                log.warning("duty.lost", duty=duty)
+                stop.wait(check)
+
+    return loop
+
+
+def _watch(lease: Lease, stop: threading.Event, lost: threading.Event, check: float) -> None:
+    while not lost.is_set():
+        if stop.wait(check) or not lease.held():
+            lost.set()
 
 
 class Services:
@@ -56,26 +112,35 @@ class Services:
             self._loops.append(
                 ("filedrop", lambda: drop.run(self._stop, gateway.settings.drop_interval))
             )
+        # Duties that must run once among all instances on the ledger: each runs only while
+        # this process holds its lease (``elected``).
+        duties: list[tuple[str, Callable[[threading.Event], None]]] = []
         if sweeper:
-            self._loops.append(("sweeper", self._sweep))
+            duties.append(("sweeper", self._sweep))
         if pollers:
             for adapter in gateway.registry:
                 make_pollers = getattr(adapter, "pollers", None)
                 if callable(make_pollers):
-                    for name, poll in make_pollers(gateway):
-                        self._loops.append((name, functools.partial(poll, self._stop)))
+                    duties += list(make_pollers(gateway))
         if operations:
             from gateway.ops.runtime import loops
 
-            consumers, ops_loops = loops(gateway, self._stop)
+            consumers, ops_duties = loops(gateway)
             self.consumers += consumers
             self._loops += [(f"consumer-ops-{i}", c.run) for i, c in enumerate(consumers)]
-            self._loops += ops_loops
+            duties += ops_duties
+        self._loops += [
+            (name, elected(gateway.ledger, name, run, self._stop)) for name, run in duties
+        ]
 
-    def _sweep(self) -> None:
-        while not self._stop.wait(SWEEP_INTERVAL):
+    def _sweep(self, stop: threading.Event) -> None:
+        # A publish still waiting for its confirm (in this process or another) is not
+        # republished: only what this process failed to publish, and what is older than a
+        # confirm can take anywhere.
+        older_than = self.gateway.publisher_confirm_timeout
+        while not stop.wait(SWEEP_INTERVAL):
             try:
-                count = self.gateway.receiver.republish_pending()
+                count = self.gateway.receiver.republish_pending(older_than=older_than)
                 self.gateway.ledger.checkpoint()  # signs the tree head once one is due
                 if count:
                     log.info("sweeper.republished", count=count)

@@ -216,8 +216,18 @@ class Ledger(Protocol):
         """Messages matching ``query``, newest first."""
         ...
 
-    def awaiting_publication(self) -> list[str]:
-        """Message ids recorded for publication whose publication was never confirmed."""
+    def awaiting_publication(self, older_than: float = 0.0) -> list[str]:
+        """Message ids recorded for publication whose publication was never confirmed (with
+        ``older_than``: only those whose latest entry is at least that many seconds old)."""
+        ...
+
+    # Whether this backend serves one gateway instance only (SQLite: ``ketenpoort run`` holds
+    # the lease "instance" and a second one refuses to start).
+    single_instance: bool
+
+    def lease(self, name: str) -> Lease:
+        """A lease on the duty ``name`` among every process using this ledger (see
+        :class:`Lease`): the way a background duty that must run once is elected."""
         ...
 
     def exclusive(self, name: str) -> AbstractContextManager[bool]:
@@ -231,6 +241,26 @@ class Ledger(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Lease(Protocol):
+    """One process's hold on a duty that must run once among all processes on a ledger
+    (the sweeper, the deadline monitor, the pollers, automatic checkpoints).
+
+    PostgreSQL: a session advisory lock on a connection of the lease's own; the database
+    frees it when the holder dies or its connection is cut, and another process takes it.
+    SQLite (one instance): a lock file beside the database, freed by the kernel when the
+    holder dies."""
+
+    def acquire(self) -> bool:
+        """Take the lease without waiting: True when this process holds it now."""
+        ...
+
+    def held(self) -> bool:
+        """Whether the lease is still this process's (PostgreSQL: its connection answers)."""
+        ...
+
+    def release(self) -> None: ...
 
 
 class LedgerError(RuntimeError):

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
@@ -33,6 +33,7 @@ from gateway.ledger import (
     AlreadyReceived,
     Entry,
     Event,
+    Lease,
     LedgerOptions,
     MessageState,
     Query,
@@ -223,6 +224,13 @@ class SqlLedger:
 
     def exclusive(self, name: str) -> AbstractContextManager[bool]:
         """See :meth:`gateway.ledger.Ledger.exclusive` (each backend has its own lock)."""
+        raise NotImplementedError
+
+    # Whether the backend serves one gateway instance only (SQLite, embedded).
+    single_instance: bool = True
+
+    def lease(self, name: str) -> Lease:
+        """See :meth:`gateway.ledger.Ledger.lease` (each backend has its own)."""
         raise NotImplementedError
 
     def _received_twice(self, error: BaseException) -> bool:
@@ -674,12 +682,14 @@ class SqlLedger:
         sql += " ORDER BY m.first_seq DESC LIMIT ?"
         return [state_from_row(r) for r in self.rows(sql, [*params, query.limit])]
 
-    def awaiting_publication(self) -> list[str]:
-        rows = self.rows(
-            "SELECT message_id FROM messages WHERE status = ? ORDER BY first_seq",
-            (Status.AWAITING_PUBLICATION.value,),
-        )
-        return [r[0] for r in rows]
+    def awaiting_publication(self, older_than: float = 0.0) -> list[str]:
+        sql = "SELECT message_id FROM messages WHERE status = ?"
+        params: list[Any] = [Status.AWAITING_PUBLICATION.value]
+        if older_than > 0:
+            cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+            sql += " AND last_at <= ?"
+            params.append(cutoff.isoformat(timespec="microseconds"))
+        return [r[0] for r in self.rows(sql + " ORDER BY first_seq", params)]
 
     # -- retention -------------------------------------------------------------------------
 

@@ -97,9 +97,10 @@ def monitor_loop(gateway: Gateway, stop: threading.Event) -> None:
 
 
 def loops(
-    gateway: Gateway, stop: threading.Event
-) -> tuple[list[Consumer], list[tuple[str, Callable[[], None]]]]:
-    """The parking recorder consumer and the deadline monitor loop (``ops_monitor`` on)."""
+    gateway: Gateway,
+) -> tuple[list[Consumer], list[tuple[str, Callable[[threading.Event], None]]]]:
+    """The parking recorder consumer and the deadline monitor, a duty run once among the
+    instances (``ops_monitor`` on)."""
     if not gateway.settings.ops_monitor:
         return [], []
-    return [parking_consumer(gateway)], [("deadlines", lambda: monitor_loop(gateway, stop))]
+    return [parking_consumer(gateway)], [("deadlines", lambda stop: monitor_loop(gateway, stop))]

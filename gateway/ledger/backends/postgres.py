@@ -8,8 +8,9 @@ Merkle tree needs, while readers never wait. Triggers keep the tables append-onl
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -218,6 +219,11 @@ class PostgresLedger(SqlLedger):
         finally:
             conn.close()
 
+    single_instance = False
+
+    def lease(self, name: str) -> AdvisoryLease:
+        return AdvisoryLease(self._connect, f"ketenpoort {self.schema} lease {name}")
+
     def _received_twice(self, error: BaseException) -> bool:
         return (
             isinstance(error, psycopg.errors.UniqueViolation)
@@ -242,3 +248,51 @@ class PostgresLedger(SqlLedger):
                 yield from cur
         finally:
             conn.close()
+
+
+class AdvisoryLease:
+    """A lease held as a session advisory lock on a connection of its own: PostgreSQL frees it
+    when the holder's session ends (the process died, the connection was cut, the database
+    restarted), and another process's :meth:`acquire` then takes it."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], key: str) -> None:
+        self._connect = connect
+        self.key = key
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def acquire(self) -> bool:
+        if self.held():
+            return True
+        self._drop()
+        try:
+            conn = self._connect()
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)).fetchone()
+        except psycopg.Error:
+            return False  # the database is away: nobody holds it from here
+        if row and row[0]:
+            self._conn = conn
+            return True
+        conn.close()
+        return False
+
+    def held(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            self._conn.execute("SELECT 1")
+        except psycopg.Error:
+            self._drop()
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.key,))
+        self._drop()
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
@@ -202,6 +203,12 @@ class SqliteLedger(SqlLedger):
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    # one gateway instance per SQLite ledger: its duties are leased from a lock file
+    single_instance = True
+
+    def lease(self, name: str) -> FileLease:
+        return FileLease(None if self.path == ":memory:" else f"{self.path}.{name}.lease")
+
     def _received_twice(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.IntegrityError) and "entries.message_id" in str(error)
 
@@ -215,3 +222,33 @@ class SqliteLedger(SqlLedger):
             cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
+
+
+class FileLease:
+    """A lease held as an exclusive ``flock`` on a file beside the database: the kernel frees it
+    when the holding process dies. The file is opened once and kept while held."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._handle: Any = None
+
+    def acquire(self) -> bool:
+        if self._handle is not None or self.path is None:
+            return True
+        handle = open(self.path, "a")  # noqa: SIM115  (kept open while the lease is held)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def held(self) -> bool:
+        return self._handle is not None or self.path is None
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
