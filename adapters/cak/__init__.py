@@ -9,7 +9,12 @@ person, not per voorziening. They travel over the GGk to organisatie ``CAK``.
 from __future__ import annotations
 
 from adapters.cak.adapter import CakAdapter
+from adapters.cak.settings import CakSettings
+from adapters.ggk.settings import GgkSettings
+from adapters.shared.settings import CounterpartSettings
 from gateway.config import Settings
+
+settings_sections = (CakSettings, CounterpartSettings, GgkSettings)
 
 
 def make_adapter(settings: Settings) -> CakAdapter:

@@ -10,6 +10,7 @@ from lxml import etree
 
 from adapters.cak import derive, rules
 from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
+from adapters.cak.settings import CakSettings
 from adapters.shared.base import CatalogueAdapter
 from adapters.shared.istandaard import decode_message, walk
 from gateway.adapter import (
@@ -88,9 +89,9 @@ class CakAdapter(CatalogueAdapter):
             envelope,
             doc,
             state,
-            trigger=self.settings.cak_trigger,
-            beschermd_wonen=self.settings.cak_beschermd_wonen,
+            trigger=CakSettings.of(self.settings).trigger,
+            beschermd_wonen=CakSettings.of(self.settings).beschermd_wonen,
             today=self._today(),
-            kostprijs_categorieen=self.settings.cak_kostprijs,
+            kostprijs_categorieen=CakSettings.of(self.settings).kostprijs,
             secret=self.settings.bsn_hash_key,
         )

@@ -11,7 +11,11 @@ Foutberichten (Fo01) come back asynchronously. Payloads are erased 24 hours afte
 from __future__ import annotations
 
 from adapters.corv.adapter import CorvAdapter
+from adapters.corv.settings import CorvSettings
+from adapters.shared.settings import CounterpartSettings
 from gateway.config import Settings
+
+settings_sections = (CorvSettings, CounterpartSettings)
 
 
 def make_adapter(settings: Settings) -> CorvAdapter:

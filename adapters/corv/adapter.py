@@ -18,6 +18,7 @@ from adapters.corv.catalogue import (
     VERSION,
     schema_path,
 )
+from adapters.corv.settings import CorvSettings
 from adapters.corv.transport import make_transport
 from adapters.shared.base import WholeMessages
 from adapters.shared.mapped import BackOfficeMappings
@@ -49,7 +50,8 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
         self._transport: Transport | None = None
         # what the ledger's retention erases for CORV, its foutberichten included
         # (adapters/corv/retention.py)
-        self.retention = retention.policies(settings.corv_organisatie)
+        self.organisatie = CorvSettings.of(settings).organisatie
+        self.retention = retention.policies(self.organisatie)
 
     def owns(self, namespace: str) -> bool:
         return namespace == JZ
@@ -70,7 +72,7 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
         self, doc: etree._ElementTree, message_type: MessageType, state: State
     ) -> list[Finding]:
         root = doc.getroot()
-        if stuurgegevens_of(root).zender.organisatie != self.settings.corv_organisatie:
+        if stuurgegevens_of(root).zender.organisatie != self.organisatie:
             return []  # not ours: JUBES and its sender checked it (rules.py)
         return rules.check(message_type.code, codec.decode(root, message_type.code))
 

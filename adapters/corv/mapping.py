@@ -18,6 +18,7 @@ from lxml import etree
 
 from adapters.corv import codec
 from adapters.corv.catalogue import VERSION, schema_path
+from adapters.corv.settings import CorvSettings
 from adapters.shared.stuf import tijdstip
 from gateway.adapter import MappingError
 from gateway.mapping import MappingSpec, apply_mapping, named_mapping, shipped_mappings
@@ -75,14 +76,15 @@ def map_in(
 ) -> bytes:
     spec = load(name)
     functie = spec.message
-    if not settings.corv_organisatie:
+    corv = CorvSettings.of(settings)
+    if not corv.organisatie:
         raise MappingError("(settings)", "set corv_organisatie: our organisatie as JUBES knows us")
     filled = apply_mapping(spec, data, {})
     filled = _stuf_dates(filled, "", date_paths(functie))
     stuurgegevens = filled.setdefault("stuurgegevens", {})
     stuurgegevens.update(
         berichtcode="Di01",
-        zender={"organisatie": settings.corv_organisatie, "applicatie": settings.corv_applicatie},
+        zender={"organisatie": corv.organisatie, "applicatie": corv.applicatie},
         referentienummer=str(uuid.uuid4()),
         tijdstipBericht=tijdstip(now),
         functie=functie,

@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from adapters.corv.catalogue import OUTBOUND, SOAP_ACTION
+from adapters.corv.settings import CorvSettings
 from adapters.shared import soap
 from adapters.shared.failures import Refused
 from adapters.shared.http import HttpPolicy, call, post
@@ -84,6 +85,7 @@ class CorvTransport:
 
 
 def make_transport(settings: Any) -> Transport:
-    if settings.corv_url:
-        return CorvTransport(settings.corv_url, policy=HttpPolicy.from_settings(settings))
+    corv = CorvSettings.of(settings)
+    if corv.url:
+        return CorvTransport(corv.url, policy=HttpPolicy.from_settings(settings))
     return OutboxTransport(settings.outbox_dir)

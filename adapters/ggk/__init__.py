@@ -12,7 +12,11 @@ arrive over GGk and CORV, and the Fo01 (StUF055) we send when a payload fails it
 from __future__ import annotations
 
 from adapters.ggk.adapter import GgkAdapter
+from adapters.ggk.settings import GgkSettings
+from adapters.shared.settings import CounterpartSettings
 from gateway.config import Settings
+
+settings_sections = (CounterpartSettings, GgkSettings)
 
 
 def make_adapter(settings: Settings) -> GgkAdapter:

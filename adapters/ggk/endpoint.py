@@ -32,6 +32,7 @@ from lxml import etree
 
 from adapters.ggk import codec, mapping
 from adapters.ggk.codec import GgkEnvelope
+from adapters.ggk.settings import GgkSettings
 from adapters.ggk.transport import REFERENCE_KEY
 from adapters.shared import soap
 from adapters.shared.answers import original, record_fault
@@ -252,12 +253,11 @@ class GgkIntake:
             details=f"{sg.functie}-{ggk.applicatie_versie}{ggk.applicatie_subversie}",
             details_xml=details_xml,
         )
+        ours = GgkSettings.of(self.settings)
         answer = Stuurgegevens(
             berichtcode="Fo01",
             zender=Systeem(
-                sg.ontvanger.organisatie or self.settings.ggk_organisatie,
-                self.settings.ggk_applicatie,
-                self.settings.ggk_administratie,
+                sg.ontvanger.organisatie or ours.organisatie, ours.applicatie, ours.administratie
             ),
             ontvanger=Systeem(sg.zender.organisatie, mapping.GGK_APPLICATIE),
             referentienummer=fo01_id,

@@ -20,6 +20,7 @@ import requests
 
 from adapters.ggk import codec, mapping, rules
 from adapters.ggk.codec import GgkEnvelope
+from adapters.ggk.settings import GgkSettings
 from adapters.shared import soap
 from adapters.shared.failures import Refused
 from adapters.shared.http import HttpPolicy, call, post
@@ -61,11 +62,12 @@ class GgkTransport:
 
     @classmethod
     def from_settings(cls, settings: Any) -> GgkTransport:
+        ggk = GgkSettings.of(settings)
         return cls(
-            settings.ggk_url,
-            organisatie=settings.ggk_organisatie,
-            applicatie=settings.ggk_applicatie,
-            administratie=settings.ggk_administratie,
+            ggk.url,
+            organisatie=ggk.organisatie,
+            applicatie=ggk.applicatie,
+            administratie=ggk.administratie,
             policy=HttpPolicy.from_settings(settings),
         )
 

@@ -28,7 +28,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gateway.config import ConfigError
 
@@ -152,12 +151,3 @@ def load_refdata(
     else:
         missing.append("TR418")
     return RefData(gemeenten, codes, tariffs, tuple(missing))
-
-
-def refdata_from_settings(extra: Mapping[str, Any]) -> RefData:
-    """The files named in the settings' ``[istandaarden]`` table (``istandaarden_*`` keys)."""
-    return load_refdata(
-        extra.get("istandaarden_gemeentecodes"),
-        extra.get("istandaarden_productcodes"),
-        extra.get("istandaarden_tarieven"),
-    )

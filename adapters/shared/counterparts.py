@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.shared.settings import CounterpartSettings
 from gateway.adapter import Transport
 from gateway.delivery import OutboxTransport
 
 
 def counterpart_transport(settings: Any) -> Transport:
     """The transport for iWmo/iJw messages to aanbieders or gemeenten."""
-    if settings.counterpart_transport == "ggk":
+    if CounterpartSettings.of(settings).counterpart_transport == "ggk":
         from adapters.ggk.transport import GgkTransport
 
         return GgkTransport.from_settings(settings)
-    if settings.counterpart_transport == "vecozo":
+    if CounterpartSettings.of(settings).counterpart_transport == "vecozo":
         from adapters.vecozo.transport import VecozoTransport
 
         return VecozoTransport.from_settings(settings)
@@ -29,7 +30,7 @@ def counterpart_transport(settings: Any) -> Transport:
 def ggk_transport(settings: Any) -> Transport:
     """The transport for what only the GGk carries (iEb to the CAK, iPgb to the SVB, our Fo01):
     the GGk when a gemeente configured it, else the outbox."""
-    if settings.counterpart_transport == "ggk":
+    if CounterpartSettings.of(settings).counterpart_transport == "ggk":
         from adapters.ggk.transport import GgkTransport
 
         return GgkTransport.from_settings(settings)

@@ -42,11 +42,14 @@ class HttpPolicy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> HttpPolicy:
+        from adapters.shared.settings import CounterpartSettings
+
+        calls = CounterpartSettings.of(settings)
         return cls(
-            attempts=max(1, settings.http_attempts),
-            backoff=settings.http_backoff,
-            max_wait=settings.http_max_wait,
-            timeout=settings.http_timeout,
+            attempts=max(1, calls.http_attempts),
+            backoff=calls.http_backoff,
+            max_wait=calls.http_max_wait,
+            timeout=calls.http_timeout,
         )
 
 

@@ -7,8 +7,12 @@ organisatie ``SVB``.
 
 from __future__ import annotations
 
+from adapters.ggk.settings import GgkSettings
+from adapters.shared.settings import CounterpartSettings
 from adapters.svb.adapter import SvbAdapter
 from gateway.config import Settings
+
+settings_sections = (CounterpartSettings, GgkSettings)
 
 
 def make_adapter(settings: Settings) -> SvbAdapter:

@@ -9,8 +9,12 @@ loaded for its transport (``counterpart_transport = "vecozo"``) and its poller.
 
 from __future__ import annotations
 
+from adapters.shared.settings import CounterpartSettings
 from adapters.vecozo.adapter import VecozoAdapter
+from adapters.vecozo.settings import VecozoSettings
 from gateway.config import Settings
+
+settings_sections = (CounterpartSettings, VecozoSettings)
 
 
 def make_adapter(settings: Settings) -> VecozoAdapter:

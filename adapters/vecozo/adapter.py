@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.shared.base import TransportAdapter
 from adapters.shared.http import HttpPolicy
+from adapters.vecozo.settings import VecozoSettings
 
 
 class VecozoAdapter(TransportAdapter):
@@ -18,16 +19,17 @@ class VecozoAdapter(TransportAdapter):
 
     def pollers(self, gateway: Any) -> Sequence[tuple[str, Callable[[threading.Event], None]]]:
         settings = self.settings
-        if not settings.vecozo_pull_url:
+        vecozo = VecozoSettings.of(settings)
+        if not vecozo.pull_url:
             return []
         from adapters.vecozo.poller import VecozoPoller
 
         poller = VecozoPoller(
             gateway,
-            pull_url=settings.vecozo_pull_url,
-            cert=settings.vecozo_cert,
-            key=settings.vecozo_key,
-            ca=settings.vecozo_ca,
+            pull_url=vecozo.pull_url,
+            cert=vecozo.cert,
+            key=vecozo.key,
+            ca=vecozo.ca,
             policy=HttpPolicy.from_settings(settings),
         )
-        return [("vecozo-pull", lambda stop: poller.run(stop, settings.vecozo_poll_interval))]
+        return [("vecozo-pull", lambda stop: poller.run(stop, vecozo.poll_interval))]

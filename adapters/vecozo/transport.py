@@ -23,6 +23,7 @@ from adapters.shared.http import HttpPolicy, call, post, status_error
 from adapters.shared.refs import is_uuid4, uuid4_for
 from adapters.vecozo import codec, mapping, rules
 from adapters.vecozo.codec import Relatie, VecozoBericht
+from adapters.vecozo.settings import VecozoSettings
 from gateway import __version__
 from gateway.adapter import Delivery, Handover
 from gateway.envelope import Envelope
@@ -114,13 +115,14 @@ class VecozoTransport:
 
     @classmethod
     def from_settings(cls, settings: Any) -> VecozoTransport:
+        vecozo = VecozoSettings.of(settings)
         return cls(
-            push_url=settings.vecozo_push_url,
-            soap_url=settings.vecozo_soap_url,
-            agb=settings.vecozo_agb,
-            cert=settings.vecozo_cert,
-            key=settings.vecozo_key,
-            ca=settings.vecozo_ca,
+            push_url=vecozo.push_url,
+            soap_url=vecozo.soap_url,
+            agb=vecozo.agb,
+            cert=vecozo.cert,
+            key=vecozo.key,
+            ca=vecozo.ca,
             policy=HttpPolicy.from_settings(settings),
         )
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from gateway.adapter import Registry
 from gateway.bus.publisher import PublishError
-from gateway.config import Settings
+from gateway.config import Settings, replace
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
 from gateway.ledger import Ledger, open_ledger
@@ -49,7 +49,7 @@ def counterpart_settings(settings: Settings, **changes: Any) -> Settings:
         "adapters": ("adapters.istandaarden", "adapters.ggk"),
     }
     base.update(changes)
-    return dataclasses.replace(settings, **base)
+    return replace(settings, **base)
 
 
 class Bus:

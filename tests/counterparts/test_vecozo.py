@@ -4,7 +4,6 @@ VECOZO mocked by ``responses``."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -26,6 +25,7 @@ from adapters.vecozo import codec
 from adapters.vecozo.poller import VecozoPoller
 from adapters.vecozo.transport import REFERENCE_KEY, VecozoTransport
 from gateway.adapter import Delivery
+from gateway.config import replace
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.receive import ACCEPTED
 from tests.conftest import REFERENCE
@@ -309,12 +309,7 @@ def test_pulled_payload_record_is_accepted(aanbieder) -> None:
 def test_the_poller_runs_as_a_service_loop_until_stopped(aanbieder) -> None:
     from adapters.vecozo.adapter import VecozoAdapter
 
-    assert (
-        VecozoAdapter(dataclasses.replace(aanbieder.settings, vecozo_pull_url="")).pollers(
-            aanbieder
-        )
-        == []
-    )
+    assert VecozoAdapter(replace(aanbieder.settings, vecozo_pull_url="")).pollers(aanbieder) == []
     [(name, loop)] = VecozoAdapter(aanbieder.settings).pollers(aanbieder)
     assert name == "vecozo-pull"
     stop = threading.Event()

@@ -26,6 +26,9 @@ from gateway.ops.auth import (
 
 KEY = "a-long-random-api-key-for-the-back-office"
 
+# beyond a local-only gateway the published default BSN key is refused (test_config)
+OWN_KEY = {"KETENPOORT_BSN_HASH_KEY": "a long secret of our own"}
+
 
 def _request(
     headers: dict[str, str] | None = None, client: str = "10.0.0.9", **scope: object
@@ -67,13 +70,16 @@ def test_bad_identity_lines_are_refused_with_the_reason(line: str, problem: str)
     with pytest.raises(ValueError, match=problem):
         parse_identity(line)
     with pytest.raises(ConfigError, match=problem):
-        load_settings(env={"KETENPOORT_OPS_IDENTITIES": line})
+        load_settings(env={**OWN_KEY, "KETENPOORT_OPS_IDENTITIES": line})
 
 
 def test_identities_from_the_environment_and_unique_names() -> None:
     line = identity_line("anna", KEY, ["operator", "payload-viewer"], [])
     settings = load_settings(
-        env={"KETENPOORT_OPS_IDENTITIES": f"{line},{identity_line('bo', 'k2', [], ['0599'])}"}
+        env={
+            **OWN_KEY,
+            "KETENPOORT_OPS_IDENTITIES": f"{line},{identity_line('bo', 'k2', [], ['0599'])}",
+        }
     )
     assert [i.name for i in parse_identities(settings.ops_identities)] == ["anna", "bo"]
     with pytest.raises(ValueError, match="unique"):
@@ -130,8 +136,10 @@ def test_without_identities_the_api_is_open_and_only_on_loopback() -> None:
     assert Authenticator([]).identify(_request()) is ANONYMOUS
     check_exposure(load_settings(env={}))
     with pytest.raises(ValueError, match="no ops_identities"):
-        check_exposure(load_settings(env={"KETENPOORT_HTTP_HOST": "0.0.0.0"}))
+        check_exposure(load_settings(env={**OWN_KEY, "KETENPOORT_HTTP_HOST": "0.0.0.0"}))
     line = identity_line("bo", KEY, [], ["0599"])
     check_exposure(
-        load_settings(env={"KETENPOORT_HTTP_HOST": "0.0.0.0", "KETENPOORT_OPS_IDENTITIES": line})
+        load_settings(
+            env={**OWN_KEY, "KETENPOORT_HTTP_HOST": "0.0.0.0", "KETENPOORT_OPS_IDENTITIES": line}
+        )
     )

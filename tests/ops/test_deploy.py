@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from gateway.cli import main
-from gateway.config import _FIELDS, ConfigError, load_settings
+from gateway.config import ConfigError, load_settings, setting_names
 from gateway.ledger.checkpoint import new_ed25519_key
 from gateway.ops.auth import check_exposure
+from tests.conftest import ALL_ADAPTERS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -49,7 +50,8 @@ def test_every_setting_named_in_deploy_exists() -> None:
     for path in (DEPLOY / "k8s").glob("*.yaml"):
         names |= _settings_named(path.read_text())
     assert names, "no settings found"
-    unknown = {n for n in names if n.lower() not in _FIELDS}
+    known = setting_names(ALL_ADAPTERS)
+    unknown = {n for n in names if n.lower() not in known}
     assert not unknown, f"not settings: {sorted(unknown)}"
 
 

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import _FIELDS, SECRETS, ConfigError, Settings, load_settings
+from adapters.istandaarden.settings import IStandaardenSettings
+from adapters.shared.settings import CounterpartSettings
+from adapters.vecozo.settings import VecozoSettings
+from gateway.config import ConfigError, Settings, load_settings, secret_names, setting_names
+from tests.conftest import ALL_ADAPTERS
+
+SECRETS = secret_names(ALL_ADAPTERS)
 
 
 def test_safe_defaults_use_embedded_sqlite_and_local_broker() -> None:
@@ -40,7 +46,10 @@ def test_environment_lists_and_adapter_tables(tmp_path: Path) -> None:
     config.write_text('[istandaarden]\ngemeentecodes = "/srv/gemeenten.csv"\n')
     settings = load_settings(env={"KETENPOORT_ADAPTERS": "adapters.istandaarden, c.d"}, path=config)
     assert settings.adapters == ("adapters.istandaarden", "c.d")
-    assert settings.extra == {"istandaarden_gemeentecodes": "/srv/gemeenten.csv"}
+    assert IStandaardenSettings.of(settings).gemeentecodes == "/srv/gemeenten.csv"
+    assert settings.sections["istandaarden"] == IStandaardenSettings(
+        gemeentecodes="/srv/gemeenten.csv"
+    )
 
 
 # -- every setting, wrongly set ----------------------------------------------------------------
@@ -63,6 +72,9 @@ class Bad:
 TWO_DIGITS = "a productcategorie of two digits"
 GGK = {"KETENPOORT_COUNTERPART_TRANSPORT": "ggk"}
 VECOZO = {"KETENPOORT_COUNTERPART_TRANSPORT": "vecozo"}
+# an adapter's settings count with the adapter loaded (the default loads adapters.istandaarden)
+CAK = {"KETENPOORT_ADAPTERS": "adapters.istandaarden,adapters.cak"}
+CORV = {"KETENPOORT_ADAPTERS": "adapters.corv"}
 A_FILE = "{tmp}/a-file"
 BAD = [
     Bad("var_dir", "{tmp}/a-file", "is a file, not a folder", local=True),
@@ -157,12 +169,26 @@ BAD = [
     ),
     Bad("vecozo_ca", "{tmp}", "{tmp} is not a file", local=True),
     Bad("vecozo_poll_interval", "0", "must be more than 0"),
-    Bad("cak_trigger", "altijd", "must be one of 'toewijzing', 'levering', ''"),
-    Bad("cak_beschermd_wonen", "15,1x", f"'1x' must be {TWO_DIGITS}"),
-    Bad("cak_kostprijs", "11,123", f"'123' must be {TWO_DIGITS}"),
-    Bad("corv_url", "jubes.example/dka", "must be a URL starting with http://"),
-    Bad("corv_organisatie", "gemeente 0363", "must be letters, digits, _ . - (a code)"),
-    Bad("corv_applicatie", "", "must be set"),
+    Bad("cak_trigger", "altijd", "must be one of 'toewijzing', 'levering', ''", env=CAK),
+    Bad("cak_beschermd_wonen", "15,1x", f"'1x' must be {TWO_DIGITS}", env=CAK),
+    Bad("cak_kostprijs", "11,123", f"'123' must be {TWO_DIGITS}", env=CAK),
+    Bad("corv_url", "jubes.example/dka", "must be a URL starting with http://", env=CORV),
+    Bad("corv_organisatie", "gemeente 0363", "must be letters, digits, _ . - (a code)", env=CORV),
+    Bad("corv_applicatie", "", "must be set", env=CORV),
+    Bad(
+        "istandaarden_gemeentecodes",
+        "{tmp}/gemeenten.csv",
+        "{tmp}/gemeenten.csv does not exist",
+        local=True,
+    ),
+    Bad(
+        "istandaarden_productcodes",
+        "3",
+        "must be a string",
+        toml=True,
+        key="istandaarden.productcodes",
+    ),
+    Bad("istandaarden_tarieven", "{tmp}", "{tmp} is not a file", local=True),
     Bad("ops_identities", "anna key", "identity anna: expected name=value"),
     Bad("ops_client_cert_header", "X Client Cert", "must be an HTTP header name"),
     Bad("ops_trusted_proxies", "10.0.0.0/8,proxy", "'proxy' is not an IP address or network"),
@@ -177,7 +203,23 @@ BAD = [
 
 
 def test_every_setting_has_wrong_values_in_the_table() -> None:
-    assert {case.setting for case in BAD} == set(_FIELDS)
+    assert {case.setting for case in BAD} == setting_names(ALL_ADAPTERS)
+
+
+def test_secrets_are_marked_on_their_fields() -> None:
+    assert {
+        "amqp_url",
+        "ledger_url",
+        "ledger_checkpoint_key",
+        "ledger_payload_key",
+        "bsn_hash_key",
+        "ggk_url",
+        "vecozo_push_url",
+        "vecozo_soap_url",
+        "vecozo_pull_url",
+        "corv_url",
+        "ops_alert_webhook",
+    } == SECRETS
 
 
 @pytest.mark.parametrize("case", BAD, ids=str)
@@ -223,6 +265,7 @@ GOOD = {
     "KETENPOORT_LEDGER_URL": "postgresql:///kp?host=/run/postgresql&schema=kp_2",
     "KETENPOORT_AMQP_URL": "amqps://kp:secret@rabbit.internal/kp",
     "KETENPOORT_HTTP_HOST": "::",
+    "KETENPOORT_BSN_HASH_KEY": "a long random secret of our own",
     "KETENPOORT_LOG_LEVEL": "WARNING",
     "KETENPOORT_OPS_MONITOR": "off",
     "KETENPOORT_OPS_TRUSTED_PROXIES": "10.0.0.0/8, fd00::/8",
@@ -239,9 +282,57 @@ def test_unusual_but_right_values_are_taken(tmp_path: Path) -> None:
     config.write_text("http_timeout = 5\nops_monitor = true\n")
     settings = load_settings(env=GOOD, path=config)
     assert settings.workers == 0 and settings.retry_tiers == ("500ms", "2s")
-    assert settings.http_timeout == 5.0 and isinstance(settings.http_timeout, float)
+    calls = CounterpartSettings.of(settings)
+    assert calls.http_timeout == 5.0 and isinstance(calls.http_timeout, float)
     assert settings.ops_monitor is False  # the environment wins
-    assert settings.log_level == "WARNING" and settings.vecozo_agb == "01234567"
+    assert settings.log_level == "WARNING" and VecozoSettings.of(settings).agb == "01234567"
+
+
+# -- the published BSN key ----------------------------------------------------------------------
+
+DEFAULT_KEY_REFUSED = (
+    "bsn_hash_key (default): is still the published default; set a long random secret of your "
+    "own (the default is only taken on http_host 127.0.0.1 without ops_identities)"
+)
+IDENTITY = "anna key=sha256:" + "1" * 64
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"KETENPOORT_HTTP_HOST": "0.0.0.0"},
+        {"KETENPOORT_HTTP_HOST": "ketenpoort.internal"},
+        {"KETENPOORT_OPS_IDENTITIES": IDENTITY},  # on loopback, but others have keys
+        {"KETENPOORT_HTTP_HOST": "::", "KETENPOORT_OPS_IDENTITIES": IDENTITY},
+    ],
+    ids=str,
+)
+def test_the_default_bsn_key_is_refused_unless_the_gateway_is_local_only(
+    env: dict[str, str],
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env=env)
+    assert str(caught.value) == DEFAULT_KEY_REFUSED
+    own = load_settings(env={**env, "KETENPOORT_BSN_HASH_KEY": "our own long secret"})
+    assert own.bsn_hash_key == "our own long secret"
+
+
+def test_the_default_bsn_key_is_taken_on_a_local_only_gateway() -> None:
+    for host in ("127.0.0.1", "::1", "localhost"):
+        settings = load_settings(env={"KETENPOORT_HTTP_HOST": host})
+        assert settings.bsn_hash_key == Settings.bsn_hash_key
+
+
+def test_a_refused_bsn_key_given_in_the_file_names_the_key_and_is_not_repeated(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "k.toml"
+    config.write_text('bsn_hash_key = "change-me-in-production"\n[http]\nhost = "0.0.0.0"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, path=config)
+    message = str(caught.value)
+    assert message.startswith(f"bsn_hash_key (key 'bsn_hash_key' in {config}): is still the")
+    assert "change-me-in-production" not in message
 
 
 # -- unknown names ------------------------------------------------------------------------------
@@ -278,7 +369,7 @@ def test_an_adapter_table_counts_only_with_its_adapter(tmp_path: Path) -> None:
         f"istandaarden_gemeentecodes (key 'istandaarden.gemeentecodes' in {config}): "
         "/nowhere/g.csv does not exist",
         f"istandaarden_productcodes (key 'istandaarden.productcodes' in {config}): "
-        "must be a string (a file)",
+        "must be a string (in TOML: in quotes), not 3",
     ]
 
 
