@@ -47,6 +47,8 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         retry_tiers=("1s", "2s"),
         max_attempts=3,
         drop_interval=0.1,
+        # a key of its own, as a gateway with identities needs (the default is for local use)
+        bsn_hash_key="the test suite's own bsn key",
     )
     yield settings
     _delete_topology(settings)
