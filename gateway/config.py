@@ -82,7 +82,8 @@ class ConfigError(ValueError):
     """A setting is missing, unknown or of the wrong type."""
 
 
-_MODEL = ConfigDict(frozen=True, allow_inf_nan=False, extra="forbid")
+# pydantic's own error texts (a copy made in code, not a load) never repeat a value either.
+_MODEL = ConfigDict(frozen=True, allow_inf_nan=False, extra="forbid", hide_input_in_errors=True)
 
 
 class Section(BaseModel):
@@ -172,7 +173,9 @@ def _module(name: str) -> str | None:
     return None if found else "is no installed module (an adapter package, e.g. adapters.ggk)"
 
 
-@pydantic.dataclasses.dataclass(frozen=True, config=ConfigDict(allow_inf_nan=False))
+@pydantic.dataclasses.dataclass(
+    frozen=True, config=ConfigDict(allow_inf_nan=False, hide_input_in_errors=True)
+)
 class Settings:
     """The core's settings; each adapter's are in ``sections`` (:meth:`Section.of`)."""
 
@@ -370,7 +373,8 @@ def secret_names(modules: Iterable[str]) -> set[str]:
 
 
 def _readers(name: str, modules: Iterable[str]) -> list[str]:
-    """The installed adapter packages, beside those named in ``modules``, that read ``name``."""
+    """The adapter packages installed beside those in ``modules`` (in the same parent package)
+    whose sections hold the setting ``name``."""
     families = {m.rpartition(".")[0] for m in modules if "." in m}
     found = set()
     for family in sorted(families):

@@ -3,17 +3,27 @@ naming the setting and where its value came from, before anything starts."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pydantic
 import pytest
 
+from adapters.cak.settings import CakSettings
 from adapters.istandaarden.settings import IStandaardenSettings
 from adapters.shared.settings import CounterpartSettings
 from adapters.vecozo.settings import VecozoSettings
-from gateway.config import ConfigError, Settings, load_settings, secret_names, setting_names
+from gateway.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    replace,
+    secret_names,
+    setting_names,
+)
 from tests.conftest import ALL_ADAPTERS
 
 SECRETS = secret_names(ALL_ADAPTERS)
@@ -439,3 +449,24 @@ def test_a_folder_this_process_may_not_write_in(
         ConfigError, match=f"cannot be made: this process may not write in {tmp_path}"
     ):
         load_settings(env={"KETENPOORT_VAR_DIR": str(tmp_path / "v")}, on_this_machine=True)
+
+
+# -- copies made in code ------------------------------------------------------------------------
+
+
+def test_a_copy_made_in_code_is_checked_as_a_load_is_and_repeats_no_secret() -> None:
+    settings = load_settings(env={})
+    changed = replace(
+        settings, adapters=("adapters.istandaarden", "adapters.cak"), cak_trigger="", prefetch=7
+    )
+    assert CakSettings.of(changed).trigger == "" and changed.prefetch == 7
+    assert CakSettings.of(settings).trigger == "toewijzing"  # not loaded: its defaults
+    with pytest.raises(pydantic.ValidationError) as caught:
+        replace(settings, ggk_url="ftp://ebms:s3cret@adapter/")
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(pydantic.ValidationError, match="must be set when counterpart_transport"):
+        replace(settings, counterpart_transport="ggk")
+    with pytest.raises(pydantic.ValidationError, match="greater than or equal to 1"):
+        dataclasses.replace(settings, prefetch=0)
+    with pytest.raises(TypeError, match="not settings here: cak_trigger"):
+        replace(settings, cak_trigger="levering")  # adapters.cak is not loaded
