@@ -560,28 +560,29 @@ def load_settings(
             problems += _lines(exc, section.model_fields, section.prefix, given)
 
     for name, value in from_file.items():
-        if name in known:
-            continue
-        readers = _readers(name, modules)
-        why = (
-            f"is read by {' or '.join(readers)}, "
-            + ("which is not in adapters" if len(readers) == 1 else "none of which is in adapters")
-            if readers
-            else "is not a setting" + _did_you_mean(_close(name, known))
-        )
-        problems.append(f"{value.where}: {why}")
+        if name not in known:
+            why, close = _unknown(name, modules, known)
+            hint = f"; did you mean {close!r}?" if close else ""
+            problems.append(f"{value.where}: {why}{hint}")
     for name, value in from_env.items():
         if name not in known and not _SERVICE_LINK.fullmatch(f"KETENPOORT_{name.upper()}"):
-            close = _close(name, known)
+            why, close = _unknown(name, modules, known)
             hint = f"; did you mean KETENPOORT_{close.upper()}?" if close else ""
-            warn(f"{value.where} is not a setting and is ignored{hint}")
+            warn(f"{value.where} {why} and is ignored{hint}")
     if problems or core is None:
         raise ConfigError("\n".join(problems))
     return dataclasses.replace(core, sections=sections)
 
 
-def _did_you_mean(name: str | None) -> str:
-    return f"; did you mean {name!r}?" if name else ""
+def _unknown(name: str, modules: Iterable[str], known: Iterable[str]) -> tuple[str, str | None]:
+    """Why ``name`` is no setting here (an adapter not loaded reads it, or it is none), and the
+    setting it is likely a typo of."""
+    readers = _readers(name, modules)
+    if len(readers) == 1:
+        return f"is read by {readers[0]}, which is not in adapters", None
+    if readers:
+        return f"is read by {' or '.join(readers)}, none of which is in adapters", None
+    return "is not a setting", _close(name, known)
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

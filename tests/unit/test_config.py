@@ -13,6 +13,7 @@ import pydantic
 import pytest
 
 from adapters.cak.settings import CakSettings
+from adapters.corv.settings import CorvSettings
 from adapters.istandaarden.settings import IStandaardenSettings
 from adapters.shared.settings import CounterpartSettings
 from adapters.vecozo.settings import VecozoSettings
@@ -403,6 +404,26 @@ def test_an_unknown_environment_variable_is_a_warning_not_an_error() -> None:
         "did you mean KETENPOORT_PREFETCH?",
         "environment variable KETENPOORT_TEST_PG_URL is not a setting and is ignored",
     ]
+
+
+def test_a_setting_of_an_adapter_not_loaded_names_the_adapter(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    settings = load_settings(env={"KETENPOORT_CORV_URL": "https://dka"}, warn=warnings.append)
+    assert "corv" not in settings.sections
+    assert warnings == [
+        "environment variable KETENPOORT_CORV_URL is read by adapters.corv, which is not in "
+        "adapters and is ignored"
+    ]
+    config = tmp_path / "k.toml"
+    config.write_text('[corv]\nurl = "https://dka"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, path=config)
+    assert str(caught.value) == (
+        f"key 'corv.url' in {config}: is read by adapters.corv, which is not in adapters"
+    )
+    corv = {"KETENPOORT_ADAPTERS": "adapters.corv"}
+    settings = load_settings(env=corv, path=config)
+    assert settings.sections["corv"] == CorvSettings(url="https://dka")
 
 
 # -- the file, and several problems at once -----------------------------------------------------
