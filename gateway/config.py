@@ -48,6 +48,7 @@ from gateway.config_fields import (
     SECRET,
     AtLeast0,
     Count,
+    Flag,
     HttpUrl,
     Names,
     Needs,
@@ -55,6 +56,7 @@ from gateway.config_fields import (
     Positive,
     Required,
     Secret,
+    Whole,
     check,
     duration,
     each,
@@ -193,7 +195,7 @@ class Settings:
         Required, check(matching(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", "letters, digits, . _ -"))
     ] = "ketenpoort"
     # Unacknowledged deliveries a worker holds (hides the broker round trip between messages).
-    prefetch: Annotated[int, Field(ge=1, le=65535)] = 50
+    prefetch: Annotated[Whole, Field(ge=1, le=65535)] = 50
     # Broker-enforced ceiling on deliveries of one message in one queue (quorum
     # ``x-delivery-limit``): a message that keeps coming back unacknowledged (it crashes its
     # worker) is dead-lettered to parking by the broker itself.
@@ -229,7 +231,7 @@ class Settings:
     ledger_retention: Annotated[Names, check(_retention)] = ()
     # HTTP ingress.
     http_host: Annotated[Required, check(host)] = "127.0.0.1"
-    http_port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    http_port: Annotated[Whole, Field(ge=1, le=65535)] = 8080
     # Largest message accepted (bytes); GGk/VECOZO limit the envelope to 25 MB.
     max_message_bytes: Count = 25 * 1024 * 1024
     # Bulk HTTP ingress (POST /v1/messages/{outbound,inbound}/batch): most messages in one
@@ -237,7 +239,7 @@ class Settings:
     http_batch_max_messages: Count = 1000
     http_batch_max_bytes: Count = 64 * 1024 * 1024
     # Workers started by `ketenpoort run`.
-    workers: Annotated[int, Field(ge=0)] = 1
+    workers: Annotated[Whole, Field(ge=0)] = 1
     # Logging: "console" (readable, development) or "json" (production).
     log_format: Annotated[str, check(one_of("console", "json"))] = "console"
     log_level: Annotated[
@@ -274,7 +276,7 @@ class Settings:
     ops_closed_days: Annotated[Names, check(each(iso_date))] = ()
     # Whether this process runs the deadline monitor and the parking recorder (run one set per
     # installation: `ketenpoort run` with this on, other replicas off).
-    ops_monitor: bool = True
+    ops_monitor: Flag = True
     # Bulk replay: messages re-published per second.
     ops_replay_rate: Positive = 20.0
     # Each loaded adapter's section, by section name (``Section.of`` reads one).

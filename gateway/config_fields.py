@@ -265,6 +265,27 @@ Required = Annotated[str, check(required)]
 HttpUrl = Annotated[str, SECRET, check(url("http", "https"))]
 HttpsUrl = Annotated[str, SECRET, check(url("https"))]
 ReadableFile = Annotated[str, here(readable_file)]
-AtLeast0 = Annotated[float, Field(ge=0)]
-Positive = Annotated[float, Field(gt=0)]
-Count = Annotated[int, Field(ge=1)]
+
+
+def _refusing(refused: Callable[[Any], bool], text: str) -> BeforeValidator:
+    """Values keep their type: a TOML ``true`` is no number, ``8080.0`` no port, 1 no flag."""
+
+    def refuse(value: Any) -> Any:
+        if refused(value):
+            raise ValueError(text)
+        return value
+
+    return BeforeValidator(refuse)
+
+
+Whole = Annotated[int, _refusing(lambda v: isinstance(v, bool | float), "must be a whole number")]
+Number = Annotated[float, _refusing(lambda v: isinstance(v, bool), "must be a number")]
+Flag = Annotated[
+    bool,
+    _refusing(
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool), "must be true or false"
+    ),
+]
+AtLeast0 = Annotated[Number, Field(ge=0)]
+Positive = Annotated[Number, Field(gt=0)]
+Count = Annotated[Whole, Field(ge=1)]

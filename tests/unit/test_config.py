@@ -130,6 +130,8 @@ BAD = [
     Bad("http_batch_max_messages", "0", "must be at least 1"),
     Bad("http_batch_max_bytes", "-1", "must be at least 1"),
     Bad("workers", "-1", "must be at least 0"),
+    Bad("workers", "2.0", "must be a whole number, not 2.0", toml=True),  # values keep their type
+    Bad("prefetch", "true", "must be a whole number, not True", toml=True),
     Bad("log_format", "xml", "must be one of 'console', 'json', not 'xml'"),
     Bad("log_level", "loud", "must be one of 'debug', 'info', 'warning', 'error', 'critical'"),
     Bad("adapters", "", "must name at least one"),
@@ -148,6 +150,7 @@ BAD = [
     Bad("http_backoff", "-0.5", "must be at least 0"),
     Bad("http_max_wait", "-1", "must be at least 0"),
     Bad("http_timeout", "0", "must be more than 0"),
+    Bad("http_timeout", "false", "must be a number, not False", toml=True),
     Bad("ggk_url", "ftp://ebms:s3cret@adapter/", "must be a URL starting with http:// or https://"),
     Bad("ggk_url", "", "must be set when counterpart_transport is 'ggk'", env=GGK),
     Bad("ggk_organisatie", "363", "must be a CBS gemeentecode of four digits"),
@@ -209,6 +212,7 @@ BAD = [
     Bad("ops_closed_days", "2026-05-15,2026-13-01", "'2026-13-01' is not a date YYYY-MM-DD"),
     Bad("ops_monitor", "maybe", "must be true or false, not 'maybe'"),
     Bad("ops_monitor", '"yes please"', "must be true or false", toml=True),
+    Bad("ops_monitor", "1", "must be true or false, not 1", toml=True),
     Bad("ops_replay_rate", "0", "must be more than 0"),
 ]
 
