@@ -219,10 +219,24 @@ class Settings:
     # A signed checkpoint is made when this many entries were added since the last one ...
     ledger_checkpoint_every: Count = 1000
     # ... or this many seconds passed (checked on append and by the sweeper).
-    ledger_checkpoint_seconds: Positive = 300.0
+    ledger_checkpoint_seconds: Positive = 60.0
     # Where checkpoints are exported (JSON lines, appended); empty = var_dir.
     ledger_checkpoint_file: Annotated[
         str, here(lambda v: writable_file(Path(v)) if v else None)
+    ] = ""
+    # A witness each checkpoint is also sent to: a file elsewhere (checked on this machine), or
+    # an http(s) URL it is POSTed to as JSON; empty = none.
+    ledger_checkpoint_witness: Annotated[
+        str,
+        SECRET,  # a URL may carry a token: never quoted
+        check(lambda v: url("http", "https")(v) if "://" in v else None),
+        here(
+            lambda v: (
+                "names no file this process may write"
+                if v and "://" not in v and writable_file(Path(v))
+                else None
+            )
+        ),
     ] = ""
     # AES-256-GCM key for payloads at rest (base64 of 32 bytes); empty = not encrypted.
     ledger_payload_key: Annotated[str, SECRET, check(_payload_key)] = ""

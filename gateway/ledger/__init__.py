@@ -288,8 +288,9 @@ class LedgerOptions:
 
     signer: Signer | None = None  # None: no automatic checkpoints (tests, read-only tools)
     checkpoint_every: int = 1000  # entries
-    checkpoint_seconds: float = 300.0
+    checkpoint_seconds: float = 60.0
     checkpoint_file: str | None = None  # JSON lines, one signed checkpoint per line
+    witness: str | None = None  # another file, or an http(s) URL each checkpoint is POSTed to
     payload_key: bytes | None = None  # AES-256-GCM key for payloads at rest
 
 
@@ -328,14 +329,29 @@ def no_sqlite_ledger(dsn: str) -> LedgerUnavailable | None:
 
 
 def options_from_settings(settings: Settings) -> LedgerOptions:
+    from gateway.config import ConfigError
     from gateway.ledger.checkpoint import load_signer
     from gateway.ledger.payloads import parse_key
 
+    key = settings.ledger_checkpoint_key
+    key_file = (
+        None if key.startswith(("ed25519:", "hmac:")) else Path(key or settings.ledger_key_path)
+    )
+    if key_file is not None and key_file.resolve().is_relative_to(settings.drop_dir.resolve()):
+        raise ConfigError(
+            f"ledger_checkpoint_key: the key file {key_file} lies in the file drop folder "
+            f"{settings.drop_dir}, which the gateway reads messages from; keep it elsewhere"
+        )
+    try:
+        signer = load_signer(key, settings.ledger_key_path)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"ledger_checkpoint_key: {exc}") from None
     return LedgerOptions(
-        signer=load_signer(settings.ledger_checkpoint_key, settings.ledger_key_path),
+        signer=signer,
         checkpoint_every=settings.ledger_checkpoint_every,
         checkpoint_seconds=settings.ledger_checkpoint_seconds,
         checkpoint_file=str(settings.ledger_checkpoint_path),
+        witness=settings.ledger_checkpoint_witness or None,
         payload_key=parse_key(settings.ledger_payload_key),
     )
 

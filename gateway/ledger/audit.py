@@ -4,7 +4,15 @@
 rebuilds the Merkle tree and compares the root at every checkpoint's size with the signed one.
 Any changed, deleted, inserted or reordered entry changes a leaf, and so every later root; a
 cut-off tail leaves a checkpoint larger than the ledger. Payloads are checked against the hash
-their entries commit to; an emptied payload must have been erased by an ``erased`` entry.
+their entries commit to.
+
+Retention may change rows, and only by a signed erasure (``erasure.py``): an emptied payload
+must be listed by a validly signed ``erased`` entry of a message carrying it; a redacted entry
+must be listed, with its private digest, by a validly signed ``erased`` entry of its message
+recorded after it, and must show nothing of its private part. An unredacted entry's stored
+private digest, if any, must be that of its columns. Entries of the earlier leaf format
+(``records.LEGACY_FORMAT``, before erasures were signed) may carry unsigned erasures; none of
+them may follow an entry of the current format.
 """
 
 from __future__ import annotations
@@ -16,9 +24,16 @@ from enum import Enum
 from hashlib import sha256
 from typing import Any
 
-from gateway.ledger import Entry, Event, MessageState, merkle, payloads
+from gateway.ledger import Entry, Event, MessageState, erasure, merkle, payloads
 from gateway.ledger.checkpoint import Checkpoint, Verifier, signature_ok
-from gateway.ledger.records import COLUMNS, row_leaf
+from gateway.ledger.records import (
+    COLUMNS,
+    FORMAT,
+    LEGACY_FORMAT,
+    REDACTED,
+    private_digest,
+    row_leaf,
+)
 from gateway.ledger.sql import ANSWER_KEY, DESCRIBED, SqlLedger
 from gateway.ledger.state import advance, answered
 
@@ -29,6 +44,8 @@ class Report:
     checkpoints: int = 0  # signed checkpoints checked against the recomputed tree
     covered: int = 0  # entries covered by the latest valid checkpoint
     redacted: int = 0
+    erasures: int = 0  # erased entries whose signature was checked and found valid
+    legacy: int = 0  # entries of the earlier leaf format (before erasures were signed)
     payloads: int = 0
     payloads_erased: int = 0
     states: int = 0  # messages whose state was rebuilt from their entries and compared
@@ -45,10 +62,14 @@ class Report:
             f"checkpoints checked: {self.checkpoints}; entries covered by the latest: "
             f"{self.covered}; not yet covered: {self.size - self.covered}",
             f"payloads checked: {self.payloads}; erased by retention: {self.payloads_erased}",
-            f"entries redacted by retention: {self.redacted}",
+            f"entries redacted by retention: {self.redacted}; signed erasures: {self.erasures}",
             f"message states rebuilt and compared: {self.states}; not rebuildable (redacted, "
             f"or recorded before entries carried the description): {self.states_not_rebuilt}",
         ]
+        if self.legacy:
+            out.append(
+                f"entries of the earlier format {LEGACY_FORMAT} (erasures unsigned): {self.legacy}"
+            )
         out += [f"PROBLEM: {p}" for p in self.problems]
         out.append(
             "ledger verified: OK"
@@ -96,25 +117,34 @@ def verify(
 
     frontier = merkle.Frontier()
     expected = 1
-    erased_payloads: set[str] = set()
-    redaction_recorded: set[str] = set()
-    redacted_messages: dict[str, int] = {}
+    erasures = _Erasures(verifier)
+    form = FORMAT  # the format of the entry before: tried first
+    modern = False  # an entry of the current format was seen: no earlier format after it
     for row in ledger.scan(f"SELECT {COLUMNS} FROM entries ORDER BY seq"):
         seq = row[0]
         if seq != expected:
             report.problems.append(f"entries {expected}..{seq - 1} are missing (seq jumps)")
             expected = seq
-        leaf = row_leaf(row)
-        if leaf != bytes(row[14]):
+        leaf, found = _leaf(row, form)
+        if found is None:
             report.problems.append(f"entry {seq} does not match its leaf hash (changed)")
+        else:
+            form = found
+            if found == FORMAT:
+                modern = True
+            else:
+                report.legacy += 1
+                if modern:
+                    report.problems.append(
+                        f"entry {seq} is in the earlier format {LEGACY_FORMAT}, after entries "
+                        f"of {FORMAT} (added afterwards)"
+                    )
+        report.problems += _private_problems(row)
         if row[16]:
             report.redacted += 1
-            redacted_messages.setdefault(row[1], seq)
-        if row[3] == Event.ERASED.value:
-            detail = json.loads(row[11])
-            erased_payloads.update(detail.get("payloads", []))
-            if detail.get("redacted"):
-                redaction_recorded.add(row[1])
+            erasures.redacted(seq, row[1], row[15])
+        elif row[3] == Event.ERASED.value:
+            report.problems += erasures.erasure(seq, row[1], json.loads(row[11]), found)
         frontier.append(leaf)
         expected += 1
         signed = checkpoints.get(frontier.size)
@@ -131,19 +161,109 @@ def verify(
             report.problems.append("stopped: too many problems")
             return report
     report.size = frontier.size
+    report.erasures = erasures.signed
     for size in sorted(checkpoints):
         if size > frontier.size:
             report.problems.append(
                 f"checkpoint {size} signed {size} entries but the ledger has {frontier.size} "
                 "(entries removed from the end)"
             )
-    for message_id, seq in redacted_messages.items():
-        if message_id not in redaction_recorded:
-            report.problems.append(f"entry {seq} is redacted without a recorded erasure")
+    for seq in sorted(erasures.pending)[:max_problems]:
+        report.problems.append(
+            f"entry {seq} is redacted without a recorded erasure (no signed erasure lists it)"
+        )
+    erased_payloads = erasures.payloads
     if check_payloads:
         _check_payloads(ledger, report, erased_payloads)
     _check_derived(ledger, report, check_states, max_problems)
     return report
+
+
+def _leaf(row: Any, form: str) -> tuple[bytes, str | None]:
+    """The row's leaf and the format it matches its stored leaf hash in (None: neither)."""
+    stored = bytes(row[14])
+    first = row_leaf(row, form)
+    if first == stored:
+        return first, form
+    other = LEGACY_FORMAT if form == FORMAT else FORMAT
+    return (stored, other) if row_leaf(row, other) == stored else (first, None)
+
+
+def _private_problems(row: Any) -> list[str]:
+    """A redacted row shows nothing of its private part; an unredacted row's stored private
+    digest, if it has one, is the digest of its columns."""
+    seq = row[0]
+    if row[16]:
+        problems = []
+        if (row[9], row[10], row[11], row[13]) != REDACTED:
+            problems.append(
+                f"entry {seq} is redacted but still shows parties, detail or keys (forged)"
+            )
+        if row[3] == Event.ERASED.value:
+            problems.append(f"entry {seq} is an erasure, and erasures are never redacted")
+        return problems
+    if row[15] is not None and row[15] != private_digest(row[9], row[10], row[11], row[13]):
+        return [f"entry {seq} has a private digest that does not match its columns (changed)"]
+    return []
+
+
+class _Erasures:
+    """What the erasures recorded so far allow, gathered in entry order (:func:`verify`)."""
+
+    def __init__(self, verifier: Verifier | None) -> None:
+        self.verifier = verifier
+        self.pending: dict[int, tuple[str, str]] = {}  # redacted, not yet allowed: (id, digest)
+        self.by_message: dict[str, list[int]] = {}
+        self.payloads: dict[str, set[str]] = {}  # payload digest -> messages erasing it
+        self.signed = 0
+        self.keyless = False
+
+    def redacted(self, seq: int, message_id: str, digest: str | None) -> None:
+        self.pending[seq] = (message_id, str(digest))
+        self.by_message.setdefault(message_id, []).append(seq)
+
+    def erasure(
+        self, seq: int, message_id: str, detail: dict[str, Any], form: str | None
+    ) -> list[str]:
+        """Take in the erased entry ``seq``; returns the problems with it."""
+        problems: list[str] = []
+        if erasure.SIGNATURE in detail:
+            if self.verifier is None:
+                if not self.keyless:
+                    problems.append("no key to check erasure signatures with")
+                self.keyless = True
+                return problems
+            if not erasure.signature_ok(self.verifier, message_id, detail):
+                return [f"erasure entry {seq} has no valid signature (not made by retention)"]
+            self.signed += 1
+            for listed, digest in sorted(erasure.redacted_entries(detail).items()):
+                problem = self._allow(seq, message_id, listed, digest)
+                if problem:
+                    problems.append(problem)
+        elif form != LEGACY_FORMAT:
+            return [f"erasure entry {seq} is not signed (not made by retention)"]
+        elif detail.get("redacted"):  # before erasures were signed: the message's earlier rows
+            for listed in self.by_message.pop(message_id, []):
+                self.pending.pop(listed, None)
+        for digest in detail.get("payloads") or ():
+            self.payloads.setdefault(str(digest), set()).add(message_id)
+        return problems
+
+    def _allow(self, seq: int, message_id: str, listed: int, digest: str) -> str | None:
+        if listed >= seq:
+            return f"erasure entry {seq} lists entry {listed}, which is not before it"
+        found = self.pending.get(listed)
+        if found is None:
+            return None  # not redacted (an erasure whose redaction did not happen): fine
+        if found[0] != message_id:
+            return f"erasure entry {seq} lists entry {listed}, which is of another message"
+        if found[1] != digest:
+            return (
+                f"entry {listed} is redacted with another private digest than erasure entry "
+                f"{seq} lists"
+            )
+        del self.pending[listed]
+        return None
 
 
 def verify_derived(ledger: SqlLedger, *, max_problems: int = 100) -> Report:
@@ -345,18 +465,29 @@ def _check_key_index(ledger: SqlLedger, report: Report, max_problems: int) -> No
         pending = next(index, None)
 
 
-def _check_payloads(ledger: SqlLedger, report: Report, erased: set[str]) -> None:
+def _check_payloads(ledger: SqlLedger, report: Report, erased: dict[str, set[str]]) -> None:
     for seq, digest in ledger.scan(
         "SELECT e.seq, e.payload_sha256 FROM entries e LEFT JOIN payloads p "
         "ON p.sha256 = e.payload_sha256 WHERE e.payload_sha256 IS NOT NULL AND p.sha256 IS NULL"
     ):
         report.problems.append(f"payload {digest[:16]}... of entry {seq} is missing")
+    carriers: dict[str, set[str]] = {}  # emptied payload -> messages whose entries carry it
+    for digest, message_id in ledger.scan(
+        "SELECT DISTINCT e.payload_sha256, e.message_id FROM entries e JOIN payloads p "
+        "ON p.sha256 = e.payload_sha256 WHERE p.content IS NULL"
+    ):
+        carriers.setdefault(digest, set()).add(message_id)
     key = ledger.options.payload_key
     for digest, sealing, content in ledger.scan("SELECT sha256, sealing, content FROM payloads"):
         if content is None:
             report.payloads_erased += 1
             if digest not in erased:
                 report.problems.append(f"payload {digest[:16]}... is empty without an erasure")
+            elif not erased[digest] & carriers.get(digest, set()):
+                report.problems.append(
+                    f"payload {digest[:16]}... was erased by an erasure of a message that does "
+                    "not carry it"
+                )
             continue
         report.payloads += 1
         try:

@@ -9,7 +9,13 @@ plus the time it was made.
 Keys (setting ``ledger.checkpoint_key``): ``ed25519:<base64 32-byte seed>`` (auditors verify
 with the public key alone), ``hmac:<secret>`` (symmetric: whoever verifies can sign), or a path
 to a file holding one of those. Empty: an Ed25519 key is made on first use in ``var_dir``.
+A key file is made with mode 0600 and refused when group or others may read it.
 Signing and verifying use ``cryptography`` (Ed25519) and ``hmac`` from the standard library.
+
+Besides the export file, each checkpoint can go to a witness (setting
+``ledger.checkpoint_witness``): another file (a disk of another host, WORM storage) or an
+``http(s)://`` URL it is POSTed to as JSON. A witness keeps what someone holding the database
+and the key can no longer unsay.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import hashlib
 import hmac
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +33,8 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+WITNESS_TIMEOUT = 10.0  # seconds for one POST to a witness URL
 
 ORIGIN = "ketenpoort ledger"
 
@@ -161,7 +170,21 @@ def load_signer(setting: str, default_path: Path) -> Signer:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(new_ed25519_key() + "\n")
+    problem = key_file_problem(path)
+    if problem:
+        raise ValueError(problem)
     return parse_key(path.read_text())
+
+
+def key_file_problem(path: Path) -> str | None:
+    """Why a key file must not be used (None: it may): group or others may read or write it."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return (
+            f"key file {path} is open to group or others (mode {mode:04o}); "
+            f"make it the owner's alone: chmod 600 {path}"
+        )
+    return None
 
 
 def sign(signer: Signer, size: int, root: bytes, at: str, origin: str = ORIGIN) -> Checkpoint:
@@ -184,6 +207,23 @@ def export(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> None:
         fh.write(checkpoint.to_json() + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def to_witness(checkpoint: Checkpoint, witness: str) -> None:
+    """Send one checkpoint to the witness: POST it as JSON to an ``http(s)://`` URL (a 2xx
+    answer is required), or append it to a file."""
+    if witness.startswith(("http://", "https://")):
+        import requests
+
+        answer = requests.post(
+            witness,
+            data=checkpoint.to_json().encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=WITNESS_TIMEOUT,
+        )
+        answer.raise_for_status()
+        return
+    export(checkpoint, witness)
 
 
 def read_exported(path: str | os.PathLike[str]) -> list[Checkpoint]:

@@ -1,8 +1,14 @@
 """How an entry becomes a Merkle leaf: canonical bytes, pure functions.
 
-A leaf commits to every column of an entry. The personal traffic data (parties, detail,
-business keys with hashed BSNs) is committed through its own digest, so retention can erase it
-and keep that digest: the leaf, the tree and every proof stay the same (``retention.py``).
+A leaf commits to every column of an entry: the public part (sequence number, ids, event, time,
+route, message type, payload hash) as itself, the personal traffic data (parties, detail,
+business keys with hashed BSNs) through its own digest, so retention can erase that part and
+keep the digest: the leaf, the tree and every proof stay the same (``retention.py``). A redacted
+row shows nothing of its private part (``REDACTED``) and keeps the digest in ``private_hash``.
+
+The leaf starts with the format it was written in. ``ketenpoort/2`` (this version) differs from
+``ketenpoort/1`` only in that marker, and what the marker promises: from the first entry of
+format 2 on, every erasure is signed (``erasure.py``), and no entry of format 1 follows.
 """
 
 from __future__ import annotations
@@ -14,7 +20,11 @@ from typing import Any
 
 from gateway.ledger import merkle
 
-FORMAT = "ketenpoort/1"
+FORMAT = "ketenpoort/2"
+LEGACY_FORMAT = "ketenpoort/1"  # ledgers written before erasures were signed
+
+# What a redacted row holds in its private columns (sender, receiver, detail, keys).
+REDACTED = ("", "", "{}", "{}")
 
 
 _CANONICAL = json.JSONEncoder(
@@ -43,10 +53,11 @@ def leaf_data(
     version: str,
     payload_sha256: str | None,
     private: str,
+    form: str = FORMAT,
 ) -> bytes:
     return canonical(
         [
-            FORMAT,
+            form,
             seq,
             message_id,
             correlation_id,
@@ -69,12 +80,27 @@ COLUMNS = (
 )
 
 
-def row_leaf(row: Sequence[Any]) -> bytes:
+def row_private(row: Sequence[Any]) -> str:
+    """The digest of a row's private part: kept (redacted) or recomputed from its columns."""
+    return str(row[15]) if row[16] else private_digest(row[9], row[10], row[11], row[13])
+
+
+def row_leaf(row: Sequence[Any], form: str = FORMAT) -> bytes:
     """The leaf hash recomputed from a stored row (``COLUMNS`` order)."""
-    private = row[15] if row[16] else private_digest(row[9], row[10], row[11], row[13])
     return merkle.leaf_hash(
         leaf_data(
-            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[12], private
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[12],
+            row_private(row),
+            form,
         )
     )
 

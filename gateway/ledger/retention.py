@@ -9,9 +9,11 @@ detail, business keys); ``age`` counts from the message's last activity: ``24h``
 answered, failed, discarded); parked ones and ones in flight keep everything. Examples:
 ``corv:payload=24h``, ``corv:traffic=6mo``, ``iwmo:payload=365d``.
 
-Every erasure first records an ``erased`` entry on the message (which payloads, which policy),
-then empties the payload (its row and hash stay) or redacts the entries (their leaf hashes stay,
-see ``records.py``). So the Merkle tree never changes and every proof keeps verifying.
+Every erasure first records an ``erased`` entry on the message (which payloads, which entries
+with their private digests, which policy), signed with the checkpoint key (``erasure.py``),
+then empties the payload (its row and hash stay) or redacts those entries (their leaf hashes
+stay, see ``records.py``). So the Merkle tree never changes and every proof keeps verifying,
+and ``ledger verify`` accepts no erasure it did not sign.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from gateway.ledger import Event
+from gateway.ledger import Event, LedgerError, erasure
 from gateway.ledger.sql import SqlLedger, now
 from gateway.ledger.state import SETTLED
 
@@ -136,12 +138,17 @@ def apply(
             if not digests and not redact:
                 continue
             detail: dict[str, object] = {"policy": str(policy), "payloads": digests, "at": now()}
+            entries = ledger.redactable(message_id) if redact else {}
             if redact:
                 detail["redacted"] = True
+                detail["entries"] = [[seq, digest] for seq, digest in sorted(entries.items())]
+            if ledger.options.signer is None:
+                raise LedgerError("retention signs its erasures: it needs the checkpoint key")
+            detail = erasure.signed(ledger.options.signer, message_id, detail)
             ledger.append_event(message_id, Event.ERASED, detail=detail)
             for digest in digests:
                 result.payloads_erased += ledger.erase_payload(digest)
             if redact:
                 result.messages_redacted += 1
-                result.entries_redacted += ledger.redact(message_id)
+                result.entries_redacted += ledger.redact(message_id, sorted(entries))
     return result

@@ -34,6 +34,7 @@ from gateway.ledger import (
     Entry,
     Event,
     Lease,
+    LedgerError,
     LedgerOptions,
     MessageState,
     Query,
@@ -43,10 +44,21 @@ from gateway.ledger import (
     merkle,
     payloads,
 )
-from gateway.ledger.checkpoint import Checkpoint, export, sign
+from gateway.ledger.checkpoint import Checkpoint, export, sign, to_witness
 from gateway.ledger.history import read_history
-from gateway.ledger.records import COLUMNS, keys_text, leaf_data, private_digest
+from gateway.ledger.records import (
+    COLUMNS,
+    LEGACY_FORMAT,
+    REDACTED,
+    keys_text,
+    leaf_data,
+    private_digest,
+    row_leaf,
+)
 from gateway.ledger.state import DESCRIBED, advance, answered
+from gateway.logs import get_logger
+
+log = get_logger(__name__)
 
 # The business key a retour's ``Description.answers`` refers to (see gateway/adapter.py).
 ANSWER_KEY = "BerichtIdentificatie"
@@ -97,6 +109,8 @@ def _json(text: str) -> Any:
 
 
 def entry_from_row(row: Sequence[Any]) -> Entry:
+    if row[16]:  # redacted: whatever the private columns hold is not shown (``verify`` judges it)
+        row = (*row[:9], REDACTED[0], REDACTED[1], REDACTED[2], row[12], REDACTED[3], *row[14:])
     return Entry(
         seq=row[0],
         message_id=row[1],
@@ -203,6 +217,9 @@ class SqlLedger:
         self._lock = threading.Lock()
         self._commit = threading.Lock()
         self._queue: list[_Group] = []
+        # The newest checkpoint this process knows of: (size, when the tail after it began).
+        self._last_checkpoint: tuple[int, datetime] | None = None
+        self._checkpointing = threading.Lock()  # this process's threads make one at a time
         self._writer = self._connect()
         self._create_schema(self._writer)
 
@@ -306,11 +323,14 @@ class SqlLedger:
         group = _Group([self._prepare(r) for r in records])
         with self._lock:
             self._queue.append(group)
+        size = 0
         with self._commit:
             if not group.done:
                 with self._lock:
                     groups, self._queue = self._queue, []
-                self._write_groups(groups)
+                size = self._write_groups(groups)
+        if size and self._checkpoint_due(size):
+            self._checkpoint_quietly()
         if group.error is not None:
             if self._received_twice(group.error):
                 raise AlreadyReceived(str(group.error)) from group.error
@@ -348,23 +368,22 @@ class SqlLedger:
             description=description,
         )
 
-    def _write_groups(self, groups: list[_Group]) -> None:
+    def _write_groups(self, groups: list[_Group]) -> int:
+        """Write the groups; returns the ledger's size after the last one written (0: none)."""
         try:
-            checkpoint = self._write([p for g in groups for p in g.items])
+            size = self._write([p for g in groups for p in g.items])
         except Exception as exc:
             if len(groups) == 1:
                 groups[0].error = exc
                 groups[0].done = True
-                return
-            for group in groups:  # one bad group must not fail the others
-                self._write_groups([group])
-            return
+                return 0
+            # one bad group must not fail the others
+            return max(self._write_groups([group]) for group in groups)
         for group in groups:
             group.done = True
-        if checkpoint is not None and self.options.checkpoint_file:
-            export(checkpoint, self.options.checkpoint_file)
+        return size
 
-    def _write(self, batch: list[_Pending]) -> Checkpoint | None:
+    def _write(self, batch: list[_Pending]) -> int:
         entries: list[Entry] = []
         with self._transaction(self._writer) as cur:
             at = now()  # the entries committed together are recorded at one time
@@ -448,10 +467,9 @@ class SqlLedger:
                     key_rows,
                 )
             self._update_states(cur, batch, entries)
-            checkpoint = self._checkpoint_in(cur, seq, force=False)
         for p, entry in zip(batch, entries, strict=True):
             p.entry = entry
-        return checkpoint
+        return seq
 
     def _update_states(self, cur: Any, batch: list[_Pending], entries: list[Entry]) -> None:
         ids = sorted({entry.message_id for entry in entries})
@@ -516,60 +534,108 @@ class SqlLedger:
     # -- checkpoints -----------------------------------------------------------------------
 
     def checkpoint(self, *, force: bool = False) -> Checkpoint | None:
-        """Sign the current tree head if a checkpoint is due (or ``force``), and export it."""
-        with self._commit, self._transaction(self._writer) as cur:
-            cur.execute(self._q("SELECT COALESCE(MAX(seq), 0) FROM entries"))
-            size = int(cur.fetchone()[0])
-            checkpoint = self._checkpoint_in(cur, size, force=force)
-        if checkpoint is not None and self.options.checkpoint_file:
-            export(checkpoint, self.options.checkpoint_file)
+        """Sign the current tree head if a checkpoint is due (or ``force``), and export it.
+
+        Due: ``checkpoint_every`` entries were added since the last one, or the oldest of them
+        is ``checkpoint_seconds`` old. One maker at a time across every process using this
+        ledger (``exclusive("checkpoint")``: a PostgreSQL advisory lock, a lock file beside the
+        SQLite database): while another makes one, this returns None at once. Each leaf is
+        recomputed from its row before it is signed: a tail changed without its leaf hash is
+        refused (:class:`LedgerError`), not signed.
+        """
+        if self.options.signer is None:
+            return None
+        with self._checkpointing, self.exclusive("checkpoint") as held:
+            if not held:
+                return None
+            checkpoint = self._make_checkpoint(force)
+        if checkpoint is not None:
+            if self.options.checkpoint_file:
+                export(checkpoint, self.options.checkpoint_file)
+            if self.options.witness:
+                try:
+                    to_witness(checkpoint, self.options.witness)
+                except Exception as exc:  # the next checkpoint goes there too
+                    log.warning(
+                        "ledger.witness_failed", size=checkpoint.size, error=type(exc).__name__
+                    )
         return checkpoint
 
-    def _checkpoint_in(self, cur: Any, size: int, *, force: bool) -> Checkpoint | None:
-        signer = self.options.signer
-        if signer is None or size == 0:
-            return None
-        cur.execute(
-            self._q("SELECT size, at, frontier FROM checkpoints ORDER BY size DESC LIMIT 1")
+    def _checkpoint_due(self, size: int) -> bool:
+        """Whether a checkpoint may be due at ``size`` entries, by what this process knows
+        (cheap: asked after every append; :meth:`checkpoint` reads the database to be sure)."""
+        if self.options.signer is None:
+            return False
+        last = self._last_checkpoint
+        if last is None:
+            return True
+        grown = size - last[0]
+        age = (datetime.now(UTC) - last[1]).total_seconds()
+        return grown > 0 and (
+            grown >= self.options.checkpoint_every or age >= self.options.checkpoint_seconds
         )
-        last = cur.fetchone()
-        if last is not None and last[0] >= size:
+
+    def _checkpoint_quietly(self) -> None:
+        """A checkpoint after an append: its failure must not fail the append (recorded)."""
+        try:
+            self.checkpoint()
+        except Exception:
+            log.exception("ledger.checkpoint_failed")
+
+    def _make_checkpoint(self, force: bool) -> Checkpoint | None:
+        signer = self.options.signer
+        assert signer is not None
+        size = self.tree_size()
+        rows = self.rows("SELECT size, at, frontier FROM checkpoints ORDER BY size DESC LIMIT 1")
+        last = rows[0] if rows else None
+        if last is None:
+            first = self.rows("SELECT at FROM entries WHERE seq = 1")
+            since = datetime.fromisoformat(first[0][0]) if first else datetime.now(UTC)
+        else:
+            since = datetime.fromisoformat(last[1])
+        self._last_checkpoint = (last[0] if last else 0, since)
+        if size == 0 or (last is not None and last[0] >= size):
             return None
         if not force:
-            if last is None:
-                cur.execute(self._q("SELECT at FROM entries WHERE seq = 1"))
-                since = cur.fetchone()[0]
-            else:
-                since = last[1]
-            age = (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds()
             grown = size - (last[0] if last else 0)
+            age = (datetime.now(UTC) - since).total_seconds()
             if grown < self.options.checkpoint_every and age < self.options.checkpoint_seconds:
                 return None
         frontier = merkle.Frontier()
         if last is not None:
             frontier = merkle.Frontier(last[0], [bytes.fromhex(h) for h in json.loads(last[2])])
-        cur.execute(
-            self._q("SELECT leaf_hash FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq"),
+        for row in self.scan(
+            f"SELECT {COLUMNS} FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq",
             (frontier.size, size),
-        )
-        frontier.extend(bytes(r[0]) for r in cur.fetchall())
+        ):
+            stored = bytes(row[14])
+            if row[0] != frontier.size + 1 or (
+                stored != row_leaf(row) and stored != row_leaf(row, LEGACY_FORMAT)
+            ):
+                raise LedgerError(
+                    f"entry {frontier.size + 1} does not match its leaf hash, or is missing: "
+                    "no checkpoint signed (run ketenpoort ledger verify)"
+                )
+            frontier.append(stored)
         checkpoint = sign(signer, size, frontier.root(), now())
-        cur.execute(
-            self._q(
-                "INSERT INTO checkpoints (size, root, at, algorithm, key_id, signature, origin, "
-                "frontier) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            ),
-            (
-                checkpoint.size,
-                checkpoint.root.hex(),
-                checkpoint.at,
-                checkpoint.algorithm,
-                checkpoint.key_id,
-                checkpoint.signature.hex(),
-                checkpoint.origin,
-                json.dumps([h.hex() for h in frontier.hashes]),
-            ),
-        )
+        with self._commit:  # between this process's appends: no waiting on its own writer
+            self._writer.execute(
+                self._q(
+                    "INSERT INTO checkpoints (size, root, at, algorithm, key_id, signature, "
+                    "origin, frontier) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                (
+                    checkpoint.size,
+                    checkpoint.root.hex(),
+                    checkpoint.at,
+                    checkpoint.algorithm,
+                    checkpoint.key_id,
+                    checkpoint.signature.hex(),
+                    checkpoint.origin,
+                    json.dumps([h.hex() for h in frontier.hashes]),
+                ),
+            )
+        self._last_checkpoint = (size, datetime.fromisoformat(checkpoint.at))
         return checkpoint
 
     def checkpoints(self) -> list[Checkpoint]:
@@ -706,10 +772,22 @@ class SqlLedger:
             )
             return bool(cur.rowcount)
 
-    def redact(self, message_id: str) -> int:
+    def redactable(self, message_id: str) -> dict[int, str]:
+        """``{seq: private digest}`` of the message's entries :meth:`redact` would redact now:
+        what a signed erasure lists before they are redacted (``erasure.py``)."""
+        rows = self.rows(
+            "SELECT seq, sender, receiver, detail, keys FROM entries "
+            "WHERE message_id = ? AND redacted = 0 AND event <> ? ORDER BY seq",
+            (message_id, Event.ERASED.value),
+        )
+        return {r[0]: private_digest(r[1], r[2], r[3], r[4]) for r in rows}
+
+    def redact(self, message_id: str, seqs: Sequence[int] | None = None) -> int:
         """Erase the personal traffic data of a message's entries (parties, detail, keys),
-        keeping what the Merkle leaf needs (``records.private_digest``). Returns rows redacted."""
+        keeping what the Merkle leaf needs (``records.private_digest``): all of them, or only
+        ``seqs`` (those a signed erasure listed). Returns rows redacted."""
         done = 0
+        wanted = None if seqs is None else set(seqs)
         with self._commit, self._transaction(self._writer) as cur:
             cur.execute(
                 self._q(
@@ -719,6 +797,8 @@ class SqlLedger:
                 (message_id, Event.ERASED.value),
             )
             for seq, sender, receiver, detail, keys in cur.fetchall():
+                if wanted is not None and seq not in wanted:
+                    continue
                 private = private_digest(sender, receiver, detail, keys)
                 for key, values in json.loads(keys).items():
                     for value in values:
@@ -730,10 +810,10 @@ class SqlLedger:
                         )
                 cur.execute(
                     self._q(
-                        "UPDATE entries SET sender = '', receiver = '', detail = '{}', "
-                        "keys = '{}', private_hash = ?, redacted = 1 WHERE seq = ?"
+                        "UPDATE entries SET sender = ?, receiver = ?, detail = ?, keys = ?, "
+                        "private_hash = ?, redacted = 1 WHERE seq = ?"
                     ),
-                    (private, seq),
+                    (*REDACTED, private, seq),
                 )
                 done += 1
             cur.execute(

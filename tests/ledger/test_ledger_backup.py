@@ -112,6 +112,7 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     (tmp_path / "b.sqlite3").rename(restored.ledger_dsn.removeprefix("sqlite:///"))
     (tmp_path / "b.sqlite3.checkpoints.jsonl").rename(restored.ledger_checkpoint_path)
     restored.ledger_key_path.write_text(settings.ledger_key_path.read_text())
+    restored.ledger_key_path.chmod(0o600)  # a key file others may read is refused
     assert main(["--config", str(restored_config), "ledger", "verify"]) == 0, capsys.readouterr()
     # again onto the same destination: refused, exit 2
     code = main(["--config", str(config), "ledger", "backup", str(restored_config)])
