@@ -139,6 +139,7 @@ def verify(
                         f"entry {seq} is in the earlier format {LEGACY_FORMAT}, after entries "
                         f"of {FORMAT} (added afterwards)"
                     )
+                    found = None  # and what it says is not taken in
         report.problems += _private_problems(row)
         if row[16]:
             report.redacted += 1

@@ -330,7 +330,7 @@ class SqlLedger:
                     groups, self._queue = self._queue, []
                 size = self._write_groups(groups)
         if size and self._checkpoint_due(size):
-            self._checkpoint_quietly()
+            self._checkpoint_quietly()  # after the commit: it never holds up other appends
         if group.error is not None:
             if self._received_twice(group.error):
                 raise AlreadyReceived(str(group.error)) from group.error
@@ -545,6 +545,8 @@ class SqlLedger:
         """
         if self.options.signer is None:
             return None
+        if not force and not self._checkpoint_due(self.tree_size()):
+            return None  # by what this process knows; asked often (sweeper, appends)
         with self._checkpointing, self.exclusive("checkpoint") as held:
             if not held:
                 return None
