@@ -303,6 +303,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     for sub in gateway.ledger.history(entry.detail["retour_id"]):
                         print(f"         retour {sub.code}: {_describe(sub)}")
             print()
+        checkpoint = gateway.ledger.checkpoint(force=True)  # the demo's ledger, signed
+        if checkpoint is not None:
+            print(f"ledger checkpoint signed: the first {checkpoint.size} entries\n")
         if scratch is not None:
             connection = connect(settings.amqp_url)
             gateway.topology.delete(connection.channel())

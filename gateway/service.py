@@ -4,7 +4,8 @@
 - the AMQP ingress consumer;
 - the file drop poller;
 - the sweeper, publishing what was recorded while the broker was away, and signing a ledger
-  checkpoint when one is due (``ledger.checkpoint_seconds``);
+  checkpoint when one is due (``ledger.checkpoint_every`` entries or ``checkpoint_seconds``;
+  one process at a time makes them, see ``SqlLedger.checkpoint``), and a last one on stop;
 - the adapters' pollers (optional member ``pollers``), e.g. fetching VECOZO's waiting messages;
 - with ``operations``: the parking recorder and the deadline monitor (``gateway/ops/runtime.py``).
 
@@ -115,6 +116,7 @@ class Services:
         # Duties that must run once among all instances on the ledger: each runs only while
         # this process holds its lease (``elected``).
         duties: list[tuple[str, Callable[[threading.Event], None]]] = []
+        self._checkpoints = sweeper
         if sweeper:
             duties.append(("sweeper", self._sweep))
         if pollers:
@@ -164,6 +166,11 @@ class Services:
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
+        if self._checkpoints:  # what was recorded until now is covered at rest
+            try:
+                self.gateway.ledger.checkpoint(force=True)
+            except Exception:
+                log.exception("sweeper.checkpoint_failed")
 
     def __enter__(self) -> Services:
         return self.start()

@@ -38,6 +38,7 @@ def test_demo_sends_every_example_through_the_whole_path(settings: Settings) -> 
     assert "-> REFUSED" in out
     assert "rule CS002 (retourcode 0001)" in out and "rule TR056 (retourcode 9056)" in out
     assert out.count("retour WMO302: delivered") == 3
+    assert "ledger checkpoint signed: the first " in out  # the demo's ledger ends covered
     assert "999990032" not in result.stderr  # logs never carry a BSN
 
 
