@@ -18,7 +18,7 @@ from gateway.bus.publisher import PublishError
 from gateway.config import Settings, replace
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
-from gateway.ledger import Ledger, open_ledger
+from gateway.ledger import Ledger, open_ledger, options_from_settings
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
@@ -96,7 +96,7 @@ class Parts:
 
 def make_parts(settings: Settings) -> Parts:
     registry = Registry.load(settings.adapters, settings)
-    ledger = open_ledger(settings.ledger_dsn, "test-key")
+    ledger = open_ledger(settings.ledger_dsn, "test-key", options_from_settings(settings))
     bus = Bus()
     receiver = Receiver(registry, SchemaCache(), ledger, bus, settings.max_message_bytes)
     worker = Worker(
