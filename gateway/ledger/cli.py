@@ -35,7 +35,13 @@ from gateway.arguments import (
     public_key,
 )
 from gateway.config import Settings
-from gateway.ledger import Query, Status, ledger_from_settings, options_from_settings
+from gateway.ledger import (
+    LedgerError,
+    Query,
+    Status,
+    ledger_from_settings,
+    options_from_settings,
+)
 from gateway.ledger.audit import check_consistency, check_inclusion, consistency, inclusions, verify
 from gateway.ledger.backup import BackupError, backup_sqlite
 from gateway.ledger.checkpoint import Ed25519Verifier, Verifier, read_exported
@@ -136,9 +142,13 @@ def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
         print(signer.public_b64)
         return 0
     with _open(settings) as ledger:
-        checkpoint = ledger.checkpoint(force=True)
+        try:
+            checkpoint = ledger.checkpoint(force=True)
+        except LedgerError as exc:  # a tail changed without its leaf hash: not signed
+            print(f"ketenpoort ledger checkpoint: {exc}", file=sys.stderr)
+            return 1
     if checkpoint is None:
-        print("nothing new to sign")
+        print("nothing new to sign (or another process is signing it now)")
     else:
         print(checkpoint.to_json())
     return 0

@@ -189,3 +189,59 @@ def test_a_ledger_of_the_earlier_format_still_verifies(backend: Backend) -> None
     assert report.ok, report.problems
     assert (report.legacy, report.redacted, report.erasures) == (4, 6, 1)
     assert any("earlier format ketenpoort/1" in line for line in report.lines())
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+
+def test_the_commands_refuse_a_changed_tail_and_report_a_forged_redaction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ledger checkpoint`` does not seal a tail edited without its leaf hash (exit 1, the
+    entry named); ``ledger verify`` exits 1 on a fake redaction; ``messages show`` does not
+    print the forged text."""
+    import sqlite3
+
+    from gateway.cli import main
+    from gateway.config import load_settings
+    from gateway.ledger import ledger_from_settings
+
+    config = tmp_path / "ketenpoort.toml"
+    config.write_text(f'var_dir = "{tmp_path / "var"}"\n')
+    settings = load_settings(env={}, path=config)
+    ledger = ledger_from_settings(settings)
+    env = message()
+    ledger.append(env, Event.RECEIVED, payload=b"<x/>")
+    viewed = ledger.append(env, Event.VIEWED, detail={"by": "pv"})
+    ledger.close()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--config", str(config), *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    raw = sqlite3.connect(settings.ledger_dsn.removeprefix("sqlite:///"))
+    raw.execute("DROP TRIGGER entries_no_update")
+    raw.execute('UPDATE entries SET detail = \'{"by": "admin"}\' WHERE seq = ?', (viewed.seq,))
+    raw.commit()
+    code, _, err = run("ledger", "checkpoint")
+    assert code == 1 and f"entry {viewed.seq} does not match its leaf hash" in err
+    assert "Traceback" not in err
+
+    row = raw.execute(
+        'SELECT sender, receiver, \'{"by": "pv"}\', keys FROM entries WHERE seq = ?', (viewed.seq,)
+    ).fetchone()
+    from gateway.ledger.records import private_digest
+
+    raw.execute(  # the text back as it was would verify; a fake redaction keeping the forged one
+        "UPDATE entries SET redacted = 1, private_hash = ? WHERE seq = ?",
+        (private_digest(*row), viewed.seq),
+    )
+    raw.commit()
+    raw.close()
+    code, out, _ = run("ledger", "verify")
+    assert code == 1
+    assert f"PROBLEM: entry {viewed.seq} is redacted but still shows" in out
+    assert f"PROBLEM: entry {viewed.seq} is redacted without a recorded erasure" in out
+    code, out, _ = run("messages", "show", env.message_id)
+    assert code == 0 and "admin" not in out
