@@ -44,7 +44,7 @@ from gateway.ledger import (
     merkle,
     payloads,
 )
-from gateway.ledger.checkpoint import Checkpoint, export, sign, to_witness
+from gateway.ledger.checkpoint import Checkpoint, export, sign, signature_ok, to_witness
 from gateway.ledger.history import read_history
 from gateway.ledger.records import (
     COLUMNS,
@@ -588,7 +588,10 @@ class SqlLedger:
         signer = self.options.signer
         assert signer is not None
         size = self.tree_size()
-        rows = self.rows("SELECT size, at, frontier FROM checkpoints ORDER BY size DESC LIMIT 1")
+        rows = self.rows(
+            "SELECT size, at, frontier, root, algorithm, key_id, signature, origin "
+            "FROM checkpoints ORDER BY size DESC LIMIT 1"
+        )
         last = rows[0] if rows else None
         if last is None:
             first = self.rows("SELECT at FROM entries WHERE seq = 1")
@@ -606,6 +609,17 @@ class SqlLedger:
         frontier = merkle.Frontier()
         if last is not None:
             frontier = merkle.Frontier(last[0], [bytes.fromhex(h) for h in json.loads(last[2])])
+            signed = Checkpoint(
+                last[0], bytes.fromhex(last[3]), last[1], last[4], last[5], bytes.fromhex(last[6]),
+                last[7],
+            )  # fmt: skip
+            forged = signed.key_id == signer.key_id and not signature_ok(signed, signer)
+            if forged or frontier.root() != signed.root:  # (another key_id: a key rotated)
+                raise LedgerError(
+                    f"checkpoint {last[0]} in the database has no valid signature, or its "
+                    "stored right edge does not give its root: no checkpoint signed (run "
+                    "ketenpoort ledger verify)"
+                )
         for row in self.scan(
             f"SELECT {COLUMNS} FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq",
             (frontier.size, size),

@@ -277,3 +277,13 @@ def test_a_genuine_erasure_after_the_attack_window_still_verifies(scene: Scene) 
     report = verify(scene.ledger)
     assert report.ok, report.problems
     assert report.erasures == 2
+
+
+@pytest.mark.parametrize("column", ["signature", "frontier"])
+def test_the_next_checkpoint_does_not_build_on_a_forged_one(scene: Scene, column: str) -> None:
+    """The checkpoint maker extends the latest stored checkpoint only when its signature holds
+    and its stored right edge gives its root."""
+    value = "00" * 64 if column == "signature" else json.dumps(["00" * 32])
+    scene.backend.raw(f"UPDATE checkpoints SET {column} = ? WHERE size = ?", (value, scene.covered))
+    with pytest.raises(LedgerError, match=f"checkpoint {scene.covered} in the database"):
+        scene.ledger.checkpoint(force=True)
