@@ -48,9 +48,15 @@ def test_a_received_heenbericht_is_answered_and_verifiable(wired: object) -> Non
     with Services(wired, workers=1, ingress=False, filedrop=False, sweeper=False):
         receipt = wired.receiver.receive(Envelope(body=body, direction=Direction.INBOUND))
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # answered, and its retour delivered
             state = wired.ledger.state(receipt.message_id)
-            if state and state.status is Status.ANSWERED:
+            sent = wired.ledger.state(state.answered_by or "") if state else None
+            if (
+                state
+                and state.status is Status.ANSWERED
+                and sent
+                and sent.status is (Status.DELIVERED)
+            ):
                 break
             time.sleep(0.1)
     state = wired.ledger.state(receipt.message_id)
