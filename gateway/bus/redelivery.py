@@ -35,8 +35,13 @@ from typing import Final, Literal, Protocol, TypeVar
 
 import pika
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity import stop_after_delay as _stop_after_delay
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
 
 from gateway.bus.failures import Permanent, Retryable, Stranger
 from gateway.bus.topology import RetryTier, Topology
@@ -121,7 +126,7 @@ def call_outbound(
     stop = stop_after_attempt(attempts)
     retrying = Retrying(
         retry=retry_if_exception(_worth_retrying_now),
-        stop=stop if within is None else stop | _stop_after_delay(within),
+        stop=stop if within is None else stop | stop_after_delay(within),
         wait=wait,
         sleep=sleep,
         reraise=True,
