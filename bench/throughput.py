@@ -243,9 +243,6 @@ class _Count:
         if self.left <= 0:
             self.box[0].stop()
 
-    def failed(self, *args: object, **kwargs: object) -> None:
-        raise AssertionError("the bench handler does not fail")
-
 
 def bus_consume(settings: Settings, count: int) -> None:
     """A gateway :class:`Consumer` (manual acks, prefetch) with a handler that only counts."""

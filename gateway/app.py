@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from gateway.adapter import Registry
 from gateway.bus.consumer import Consumer, Handler
 from gateway.bus.publisher import Publisher, PublishError, connect
+from gateway.bus.redelivery import Redelivery
 from gateway.bus.topology import Topology
-from gateway.bus.wire import ATTEMPT, to_amqp
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
@@ -72,19 +72,11 @@ class Gateway:
         """Publish several with their confirms in flight together; per envelope its error."""
         return self.publisher().publish_many(envelopes)
 
-    def publish_later(self, envelope: Envelope, attempt: int) -> str:
-        """Publish ``envelope`` to wait out the retry tier after ``attempt`` before it returns to
-        its work queue (as the consumer does with a failed message); returns the tier's name."""
-        if envelope.message_type is None:
-            raise ValueError("only an identified message can wait in a retry tier")
-        tier = self.topology.tier_after(attempt)
-        queue = self.topology.work_queue(envelope.direction, envelope.message_type.standard)
-        properties, body = to_amqp(envelope)
-        properties.headers = {**(properties.headers or {}), ATTEMPT: attempt + 1}
-        self.publisher().publish_raw(
-            self.topology.retry_exchange, self.topology.retry_key(tier, queue), body, properties
+    def redelivery(self) -> Redelivery:
+        """What becomes of a message whose handling failed (``bus/redelivery.py``)."""
+        return Redelivery(
+            self.publisher(), self.topology, self.ledger, max_attempts=self.settings.max_attempts
         )
-        return tier.name
 
     def declare_topology(self) -> None:
         connection = connect(self.settings.amqp_url, self.settings.amqp_connect_wait)
@@ -107,10 +99,8 @@ class Gateway:
             self.settings.amqp_url,
             queues,
             handler,
-            self.publisher(),
-            self.topology,
+            self.redelivery(),
             prefetch=self.settings.prefetch,
-            max_attempts=self.settings.max_attempts,
             name=name,
         )
 

@@ -39,7 +39,8 @@ from gateway.adapter import (
     Registry,
     Transport,
 )
-from gateway.bus.failures import Permanent, call_outbound
+from gateway.bus.failures import Permanent, Stranger
+from gateway.bus.redelivery import call_outbound
 from gateway.bus.wire import Unreadable, from_amqp
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger, Record
@@ -100,34 +101,6 @@ class Worker:
         wanted = [e for e in envelopes if isinstance(e, Envelope)]
         outcomes = iter(self.process_many(wanted))
         return [e if isinstance(e, Exception) else next(outcomes) for e in envelopes]
-
-    def failed(
-        self,
-        properties: pika.BasicProperties,
-        body: bytes,
-        error: BaseException,
-        *,
-        attempt: int,
-        final: bool,
-        wait: float | None,
-    ) -> None:
-        if isinstance(error, Unreadable | NotRecorded):
-            # Not a message of the ledger: parked as it is; the parking recorder records it
-            # with its bytes (under its id, or one derived from it if that is taken).
-            log.warning("message.not_ours", reason=str(error)[:200])
-            return
-        envelope = from_amqp(properties, body)
-        with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-            event = Event.PARKED if final else Event.RETRIED
-            detail: dict[str, object] = {
-                "attempt": attempt,
-                "error": type(error).__name__,
-                "reason": str(error)[:500],
-            }
-            if wait is not None:
-                detail["retry_in"] = wait
-            self.ledger.append(envelope, event, detail=detail)
-            log.warning(f"message.{event.value}", error=type(error).__name__, attempt=attempt)
 
     # the steps ----------------------------------------------------------------------------
 
@@ -383,7 +356,7 @@ class Worker:
                 )
 
 
-class NotRecorded(Permanent):
+class NotRecorded(Stranger):
     """The message on the bus is not one the ledger holds under its id (no verdict recorded, or
     other bytes, direction or type): the worker does nothing with it and records nothing; it is
     parked as it is, and the parking recorder records it with its bytes."""

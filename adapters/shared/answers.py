@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.shared import faults
 from adapters.shared.stuf import Fout
+from gateway.bus.redelivery import Redelivery
 from gateway.ledger import Entry, Event, Ledger
 from gateway.logs import mask_bsns
 from gateway.ops.messages import replay
@@ -53,31 +54,35 @@ def record_fault(
     }
     ledger.append(envelope_from_ledger(ledger, message_id), Event.PARKED, detail=detail)
     if meaning.retry:
-        detail["resent_after"] = resend_later(gateway, message_id, counterpart, detail["reason"])
+        detail["resent_after"] = resend_later(
+            ledger, gateway.redelivery(), message_id, counterpart, detail["reason"]
+        )
     return detail
 
 
-def resend_later(gateway: Any, message_id: str, counterpart: str, reason: str) -> str | None:
+def resend_later(
+    ledger: Ledger, redelivery: Redelivery, message_id: str, counterpart: str, reason: str
+) -> str | None:
     """Replay a parked message through the next retry tier; None when its re-sends are used up.
 
     Counts the automatic re-sends recorded so far: the message goes out at most ``max_attempts``
-    times in all, then stays parked for operations (with every Fo01 in its history).
+    times in all (the redelivery policy's tiers and attempts), then stays parked for operations
+    (with every Fo01 in its history).
     """
-    ledger: Ledger = gateway.ledger
     attempt = 1 + sum(
         1
         for e in ledger.history(message_id)
         if e.event is Event.REPLAYED and e.detail.get("automatic")
     )
-    if attempt >= gateway.settings.max_attempts:
+    tier = redelivery.tier_after(attempt)
+    if tier is None:
         return None
-    tier = gateway.topology.tier_after(attempt).name
     replay(
         ledger,
-        lambda envelope: gateway.publish_later(envelope, attempt),
+        lambda envelope: redelivery.send_later(envelope, attempt),
         message_id,
         who=counterpart,
         reason=reason,
-        extra={"automatic": True, "wait": tier, "attempt": attempt + 1},
+        extra={"automatic": True, "wait": tier.name, "attempt": attempt + 1},
     )
-    return tier
+    return tier.name

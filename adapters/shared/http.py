@@ -1,12 +1,13 @@
-"""Outbound HTTP calls to counterparts: retried in process with tenacity, then judged.
+"""Outbound HTTP calls to counterparts: retried in process, then judged.
 
 One call is retried a few times within seconds when it fails in a way that may pass (a timeout,
 a refused connection, an answer that broke off, 5xx, 408/425/429, a redirect, a malformed
 reply); a 503 (or 429) with ``Retry-After`` waits as long as the counterpart asks, capped by
-``http_max_wait``. What still fails is raised as :class:`~adapters.shared.failures.Unavailable`
-(the bus retries the message in a later tier) or :class:`~adapters.shared.failures.Refused`
-(parked at once: only a 4xx, or a counterpart's code saying the message itself is wrong). Waits
-are settings, so tests run with milliseconds.
+``http_max_wait`` (the gateway's one in-process retry, ``redelivery.call_outbound``, with the
+waits of :class:`HttpPolicy`). What still fails is raised as
+:class:`~adapters.shared.failures.Unavailable` (the bus retries the message in a later tier) or
+:class:`~adapters.shared.failures.Refused` (parked at once: only a 4xx, or a counterpart's code
+saying the message itself is wrong). Waits are settings, so tests run with milliseconds.
 
 Redirects are not followed (:func:`post`): a message holding personal data goes to the configured
 endpoint only, and requests would turn a redirected POST into a GET, whose answer says nothing
@@ -23,14 +24,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from adapters.shared.failures import CounterpartError, Refused, Unavailable
+from gateway.bus.redelivery import call_outbound, is_refusal
 
 T = TypeVar("T")
-
-# 4xx answers meaning "not now" rather than "never".
-RETRY_STATUSES = frozenset({408, 425, 429})
 
 
 @dataclass(frozen=True)
@@ -69,18 +67,13 @@ def retry_after(response: requests.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def is_refusal(status: int) -> bool:
-    """Whether an HTTP status says our request itself is wrong (see :func:`status_error`)."""
-    return 400 <= status < 500 and status not in RETRY_STATUSES
-
-
 def status_error(counterpart: str, response: requests.Response) -> CounterpartError:
     """The failure an unsuccessful HTTP status stands for (no response text: it may hold data).
 
     Only a 4xx (but 408/425/429) says our request is wrong (RFC 9110 15.5): Refused. Anything
     else is no verdict on the message and may pass: 5xx and the "not now" 4xx; a redirect (not
     followed: the endpoint moved or is down for maintenance, see the URL setting); a 1xx as the
-    final answer (a broken intermediary). The bus's own rule is the same (``bus/failures.py``).
+    final answer (a broken intermediary). One rule with the bus's: ``redelivery.is_refusal``.
     """
     status = response.status_code
     reason = f"HTTP {status} {response.reason or ''}".strip()
@@ -133,23 +126,16 @@ def call(
             raise Unavailable(counterpart, f"no readable answer ({type(exc).__name__})") from None
         return judge(response)
 
-    def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, CounterpartError) and error.retry_after is not None:
-            return min(error.retry_after, policy.max_wait)
-        return min(policy.backoff * 2 ** (state.attempt_number - 1), policy.max_wait)
-
-    retrying = Retrying(
-        retry=retry_if_exception_type(Unavailable),
-        stop=stop_after_attempt(policy.attempts),
-        wait=wait,
-        sleep=sleep,
-        reraise=True,
-    )
     try:
-        return retrying(once), attempts
+        result = call_outbound(
+            once,
+            attempts=policy.attempts,
+            first_wait=policy.backoff,
+            max_wait=policy.max_wait,
+            within=None,
+            sleep=sleep,
+        )
+        return result, attempts
     except CounterpartError as exc:
         exc.attempts = attempts
-        if isinstance(exc, Unavailable):
-            exc.retried = True  # retried here already: straight to the bus's next tier
         raise

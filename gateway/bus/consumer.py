@@ -1,14 +1,9 @@
 """Consume work queues with manual acks: a message is acked only after its outcome is recorded.
 
 For each message the handler either succeeds (its outcome is in the ledger; then the ack) or
-raises. A failure is classified (``bus/failures.py``):
-
-- retryable, attempts left: the handler records ``retried``; a copy with the attempt count + 1 and
-  the failure appended to its history (headers ``x-kp-attempt``, ``x-kp-history``) is published,
-  confirmed, to the retry tier for this attempt (``p.wait.<tier>``), which returns it to this
-  queue when its TTL runs out; then the original is acked;
-- permanent, or the last attempt: the handler records ``parked``; the copy goes to parking,
-  confirmed; then the ack.
+raises. A failure is settled by the redelivery policy (``bus/redelivery.py``): it records
+``retried`` and publishes a copy, confirmed, to a retry tier, or records ``parked`` and publishes
+the copy to parking; then the original is acked. Handlers only raise.
 
 Whatever happens between two of these steps (a crash, ``kill -9``, a broker restart), the
 original stays unacknowledged and comes back: at least once, never lost. The broker's own
@@ -39,10 +34,9 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import Basic
 
-from gateway.bus.failures import Permanent, is_permanent
-from gateway.bus.publisher import CONNECTION_ERRORS, Publisher, connect
-from gateway.bus.topology import Topology
-from gateway.bus.wire import after_failure, attempt_of
+from gateway.bus.failures import Permanent
+from gateway.bus.publisher import CONNECTION_ERRORS, connect
+from gateway.bus.redelivery import Redelivery
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
@@ -52,20 +46,7 @@ __all__ = ["BatchHandler", "Consumer", "Delivery", "Handler", "Permanent"]
 
 class Handler(Protocol):
     def handle(self, properties: pika.BasicProperties, body: bytes) -> None:
-        """Do the work and record its outcome; raise on failure."""
-        ...
-
-    def failed(
-        self,
-        properties: pika.BasicProperties,
-        body: bytes,
-        error: BaseException,
-        *,
-        attempt: int,
-        final: bool,
-        wait: float | None,
-    ) -> None:
-        """Record a failure: ``final`` means parked, otherwise retried after ``wait`` seconds."""
+        """Do the work and record its outcome; raise on failure (the consumer settles it)."""
         ...
 
 
@@ -91,11 +72,9 @@ class Consumer:
         url: str,
         queues: Sequence[str],
         handler: Handler,
-        publisher: Publisher,
-        topology: Topology,
+        redelivery: Redelivery,
         *,
         prefetch: int = 50,
-        max_attempts: int = 5,
         name: str = "consumer",
         batch: int | None = None,
         linger: float = 0.0,
@@ -103,10 +82,8 @@ class Consumer:
         self.url = url
         self.queues = tuple(queues)
         self.handler = handler
-        self.publisher = publisher
-        self.topology = topology
+        self.redelivery = redelivery
         self.prefetch = prefetch
-        self.max_attempts = max_attempts
         self.name = name
         # Half the prefetch: while one batch is handled, the broker already sends the next.
         self.batch = max(1, batch if batch is not None else prefetch // 2)
@@ -215,29 +192,10 @@ class Consumer:
         body: bytes,
         error: Exception,
     ) -> None:
-        attempt = attempt_of(properties)
-        final = is_permanent(error) or attempt >= self.max_attempts
-        tier = None if final else self.topology.tier_after(attempt)
         try:
-            self.handler.failed(
-                properties,
-                body,
-                error,
-                attempt=attempt,
-                final=final,
-                wait=tier.seconds if tier else None,
-            )
-            onward = after_failure(
-                properties, queue=queue, error=error, outcome="parked" if final else "retry"
-            )
-            if tier is None:
-                self.publisher.publish_raw(self.topology.parking, queue, body, onward)
-            else:
-                self.publisher.publish_raw(
-                    self.topology.retry_exchange, self.topology.retry_key(tier, queue), body, onward
-                )
+            self.redelivery.settle(queue, properties, body, error)
         except Exception as exc:
-            # Could not record or move it (ledger or broker trouble): it comes back as it is.
+            # Not settled (ledger or broker trouble; nothing comes after parking): back it goes.
             log.error(
                 "consumer.failure_not_settled",
                 error=type(exc).__name__,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pika
 
-from gateway.bus.failures import Permanent
+from gateway.bus.failures import Stranger
 from gateway.envelope import Direction, Envelope, MessageType
 
 _PREFIX = "x-kp-"
@@ -34,7 +34,7 @@ def to_amqp(envelope: Envelope) -> tuple[pika.BasicProperties, bytes]:
     return properties, envelope.body
 
 
-class Unreadable(Permanent):
+class Unreadable(Stranger):
     """A message whose properties cannot be read into an envelope (no usable message id, a
     header of ours that is not text or names no direction or type the gateway knows): parked as
     it is, with this as its reason; the parking recorder records it with its bytes."""
@@ -131,8 +131,7 @@ def routing_key(envelope: Envelope) -> str:
 
 ATTEMPT = f"{_PREFIX}attempt"  # 1 for the first delivery; +1 each time it comes back from a tier
 HISTORY = f"{_PREFIX}history"  # one table per failed attempt: attempt, at, queue, error, reason
-# Set by the broker on the way (dead-lettering, quorum redelivery count): not carried on.
-_BROKER_HEADERS = ("x-death", "x-first-death", "x-last-death", "x-delivery-count")
+# Written by ``bus/redelivery.py`` (``after_failure``); read here.
 
 
 def attempt_of(properties: pika.BasicProperties) -> int:
@@ -168,32 +167,3 @@ def _plain(value: object) -> object:
     if value is None or isinstance(value, str | int | bool):
         return value
     return _plain_text(value)
-
-
-def after_failure(
-    properties: pika.BasicProperties, *, queue: str, error: BaseException, outcome: str
-) -> pika.BasicProperties:
-    """The properties for the message's next stop (a retry tier or parking), history appended."""
-    attempt = attempt_of(properties)
-    entry: dict[str, object] = {
-        "attempt": attempt,
-        "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "queue": queue,
-        "error": type(error).__name__,
-        "reason": str(error)[:300],
-        "outcome": outcome,
-    }
-    headers = {
-        k: v
-        for k, v in (properties.headers if isinstance(properties.headers, dict) else {}).items()
-        if not (isinstance(k, str) and k.startswith(_BROKER_HEADERS))
-    }
-    headers[HISTORY] = [*history_of(properties), entry]
-    headers[ATTEMPT] = attempt + 1 if outcome == "retry" else attempt
-    return pika.BasicProperties(
-        message_id=properties.message_id,
-        correlation_id=properties.correlation_id,
-        content_type=properties.content_type,
-        delivery_mode=pika.DeliveryMode.Persistent,
-        headers=headers,
-    )

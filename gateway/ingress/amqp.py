@@ -102,18 +102,6 @@ class IngressHandler:
                 outcomes[index] = exc  # redelivered: the same receipt is sent again
         return outcomes
 
-    def failed(
-        self,
-        properties: pika.BasicProperties,
-        body: bytes,
-        error: BaseException,
-        *,
-        attempt: int,
-        final: bool,
-        wait: float | None,
-    ) -> None:
-        """Nothing to record: the message could not be recorded (that is what failed)."""
-
 
 def ingress_consumer(gateway: Gateway) -> Consumer:
     return gateway.consumer([gateway.topology.ingress], IngressHandler(gateway), "ingress")

@@ -17,7 +17,7 @@ from what was sent and its bytes (:func:`stranger_id`; the same message parked t
 recorded once). Operations see it among the parked messages and can look at its payload.
 
 If the ledger cannot be written, the message goes back to the parking queue after a pause
-(the consumer nacks with requeue when ``failed`` raises).
+(the redelivery policy hands back what fails on the parking queue: nothing comes after it).
 """
 
 from __future__ import annotations
@@ -154,16 +154,3 @@ class ParkingRecorder:
                 return  # the same bytes under the same id: recorded already
             self.ledger.append(envelope, Event.PARKED, detail=detail, payload=body)
             log.warning("message.parked", by="parking-recorder", error=last.get("error"))
-
-    def failed(
-        self,
-        properties: pika.BasicProperties,
-        body: bytes,
-        error: BaseException,
-        *,
-        attempt: int,
-        final: bool,
-        wait: float | None,
-    ) -> None:
-        # Not recorded: the consumer puts the message back on the parking queue after a pause.
-        raise RuntimeError(f"parking not recorded: {type(error).__name__}") from error

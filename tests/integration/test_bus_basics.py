@@ -1,4 +1,7 @@
-"""Publisher and consumer on the real RabbitMQ: confirms, unroutable, retry, parking."""
+"""Publisher and consumer on the real RabbitMQ: confirms, unroutable, retry, parking.
+
+The failures the consumer settled are read where the redelivery policy records them: the ledger.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ import pytest
 
 from gateway.bus.consumer import Consumer, Permanent
 from gateway.bus.publisher import Publisher, Unroutable, connect
+from gateway.bus.redelivery import Redelivery
 from gateway.bus.topology import Topology
 from gateway.bus.wire import to_amqp
 from gateway.envelope import Direction, Envelope, MessageType
+from gateway.ledger import Event, Ledger, ledger_from_settings
 from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.integration
@@ -39,15 +44,21 @@ class Recorder:
     def __init__(self, fail_with: BaseException | None = None) -> None:
         self.fail_with = fail_with
         self.handled: list[str] = []
-        self.failures: list[tuple[str, bool]] = []
 
     def handle(self, properties: pika.BasicProperties, body: bytes) -> None:
         self.handled.append(properties.message_id)
         if self.fail_with is not None:
             raise self.fail_with
 
-    def failed(self, properties, body, error, *, attempt: int, final: bool, wait) -> None:
-        self.failures.append((type(error).__name__, final))
+
+def _failures(ledger: Ledger, message_ids: list[str]) -> list[tuple[str, bool]]:
+    """The failures recorded on these messages: (error, parked)."""
+    return [
+        (str(e.detail["error"]), e.event is Event.PARKED)
+        for message_id in dict.fromkeys(message_ids)
+        for e in ledger.history(message_id)
+        if e.event in (Event.RETRIED, Event.PARKED)
+    ]
 
 
 def _queue_depth(settings, queue: str) -> int:
@@ -67,24 +78,26 @@ def test_unroutable_publish_is_an_error_not_silence(settings, topology) -> None:
         publisher.close()
 
 
-def _consume(settings, topology, handler: Recorder, until) -> None:
+def _consume(settings, topology, handler: Recorder, until) -> list[tuple[str, bool]]:
+    """Consume until ``until``; the failures recorded on the messages handled."""
     publisher = Publisher(settings.amqp_url, topology)
+    ledger = ledger_from_settings(settings)
     consumer = Consumer(
         settings.amqp_url,
         [topology.work_queue(Direction.OUTBOUND, "iwmo")],
         handler,
-        publisher,
-        topology,
-        max_attempts=3,
+        Redelivery(publisher, topology, ledger, max_attempts=3),
     )
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     try:
         wait_for(until, timeout=20)
+        return _failures(ledger, handler.handled)
     finally:
         consumer.stop()
         thread.join(10)
         publisher.close()
+        ledger.close()
 
 
 def test_confirmed_message_is_consumed_and_acked(settings, topology) -> None:
@@ -102,8 +115,10 @@ def test_permanent_failure_parks_at_once(settings, topology) -> None:
     publisher.publish(_envelope())
     publisher.close()
     handler = Recorder(Permanent("bad"))
-    _consume(settings, topology, handler, lambda: _queue_depth(settings, topology.parking) == 1)
-    assert handler.failures == [("Permanent", True)]
+    failures = _consume(
+        settings, topology, handler, lambda: _queue_depth(settings, topology.parking) == 1
+    )
+    assert failures == [("Permanent", True)]
     assert len(handler.handled) == 1
 
 
@@ -112,8 +127,10 @@ def test_retryable_failure_is_retried_up_to_max_attempts_then_parked(settings, t
     publisher.publish(_envelope())
     publisher.close()
     handler = Recorder(TimeoutError("counterpart slow"))
-    _consume(settings, topology, handler, lambda: _queue_depth(settings, topology.parking) == 1)
-    assert handler.failures == [("TimeoutError", False)] * 2 + [("TimeoutError", True)]
+    failures = _consume(
+        settings, topology, handler, lambda: _queue_depth(settings, topology.parking) == 1
+    )
+    assert failures == [("TimeoutError", False)] * 2 + [("TimeoutError", True)]
     assert len(handler.handled) == 3
 
 
@@ -142,7 +159,7 @@ def test_what_is_waiting_is_handed_over_as_a_batch_and_a_failure_stays_alone(
     bad = envelopes[3].message_id
     handler = BatchRecorder({bad})
     queue = topology.work_queue(Direction.OUTBOUND, "iwmo")
-    _consume(
+    failures = _consume(
         settings,
         topology,
         handler,
@@ -152,5 +169,5 @@ def test_what_is_waiting_is_handed_over_as_a_batch_and_a_failure_stays_alone(
     assert max(len(b) for b in handler.batches) > 1
     assert all(len(b) <= 25 for b in handler.batches)
     assert sorted(handler.handled) == sorted(e.message_id for e in envelopes)  # each once
-    assert handler.failures == [("Permanent", True)]  # the failure parked, alone
+    assert failures == [("Permanent", True)]  # the failure parked, alone
     wait_for(lambda: _queue_depth(settings, queue) == 0, timeout=10)  # the rest acked

@@ -12,9 +12,10 @@ import requests
 
 from gateway.adapter import Registry
 from gateway.app import topology_for
-from gateway.bus.failures import Permanent, Retryable, call_outbound, is_permanent
+from gateway.bus.failures import Permanent, Retryable
+from gateway.bus.redelivery import after_failure, call_outbound, is_permanent
 from gateway.bus.topology import Topology, duration_seconds
-from gateway.bus.wire import ATTEMPT, HISTORY, after_failure, attempt_of, history_of
+from gateway.bus.wire import ATTEMPT, HISTORY, attempt_of, history_of
 from gateway.config import environment, load_settings
 from gateway.xmlsafe import XmlRejected
 

@@ -5,12 +5,11 @@ import pika
 import pika.data
 import pytest
 
-from gateway.bus.failures import is_permanent
+from gateway.bus.redelivery import after_failure, is_permanent
 from gateway.bus.wire import (
     ATTEMPT,
     HISTORY,
     Unreadable,
-    after_failure,
     attempt_of,
     from_amqp,
     history_of,
