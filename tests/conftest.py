@@ -1,5 +1,10 @@
 """Shared fixtures. Integration tests use the real RabbitMQ and PostgreSQL on this machine,
-each test under its own bus prefix (and its own database schema), removed afterwards."""
+each test under its own bus prefix (and its own database schema), removed afterwards.
+
+``pytest -m "not integration"`` needs neither: a test is marked ``integration`` here when it
+takes a fixture that reaches the broker or PostgreSQL (:data:`ON_SERVICES`, the PostgreSQL side of
+``backend``), besides the test files that mark themselves. The bus stand-in for the other tests
+is :class:`tests.busstub.StubBus`."""
 
 from __future__ import annotations
 
@@ -23,6 +28,20 @@ AMQP_URL = os.environ.get("KETENPOORT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5
 PG_URL = os.environ.get("KETENPOORT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+# Fixtures that reach the real RabbitMQ (or start a node of it); a test taking one is marked
+# ``integration``, as is a test on the PostgreSQL side of the ledger's ``backend`` fixture.
+ON_SERVICES = frozenset({"gateway", "private_broker"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("backend") == "postgres"
+        if fixtures & ON_SERVICES or on_postgres:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture
 def reference() -> Path:
     """Public schemas and examples (test oracles only; the product never reads them)."""
@@ -32,10 +51,11 @@ def reference() -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Iterator[Settings]:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Embedded defaults under a temporary var dir, a private bus prefix, the real broker.
 
-    Whatever a test (or a subprocess it starts) declares under the prefix is deleted afterwards.
+    Whatever an integration test (or a subprocess it starts) declares under the prefix is deleted
+    afterwards; the other tests never reach the broker, not even to clean up.
     """
     base = load_settings(env={})
     settings = dataclasses.replace(
@@ -51,7 +71,8 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         bsn_hash_key="the test suite's own bsn key",
     )
     yield settings
-    _delete_topology(settings)
+    if request.node.get_closest_marker("integration"):
+        _delete_topology(settings)
     _check_ledger(settings)
 
 
