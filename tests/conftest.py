@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from gateway.config import Settings, load_settings
 
@@ -26,6 +27,18 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 AMQP_URL = os.environ.get("KETENPOORT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PG_URL = os.environ.get("KETENPOORT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+# The property tests that drive a running gateway on the broker draw derandomized examples: each
+# run draws the same ones, so CI (``HYPOTHESIS_PROFILE=ci``, set by .ci/run) draws fewer of them;
+# their regression examples (``@example``) always run. See :func:`drawn_examples`.
+hypothesis_settings.register_profile("ci", max_examples=10)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def drawn_examples(most: int) -> int:
+    """How many examples a property test on a running gateway draws: ``most``, or fewer when the
+    loaded Hypothesis profile says so (CI's)."""
+    return min(most, hypothesis_settings.default.max_examples)
 
 
 # Fixtures that reach the real RabbitMQ (or start a node of it); a test taking one is marked
