@@ -27,6 +27,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 AMQP_URL = os.environ.get("KETENPOORT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PG_URL = os.environ.get("KETENPOORT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NO_BROKER = "amqp://guest:guest@127.0.0.1:1/%2F"  # nothing listens on port 1
 
 # The property tests that drive a running gateway on the broker draw derandomized examples: each
 # run draws the same ones, so CI (``HYPOTHESIS_PROFILE=ci``, set by .ci/run) draws fewer of them;
@@ -65,16 +66,21 @@ def reference() -> Path:
 
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Embedded defaults under a temporary var dir, a private bus prefix, the real broker.
+    """Embedded defaults under a temporary var dir, a private bus prefix, the real broker (for
+    integration tests).
 
     Whatever an integration test (or a subprocess it starts) declares under the prefix is deleted
-    afterwards; the other tests never reach the broker, not even to clean up.
+    afterwards. The other tests get a broker address where nothing listens: they never reach
+    RabbitMQ, not even to clean up.
     """
     base = load_settings(env={})
+    integration = request.node.get_closest_marker("integration") is not None
     settings = dataclasses.replace(
         base,
         var_dir=tmp_path / "var",
-        amqp_url=AMQP_URL,
+        # A test not marked integration that reaches for the broker fails at once: mark it.
+        amqp_url=AMQP_URL if integration else NO_BROKER,
+        amqp_connect_wait=base.amqp_connect_wait if integration else 0.0,
         bus_prefix=f"kp-test-{uuid.uuid4().hex[:10]}",
         delivery_limit=5,
         retry_tiers=("1s", "2s"),
@@ -84,7 +90,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
         bsn_hash_key="the test suite's own bsn key",
     )
     yield settings
-    if request.node.get_closest_marker("integration"):
+    if integration:
         _delete_topology(settings)
     _check_ledger(settings)
 
