@@ -5,7 +5,8 @@
 - ``ketenpoort topology declare|export``: declare the bus on the broker, or print it as RabbitMQ
   definitions JSON (``deploy/rabbitmq-definitions.json`` is this for the default settings).
 - ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
-- ``ketenpoort demo``: send the messages in ``examples/`` through the whole path and report.
+- ``ketenpoort demo``: send the shipped sample messages (``examples/``) through the whole path
+  and report.
 - ``ketenpoort import PATH... --ours CODE``: record messages exchanged before Ketenpoort, so that
   the rules reading earlier messages know them (``imports.py``).
 - ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention (``ledger/cli.py``).
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from examples import EXAMPLES
 from gateway.adapter import Registry
 from gateway.app import Gateway, topology_for
 from gateway.arguments import (
@@ -254,7 +256,7 @@ def _describe(entry: Entry) -> str:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     base = _settings(args)
-    examples = Path(args.examples)
+    examples = Path(args.examples) if args.examples else EXAMPLES
     manifest = tomllib.loads((examples / "demo.toml").read_text())["message"]
     scratch = None
     settings = base
@@ -349,8 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a party code of this installation (repeatable): what it sent is outbound",
     )
     imports.set_defaults(func=cmd_import)
-    demo = sub.add_parser("demo", help="send examples/ through the whole path and report")
-    demo.add_argument("--examples", type=existing_folder, default="examples")
+    demo = sub.add_parser("demo", help="send the sample messages through the whole path, report")
+    demo.add_argument(
+        "--examples", type=existing_folder, help="a folder with a demo.toml (default: the shipped)"
+    )
     demo.add_argument("--timeout", type=positive_float, default=60.0)
     demo.add_argument(
         "--keep-state",

@@ -1,5 +1,10 @@
 """Shared fixtures. Integration tests use the real RabbitMQ and PostgreSQL on this machine,
-each test under its own bus prefix (and its own database schema), removed afterwards."""
+each test under its own bus prefix (and its own database schema), removed afterwards.
+
+``pytest -m "not integration"`` needs neither: a test is marked ``integration`` here when it
+takes a fixture that reaches the broker or PostgreSQL (:data:`ON_SERVICES`, the PostgreSQL side of
+``backend``), besides the test files that mark themselves. The bus stand-in for the other tests
+is :class:`tests.busstub.StubBus`."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from gateway.config import Settings, load_settings
 
@@ -21,6 +27,33 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 AMQP_URL = os.environ.get("KETENPOORT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PG_URL = os.environ.get("KETENPOORT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NO_BROKER = "amqp://guest:guest@127.0.0.1:1/%2F"  # nothing listens on port 1
+
+# The property tests that drive a running gateway on the broker draw derandomized examples: each
+# run draws the same ones, so CI (``HYPOTHESIS_PROFILE=ci``, set by .ci/run) draws fewer of them;
+# their regression examples (``@example``) always run. See :func:`drawn_examples`.
+hypothesis_settings.register_profile("ci", max_examples=10)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def drawn_examples(most: int) -> int:
+    """How many examples a property test on a running gateway draws: ``most``, or fewer when the
+    loaded Hypothesis profile says so (CI's)."""
+    return min(most, hypothesis_settings.default.max_examples)
+
+
+# Fixtures that reach the real RabbitMQ (or start a node of it); a test taking one is marked
+# ``integration``, as is a test on the PostgreSQL side of the ledger's ``backend`` fixture.
+ON_SERVICES = frozenset({"gateway", "private_broker"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("backend") == "postgres"
+        if fixtures & ON_SERVICES or on_postgres:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture
@@ -32,16 +65,22 @@ def reference() -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Iterator[Settings]:
-    """Embedded defaults under a temporary var dir, a private bus prefix, the real broker.
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Embedded defaults under a temporary var dir, a private bus prefix, the real broker (for
+    integration tests).
 
-    Whatever a test (or a subprocess it starts) declares under the prefix is deleted afterwards.
+    Whatever an integration test (or a subprocess it starts) declares under the prefix is deleted
+    afterwards. The other tests get a broker address where nothing listens: they never reach
+    RabbitMQ, not even to clean up.
     """
     base = load_settings(env={})
+    integration = request.node.get_closest_marker("integration") is not None
     settings = dataclasses.replace(
         base,
         var_dir=tmp_path / "var",
-        amqp_url=AMQP_URL,
+        # A test not marked integration that reaches for the broker fails at once: mark it.
+        amqp_url=AMQP_URL if integration else NO_BROKER,
+        amqp_connect_wait=base.amqp_connect_wait if integration else 0.0,
         bus_prefix=f"kp-test-{uuid.uuid4().hex[:10]}",
         delivery_limit=5,
         retry_tiers=("1s", "2s"),
@@ -51,7 +90,8 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         bsn_hash_key="the test suite's own bsn key",
     )
     yield settings
-    _delete_topology(settings)
+    if integration:
+        _delete_topology(settings)
     _check_ledger(settings)
 
 

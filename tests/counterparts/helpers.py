@@ -14,7 +14,6 @@ from typing import Any
 from lxml import etree
 
 from gateway.adapter import Registry
-from gateway.bus.publisher import PublishError
 from gateway.config import Settings, replace
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
@@ -22,6 +21,7 @@ from gateway.ledger import Ledger, open_ledger, options_from_settings
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
+from tests.busstub import StubBus
 from tests.conftest import REFERENCE
 
 GGK_URL = "https://ebms.test/ggk"
@@ -52,25 +52,12 @@ def counterpart_settings(settings: Settings, **changes: Any) -> Settings:
     return replace(settings, **base)
 
 
-class Bus:
-    """Stands in for the broker: keeps what was published."""
-
-    def __init__(self) -> None:
-        self.published: list[Envelope] = []
-        self.down = False
-
-    def __call__(self, envelope: Envelope) -> None:
-        if self.down:
-            raise PublishError("broker unavailable")
-        self.published.append(envelope)
-
-
 @dataclasses.dataclass
 class Parts:
     settings: Settings
     registry: Registry
     ledger: Ledger
-    bus: Bus
+    bus: StubBus
     receiver: Receiver
     worker: Worker
 
@@ -97,7 +84,7 @@ class Parts:
 def make_parts(settings: Settings) -> Parts:
     registry = Registry.load(settings.adapters, settings)
     ledger = open_ledger(settings.ledger_dsn, "test-key", options_from_settings(settings))
-    bus = Bus()
+    bus = StubBus()
     receiver = Receiver(registry, SchemaCache(), ledger, bus, settings.max_message_bytes)
     worker = Worker(
         registry, ledger, receiver, OutboxTransport(settings.outbox_dir), settings.max_message_bytes

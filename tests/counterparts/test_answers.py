@@ -47,7 +47,7 @@ from gateway.app import Gateway
 from gateway.envelope import Direction, Envelope
 from gateway.logs import configure_logging
 from gateway.service import Services
-from tests.conftest import EXAMPLES, REFERENCE, _delete_topology
+from tests.conftest import EXAMPLES, REFERENCE, _delete_topology, drawn_examples
 from tests.counterparts import corv_messages as corv
 from tests.counterparts.helpers import CORV_URL, GGK_URL, counterpart_settings
 
@@ -653,7 +653,7 @@ def world(request: pytest.FixtureRequest, settings: Any) -> Iterator[World]:
 
 
 @hypothesis_settings(
-    max_examples=40,
+    max_examples=drawn_examples(40),
     derandomize=True,
     deadline=None,
     phases=(Phase.explicit, Phase.generate, Phase.shrink),

@@ -56,7 +56,7 @@ from gateway.ledger.sql import SqlLedger
 from gateway.logs import configure_logging
 from gateway.ops.parking import stranger_id
 from gateway.service import Services
-from tests.conftest import EXAMPLES, PG_URL
+from tests.conftest import EXAMPLES, PG_URL, drawn_examples
 from tests.messages import wmo301
 
 pytestmark = pytest.mark.integration
@@ -432,7 +432,8 @@ def _parked(history: list[Entry]) -> list[Entry]:
 
 
 @hypothesis_settings(
-    max_examples=int(os.environ.get("KP_FUZZ_EXAMPLES", "25")),  # more for a deeper look
+    # more for a deeper look: KP_FUZZ_EXAMPLES
+    max_examples=int(os.environ.get("KP_FUZZ_EXAMPLES", drawn_examples(25))),
     derandomize=True,
     deadline=None,
     phases=(Phase.explicit, Phase.generate),

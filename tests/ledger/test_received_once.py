@@ -16,6 +16,7 @@ from gateway.ledger import AlreadyReceived, Event, Record
 from gateway.ledger.audit import verify
 from gateway.receive import ACCEPTED, Receiver
 from gateway.validate import SchemaCache
+from tests.busstub import StubBus
 from tests.conftest import EXAMPLES
 from tests.ledger.conftest import Backend
 
@@ -57,15 +58,9 @@ def test_two_receives_of_one_message_at_once_record_it_once(
 ) -> None:
     registry = Registry.load(settings.adapters, settings)
     barrier = threading.Barrier(2)
-    published: list[str] = []
-    lock = threading.Lock()
-
-    def publish(envelope: Envelope) -> None:
-        with lock:
-            published.append(envelope.message_id)
-
+    bus = StubBus()
     receivers = [
-        Receiver(registry, SchemaCache(), _Meet(backend.open(), barrier), publish, 10**7)  # type: ignore[arg-type]
+        Receiver(registry, SchemaCache(), _Meet(backend.open(), barrier), bus, 10**7)  # type: ignore[arg-type]
         for _ in range(2)
     ]
     envelope = Envelope(
@@ -87,4 +82,5 @@ def test_two_receives_of_one_message_at_once_record_it_once(
     history = backend.open().history(envelope.message_id)
     events = [e.event for e in history]
     assert events.count(Event.RECEIVED) == 1 and events.count(Event.VALIDATED) == 1
-    assert published == [envelope.message_id]  # published once, by the one that recorded it
+    # published once, by the one that recorded it
+    assert [e.message_id for e in bus.published] == [envelope.message_id]

@@ -25,6 +25,7 @@ from gateway.ops.workdays import Calendar
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.xmlsafe import parse
+from tests.busstub import StubBus
 from tests.conftest import EXAMPLES
 from tests.ledger.conftest import Backend
 from tests.ledger.ledger_helpers import description
@@ -80,9 +81,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     settings = dataclasses.replace(load_settings(env={}), var_dir=tmp_path / "var")
     registry = Registry.load(settings.adapters, settings)
     ledger = ledger_from_settings(settings)
-    published: list[Envelope] = []
-    receiver = Receiver(registry, SchemaCache(), ledger, published.append, 10**7)
-    yield World(settings, registry, ledger, receiver, published)
+    bus = StubBus()
+    receiver = Receiver(registry, SchemaCache(), ledger, bus, 10**7)
+    yield World(settings, registry, ledger, receiver, bus.published)
     ledger.close()
 
 

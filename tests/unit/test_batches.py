@@ -19,16 +19,17 @@ from gateway.ledger import Event, open_ledger
 from gateway.receive import ACCEPTED, REFUSED, REJECTED, Incoming, Receipt, Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker, retour_id
+from tests.busstub import StubBus
 from tests.conftest import EXAMPLES
 from tests.messages import wmo301
-from tests.unit.test_receive_and_worker import Bus, events
+from tests.unit.test_receive_and_worker import events
 
 
 @pytest.fixture
 def parts(settings: Settings):
     registry = Registry.load(settings.adapters, settings)
     ledger = open_ledger(settings.ledger_dsn, "k")
-    bus = Bus()
+    bus = StubBus()
     receiver = Receiver(registry, SchemaCache(), ledger, bus, settings.max_message_bytes)
     worker = Worker(registry, ledger, receiver, OutboxTransport(settings.outbox_dir), 10**7)
     yield receiver, worker, ledger, bus, settings

@@ -24,6 +24,7 @@ from gateway.ledger import open_ledger
 from gateway.receive import ACCEPTED, REJECTED, Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
+from tests.busstub import StubBus
 from tests.istd_world import MemoryState, World, adapter
 from tests.oracles import assert_valid, public_schema
 from tools.istd_samples import declaratie
@@ -173,10 +174,8 @@ def test_an_accepted_declaratie_is_not_answered_by_the_gateway() -> None:
 def _chain(settings: Settings, stream_above: int) -> tuple[Receiver, Worker, list[Envelope], Any]:
     registry = Registry.load(settings.adapters, settings)
     ledger = open_ledger(settings.ledger_dsn, "k")
-    published: list[Envelope] = []
-    receiver = Receiver(
-        registry, SchemaCache(), ledger, published.append, 10**8, stream_above=stream_above
-    )
+    bus = StubBus()
+    receiver = Receiver(registry, SchemaCache(), ledger, bus, 10**8, stream_above=stream_above)
     worker = Worker(
         registry,
         ledger,
@@ -185,7 +184,7 @@ def _chain(settings: Settings, stream_above: int) -> tuple[Receiver, Worker, lis
         10**8,
         stream_above=stream_above,
     )
-    return receiver, worker, published, ledger
+    return receiver, worker, bus.published, ledger
 
 
 @pytest.mark.parametrize("stream_above", [10**8, 0], ids=["whole", "streamed"])

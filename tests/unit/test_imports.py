@@ -19,6 +19,7 @@ from gateway.ops.deadlines import breaches, deadlines_of
 from gateway.ops.workdays import Calendar
 from gateway.receive import ACCEPTED, REJECTED, Receiver
 from gateway.validate import SchemaCache
+from tests.busstub import StubBus
 from tests.istd_world import AANBIEDER, GEMEENTE, World
 
 
@@ -30,8 +31,7 @@ def _xml(world: World, number: int) -> bytes:
 def parts(settings: Settings):
     registry = Registry.load(settings.adapters, settings)
     ledger = open_ledger(settings.ledger_dsn, "k")
-    published: list[Envelope] = []
-    receiver = Receiver(registry, SchemaCache(), ledger, published.append, 10**7)
+    receiver = Receiver(registry, SchemaCache(), ledger, StubBus(), 10**7)
     yield registry, ledger, receiver
     ledger.close()
 

@@ -36,6 +36,7 @@ from gateway.ledger import Ledger, open_ledger
 from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
+from tests.busstub import StubBus
 from tests.conftest import EXAMPLES, REFERENCE
 
 SEEDS = sorted([*REFERENCE.glob("jaapjunior-*/voorbeeldberichten/*.xml"), *EXAMPLES.glob("*.xml")])
@@ -106,10 +107,10 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parts]:
     )
     registry = Registry.load(config.adapters, config)
     ledger = open_ledger(config.ledger_dsn, "k")
-    published: list[Envelope] = []
-    receiver = Receiver(registry, SchemaCache(), ledger, published.append, 10**7)
+    bus = StubBus()
+    receiver = Receiver(registry, SchemaCache(), ledger, bus, 10**7)
     worker = Worker(registry, ledger, receiver, OutboxTransport(config.outbox_dir), 10**7)
-    yield Parts(receiver, worker, ledger, published)
+    yield Parts(receiver, worker, ledger, bus.published)
     ledger.close()
 
 

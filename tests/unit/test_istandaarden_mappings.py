@@ -15,6 +15,7 @@ from adapters.istandaarden import codec, mapping
 from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.retour import build_declaratie_antwoord
 from gateway.adapter import MappingError
+from tests.busstub import StubBus
 from tests.conftest import EXAMPLES
 from tests.oracles import assert_valid, public_schema
 from tools.istd_samples import declaratie
@@ -258,7 +259,7 @@ def test_schema_errors_of_back_office_json_name_the_json_field(settings) -> None
     config = dataclasses.replace(settings, adapters=("adapters.istandaarden", "adapters.svb"))
     ledger = open_ledger(config.ledger_dsn, "k")
     receiver = Receiver(
-        Registry.load(config.adapters, config), SchemaCache(), ledger, [].append, 10**7
+        Registry.load(config.adapters, config), SchemaCache(), ledger, StubBus(), 10**7
     )
     data = _toewijzing("iwmo")
     data["gemeente"] = "abcd"
@@ -294,7 +295,7 @@ def test_findings_on_back_office_json_name_the_list_item(settings) -> None:
 
     ledger = open_ledger(settings.ledger_dsn, "k")
     receiver = Receiver(
-        Registry.load(settings.adapters, settings), SchemaCache(), ledger, [].append, 10**7
+        Registry.load(settings.adapters, settings), SchemaCache(), ledger, StubBus(), 10**7
     )
     data = _toewijzing("iwmo")
     data["client"]["bsn"] = "123456789"  # fails the 11-proef (CS002, on Client)

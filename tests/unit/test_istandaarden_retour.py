@@ -16,6 +16,7 @@ from gateway.envelope import Direction, Envelope
 from gateway.ledger import open_ledger
 from gateway.receive import REFUSED, Receiver
 from gateway.validate import SchemaCache
+from tests.busstub import StubBus
 from tests.istd_world import MemoryState, World, adapter
 from tests.oracles import assert_valid, public_schema
 from tools.istd_samples import declaratie
@@ -101,12 +102,12 @@ def test_xslt_level_findings_make_a_header_only_0001(reference: Path) -> None:
 def test_schema_failure_no_retour_but_a_transport_error_recorded(settings: Settings) -> None:
     registry = Registry.load(settings.adapters, settings)
     ledger = open_ledger(settings.ledger_dsn, "k")
-    published: list[Envelope] = []
-    receiver = Receiver(registry, SchemaCache(), ledger, published.append, 10**7)
+    bus = StubBus()
+    receiver = Receiver(registry, SchemaCache(), ledger, bus, 10**7)
     body = declaratie("ijw").replace(b"<jw323:Eenheid>04<", b"<jw323:Eenheid>99<", 1)
     envelope = Envelope(body=body, direction=Direction.INBOUND)
     receipt = receiver.receive(envelope)
-    assert receipt.status == REFUSED and not receipt.published and published == []
+    assert receipt.status == REFUSED and not receipt.published and bus.published == []
     rejected = ledger.history(envelope.message_id)[-1]
     assert rejected.detail["stage"] == "schema"
     assert rejected.detail["answer"] == "transport-error"

@@ -19,6 +19,7 @@ from gateway.ledger import open_ledger
 from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
 from gateway.validate import SchemaCache
 from gateway.xmlsafe import RecordStream, SchemaInvalid, XmlRejected, parse_skeleton, peek_root
+from tests.busstub import StubBus
 from tools.istd_samples import declaratie, sample_bsns
 
 NS = "http://www.istandaarden.nl/ijw/3_2/jw323/schema"
@@ -30,9 +31,7 @@ def receivers(settings: Settings, tmp_path: Path):
     made = []
     for name, above in (("stream", 0), ("whole", 10**9)):
         ledger = open_ledger(f"sqlite:///{tmp_path / name}.sqlite3", "k")
-        made.append(
-            (Receiver(registry, SchemaCache(), ledger, lambda e: None, 10**8, above), ledger)
-        )
+        made.append((Receiver(registry, SchemaCache(), ledger, StubBus(), 10**8, above), ledger))
     yield made
     for _, ledger in made:
         ledger.close()

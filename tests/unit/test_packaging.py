@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from gateway.config import Settings, environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +48,10 @@ def test_wheel_ships_schemas_mappings_and_the_console_script(wheel: Path) -> Non
         assert f"schemas/{standard}/3.2/{prefix}301.xsd" in names
         assert f"schemas/{standard}/3.2/{prefix}325.xsd" in names
     assert "mappings/istandaarden/3.2/toewijzing.toml" in names
+    demo = tomllib.loads((ROOT / "examples" / "demo.toml").read_text())["message"]
+    assert {"examples/__init__.py", "examples/demo.toml"} | {
+        f"examples/{m['file']}" for m in demo
+    } <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "ketenpoort = gateway.cli:main" in text
@@ -109,3 +117,29 @@ def test_the_installed_wheel_works_away_from_the_repository(wheel: Path, tmp_pat
     assert result["xml"] == "accepted"
     assert result["toewijzing"] == "accepted" and result["toekenning"] == "accepted"
     assert {"base.html", "home.html", "message.html"} <= set(result["templates"])
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_ketenpoort_demo_runs_from_the_wheel_in_a_fresh_venv_in_an_empty_folder(
+    wheel: Path, settings: Settings, tmp_path: Path
+) -> None:
+    """As a new user: a fresh venv, ``pip install`` of the wheel (its dependencies from the
+    configured index), then ``ketenpoort demo`` in an empty folder, on the real broker: the
+    examples it sends are the ones the wheel ships."""
+    venv, empty = tmp_path / "venv", tmp_path / "empty"
+    empty.mkdir()
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    installed = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)], capture_output=True, text=True
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KETENPOORT_", "PYTHON"))}
+    env.update(environment(settings), PATH=f"{venv / 'bin'}:/usr/bin:/bin", HOME=str(tmp_path))
+    run = subprocess.run(
+        ["ketenpoort", "demo"], cwd=empty, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"messages from {venv}/lib/" in run.stdout  # the installed examples, not the checkout's
+    assert "all messages came out as expected" in run.stdout
+    assert list(empty.iterdir()) == []  # the demo keeps its state in a scratch folder

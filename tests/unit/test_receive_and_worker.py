@@ -11,7 +11,6 @@ import pytest
 from lxml import etree
 
 from gateway.adapter import Delivery, Registry
-from gateway.bus.publisher import PublishError
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Direction, Envelope, MessageType
@@ -19,29 +18,17 @@ from gateway.ledger import Status, open_ledger
 from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import NotRecorded, Worker, retour_id
+from tests.busstub import StubBus
 from tests.conftest import EXAMPLES
 
 WMO301_TYPE = MessageType("iwmo", "WMO301", "3.2")
-
-
-class Bus:
-    """Stands in for the broker: keeps what was published, or fails while ``down``."""
-
-    def __init__(self) -> None:
-        self.published: list[Envelope] = []
-        self.down = False
-
-    def __call__(self, envelope: Envelope) -> None:
-        if self.down:
-            raise PublishError("broker unavailable")
-        self.published.append(envelope)
 
 
 @pytest.fixture
 def parts(settings: Settings):
     registry = Registry.load(settings.adapters, settings)
     ledger = open_ledger(settings.ledger_dsn, "k")
-    bus = Bus()
+    bus = StubBus()
     receiver = Receiver(registry, SchemaCache(), ledger, bus, settings.max_message_bytes)
     worker = Worker(registry, ledger, receiver, OutboxTransport(settings.outbox_dir), 10**7)
     yield receiver, worker, ledger, bus, settings

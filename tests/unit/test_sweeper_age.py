@@ -8,27 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.adapter import Registry
-from gateway.bus.publisher import PublishError
 from gateway.config import Settings
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import open_ledger
 from gateway.receive import ACCEPTED, Receiver
 from gateway.validate import SchemaCache
+from tests.busstub import StubBus
 from tests.conftest import EXAMPLES
 
 
-class Bus:
-    def __init__(self) -> None:
-        self.down = False
-        self.published: list[Envelope] = []
-
-    def __call__(self, envelope: Envelope) -> None:
-        if self.down:
-            raise PublishError("broker away")
-        self.published.append(envelope)
-
-
-def _receiver(settings: Settings, bus: Bus) -> Receiver:
+def _receiver(settings: Settings, bus: StubBus) -> Receiver:
     registry = Registry.load(settings.adapters, settings)
     ledger = open_ledger(settings.ledger_dsn, "k")
     return Receiver(registry, SchemaCache(), ledger, bus, settings.max_message_bytes)
@@ -37,7 +26,7 @@ def _receiver(settings: Settings, bus: Bus) -> Receiver:
 def test_only_what_failed_here_or_is_older_than_a_confirm_is_republished(
     settings: Settings, tmp_path: Path
 ) -> None:
-    here_bus, there_bus = Bus(), Bus()
+    here_bus, there_bus = StubBus(), StubBus()
     here, there = _receiver(settings, here_bus), _receiver(settings, there_bus)
     body = (EXAMPLES / "WMO301-ontvangen.xml").read_bytes()
 
