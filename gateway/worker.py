@@ -39,7 +39,7 @@ from gateway.adapter import (
     Registry,
     Transport,
 )
-from gateway.bus.failures import Permanent, Stranger
+from gateway.bus.failures import Permanent, Retryable, Stranger
 from gateway.bus.redelivery import call_outbound
 from gateway.bus.wire import Unreadable, from_amqp
 from gateway.envelope import Direction, Envelope
@@ -121,18 +121,19 @@ class Worker:
                 seen.add(envelope.message_id)
                 jobs.append(_Job(envelope))
         try:
-            histories = self.ledger.histories([job.envelope.message_id for job in jobs])
-        except Exception as exc:
+            # Claimed first, then read: what the history says is done stays true until the
+            # claim ends, whatever copies of the message other workers hold at this moment.
+            with self.ledger.claim([job.envelope.message_id for job in jobs]) as mine:
+                for job in jobs:
+                    if job.envelope.message_id not in mine:
+                        job.error = HandledElsewhere(
+                            "another worker is handing this message over at this moment"
+                        )
+                self._handle([job for job in jobs if job.error is None])
+        except Exception as exc:  # the claim could not be made (the database is away)
             for job in jobs:
-                job.error = exc
-        else:
-            for job in jobs:
-                self._step(job, self._plan, job, histories.get(job.envelope.message_id, []))
-            self._deliver(jobs)
-            for job in jobs:
-                if job.validated:
-                    self._step(job, self._follow_ups, job.envelope, job.doc)
-            self._answer(jobs)
+                if job.error is None and job.handover is None and job.retour is None:
+                    job.error = exc
         outcomes: list[Exception | None] = [job.error for job in jobs]
         if len(jobs) > 1:  # the per-message lines of a batch are at debug level
             log.info(
@@ -147,6 +148,24 @@ class Worker:
             firsts = iter(outcomes)
             outcomes = [next(again) if i in later else next(firsts) for i in range(len(envelopes))]
         return outcomes
+
+    def _handle(self, jobs: list[_Job]) -> None:
+        """The claimed messages: their histories, then plan, deliver, follow-ups, retours."""
+        if not jobs:
+            return
+        try:
+            histories = self.ledger.histories([job.envelope.message_id for job in jobs])
+        except Exception as exc:
+            for job in jobs:
+                job.error = exc
+            return
+        for job in jobs:
+            self._step(job, self._plan, job, histories.get(job.envelope.message_id, []))
+        self._deliver(jobs)
+        for job in jobs:
+            if job.validated:
+                self._step(job, self._follow_ups, job.envelope, job.doc)
+        self._answer(jobs)
 
     def _step(self, job: _Job, step: Callable[..., None], *args: Any) -> None:
         """Run one step of a message unless it already failed; a failure stays its own."""
@@ -354,6 +373,11 @@ class Worker:
                     status=receipt.status,
                     route=receipt.route,
                 )
+
+
+class HandledElsewhere(Retryable):
+    """Another worker (in this process or another gateway) holds the message's claim: it is
+    handing it over now. This copy waits a retry tier; by then the ledger says it is done."""
 
 
 class NotRecorded(Stranger):

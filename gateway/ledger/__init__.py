@@ -221,6 +221,13 @@ class Ledger(Protocol):
         ``older_than``: only those whose latest entry is at least that many seconds old)."""
         ...
 
+    def claim(self, message_ids: Sequence[str]) -> AbstractContextManager[set[str]]:
+        """Hold messages for handing them over: yields the ids of ``message_ids`` this caller
+        holds until the block ends; no other worker, in this process or any other on the
+        ledger, holds them meanwhile. A claim whose holder died is free (PostgreSQL: a session
+        advisory lock, gone with its session; SQLite: a row naming a process that is gone)."""
+        ...
+
     # Whether this backend serves one gateway instance only (SQLite: ``ketenpoort run`` holds
     # the lease "instance" and a second one refuses to start).
     single_instance: bool

@@ -243,6 +243,10 @@ class SqlLedger:
         """See :meth:`gateway.ledger.Ledger.exclusive` (each backend has its own lock)."""
         raise NotImplementedError
 
+    def claim(self, message_ids: Sequence[str]) -> AbstractContextManager[set[str]]:
+        """See :meth:`gateway.ledger.Ledger.claim` (each backend has its own)."""
+        raise NotImplementedError
+
     # Whether the backend serves one gateway instance only (SQLite, embedded).
     single_instance: bool = True
 

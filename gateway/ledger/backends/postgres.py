@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -154,6 +155,10 @@ def database_address(dsn: str) -> str:
     return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname', '')}"
 
 
+_CLAIM = "SELECT k, pg_try_advisory_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k"
+_UNCLAIM = "SELECT pg_advisory_unlock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k"
+
+
 class PostgresLedger(SqlLedger):
     # a database that does not answer is an error at start, not a wait of minutes
     CONNECT_TIMEOUT = 10
@@ -163,6 +168,7 @@ class PostgresLedger(SqlLedger):
     ) -> None:
         self.dsn, self.schema = split_schema(dsn)
         self.create = create
+        self._claims = threading.local()  # each worker thread claims on a connection of its own
         try:
             super().__init__(bsn_hash_key, options)
         except psycopg.OperationalError as exc:
@@ -220,6 +226,45 @@ class PostgresLedger(SqlLedger):
             conn.close()
 
     single_instance = False
+
+    @contextmanager
+    def claim(self, message_ids: Sequence[str]) -> Iterator[set[str]]:
+        """Session advisory locks on the calling thread's own connection: PostgreSQL frees them
+        when the session ends, so a dead worker's claims are free at once."""
+        wanted = sorted(set(message_ids))
+        if not wanted:
+            yield set()
+            return
+        keys = {f"ketenpoort {self.schema} claim {m}": m for m in wanted}
+        conn = self._claim_connection()
+        try:
+            rows = conn.execute(_CLAIM, (list(keys),)).fetchall()
+        except psycopg.Error:
+            self._drop_claim_connection()
+            raise
+        held = [key for key, taken in rows if taken]
+        try:
+            yield {keys[key] for key in held}
+        finally:
+            if held:
+                try:
+                    conn.execute(_UNCLAIM, (held,))
+                except psycopg.Error:
+                    self._drop_claim_connection()  # the session's locks went with it
+
+    def _claim_connection(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._claims, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._connect()
+            self._claims.conn = conn
+        return conn
+
+    def _drop_claim_connection(self) -> None:
+        conn = getattr(self._claims, "conn", None)
+        self._claims.conn = None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
 
     def lease(self, name: str) -> AdvisoryLease:
         return AdvisoryLease(self._connect, f"ketenpoort {self.schema} lease {name}")

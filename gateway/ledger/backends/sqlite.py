@@ -8,8 +8,11 @@ keeps every column the Merkle leaf commits to) and ``payloads`` erasable but not
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,6 +85,12 @@ CREATE INDEX IF NOT EXISTS messages_sender ON messages (sender, first_seq);
 CREATE INDEX IF NOT EXISTS messages_receiver ON messages (receiver, first_seq);
 CREATE INDEX IF NOT EXISTS messages_first_at ON messages (first_at);
 CREATE INDEX IF NOT EXISTS messages_retention ON messages (standard, last_at);
+CREATE TABLE IF NOT EXISTS claims (
+    message_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     root TEXT NOT NULL,
@@ -203,6 +212,43 @@ class SqliteLedger(SqlLedger):
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    # A claim is a row naming its process and thread; one whose process is gone (or older than
+    # this, in case its pid was reused) is free.
+    CLAIM_STALE = 3600.0
+
+    @contextmanager
+    def claim(self, message_ids: Sequence[str]) -> Iterator[set[str]]:
+        owner = f"{os.getpid()}:{id(self)}:{threading.get_ident()}"
+        mine: set[str] = set()
+        wanted = sorted(set(message_ids))
+        if wanted:
+            now = time.time()
+            marks = ",".join("?" * len(wanted))
+            with self._commit, self._transaction(self._writer) as cur:
+                query = (
+                    f"SELECT message_id, owner, pid, at FROM claims WHERE message_id IN ({marks})"
+                )
+                held = {row[0]: row[1:] for row in cur.execute(query, wanted)}
+                for message_id in wanted:
+                    other = held.get(message_id)
+                    if other is None or other[0] == owner or _gone(other[1], other[2], now):
+                        mine.add(message_id)
+                cur.executemany(
+                    "INSERT OR REPLACE INTO claims (message_id, owner, pid, at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(m, owner, os.getpid(), now) for m in sorted(mine)],
+                )
+        try:
+            yield mine
+        finally:
+            if mine:
+                marks = ",".join("?" * len(mine))
+                with self._commit, self._transaction(self._writer) as cur:
+                    cur.execute(
+                        f"DELETE FROM claims WHERE owner = ? AND message_id IN ({marks})",
+                        [owner, *sorted(mine)],
+                    )
+
     # one gateway instance per SQLite ledger: its duties are leased from a lock file
     single_instance = True
 
@@ -252,3 +298,16 @@ class FileLease:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+
+
+def _gone(pid: int, at: float, now: float) -> bool:
+    """Whether the process that made a claim is gone (or the claim is stale)."""
+    if now - at > SqliteLedger.CLAIM_STALE:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
