@@ -10,14 +10,23 @@ verdict notwithstanding); a refused or rejected one gets ``<name>.receipt.json``
 Files are taken in batches, each recorded together (``Receiver.receive_many``).
 The message id is derived from the file's path and content, so a crash between recording and
 moving never records the file twice.
+
+Only regular files inside the drop folders are read, opened without following a link: a symbolic
+link (a file or a mapping folder), a file with more than one hard link, or one larger than
+``max_message_bytes`` (counted while reading) is not read but refused: recorded as refused with
+the reason (no payload) and moved to ``done/`` with its receipt, the link itself, never what it
+points at. FIFOs, devices and sockets are left alone (skipped, logged once).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.envelope import Direction, Envelope
@@ -29,7 +38,59 @@ _NAMESPACE = uuid.UUID("0b7f3f0e-8c1d-4d7a-9b1e-5a0c3e2f4d61")
 
 
 def _skip(path: Path) -> bool:
-    return path.name.startswith(".") or path.name.endswith(".part") or not path.is_file()
+    return path.name.startswith(".") or path.name.endswith(".part")
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What :func:`read_drop_file` made of a file: its bytes, or why it is refused unread."""
+
+    body: bytes = b""
+    refused: str | None = None
+
+
+_SPECIAL = "not a regular file (a folder, FIFO, device or socket): left alone"
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+
+
+def read_drop_file(path: Path, root: Path, limit: int) -> Taken | None:
+    """The bytes of a regular file inside ``root`` (the drop folder, resolved), read through a
+    descriptor opened without following a link and at most ``limit`` bytes of them; a
+    :class:`Taken` with the reason when the file is refused unread; None when it is not a file
+    to take at all (gone, a folder, a FIFO, device or socket)."""
+    try:
+        seen = path.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(seen.st_mode):
+        return Taken(refused="a symbolic link: the file drop reads only regular files")
+    if not stat.S_ISREG(seen.st_mode):
+        return None
+    if not path.resolve().is_relative_to(root):
+        return Taken(refused="outside the drop folder (a linked folder): not read")
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError:  # ELOOP: it became a link since lstat
+        return Taken(refused="a symbolic link: the file drop reads only regular files")
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(handle.fileno())
+        if not stat.S_ISREG(opened.st_mode):
+            return None
+        if opened.st_nlink > 1:
+            return Taken(refused="a file with more than one hard link: not read")
+        body = handle.read(limit + 1)  # never more than one byte past the limit
+    if len(body) > limit:
+        return Taken(refused=f"the file is larger than {limit} bytes: not read")
+    return Taken(body=body)
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write ``path`` without following a link planted under its name."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o640)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 class FileDrop:
@@ -38,6 +99,7 @@ class FileDrop:
         self.receiver = receiver
         for direction in Direction:
             (self.root / direction.value / "done").mkdir(parents=True, exist_ok=True)
+        self._left_alone: set[Path] = set()  # special files, logged once
 
     def _jobs(self) -> list[tuple[Path, Direction, str | None]]:
         jobs: list[tuple[Path, Direction, str | None]] = []
@@ -61,17 +123,30 @@ class FileDrop:
         jobs = self._jobs()
         for start in range(0, len(jobs), batch):
             items: list[tuple[Path, Direction, Incoming]] = []
+            root = self.root.resolve()
             for path, direction, mapping in jobs[start : start + batch]:
-                body = path.read_bytes()
-                digest = hashlib.sha256(body).hexdigest()
+                got = read_drop_file(path, root, self.receiver.max_bytes)
+                if got is None:
+                    if path not in self._left_alone and path.exists():
+                        self._left_alone.add(path)
+                        log.warning("filedrop.left_alone", file=path.name, reason=_SPECIAL)
+                    continue
                 relative = path.relative_to(self.root)
+                if got.refused is None:
+                    digest = hashlib.sha256(got.body).hexdigest()
+                    key = f"{relative}:{digest}"
+                else:  # not read: named by what the folder says of it
+                    seen = path.lstat()
+                    key = f"{relative}:refused:{seen.st_ino}:{seen.st_mtime_ns}:{seen.st_size}"
+                    log.warning("filedrop.refused", file=path.name, reason=got.refused)
                 envelope = Envelope(
-                    body=body,
+                    body=got.body,
                     direction=direction,
-                    message_id=str(uuid.uuid5(_NAMESPACE, f"{relative}:{digest}")),
+                    message_id=str(uuid.uuid5(_NAMESPACE, key)),
                     source="file",
                 )
-                items.append((path, direction, Incoming(envelope, mapping=mapping)))
+                why = None if got.refused is None else (got.refused,)
+                items.append((path, direction, Incoming(envelope, mapping=mapping, refused=why)))
             results = self.receiver.receive_many([item for *_, item in items])
             for (path, direction, item), receipt in zip(items, results, strict=True):
                 if isinstance(receipt, Exception):
@@ -86,7 +161,7 @@ class FileDrop:
                 target = done / f"{item.envelope.message_id}.{path.name}"
                 if receipt.status != ACCEPTED:
                     receipt_file = target.with_name(f"{target.name}.receipt.json")
-                    receipt_file.write_text(json.dumps(receipt.to_dict(), indent=2))
+                    _write_new(receipt_file, json.dumps(receipt.to_dict(), indent=2))
                 path.replace(target)
                 taken += 1
         return taken
