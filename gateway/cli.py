@@ -85,6 +85,22 @@ def _check_listen(host: str, port: int) -> None:
         ) from None
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How ``ketenpoort run`` starts uvicorn. Forwarded headers are not applied by the server
+    (uvicorn would believe ``X-Forwarded-For`` from loopback by default and so make any local
+    process look like a trusted proxy): the client address is the connection's peer, and
+    ``gateway/ops/auth.py`` believes a proxy's headers only from ``ops_trusted_proxies``."""
+    return {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "server_header": False,
+    }
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -115,13 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with Services(gateway, operations=True):
             settle_memory()
             log.info("gateway.started", http=f"{settings.http_host}:{settings.http_port}")
-            uvicorn.run(
-                make_app(gateway),
-                host=settings.http_host,
-                port=settings.http_port,
-                log_config=None,
-                access_log=False,
-            )
+            uvicorn.run(make_app(gateway), **server_options(settings))
         log.info("gateway.stopped")
     return 0
 
