@@ -182,25 +182,25 @@ def _date(value: Any, field: str) -> str:
     try:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise MappingError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        raise MappingError(field, "is not a date (YYYY-MM-DD)") from None
 
 
 def _time(value: Any, field: str) -> str:
     try:
         return dt.time.fromisoformat(str(value)).replace(tzinfo=None).isoformat("seconds")
     except ValueError:
-        raise MappingError(field, f"{value!r} is not a time (HH:MM:SS)") from None
+        raise MappingError(field, "is not a time (HH:MM:SS)") from None
 
 
 def _int(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise MappingError(field, f"{value!r} is not a whole number")
+        raise MappingError(field, "is not a whole number")
     return str(int(value))
 
 
 def _cents(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MappingError(field, f"{value!r} is not an amount in euro-cents (whole number)")
+        raise MappingError(field, "is not an amount in euro-cents (whole number)")
     return str(value)
 
 
@@ -243,7 +243,7 @@ def _apply(
                 value = spec.default
         if isinstance(value, str) and value.startswith("@"):
             if value not in context:
-                raise MappingError(field_name, f"unknown generated value {value}")
+                raise MappingError(field_name, "starts with @ but names no generated value")
             value = context[value]
         if value is _MISSING:
             if spec.optional:

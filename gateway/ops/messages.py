@@ -53,13 +53,15 @@ class Message:
     retour: MessageState | None
     retour_history: list[Entry]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, subjects: bool = True) -> dict[str, Any]:
+        """As JSON; without ``subjects`` the entries' ``bsn`` keys (keyed hashes that link one
+        person's messages) are left out: for who may not see payloads."""
         return {
             "message_id": self.state.message_id,
             "state": state_dict(self.state),
-            "history": [entry_dict(e) for e in self.history],
+            "history": [entry_dict(e, subjects) for e in self.history],
             "retour": state_dict(self.retour) if self.retour else None,
-            "retour_history": [entry_dict(e) for e in self.retour_history],
+            "retour_history": [entry_dict(e, subjects) for e in self.retour_history],
         }
 
 
@@ -69,9 +71,11 @@ def state_dict(state: MessageState) -> dict[str, Any]:
     return data
 
 
-def entry_dict(entry: Entry) -> dict[str, Any]:
+def entry_dict(entry: Entry, subjects: bool = True) -> dict[str, Any]:
     data = asdict(entry)
     data["event"] = entry.event.value
+    if not subjects:
+        data["keys"] = {k: v for k, v in data["keys"].items() if k != "bsn"}
     return data
 
 

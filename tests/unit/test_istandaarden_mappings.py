@@ -242,7 +242,7 @@ def test_value_lists_and_extends_in_the_mapping_engine(tmp_path) -> None:
     assert out == {"A": {"B": "1", "C": "2", "Codes": {"Code": ["1", "2"]}}}
     with pytest.raises(MappingError, match=r"^b: is required"):
         apply_mapping(spec, {"c": "2", "codes": [1]}, {})
-    with pytest.raises(MappingError, match=r"codes\[0\]: 'x' is not a whole number"):
+    with pytest.raises(MappingError, match=r"codes\[0\]: is not a whole number"):
         apply_mapping(spec, copy.deepcopy({"b": "1", "c": "2", "codes": ["x"]}), {})
 
 
