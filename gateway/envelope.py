@@ -6,6 +6,7 @@ something (the message type after identify, the verdict after validate).
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,28 @@ class MessageType:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+# Message and correlation ids a sender may choose: a UUID, or letters, digits and ``._:-``, at
+# most 128 characters, not starting with a dot. Ids become file names (the outbox), log fields
+# and ledger keys; no other character is needed for that and any other one can be trouble.
+ID_MAX = 128
+_SAFE_ID = re.compile(r"[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}")
+
+
+class BadId(ValueError):
+    """An id that is not a UUID nor of the safe charset; the text does not quote it."""
+
+
+def checked_id(value: str, what: str = "message id") -> str:
+    """``value`` if it is a safe id (a UUID in its usual form is one); else :class:`BadId`.
+    Every door checks the ids a sender chose with this."""
+    if not _SAFE_ID.fullmatch(value):
+        raise BadId(
+            f"{what} must be a UUID or at most {ID_MAX} of the characters A-Z a-z 0-9 . _ : - "
+            "(not starting with a dot)"
+        )
+    return value
 
 
 @dataclass(frozen=True)

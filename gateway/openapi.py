@@ -78,13 +78,17 @@ class Receipt(BaseModel):
     findings: list[Finding]
     duplicate: bool = Field(description="the message id was received before: its first receipt")
     forbidden: bool = Field(description="refused because the caller may not send as its sender")
+    conflict: bool = Field(
+        default=False,
+        description="refused, not recorded: another identity used this message id before",
+    )
 
 
 class Recorded(Receipt):
     """One message of a batch, recorded: its receipt and what the single endpoint answers."""
 
     index: int
-    http_status: Literal[202, 403, 422]
+    http_status: Literal[202, 403, 409, 422]
 
 
 class NotRecorded(BaseModel):

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from lxml import etree
+
 from gateway.adapter import Adapter, Description, Finding, MappingError, Registry, Unidentified
 from gateway.bus.publisher import PublishError
 from gateway.envelope import Direction, Envelope
@@ -52,6 +54,8 @@ class Receipt:
     duplicate: bool = False
     # Refused because the sender named in the message is not who handed it in (HTTP 403).
     forbidden: bool = False
+    # Refused, not recorded: the message id was taken by another identity before (HTTP 409).
+    conflict: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -239,7 +243,8 @@ class Receiver:
         for index, item in enumerate(incoming):
             envelope = item.envelope
             if envelope.message_id in earlier:  # the same message id again: as before
-                results[index] = _duplicate(read_history(earlier[envelope.message_id]))
+                history = read_history(earlier[envelope.message_id])
+                results[index] = _taken_by_another(envelope, history) or _duplicate(history)
             elif envelope.message_id not in jobs:
                 jobs[envelope.message_id] = _Job(item, envelope)
         batch = _Batch(self.ledger, single=len(incoming) == 1)
@@ -330,13 +335,16 @@ class Receiver:
         if item.mapping is not None:
             extra["mapping"] = item.mapping
         self._record_received(job, batch, extra)
-        if item.refused is not None:
-            self._refuse(job, batch, item.refused)
-        elif item.mapping is not None:
-            if self._map(job, batch, item.mapping):
+        try:
+            if item.refused is not None:
+                self._refuse(job, batch, item.refused)
+            elif item.mapping is not None:
+                if self._map(job, batch, item.mapping):
+                    self._check(job, batch)
+            else:
                 self._check(job, batch)
-        else:
-            self._check(job, batch)
+        except UNREADABLE as exc:  # the sender's bytes broke a parser: refused, with a verdict
+            self._refuse(job, batch, (unreadable(exc),))
 
     def _record_received(self, job: _Job, batch: _Batch, extra: dict[str, Any]) -> None:
         envelope = job.envelope
@@ -534,6 +542,39 @@ def _duplicate(history: History) -> Receipt:
         findings=tuple(Finding(**f) for f in verdict.findings) if verdict else (),
         duplicate=True,
         forbidden=bool(verdict and verdict.forbidden),
+    )
+
+
+# What hostile or broken input makes a parser or a rule raise (too deeply nested JSON or XML, a
+# text node libxml2 will not validate, bytes that are not text): the message is refused.
+UNREADABLE: tuple[type[Exception], ...] = (RecursionError, etree.Error, UnicodeError, ValueError)
+
+
+def unreadable(exc: Exception) -> str:
+    """Why a message could not be read, naming no value of it (the exception's text might)."""
+    if isinstance(exc, RecursionError):
+        return "the message is nested too deeply to be read"
+    if isinstance(exc, UnicodeError):
+        return "the message is not in the character encoding it declares"
+    if isinstance(exc, etree.Error):
+        return f"the message could not be read or validated ({type(exc).__name__})"
+    return f"the message could not be read ({type(exc).__name__})"
+
+
+def _taken_by_another(envelope: Envelope, history: History) -> Receipt | None:
+    """A conflict when the message id was first handed in under another identity: message ids
+    are idempotency keys per identity, and one identity never sees another's receipt."""
+    first = str(history.entries[0].detail.get("identity", "")) if history.entries else ""
+    if first == envelope.identity:
+        return None
+    log.warning("receive.id_taken", source=envelope.source, identity=envelope.identity)
+    return Receipt(
+        message_id=envelope.message_id,
+        correlation_id=envelope.correlation_id,
+        route=envelope.route,
+        status=REFUSED,
+        errors=("this message id was used before by another sender; choose a new id",),
+        conflict=True,
     )
 
 

@@ -5,8 +5,9 @@ Properties: ``message_id`` (optional; makes a resend idempotent), ``correlation_
 (``outbound``, the default, or ``inbound``) and, for back-office JSON, ``x-kp-mapping``
 (e.g. ``iwmo/toewijzing``). The message is acked once it is recorded in the ledger, whatever the
 verdict (a refused message does not get better by being redelivered). A message whose properties
-cannot be read (an id or header of ours that is not text, an id with a control character, an
-unknown direction: ``bus/wire.Unreadable``) is parked alone, as it is.
+cannot be read (an id or header of ours that is not text, an id that is not a UUID or of the
+safe charset of ``envelope.checked_id``, an unknown direction: ``bus/wire.Unreadable``) is parked
+alone, as it is.
 
 What the broker has already sent is taken as a batch (``Receiver.receive_many``: recorded in one
 transaction, published together) and acked with one ``multiple`` ack after it is recorded; the
@@ -25,7 +26,7 @@ from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.bus.publisher import PublishError, Unroutable
 from gateway.bus.wire import Unreadable, direction_of, header, identifier, loose_text
-from gateway.envelope import Envelope, new_id
+from gateway.envelope import BadId, Envelope, checked_id, new_id
 from gateway.logs import get_logger
 from gateway.receive import Incoming
 
@@ -35,11 +36,19 @@ log = get_logger(__name__)
 def _incoming(properties: pika.BasicProperties, body: bytes) -> Incoming:
     """The message as receive takes it; :class:`Unreadable` when a property or header cannot
     be read (then it is parked alone, and the parking recorder records it)."""
+    message_id = identifier(properties.message_id)
+    correlation_id = identifier(properties.correlation_id, "correlation id")
+    try:  # an id that is not of the safe charset (gateway.envelope.checked_id) is unreadable
+        for given, what in ((message_id, "message id"), (correlation_id, "correlation id")):
+            if given:
+                checked_id(given, what)
+    except BadId as exc:
+        raise Unreadable(str(exc)) from None
     envelope = Envelope(
         body=body,
         direction=direction_of(properties),
-        message_id=identifier(properties.message_id) or new_id(),
-        correlation_id=identifier(properties.correlation_id, "correlation id") or "",
+        message_id=message_id or new_id(),
+        correlation_id=correlation_id or "",
         content_type=loose_text(properties.content_type),
         source="amqp",
     )

@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.envelope import Direction, Envelope, new_id
+from gateway.envelope import Direction, Envelope, checked_id, new_id
 from gateway.receive import ACCEPTED, REJECTED, Receipt
 
 
@@ -77,7 +77,11 @@ def request_schema(limits: Limits) -> dict[str, Any]:
                             "description": "makes a resend idempotent (as X-Message-Id); "
                             "absent or null: a new one",
                         },
-                        "correlation_id": {"type": "string"},
+                        "correlation_id": {
+                            "type": "string",
+                            "maxLength": 128,
+                            "pattern": r"^(?:[A-Za-z0-9_:-][A-Za-z0-9._:-]*)?$",
+                        },
                         "content_type": {"type": "string", "default": "application/xml"},
                     },
                     "additionalProperties": False,
@@ -120,6 +124,8 @@ def parse_batch(
         document = json.loads(raw)
     except ValueError as exc:
         raise BatchRefused(400, f"the request is not JSON: {exc}") from None
+    except RecursionError:
+        raise BatchRefused(400, "the request is nested too deeply") from None
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
         raise BatchRefused(400, 'expected a JSON object {"messages": [...]}')
     items = document["messages"]
@@ -177,6 +183,8 @@ def _envelope(
     content_type = item.get("content_type", "application/xml")
     if not isinstance(correlation_id, str) or not isinstance(content_type, str):
         raise ValueError("'correlation_id' and 'content_type' are strings")
+    if correlation_id:
+        checked_id(correlation_id, "'correlation_id'")
     return Envelope(
         body=decoded,
         direction=direction,
@@ -193,6 +201,8 @@ def http_status(receipt: Receipt, direction: Direction) -> int:
     """What the single endpoint answers for this receipt."""
     if receipt.forbidden:
         return 403
+    if receipt.conflict:
+        return 409
     if receipt.status == ACCEPTED:
         return 202
     if receipt.status == REJECTED and direction is Direction.INBOUND:

@@ -36,7 +36,7 @@ from fastapi.responses import JSONResponse
 from gateway import __version__
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
-from gateway.envelope import Direction, Envelope, new_id
+from gateway.envelope import BadId, Direction, Envelope, checked_id, new_id
 from gateway.ingress.batch import BatchRefused, Limits, answer, parse_batch, request_schema
 from gateway.ingress.batch import http_status as _status
 from gateway.ingress.methods import allow_all_methods
@@ -83,6 +83,13 @@ def _message_id(given: str | None) -> str:
         return str(uuid.UUID(given))
     except ValueError:
         raise HTTPException(400, "X-Message-Id must be a UUID") from None
+
+
+def _correlation_id(given: str | None) -> str:
+    try:
+        return checked_id(given, "X-Correlation-Id") if given else ""
+    except BadId as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 def _ledger_errors() -> tuple[type[Exception], ...]:
@@ -173,7 +180,7 @@ def make_app(gateway: Gateway) -> FastAPI:
             body=body,
             direction=direction,
             message_id=_message_id(message_id),
-            correlation_id=correlation_id or "",
+            correlation_id=_correlation_id(correlation_id),
             content_type=request.headers.get("content-type", ""),
             source="http",
             identity="" if auth.open else identity.name,
@@ -200,6 +207,7 @@ def make_app(gateway: Gateway) -> FastAPI:
             bodies={
                 202: (RECEIVED, Receipt),
                 403: ("may not send messages, or not as the message's sender", Problem | Receipt),
+                409: ("the message id was used before by another identity", Receipt),
                 422: (refused, Receipt),
                 503: ("not recorded (ledger unavailable): send it again, same id", Unrecorded),
             },

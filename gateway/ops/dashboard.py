@@ -75,7 +75,10 @@ def _keys(history: list[Any]) -> list[tuple[str, str]]:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    body = (await request.body()).decode()
+    try:
+        body = (await request.body()).decode()
+    except UnicodeDecodeError:
+        raise HTTPException(400, "the form is not UTF-8") from None
     return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
 

@@ -36,7 +36,7 @@ from gateway.bus.wire import (
     identifier,
     loose_text,
 )
-from gateway.envelope import Direction, Envelope
+from gateway.envelope import BadId, Direction, Envelope, checked_id
 from gateway.ledger import Entry, Event, Ledger
 from gateway.ledger.history import read_history
 from gateway.logs import get_logger, message_context
@@ -74,6 +74,14 @@ def _readable(read: Any, *args: Any) -> Any:
         return None
 
 
+def _safe(message_id: str) -> bool:
+    try:
+        checked_id(message_id)
+    except BadId:
+        return False
+    return True
+
+
 class ParkingRecorder:
     """A bus handler for the parking queue."""
 
@@ -87,7 +95,9 @@ class ParkingRecorder:
         if any(e.payload_sha256 == digest for e in history):
             self._record_ours(message_id, history, properties)
         else:
-            own = message_id if message_id and not history else None
+            # Its own id only when that is free and a safe one (an id chosen by whoever
+            # published it may be anything printable: ``../..``, a BSN).
+            own = message_id if message_id and not history and _safe(message_id) else None
             self._record_stranger(own or stranger_id(properties, body), properties, body)
 
     def _record_ours(

@@ -32,6 +32,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -386,8 +387,11 @@ def _taken_by_ingress(message: Drawn) -> bool:
     def text(value: object) -> bool:
         return value is None or _text(value) is not None
 
-    def ident(value: object) -> bool:
-        return value is None or ((_text(value) or "x").isprintable() and text(value))
+    def ident(value: object) -> bool:  # text of the safe charset (envelope.checked_id), or none
+        if value is None:
+            return True
+        safe = re.fullmatch(r"[\w:-][\w.:-]{0,127}", _text(value) or "x", re.ASCII)
+        return text(value) and safe is not None
 
     direction = headers.get("x-kp-direction")
     return (
