@@ -258,7 +258,8 @@ class Receiver:
         batch.flush()
         for job in jobs.values():
             if isinstance(job.error, AlreadyReceived):  # received at this moment elsewhere
-                job.receipt = _duplicate(read_history(self.ledger.history(job.envelope.message_id)))
+                history = read_history(self.ledger.history(job.envelope.message_id))
+                job.receipt = _taken_by_another(job.envelope, history) or _duplicate(history)
                 job.error, job.publish = None, False
         for job in self._publish_jobs([j for j in jobs.values() if j.error is None and j.publish]):
             assert job.receipt is not None

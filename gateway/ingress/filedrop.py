@@ -12,20 +12,22 @@ The message id is derived from the file's path and content, so a crash between r
 moving never records the file twice.
 
 Only regular files inside the drop folders are read, opened without following a link: a symbolic
-link (a file or a mapping folder), a file with more than one hard link, or one larger than
-``max_message_bytes`` (counted while reading) is not read but refused: recorded as refused with
-the reason (no payload) and moved to ``done/`` with its receipt, the link itself, never what it
-points at. FIFOs, devices and sockets are left alone (skipped, logged once).
+link, a file with more than one hard link, or one larger than ``max_message_bytes`` (counted
+while reading) is not read but refused: recorded as refused with the reason (no payload) and
+moved to ``done/`` with its receipt, the link itself, never what it points at. A mapping folder
+that is a link, FIFOs, devices and sockets are left alone (skipped, logged once).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import stat
 import threading
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,15 +51,16 @@ class Taken:
     refused: str | None = None
 
 
-_SPECIAL = "not a regular file (a folder, FIFO, device or socket): left alone"
+_SPECIAL = "not a regular file in the drop folder (a folder, FIFO, device or socket)"
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
 
 
-def read_drop_file(path: Path, root: Path, limit: int) -> Taken | None:
-    """The bytes of a regular file inside ``root`` (the drop folder, resolved), read through a
-    descriptor opened without following a link and at most ``limit`` bytes of them; a
-    :class:`Taken` with the reason when the file is refused unread; None when it is not a file
-    to take at all (gone, a folder, a FIFO, device or socket)."""
+def read_drop_file(path: Path, folders: Collection[Path], limit: int) -> Taken | None:
+    """The bytes of a regular file inside one of ``folders`` (the drop folders, resolved), read
+    through a descriptor opened without following a link and at most ``limit`` bytes of them; a
+    :class:`Taken` with the reason when the file is refused unread (it is moved aside); None
+    when it is not a file to take at all (gone, a folder, a FIFO, device or socket, or found
+    outside the drop folders)."""
     try:
         seen = path.lstat()
     except FileNotFoundError:
@@ -66,14 +69,16 @@ def read_drop_file(path: Path, root: Path, limit: int) -> Taken | None:
         return Taken(refused="a symbolic link: the file drop reads only regular files")
     if not stat.S_ISREG(seen.st_mode):
         return None
-    if not path.resolve().is_relative_to(root):
-        return Taken(refused="outside the drop folder (a linked folder): not read")
+    if not any(path.resolve().is_relative_to(folder) for folder in folders):
+        return None  # a folder on its way was swapped for a link: not ours to read or move
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         return None
-    except OSError:  # ELOOP: it became a link since lstat
-        return Taken(refused="a symbolic link: the file drop reads only regular files")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # it became a link since lstat
+            return Taken(refused="a symbolic link: the file drop reads only regular files")
+        return Taken(refused=f"the file could not be opened: {exc.strerror}")
     with os.fdopen(fd, "rb") as handle:
         opened = os.fstat(handle.fileno())
         if not stat.S_ISREG(opened.st_mode):
@@ -107,6 +112,9 @@ class FileDrop:
             folder = self.root / direction.value
             jobs += [(p, direction, None) for p in sorted(folder.glob("*.xml")) if not _skip(p)]
         for sub in sorted((self.root / "outbound").iterdir()):
+            if sub.is_symlink():  # a linked mapping folder: its files are not ours to move
+                self._leave_alone(sub, "a symbolic link to a folder: not read")
+                continue
             if sub.is_dir() and sub.name != "done" and "." in sub.name:
                 standard, mapping = sub.name.split(".", 1)
                 jobs += [
@@ -116,6 +124,11 @@ class FileDrop:
                 ]
         return jobs
 
+    def _leave_alone(self, path: Path, reason: str) -> None:
+        if path not in self._left_alone:  # logged once
+            self._left_alone.add(path)
+            log.warning("filedrop.left_alone", file=path.name, reason=reason)
+
     def poll_once(self, batch: int = 100) -> int:
         """Take every complete file once, ``batch`` at a time (``receive_many``: recorded
         together); return how many were taken. A file that could not be recorded stays."""
@@ -123,13 +136,12 @@ class FileDrop:
         jobs = self._jobs()
         for start in range(0, len(jobs), batch):
             items: list[tuple[Path, Direction, Incoming]] = []
-            root = self.root.resolve()
+            folders = {self.root.resolve(), *((self.root / d).resolve() for d in Direction)}
             for path, direction, mapping in jobs[start : start + batch]:
-                got = read_drop_file(path, root, self.receiver.max_bytes)
+                got = read_drop_file(path, folders, self.receiver.max_bytes)
                 if got is None:
-                    if path not in self._left_alone and path.exists():
-                        self._left_alone.add(path)
-                        log.warning("filedrop.left_alone", file=path.name, reason=_SPECIAL)
+                    if os.path.lexists(path):
+                        self._leave_alone(path, _SPECIAL)
                     continue
                 relative = path.relative_to(self.root)
                 if got.refused is None:

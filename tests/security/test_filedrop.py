@@ -1,7 +1,7 @@
 """The file drop reads only regular files inside its folders, through a descriptor that does not
-follow links, and never more than the size limit: links, linked folders, hard links and oversize
-files are refused unread (recorded, moved aside with a receipt saying why); FIFOs, devices and
-sockets are left alone."""
+follow links, and never more than the size limit: links, hard links and oversize files are
+refused unread (recorded, moved aside with a receipt saying why); FIFOs, devices, sockets and
+linked mapping folders are left alone."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def _dangling(folder: Path, secret: Path) -> Path:
 
 
 def _linked_folder(folder: Path, secret: Path) -> Path:
+    """A mapping folder that is a link to the secret's folder, a JSON file in it."""
     (folder / "outbound" / "iwmo.toewijzing").symlink_to(secret.parent, target_is_directory=True)
     data = secret.parent / "x.json"
     data.write_bytes((EXAMPLES / "toewijzing.json").read_bytes())
@@ -85,7 +86,6 @@ REFUSED: list[tuple[Callable[[Path, Path], Path], str]] = [
     (_symlink, "symbolic link"),
     (_symlink_to_etc, "symbolic link"),
     (_dangling, "symbolic link"),
-    (_linked_folder, "outside the drop folder"),
     (_hard_link, "hard link"),
     (_oversize, f"larger than {LIMIT} bytes"),
 ]
@@ -119,8 +119,12 @@ def test_a_file_that_is_not_plainly_ours_is_refused_unread(
     assert filedrop.poll_once() == 0
 
 
-def test_special_files_are_left_alone(drop: tuple[Gateway, FileDrop, Path]) -> None:
-    gateway, filedrop, _ = drop
+def test_special_files_and_linked_folders_are_left_alone(
+    drop: tuple[Gateway, FileDrop, Path],
+) -> None:
+    """Not read, not moved: a linked mapping folder's files are someone else's."""
+    gateway, filedrop, secret = drop
+    outside = _linked_folder(filedrop.root, secret)
     outbound = filedrop.root / "outbound"
     os.mkfifo(outbound / "pipe.xml")  # reading it would block the poller for ever
     server = socket.socket(socket.AF_UNIX)
@@ -132,6 +136,7 @@ def test_special_files_are_left_alone(drop: tuple[Gateway, FileDrop, Path]) -> N
         assert filedrop.poll_once() == 0
         assert gateway.ledger.tree_size() == before
         assert (outbound / "pipe.xml").exists() and (outbound / "sock.xml").exists()
+        assert outside.exists() and secret.read_bytes() == SECRET
     finally:
         server.close()
 
@@ -154,7 +159,7 @@ def test_the_size_is_capped_while_reading(tmp_path: Path) -> None:
     with open(huge, "wb") as handle:
         handle.truncate(8 * 1024**3)
     started = time.monotonic()
-    taken = read_drop_file(huge, tmp_path.resolve(), LIMIT)
+    taken = read_drop_file(huge, {tmp_path.resolve()}, LIMIT)
     assert taken is not None and taken.refused and "larger than" in taken.refused
     assert time.monotonic() - started < 1.0
 
