@@ -5,7 +5,7 @@
     {"messages": [
         {"body": "<base64 of the XML>",             required
          "message_id": "<UUID>",                    optional: makes a resend idempotent
-         "correlation_id": "...",                   optional
+         "correlation_id": "...",                   optional: a safe id (envelope.checked_id)
          "content_type": "application/xml"},        optional
         ...
     ]}
@@ -14,7 +14,7 @@ The whole batch goes through :meth:`gateway.receive.Receiver.receive_many`: the 
 ``received`` and verdict entries are recorded in one transaction, the accepted ones published
 with their confirms in flight together, and only then is the answer sent. The answer holds one
 result per message, in the order sent: the HTTP status the single endpoint would have answered
-for it (202, 403, 422, or 503 when it could not be recorded: send it again, with its
+for it (202, 403, 409, 422, or 503 when it could not be recorded: send it again, with its
 ``message_id`` that is safe) and its receipt. The batch answers 202 when every message got 202,
 207 (Multi-Status) otherwise.
 

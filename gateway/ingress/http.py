@@ -16,7 +16,9 @@ Callers authenticate (``gateway/ops/auth.py``) once identities are configured; a
 sender is not a party the caller may send as is refused with 403 and recorded.
 
 An optional ``X-Message-Id`` header (a UUID) makes a POST idempotent: sending the same id again
-returns the first receipt and does nothing twice. ``X-Correlation-Id`` is carried along.
+returns the first receipt and does nothing twice; the same id from another identity is answered
+409. ``X-Correlation-Id`` (``envelope.checked_id``: at most 128 safe characters; 400 otherwise)
+is carried along.
 """
 
 from __future__ import annotations
