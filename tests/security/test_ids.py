@@ -14,6 +14,8 @@ import pytest
 from gateway.bus.wire import Unreadable
 from gateway.envelope import BadId, checked_id
 from gateway.ingress.amqp import _incoming
+from gateway.ledger import Event
+from gateway.ops.parking import ParkingRecorder, stranger_id
 from tests.conftest import EXAMPLES
 from tests.security.conftest import Doors, as_
 
@@ -152,3 +154,13 @@ def test_a_message_id_taken_over_http_is_a_conflict_in_a_batch_and_over_amqp(
 
 def _props(message_id: str) -> pika.BasicProperties:
     return pika.BasicProperties(message_id=message_id, headers={"x-kp-direction": "inbound"})
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("unsafe", ["../..", ".hidden", "999990019 x", "é" * 60], ids=range(4))
+def test_a_parked_stranger_is_never_recorded_under_an_unsafe_id(doors: Doors, unsafe: str) -> None:
+    properties = pika.BasicProperties(message_id=unsafe)
+    ParkingRecorder(doors.gateway.ledger).handle(properties, WMO301)
+    assert not doors.gateway.ledger.history(unsafe)
+    history = doors.gateway.ledger.history(stranger_id(properties, WMO301))
+    assert [e.event for e in history] == [Event.PARKED]
