@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from gateway.logs import mask_bsns
+
 
 class Direction(StrEnum):
     """Seen from our organisation: ``outbound`` goes to a counterpart, ``inbound`` came from one."""
@@ -49,13 +51,24 @@ class BadId(ValueError):
 
 def checked_id(value: str, what: str = "message id") -> str:
     """``value`` if it is a safe id (a UUID in its usual form is one); else :class:`BadId`.
-    Every door checks the ids a sender chose with this."""
+    Every door checks the ids a sender chose with this. An id that is not a UUID and holds a
+    nine-digit number passing the 11-proef (a BSN, perhaps) is refused too: ids are shown and
+    logged and name files where no personal data may be."""
     if not _SAFE_ID.fullmatch(value):
         raise BadId(
             f"{what} must be a UUID or at most {ID_MAX} of the characters A-Z a-z 0-9 . _ : - "
             "(not starting with a dot)"
         )
+    if mask_bsns(value) != value and not _is_uuid(value):
+        raise BadId(f"{what} must not hold a BSN (a nine-digit number passing the 11-proef)")
     return value
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from gateway.app import Gateway
 from gateway.config import Settings
 from gateway.ledger import Entry, Event, Query, Status
 from gateway.ledger.sql import SqlLedger
-from gateway.logs import configure_logging
+from gateway.logs import configure_logging, mask_bsns
 from gateway.ops.parking import stranger_id
 from gateway.service import Services
 from tests.conftest import EXAMPLES, PG_URL, drawn_examples
@@ -390,8 +390,13 @@ def _taken_by_ingress(message: Drawn) -> bool:
     def ident(value: object) -> bool:  # text of the safe charset (envelope.checked_id), or none
         if value is None:
             return True
-        safe = re.fullmatch(r"[\w:-][\w.:-]{0,127}", _text(value) or "x", re.ASCII)
-        return text(value) and safe is not None
+        given = _text(value) or "x"
+        safe = re.fullmatch(r"[\w:-][\w.:-]{0,127}", given, re.ASCII)
+        try:  # no BSN in it, unless it is a UUID (whose digits may look like one)
+            no_bsn = mask_bsns(given) == given or str(uuid.UUID(given)) == given.lower()
+        except ValueError:
+            no_bsn = False
+        return text(value) and safe is not None and no_bsn
 
     direction = headers.get("x-kp-direction")
     return (

@@ -23,7 +23,16 @@ WMO301 = (EXAMPLES / "WMO301-ontvangen.xml").read_bytes()
 TOEWIJZING = (EXAMPLES / "toewijzing.json").read_bytes()  # sent by gemeente 0363
 MAPPED = "/v1/messages/outbound/iwmo/toewijzing"
 
-GOOD = [str(uuid.uuid4()), "bericht-17", "a" * 128, "urn:uuid:1", "x.y_z:1-2", "_1"]
+GOOD = [
+    str(uuid.uuid4()),
+    "bericht-17",
+    "a" * 128,
+    "urn:uuid:1",
+    "x.y_z:1-2",
+    "_1",
+    "123456789",  # nine digits, but no BSN (the 11-proef fails)
+    "4b6f0f2e-1c52-4e0b-9d55-999990019abc",  # a UUID whose digits look like one
+]
 BAD = [
     "",
     ".hidden",
@@ -36,6 +45,8 @@ BAD = [
     "bericht-é",
     "nul\x00",
     "quote'",
+    "999990019",  # a BSN
+    "bericht-999990019-1",
 ]
 
 
