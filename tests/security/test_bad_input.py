@@ -46,6 +46,19 @@ def _huge_text_xml() -> bytes:
     return body
 
 
+def _entity_bomb() -> bytes:
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    return f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY l0 "lol">{lol}]><r>&l9;</r>'.encode()
+
+
+def _external_entity() -> bytes:
+    return b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
+
+
+def _not_utf8_xml() -> bytes:
+    return WMO301.replace(b"<iwmo:Eenheid>04", b"<iwmo:Eenheid>\xff\xfe04", 1)
+
+
 def _not_utf8_json() -> bytes:
     return b'{"gemeente": "\xff\xfe"}'
 
@@ -117,6 +130,9 @@ CASES = [
     *[(door, MAPPING, _not_utf8_json) for door in ("http", "amqp")],
     *[(door, None, _deep_xml) for door in ("http", "batch", "amqp", "file")],
     *[(door, None, _huge_text_xml) for door in ("http", "amqp", "file")],
+    *[(door, None, _entity_bomb) for door in ("http", "batch", "amqp", "file")],
+    *[(door, None, _external_entity) for door in ("http", "batch", "amqp", "file")],
+    *[(door, None, _not_utf8_xml) for door in ("http", "amqp", "file")],
 ]
 
 
@@ -141,6 +157,8 @@ def test_bad_input_is_refused_with_a_recorded_verdict_on_every_door(
     assert history[-1].event is Event.REJECTED, [e.event for e in history]
     assert history[-1].detail["errors"] == first.receipt["errors"]
     # no value of the message, nor an exception's own text, in what the sender is told
+    told = json.dumps(first.receipt)
+    assert "root:" not in told and "lollol" not in told, told  # no entity was expanded
     assert not any("aaaaaaaa" in e or "1111111" in e for e in first.receipt["errors"]), [
         e[:300] for e in first.receipt["errors"]
     ]
