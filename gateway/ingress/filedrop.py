@@ -110,7 +110,12 @@ class FileDrop:
         jobs: list[tuple[Path, Direction, str | None]] = []
         for direction in Direction:
             folder = self.root / direction.value
+            if (folder / "done").is_symlink():  # what is taken would be moved wherever it points
+                self._leave_alone(folder, "its done/ is a symbolic link: nothing is taken")
+                continue
             jobs += [(p, direction, None) for p in sorted(folder.glob("*.xml")) if not _skip(p)]
+        if (self.root / "outbound" / "done").is_symlink():
+            return jobs
         for sub in sorted((self.root / "outbound").iterdir()):
             if sub.is_symlink():  # a linked mapping folder: its files are not ours to move
                 self._leave_alone(sub, "a symbolic link to a folder: not read")

@@ -183,3 +183,17 @@ def test_a_receipt_is_not_written_through_a_planted_link(
     assert secret.read_bytes() == SECRET
     assert gateway.ledger.history(str(message_id))  # recorded; the file stays to be seen to
     assert path.exists()
+
+
+def test_nothing_is_taken_while_done_is_a_link(drop: tuple[Gateway, FileDrop, Path]) -> None:
+    """Files are moved into ``done/``: a link planted there would send them anywhere."""
+    gateway, filedrop, secret = drop
+    done = filedrop.root / "inbound" / "done"
+    done.rmdir()
+    done.symlink_to(secret.parent, target_is_directory=True)
+    good = filedrop.root / "inbound" / "good.xml"
+    good.write_bytes((EXAMPLES / "WMO301-ontvangen.xml").read_bytes())
+    before = gateway.ledger.tree_size()
+    assert filedrop.poll_once() == 0
+    assert good.exists() and sorted(p.name for p in secret.parent.iterdir()) == [secret.name]
+    assert gateway.ledger.tree_size() == before
