@@ -15,7 +15,8 @@ Only regular files inside the drop folders are read, opened without following a 
 link, a file with more than one hard link, or one larger than ``max_message_bytes`` (counted
 while reading) is not read but refused: recorded as refused with the reason (no payload) and
 moved to ``done/`` with its receipt, the link itself, never what it points at. A mapping folder
-that is a link, FIFOs, devices and sockets are left alone (skipped, logged once).
+that is a link, FIFOs, devices and sockets are left alone (skipped, logged once), and nothing
+is taken from a folder whose ``done/`` is a link.
 """
 
 from __future__ import annotations
