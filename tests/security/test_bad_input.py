@@ -7,16 +7,21 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pika
 import pytest
+from fastapi.testclient import TestClient
 
+from gateway.app import Gateway
 from gateway.bus.publisher import connect
+from gateway.config import Settings
+from gateway.ingress.http import make_app
 from gateway.ledger import Event
 from tests.conftest import EXAMPLES
+from tests.counterparts.helpers import counterpart_settings
 from tests.security.conftest import Doors, as_
 
 pytestmark = pytest.mark.integration
@@ -186,3 +191,39 @@ def test_a_login_form_that_is_not_utf8_is_answered_4xx(doors: Doors, form: bytes
         "/ui/login", content=form, headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert 400 <= response.status_code < 500, response.text
+
+
+SOAP = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>%s</s:Body></s:Envelope>'
+COUNTERPART_INPUTS = {
+    "deep": _deep_xml,
+    "not-utf8": lambda: b"<?xml version='1.0' encoding='utf-8'?><a>\xff\xfe</a>",
+    "deep-in-soap": lambda: SOAP % (b"<a>" * 5000 + b"</a>" * 5000),
+    "huge-text-in-soap": lambda: SOAP % (b"<a>" + b"x" * (24 * MIB) + b"</a>"),
+    "entity-bomb": _entity_bomb,
+}
+
+
+@pytest.fixture
+def counterpart_doors(settings: Settings) -> Iterator[tuple[Gateway, TestClient]]:
+    adapters = ("adapters.istandaarden", "adapters.ggk", "adapters.corv")
+    gateway = Gateway(counterpart_settings(settings, adapters=adapters))
+    gateway.declare_topology()
+    try:
+        with TestClient(make_app(gateway), raise_server_exceptions=False) as client:
+            yield gateway, client
+    finally:
+        gateway.close()
+
+
+@pytest.mark.parametrize("door", ["/v1/ggk", "/v1/corv"])
+@pytest.mark.parametrize("name", sorted(COUNTERPART_INPUTS))
+def test_bad_input_on_the_counterparts_doors_is_refused_with_a_verdict(
+    counterpart_doors: tuple[Gateway, TestClient], door: str, name: str
+) -> None:
+    gateway, client = counterpart_doors
+    before = gateway.ledger.tree_size()
+    response = client.post(door, content=COUNTERPART_INPUTS[name]())
+    assert response.status_code == 400, response.text[:300]
+    assert "Fault" in response.text and "root:" not in response.text
+    new = [gateway.ledger.entry(s) for s in range(before + 1, gateway.ledger.tree_size() + 1)]
+    assert [e.event for e in new if e] == [Event.RECEIVED, Event.REJECTED]
