@@ -110,7 +110,8 @@ def test_every_mapping_gives_a_message_valid_against_ours_and_the_public_xsd(
 
 
 def test_mapping_names_are_the_files() -> None:
-    assert mapping.mapping_names() == sorted(CASES)
+    # the gemeente's here, the aanbieder's in test_aanbieder_mappings.py
+    assert set(CASES) <= set(mapping.mapping_names())
 
 
 def test_stop_requires_einddatum_and_reden_and_names_the_field() -> None:
@@ -242,7 +243,7 @@ def test_value_lists_and_extends_in_the_mapping_engine(tmp_path) -> None:
     assert out == {"A": {"B": "1", "C": "2", "Codes": {"Code": ["1", "2"]}}}
     with pytest.raises(MappingError, match=r"^b: is required"):
         apply_mapping(spec, {"c": "2", "codes": [1]}, {})
-    with pytest.raises(MappingError, match=r"codes\[0\]: 'x' is not a whole number"):
+    with pytest.raises(MappingError, match=r"codes\[0\]: is not a whole number"):
         apply_mapping(spec, copy.deepcopy({"b": "1", "c": "2", "codes": ["x"]}), {})
 
 
