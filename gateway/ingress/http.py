@@ -3,6 +3,8 @@
 - ``POST /v1/messages/outbound``: a standard message (XML) from the back-office, to send.
 - ``POST /v1/messages/outbound/{standard}/{mapping}``: back-office JSON, mapped to a message.
 - ``POST /v1/messages/inbound``: a message (XML) from a counterpart.
+- ``?dry_run=true`` on the two outbound routes: the verdict the message would get (200: status,
+  findings with rule and retourcode, errors), judged as a real send, nothing recorded or sent.
 - ``POST /v1/messages/outbound/batch``, ``POST /v1/messages/inbound/batch``: several messages
   (base64 in a JSON object) in one request, received together, one result per message
   (``gateway/ingress/batch.py``).
@@ -29,7 +31,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Path, Request
+from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -45,6 +47,7 @@ from gateway.openapi import (
     BatchAnswer,
     BatchRefusal,
     Contract,
+    DryRun,
     Liveness,
     Problem,
     Readiness,
@@ -127,6 +130,14 @@ MessageId = Annotated[
     ),
 ]
 CorrelationId = Annotated[str | None, Header(description="carried along with the message")]
+DryRunFlag = Annotated[
+    bool,
+    Query(
+        description="only judge: answer 200 with the verdict the message would get (its "
+        "findings and retourcodes, the rules reading the ledger as for a real send); nothing is "
+        "recorded or sent"
+    ),
+]
 RECEIVED = "received and recorded: accepted (published), or, inbound, rejected with a retour"
 
 
@@ -161,6 +172,7 @@ def make_app(gateway: Gateway) -> FastAPI:
         mapping: tuple[str, str] | None,
         message_id: str | None,
         correlation_id: str | None,
+        dry_run: bool = False,
     ) -> JSONResponse:
         identity = auth.require_sender(request)
         if mapping is not None and mapping[1] not in known.get(mapping[0], ()):
@@ -181,23 +193,28 @@ def make_app(gateway: Gateway) -> FastAPI:
         )
         try:
             if mapping is None:
-                receipt = await run_in_threadpool(gateway.receiver.receive, envelope)
+                receipt = await run_in_threadpool(gateway.receiver.receive, envelope, None, dry_run)
             else:
                 receipt = await run_in_threadpool(
-                    gateway.receiver.receive_mapped, envelope, *mapping
+                    gateway.receiver.receive_mapped, envelope, *mapping, dry_run
                 )
         except Exception as exc:  # not recorded: nothing may be acknowledged
             log.error("ingress.not_recorded", error=type(exc).__name__)
             not_recorded = "not recorded (ledger unavailable); send it again with this message_id"
             return JSONResponse({"message_id": envelope.message_id, "error": not_recorded}, 503)
+        if dry_run:  # the verdict only; a sender the caller may not send as is 403, as sent
+            verdict = {**receipt.to_dict(), "dry_run": True}
+            return JSONResponse(verdict, 403 if receipt.forbidden else 200)
         return JSONResponse(receipt.to_dict(), _status(receipt, direction))
 
-    def ingest_doc(refused: str, *statuses: int) -> dict[str, Any]:
+    def ingest_doc(refused: str, *statuses: int, dry_run: bool = False) -> dict[str, Any]:
+        judged = "dry_run=true: the verdict it would get; nothing recorded or sent"
         return contract.route(
             400,
             413,
             *statuses,
             bodies={
+                **({200: (judged, DryRun)} if dry_run else {}),
                 202: (RECEIVED, Receipt),
                 403: ("may not send messages, or not as the message's sender", Problem | Receipt),
                 422: (refused, Receipt),
@@ -213,13 +230,18 @@ def make_app(gateway: Gateway) -> FastAPI:
         status_code=202,
         tags=["messages"],
         openapi_extra=xml,
-        **ingest_doc(f"{refused}, or rejected by the standard's rules"),
+        **ingest_doc(f"{refused}, or rejected by the standard's rules", dry_run=True),
     )
     async def post_outbound(
-        request: Request, x_message_id: MessageId = None, x_correlation_id: CorrelationId = None
+        request: Request,
+        x_message_id: MessageId = None,
+        x_correlation_id: CorrelationId = None,
+        dry_run: DryRunFlag = False,
     ) -> JSONResponse:
         """Send a standard message (XML) from the back-office to its counterpart."""
-        return await ingest(request, Direction.OUTBOUND, None, x_message_id, x_correlation_id)
+        return await ingest(
+            request, Direction.OUTBOUND, None, x_message_id, x_correlation_id, dry_run
+        )
 
     if known:
         standards = sorted(known)
@@ -242,7 +264,9 @@ def make_app(gateway: Gateway) -> FastAPI:
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 }
             },
-            **ingest_doc(f"{refused}, not mappable, or rejected by the standard's rules", 404),
+            **ingest_doc(
+                f"{refused}, not mappable, or rejected by the standard's rules", 404, dry_run=True
+            ),
         )
         async def post_mapped(
             request: Request,
@@ -250,11 +274,17 @@ def make_app(gateway: Gateway) -> FastAPI:
             mapping: str = mapping_path,
             x_message_id: MessageId = None,
             x_correlation_id: CorrelationId = None,
+            dry_run: DryRunFlag = False,
         ) -> JSONResponse:
             """Send back-office JSON (e.g. ``iwmo/toewijzing``), mapped to the standard's
             message."""
             return await ingest(
-                request, Direction.OUTBOUND, (standard, mapping), x_message_id, x_correlation_id
+                request,
+                Direction.OUTBOUND,
+                (standard, mapping),
+                x_message_id,
+                x_correlation_id,
+                dry_run,
             )
 
     @app.post(
