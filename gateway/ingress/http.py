@@ -4,7 +4,9 @@
 - ``POST /v1/messages/outbound/{standard}/{mapping}``: back-office JSON, mapped to a message.
 - ``POST /v1/messages/inbound``: a message (XML) from a counterpart.
 - ``?dry_run=true`` on the two outbound routes: the verdict the message would get (200: status,
-  findings with rule and retourcode, errors), judged as a real send, nothing recorded or sent.
+  findings with rule and retourcode), judged as a real send, nothing recorded or sent; refused
+  (not a message the rules could judge, or a sender the caller may not send as) it is answered
+  as a real send would be (422, 403), with the errors.
 - ``POST /v1/messages/outbound/batch``, ``POST /v1/messages/inbound/batch``: several messages
   (base64 in a JSON object) in one request, received together, one result per message
   (``gateway/ingress/batch.py``).
@@ -131,13 +133,22 @@ MessageId = Annotated[
 ]
 CorrelationId = Annotated[str | None, Header(description="carried along with the message")]
 DryRunFlag = Annotated[
-    bool,
+    str | None,
     Query(
-        description="only judge: answer 200 with the verdict the message would get (its "
+        description="true: only judge: answer 200 with the verdict the message would get (its "
         "findings and retourcodes, the rules reading the ledger as for a real send); nothing is "
-        "recorded or sent"
+        "recorded or sent",
+        json_schema_extra={"enum": ["true", "false"]},
     ),
 ]
+
+
+def _dry_run(value: str | None) -> bool:
+    if value not in (None, "true", "false"):
+        raise HTTPException(400, "dry_run must be true or false")
+    return value == "true"
+
+
 RECEIVED = "received and recorded: accepted (published), or, inbound, rejected with a retour"
 
 
@@ -172,9 +183,10 @@ def make_app(gateway: Gateway) -> FastAPI:
         mapping: tuple[str, str] | None,
         message_id: str | None,
         correlation_id: str | None,
-        dry_run: bool = False,
+        dry_run_flag: str | None = None,
     ) -> JSONResponse:
         identity = auth.require_sender(request)
+        dry_run = _dry_run(dry_run_flag)
         if mapping is not None and mapping[1] not in known.get(mapping[0], ()):
             raise HTTPException(404, f"no mapping {mapping[0]}/{mapping[1]}")
         try:
@@ -202,13 +214,15 @@ def make_app(gateway: Gateway) -> FastAPI:
             log.error("ingress.not_recorded", error=type(exc).__name__)
             not_recorded = "not recorded (ledger unavailable); send it again with this message_id"
             return JSONResponse({"message_id": envelope.message_id, "error": not_recorded}, 503)
-        if dry_run:  # the verdict only; a sender the caller may not send as is 403, as sent
+        if dry_run:  # the verdict, 200 once the rules judged it; else answered as if sent
+            status = _status(receipt, direction)
             verdict = {**receipt.to_dict(), "dry_run": True}
-            return JSONResponse(verdict, 403 if receipt.forbidden else 200)
+            return JSONResponse(verdict, 200 if receipt.status != "refused" else status)
         return JSONResponse(receipt.to_dict(), _status(receipt, direction))
 
     def ingest_doc(refused: str, *statuses: int, dry_run: bool = False) -> dict[str, Any]:
         judged = "dry_run=true: the verdict it would get; nothing recorded or sent"
+        receipt: Any = Receipt | DryRun if dry_run else Receipt  # refused, in a dry run too
         return contract.route(
             400,
             413,
@@ -216,8 +230,8 @@ def make_app(gateway: Gateway) -> FastAPI:
             bodies={
                 **({200: (judged, DryRun)} if dry_run else {}),
                 202: (RECEIVED, Receipt),
-                403: ("may not send messages, or not as the message's sender", Problem | Receipt),
-                422: (refused, Receipt),
+                403: ("may not send messages, or not as the message's sender", Problem | receipt),
+                422: (refused, receipt),
                 503: ("not recorded (ledger unavailable): send it again, same id", Unrecorded),
             },
         )
@@ -236,7 +250,7 @@ def make_app(gateway: Gateway) -> FastAPI:
         request: Request,
         x_message_id: MessageId = None,
         x_correlation_id: CorrelationId = None,
-        dry_run: DryRunFlag = False,
+        dry_run: DryRunFlag = None,
     ) -> JSONResponse:
         """Send a standard message (XML) from the back-office to its counterpart."""
         return await ingest(
@@ -274,7 +288,7 @@ def make_app(gateway: Gateway) -> FastAPI:
             mapping: str = mapping_path,
             x_message_id: MessageId = None,
             x_correlation_id: CorrelationId = None,
-            dry_run: DryRunFlag = False,
+            dry_run: DryRunFlag = None,
         ) -> JSONResponse:
             """Send back-office JSON (e.g. ``iwmo/toewijzing``), mapped to the standard's
             message."""

@@ -80,13 +80,16 @@ def test_a_dry_run_answers_the_verdict_and_records_and_publishes_nothing(gateway
         xml = mapping.map_in("iwmo", "declaratie", _declaratie("iwmo"), dt.datetime.now())
         answer = client.post("/v1/messages/outbound?dry_run=true", content=xml)
         assert answer.json()["status"] == "accepted", answer.json()
-        # Not mappable or not schema-valid: the same errors as a real send, and 200.
+        # Not mappable (nothing the rules could judge): answered as a real send, 422, with the
+        # same errors; a dry_run that is neither true nor false is a malformed request.
         broken = _start("iwmo")
         del broken["starts"][0]["begindatum"]
         answer = client.post(route, json=broken)
-        assert answer.status_code == 200
+        assert answer.status_code == 422 and answer.json()["dry_run"] is True
         assert answer.json()["status"] == "refused"
         assert answer.json()["errors"] == ["mapping iwmo/start: starts[0].begindatum: is required"]
+        wrong = client.post(route.replace("true", "yes"), json=_start("iwmo"))
+        assert wrong.status_code == 400 and "dry_run" in wrong.json()["detail"]
         assert (_recorded(gateway), _queued(gateway)) == (recorded, queued)
 
         # A dry run twice says the same; a real send of it is then accepted and recorded once.

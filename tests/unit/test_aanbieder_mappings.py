@@ -363,3 +363,33 @@ def test_the_json_format_documented_is_the_one_tested() -> None:
     readme = (mapping_root() / "README.md").read_text()
     for name in CASES:
         assert f"## {name} (version 1)" in readme, name
+
+
+@pytest.mark.integration
+def test_a_large_mapped_declaratie_is_judged_on_the_streaming_path_naming_json_items(
+    settings,
+) -> None:
+    """A mapped export larger than ``STREAM_ABOVE`` is read record by record on receive (as
+    any large 323 is); a rule over earlier messages that fires on its last prestatie names that
+    JSON item."""
+    from gateway.adapter import Registry
+    from gateway.envelope import Direction, Envelope
+    from gateway.ledger import open_ledger
+    from gateway.receive import REJECTED, STREAM_ABOVE, Receiver
+    from gateway.validate import SchemaCache
+
+    data = _export(1500, 2)
+    assert len(mapping.map_in("ijw", "declaratie", data, NOW)) > STREAM_ABOVE
+    ledger = open_ledger(settings.ledger_dsn, "k")
+    receiver = Receiver(
+        Registry.load(settings.adapters, settings), SchemaCache(), ledger, [].append, 10**8
+    )
+    try:
+        envelope = Envelope(json.dumps(data).encode(), Direction.OUTBOUND)
+        receipt = receiver.receive_mapped(envelope, "ijw", "declaratie")
+    finally:
+        ledger.close()
+    assert receipt.status == REJECTED  # no toewijzing 5001 was received (TR338)
+    found = {(f.rule, f.source) for f in receipt.findings}
+    assert ("TR338", "clienten[1499].prestaties[1]") in found
+    assert len([f for f in receipt.findings if f.rule == "TR338"]) == 3000
