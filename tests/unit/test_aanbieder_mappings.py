@@ -393,3 +393,14 @@ def test_a_large_mapped_declaratie_is_judged_on_the_streaming_path_naming_json_i
     found = {(f.rule, f.source) for f in receipt.findings}
     assert ("TR338", "clienten[1499].prestaties[1]") in found
     assert len([f for f in receipt.findings if f.rule == "TR338"]) == 3000
+
+
+def test_the_readme_s_first_aanbieder_message_maps_to_a_valid_wmo305(reference) -> None:
+    readme = (mapping_root().parent / "README.md").read_text()
+    section = readme.split("## For zorgaanbieders", 1)[1].split("\n## ", 1)[0]
+    command = section.split("```sh", 1)[1].split("```", 1)[0]
+    assert "/v1/messages/outbound/iwmo/start" in command
+    data = json.loads(command.split("-d '", 1)[1].rsplit("'", 1)[0])
+    xml = mapping.map_in("iwmo", "start", data, NOW)
+    assert_valid(public_schema(reference, Bericht("iwmo", 305)), xml)
+    assert data == _start("iwmo")  # the message the end-to-end test sends
