@@ -404,3 +404,32 @@ def test_the_readme_s_first_aanbieder_message_maps_to_a_valid_wmo305(reference) 
     xml = mapping.map_in("iwmo", "start", data, NOW)
     assert_valid(public_schema(reference, Bericht("iwmo", 305)), xml)
     assert data == _start("iwmo")  # the message the end-to-end test sends
+
+
+def test_a_value_the_xsd_refuses_is_named_by_its_json_field_and_not_quoted(settings) -> None:
+    """A product code too long for the XSD in the second start, a gemeente code of letters:
+    refused on the real receive path, each error naming the element and the JSON field, and
+    neither value."""
+    from gateway.adapter import Registry
+    from gateway.envelope import Direction, Envelope
+    from gateway.ledger import open_ledger
+    from gateway.receive import REFUSED, Receiver
+    from gateway.validate import SchemaCache
+
+    data = _start("iwmo")
+    data["gemeente"] = "abcd"
+    data["starts"].append({**data["starts"][0], "productcode": "02A01XYZ"})
+    ledger = open_ledger(settings.ledger_dsn, "k")
+    receiver = Receiver(
+        Registry.load(settings.adapters, settings), SchemaCache(), ledger, [].append, 10**7
+    )
+    try:
+        envelope = Envelope(json.dumps(data).encode(), Direction.OUTBOUND)
+        receipt = receiver.receive_mapped(envelope, "iwmo", "start")
+    finally:
+        ledger.close()
+    assert receipt.status == REFUSED
+    text = "\n".join(receipt.errors)
+    assert "/Bericht/Header/Ontvanger (JSON gemeente): " in text
+    assert "StartProduct[2]/Product/Code (JSON starts[1].productcode): " in text
+    assert "abcd" not in text and "02A01XYZ" not in text
