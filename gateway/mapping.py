@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,23 +251,28 @@ def _apply(
             raise MappingError(field_name, "is required")
         _put(out, spec.target, _FORMATS[spec.format](value, field_name))
     for lst in lists:
-        items = _lookup(data, lst.source)
-        field_name = f"{where}{lst.source}"
-        if items is _MISSING:
-            if lst.optional:
-                continue
-            raise MappingError(field_name, "is required (a list)")
-        if not isinstance(items, list) or not items:
-            raise MappingError(field_name, "expected a non-empty list")
-        built: list[Any] = []
-        for index, item in enumerate(items):
-            if lst.value is not None:
-                built.append(_FORMATS[lst.value.format](item, f"{field_name}[{index}]"))
-                continue
-            element: dict[str, Any] = {}
-            _apply(lst.fields, lst.lists, item, element, f"{field_name}[{index}].", context)
-            built.append(element)
-        _put(out, lst.target, built)
+        if lst.optional and _lookup(data, lst.source) is _MISSING:
+            continue
+        _put(out, lst.target, list(map_items(lst, data, context, where)))
+
+
+def map_items(
+    lst: ListSpec, data: Any, context: Mapping[str, Any], where: str = ""
+) -> Iterator[Any]:
+    """The target items of one list, one at a time (a large list need not be built whole)."""
+    items = _lookup(data, lst.source)
+    field_name = f"{where}{lst.source}"
+    if items is _MISSING:
+        raise MappingError(field_name, "is required (a list)")
+    if not isinstance(items, list) or not items:
+        raise MappingError(field_name, "expected a non-empty list")
+    for index, item in enumerate(items):
+        if lst.value is not None:
+            yield _FORMATS[lst.value.format](item, f"{field_name}[{index}]")
+            continue
+        element: dict[str, Any] = {}
+        _apply(lst.fields, lst.lists, item, element, f"{field_name}[{index}].", context)
+        yield element
 
 
 def apply_mapping(

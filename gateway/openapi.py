@@ -84,6 +84,13 @@ class Receipt(BaseModel):
     )
 
 
+class DryRun(Receipt):
+    """What a message would become (``?dry_run=true``), judged as a real send would be: its
+    findings carry the rule and the retourcode. Nothing of it is recorded or published."""
+
+    dry_run: Literal[True]
+
+
 class Recorded(Receipt):
     """One message of a batch, recorded: its receipt and what the single endpoint answers."""
 

@@ -3,6 +3,10 @@
 record raw bytes -> (map back-office JSON) -> parse safely -> identify -> validate (XSD, rules)
 -> record the verdict -> publish (confirmed) -> record the publication.
 
+A dry run (``dry_run=True``) takes the same steps up to the verdict, the rules reading the ledger
+as for a real send, and then records nothing and publishes nothing: the sender learns which
+findings (retourcodes) the message would get before sending it.
+
 A message is in the ledger before anything else happens to it, and before the sender gets an
 answer. If the broker cannot be reached the message stays recorded as awaiting publication and
 :meth:`Receiver.republish_pending` (run periodically by ``ketenpoort run``) publishes it later.
@@ -100,9 +104,10 @@ class _Batch:
     a duplicate).
     """
 
-    def __init__(self, ledger: Ledger, single: bool = False) -> None:
+    def __init__(self, ledger: Ledger, single: bool = False, dry_run: bool = False) -> None:
         self.ledger = ledger
         self.single = single  # one message: its lines at info, no batch summary
+        self.dry_run = dry_run  # judge only: what waits is never recorded
         self.waiting: list[tuple[_Job, Record]] = []
         self._ids: set[str] = set()
         self._keys: set[tuple[str, str]] = set()
@@ -125,7 +130,8 @@ class _Batch:
         self._ids.clear()
         self._keys.clear()
         self._payloads.clear()
-        record_all(self.ledger, waiting)
+        if not self.dry_run:
+            record_all(self.ledger, waiting)
 
     # -- the State protocol (gateway.adapter.State) for the rules -----------------------------
 
@@ -198,13 +204,16 @@ class Receiver:
 
     # -- entry points -------------------------------------------------------------------------
 
-    def receive(self, envelope: Envelope, context: Mapping[str, Any] | None = None) -> Receipt:
+    def receive(
+        self, envelope: Envelope, context: Mapping[str, Any] | None = None, dry_run: bool = False
+    ) -> Receipt:
         """A standard message (XML) from the back-office (outbound) or a counterpart (inbound).
 
         ``context`` is what the way in knows beyond the bytes (a transport envelope's
         referentienummer, sender, function); it is recorded with the ``received`` entry.
+        ``dry_run``: only the verdict, nothing recorded or published (module docstring).
         """
-        return self._one(Incoming(envelope, context))
+        return self._one(Incoming(envelope, context), dry_run)
 
     def refuse(
         self,
@@ -216,11 +225,15 @@ class Receiver:
         envelope that fails its own schema, a duplicate reference): received, then rejected."""
         return self._one(Incoming(envelope, context, refused=errors))
 
-    def receive_mapped(self, envelope: Envelope, standard: str, mapping: str) -> Receipt:
+    def receive_mapped(
+        self, envelope: Envelope, standard: str, mapping: str, dry_run: bool = False
+    ) -> Receipt:
         """Back-office JSON for ``<standard>/<mapping>`` (e.g. ``iwmo``/``toewijzing``)."""
-        return self._one(Incoming(envelope, mapping=f"{standard}/{mapping}"))
+        return self._one(Incoming(envelope, mapping=f"{standard}/{mapping}"), dry_run)
 
-    def receive_many(self, items: Sequence[Envelope | Incoming]) -> list[Receipt | Exception]:
+    def receive_many(
+        self, items: Sequence[Envelope | Incoming], dry_run: bool = False
+    ) -> list[Receipt | Exception]:
         """Several messages, each taking the same steps as :meth:`receive`, recorded together.
 
         The ``received`` and verdict entries of the batch are recorded in one transaction,
@@ -247,7 +260,7 @@ class Receiver:
                 results[index] = _taken_by_another(envelope, history) or _duplicate(history)
             elif envelope.message_id not in jobs:
                 jobs[envelope.message_id] = _Job(item, envelope)
-        batch = _Batch(self.ledger, single=len(incoming) == 1)
+        batch = _Batch(self.ledger, single=len(incoming) == 1, dry_run=dry_run)
         for job in jobs.values():
             envelope = job.envelope
             with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
@@ -256,6 +269,9 @@ class Receiver:
                 except Exception as exc:  # its received entry is still recorded
                     job.error = exc
         batch.flush()
+        if dry_run:  # judged only: nothing was recorded, nothing may be published
+            for job in jobs.values():
+                job.publish = False
         for job in jobs.values():
             if isinstance(job.error, AlreadyReceived):  # received at this moment elsewhere
                 history = read_history(self.ledger.history(job.envelope.message_id))
@@ -323,8 +339,8 @@ class Receiver:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _one(self, item: Incoming) -> Receipt:
-        result = self.receive_many([item])[0]
+    def _one(self, item: Incoming, dry_run: bool = False) -> Receipt:
+        result = self.receive_many([item], dry_run)[0]
         if isinstance(result, Exception):
             raise result
         return result
@@ -438,6 +454,7 @@ class Receiver:
             route=envelope.route,
             rules=[f.rule for f in verdict.findings],
             codes=sorted({f.code for f in verdict.findings}),
+            **({"dry_run": True} if batch.dry_run else {}),
         )
         job.publish = publish
         job.receipt = Receipt(
@@ -480,7 +497,12 @@ class Receiver:
             # iWmo/iJw over GGk a Fo01 with StUF055). A sender refusal is answered at once (403).
             detail["answer"] = "transport-error"
         batch.add(job, Record(envelope, Event.REJECTED, detail=detail))
-        log.info("message.refused", stage=stage, errors=len(errors))
+        log.info(
+            "message.refused",
+            stage=stage,
+            errors=len(errors),
+            **({"dry_run": True} if batch.dry_run else {}),
+        )
         job.receipt = Receipt(
             message_id=envelope.message_id,
             correlation_id=envelope.correlation_id,

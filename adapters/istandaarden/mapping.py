@@ -4,18 +4,28 @@ The mapping file fills the business fields; this module adds the header boilerpl
 message of the standard carries (BerichtCode, BerichtVersie 3, BerichtSubversie 2, XsdVersie from
 our XSD's appinfo, IV034) and generates what the back-office may leave out (BerichtIdentificatie,
 dates and times).
+
+A declaratie (323) is mapped record by record: each ``Client`` of the export is mapped, encoded
+and written on its own, and the finish step sees one record at a time (the total), so memory
+holds the JSON and the output bytes, never the whole message as a dict or a tree. The JSON and
+the message made of it must each fit the gateway's ``max_message_bytes`` (25 MB, OP179): about
+30,000 prestaties (tested in ``tests/unit/test_aanbieder_mappings.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from lxml import etree
+
 from adapters.istandaarden.catalogue import VERSION, Bericht
-from adapters.istandaarden.codec import encode_message, xsd_versions
+from adapters.istandaarden.codec import encode_message, record_shape, xsd_versions
+from adapters.istandaarden.engine import RECORDS
 from adapters.istandaarden.retour import complete_declaratie_antwoord
 from gateway.adapter import MappingError
 from gateway.mapping import (
@@ -23,15 +33,41 @@ from gateway.mapping import (
     ListSpec,
     MappingSpec,
     apply_mapping,
+    map_items,
     named_mapping,
     shipped_mappings,
 )
-from gateway.xmlcodec import CodecError
+from gateway.xmlcodec import CodecError, encode
 
 # Steps a mapping file may name as ``finish``: what the standard computes from the rest.
 FINISH: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "declaratie-antwoord": complete_declaratie_antwoord,
 }
+
+
+class DeclaratieTotaal:
+    """Finish step ``declaratie`` (323), record by record: TotaalIngediendBedrag is the sum of
+    the debet prestaties minus the credit ones (TR358, IV086); D when zero (CS325)."""
+
+    def __init__(self) -> None:
+        self.cents = 0
+
+    def record(self, client: Mapping[str, Any]) -> None:
+        for prestatie in client["Prestaties"]["Prestatie"]:
+            bedrag = prestatie["IngediendBedrag"]
+            amount = int(bedrag["Bedrag"])
+            self.cents += -amount if bedrag.get("DebetCredit") == "C" else amount
+
+    def finish(self, message: dict[str, Any]) -> dict[str, Any]:
+        message["Declaratie"]["TotaalIngediendBedrag"] = {
+            "TotaalBedrag": str(abs(self.cents)),
+            "DebetCredit": "C" if self.cents < 0 else "D",
+        }
+        return message
+
+
+# Finish steps that take the message record by record (its records are never held together).
+RECORD_FINISH: dict[str, Callable[[], DeclaratieTotaal]] = {"declaratie": DeclaratieTotaal}
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -72,16 +108,64 @@ def map_in(standard: str, name: str, data: Mapping[str, Any], now: dt.datetime) 
         "@now": now.time().replace(microsecond=0).isoformat(),
         "@berichtidentificatie": new_identificatie(),
     }
-    message = apply_mapping(spec, data, context)
+    records = _record_list(spec, bericht)
+    head = (
+        spec
+        if records is None
+        else dataclasses.replace(spec, lists=tuple(lst for lst in spec.lists if lst is not records))
+    )
+    message = apply_mapping(head, data, context)
     header = message.setdefault("Header", {})
     header.update({k: v for k, v in header_boilerplate(bericht).items() if k not in header})
-    if spec.finish:
-        message = FINISH[spec.finish](message)
     try:
+        if records is not None:
+            return _streamed(bericht, spec, records, message, data, context)
+        if spec.finish:
+            message = FINISH[spec.finish](message)
         return encode_message(bericht, message)
     except CodecError as exc:
         # e.g. Woonplaatsbeginsel given for iWmo, which has no such element: name the JSON field
         raise MappingError(_source_of(spec, str(exc)), f"not allowed in {bericht.code}") from None
+
+
+def _record_list(spec: MappingSpec, bericht: Bericht) -> ListSpec | None:
+    """The list of ``spec`` that fills the message's record element (a 323's ``Client``), when
+    its finish step takes records one at a time; else None (the message is mapped whole)."""
+    if bericht.number not in RECORDS or spec.finish not in RECORD_FINISH:
+        return None
+    target = "/".join(RECORDS[bericht.number])
+    return next((lst for lst in spec.lists if lst.target == target), None)
+
+
+def _streamed(
+    bericht: Bericht,
+    spec: MappingSpec,
+    records: ListSpec,
+    head: dict[str, Any],
+    data: Mapping[str, Any],
+    context: Mapping[str, Any],
+) -> bytes:
+    """The message with its records mapped, encoded and serialized one at a time; the head
+    (everything before them) is encoded last, once the finish step has seen every record."""
+    finish = RECORD_FINISH[spec.finish]()
+    shape = record_shape(bericht)
+    # Each record is serialized with the namespace declarations the root already makes; they
+    # are cut from its start tag (the same bytes for every record).
+    declared = etree.tostring(etree.Element(shape.tag, nsmap=bericht.nsmap))
+    declarations = declared[declared.index(b" ") : declared.rindex(b"/>")]
+    chunks = []
+    for record in map_items(records, data, context):
+        finish.record(record)
+        element = encode(record, shape, bericht.nsmap)
+        text = etree.tostring(element, encoding="UTF-8", pretty_print=True)
+        chunks.append(text.replace(declarations, b"", 1).replace(b"\n", b"\r\n"))
+    container, _ = RECORDS[bericht.number]
+    outer, inner = container.split("/")
+    head.setdefault(outer, {})[inner] = {}
+    whole = encode_message(bericht, finish.finish(head))
+    name = f"{bericht.prefix}:{inner}".encode()
+    before, _, after = whole.partition(b"<" + name + b"/>")
+    return b"".join([before, b"<" + name + b">\r\n", *chunks, b"</" + name + b">", after])
 
 
 def _source_of(spec: MappingSpec, problem: str) -> str:

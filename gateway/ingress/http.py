@@ -3,6 +3,10 @@
 - ``POST /v1/messages/outbound``: a standard message (XML) from the back-office, to send.
 - ``POST /v1/messages/outbound/{standard}/{mapping}``: back-office JSON, mapped to a message.
 - ``POST /v1/messages/inbound``: a message (XML) from a counterpart.
+- ``?dry_run=true`` on the two outbound routes: the verdict the message would get (200: status,
+  findings with rule and retourcode), judged as a real send, nothing recorded or sent; refused
+  (not a message the rules could judge, or a sender the caller may not send as) it is answered
+  as a real send would be (422, 403), with the errors.
 - ``POST /v1/messages/outbound/batch``, ``POST /v1/messages/inbound/batch``: several messages
   (base64 in a JSON object) in one request, received together, one result per message
   (``gateway/ingress/batch.py``).
@@ -31,7 +35,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Path, Request
+from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -47,6 +51,7 @@ from gateway.openapi import (
     BatchAnswer,
     BatchRefusal,
     Contract,
+    DryRun,
     Liveness,
     Problem,
     Readiness,
@@ -136,6 +141,23 @@ MessageId = Annotated[
     ),
 ]
 CorrelationId = Annotated[str | None, Header(description="carried along with the message")]
+DryRunFlag = Annotated[
+    str | None,
+    Query(
+        description="true: only judge: answer 200 with the verdict the message would get (its "
+        "findings and retourcodes, the rules reading the ledger as for a real send); nothing is "
+        "recorded or sent",
+        json_schema_extra={"enum": ["true", "false"]},
+    ),
+]
+
+
+def _dry_run(value: str | None) -> bool:
+    if value not in (None, "true", "false"):
+        raise HTTPException(400, "dry_run must be true or false")
+    return value == "true"
+
+
 RECEIVED = "received and recorded: accepted (published), or, inbound, rejected with a retour"
 
 
@@ -170,8 +192,10 @@ def make_app(gateway: Gateway) -> FastAPI:
         mapping: tuple[str, str] | None,
         message_id: str | None,
         correlation_id: str | None,
+        dry_run_flag: str | None = None,
     ) -> JSONResponse:
         identity = auth.require_sender(request)
+        dry_run = _dry_run(dry_run_flag)
         if mapping is not None and mapping[1] not in known.get(mapping[0], ()):
             raise HTTPException(404, f"no mapping {mapping[0]}/{mapping[1]}")
         try:
@@ -190,27 +214,34 @@ def make_app(gateway: Gateway) -> FastAPI:
         )
         try:
             if mapping is None:
-                receipt = await run_in_threadpool(gateway.receiver.receive, envelope)
+                receipt = await run_in_threadpool(gateway.receiver.receive, envelope, None, dry_run)
             else:
                 receipt = await run_in_threadpool(
-                    gateway.receiver.receive_mapped, envelope, *mapping
+                    gateway.receiver.receive_mapped, envelope, *mapping, dry_run
                 )
         except Exception as exc:  # not recorded: nothing may be acknowledged
             log.error("ingress.not_recorded", error=type(exc).__name__)
             not_recorded = "not recorded (ledger unavailable); send it again with this message_id"
             return JSONResponse({"message_id": envelope.message_id, "error": not_recorded}, 503)
+        if dry_run:  # the verdict, 200 once the rules judged it; else answered as if sent
+            status = _status(receipt, direction)
+            verdict = {**receipt.to_dict(), "dry_run": True}
+            return JSONResponse(verdict, 200 if receipt.status != "refused" else status)
         return JSONResponse(receipt.to_dict(), _status(receipt, direction))
 
-    def ingest_doc(refused: str, *statuses: int) -> dict[str, Any]:
+    def ingest_doc(refused: str, *statuses: int, dry_run: bool = False) -> dict[str, Any]:
+        judged = "dry_run=true: the verdict it would get; nothing recorded or sent"
+        receipt: Any = Receipt | DryRun if dry_run else Receipt  # refused, in a dry run too
         return contract.route(
             400,
             413,
             *statuses,
             bodies={
+                **({200: (judged, DryRun)} if dry_run else {}),
                 202: (RECEIVED, Receipt),
-                403: ("may not send messages, or not as the message's sender", Problem | Receipt),
+                403: ("may not send messages, or not as the message's sender", Problem | receipt),
                 409: ("the message id was used before by another identity", Receipt),
-                422: (refused, Receipt),
+                422: (refused, receipt),
                 503: ("not recorded (ledger unavailable): send it again, same id", Unrecorded),
             },
         )
@@ -223,13 +254,18 @@ def make_app(gateway: Gateway) -> FastAPI:
         status_code=202,
         tags=["messages"],
         openapi_extra=xml,
-        **ingest_doc(f"{refused}, or rejected by the standard's rules"),
+        **ingest_doc(f"{refused}, or rejected by the standard's rules", dry_run=True),
     )
     async def post_outbound(
-        request: Request, x_message_id: MessageId = None, x_correlation_id: CorrelationId = None
+        request: Request,
+        x_message_id: MessageId = None,
+        x_correlation_id: CorrelationId = None,
+        dry_run: DryRunFlag = None,
     ) -> JSONResponse:
         """Send a standard message (XML) from the back-office to its counterpart."""
-        return await ingest(request, Direction.OUTBOUND, None, x_message_id, x_correlation_id)
+        return await ingest(
+            request, Direction.OUTBOUND, None, x_message_id, x_correlation_id, dry_run
+        )
 
     if known:
         standards = sorted(known)
@@ -252,7 +288,9 @@ def make_app(gateway: Gateway) -> FastAPI:
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 }
             },
-            **ingest_doc(f"{refused}, not mappable, or rejected by the standard's rules", 404),
+            **ingest_doc(
+                f"{refused}, not mappable, or rejected by the standard's rules", 404, dry_run=True
+            ),
         )
         async def post_mapped(
             request: Request,
@@ -260,11 +298,17 @@ def make_app(gateway: Gateway) -> FastAPI:
             mapping: str = mapping_path,
             x_message_id: MessageId = None,
             x_correlation_id: CorrelationId = None,
+            dry_run: DryRunFlag = None,
         ) -> JSONResponse:
             """Send back-office JSON (e.g. ``iwmo/toewijzing``), mapped to the standard's
             message."""
             return await ingest(
-                request, Direction.OUTBOUND, (standard, mapping), x_message_id, x_correlation_id
+                request,
+                Direction.OUTBOUND,
+                (standard, mapping),
+                x_message_id,
+                x_correlation_id,
+                dry_run,
             )
 
     @app.post(

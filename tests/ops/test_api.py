@@ -3,6 +3,8 @@ roles, recorded payload views, replay, discard, bulk replay jobs, the parking re
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ import pika
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.istandaarden import mapping
 from gateway.app import Gateway
 from gateway.bus.publisher import connect
 from gateway.config import Settings
@@ -75,6 +78,34 @@ def test_a_party_sends_only_as_itself(live: tuple[Gateway, TestClient]) -> None:
     assert history[0].detail["identity"] == "bo-0599"
     assert history[-1].detail["stage"] == "sender"
     assert _send(client, "bo-0363")
+
+
+@pytest.mark.parametrize("xml", [False, True], ids=["mapped", "xml"])
+def test_a_dry_run_is_refused_to_whom_a_send_is_refused(
+    live: tuple[Gateway, TestClient], xml: bool
+) -> None:
+    """Who may ask for a dry run, as whom: the same as who may send (a sending party, as
+    itself); a refusal answers as a real send's does, and nothing is recorded either way."""
+    gateway, client = live
+    body = toewijzing()
+    if xml:
+        body = mapping.map_in("iwmo", "toewijzing", json.loads(body), dt.datetime.now())
+    path = ("/v1/messages/outbound" if xml else MAPPED) + "?dry_run=true"
+    headers = {"content-type": "application/xml" if xml else "application/json"}
+    assert client.post(path, content=body, headers=headers).status_code == 401
+    nobody = client.post(path, content=body, headers={**headers, **as_("viewer")})
+    assert nobody.status_code == 403 and "no parties" in nobody.json()["detail"]
+    wrong = client.post(path, content=body, headers={**headers, **as_("bo-0599")})
+    assert wrong.status_code == 403
+    assert wrong.json()["status"] == "refused" and wrong.json()["forbidden"] is True
+    assert wrong.json()["errors"] == [
+        "the message's sender (Afzender) is 0363, but it was handed in by bo-0599 who may send "
+        "only as: 0599"
+    ]
+    own = client.post(path, content=body, headers={**headers, **as_("bo-0363")})
+    assert own.status_code == 200 and own.json()["status"] == "accepted"
+    assert own.json()["dry_run"] is True
+    assert client.get("/v1/messages", headers=as_("op")).json()["count"] == 0
 
 
 def test_roles_and_every_payload_view_is_recorded(live: tuple[Gateway, TestClient]) -> None:

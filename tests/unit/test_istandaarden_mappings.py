@@ -110,7 +110,8 @@ def test_every_mapping_gives_a_message_valid_against_ours_and_the_public_xsd(
 
 
 def test_mapping_names_are_the_files() -> None:
-    assert mapping.mapping_names() == sorted(CASES)
+    # the gemeente's here, the aanbieder's in test_aanbieder_mappings.py
+    assert set(CASES) <= set(mapping.mapping_names())
 
 
 def test_stop_requires_einddatum_and_reden_and_names_the_field() -> None:
