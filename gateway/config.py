@@ -73,6 +73,7 @@ from gateway.config_fields import (
     readable_file,
     required,
     url,
+    urls,
     writable_file,
 )
 from gateway.config_fields import (
@@ -183,8 +184,8 @@ class Settings:
 
     # Where embedded state lives (SQLite ledger, outbox, file drop).
     var_dir: Annotated[Path, here(folder)] = Path("var")
-    # RabbitMQ.
-    amqp_url: Annotated[str, SECRET, check(required), check(url("amqp", "amqps"))] = (
+    # RabbitMQ: one URL, or the nodes of a cluster separated by commas (failed over in turn).
+    amqp_url: Annotated[str, SECRET, check(required), check(urls("amqp", "amqps"))] = (
         "amqp://guest:guest@127.0.0.1:5672/%2F"
     )
     # Seconds a starting command keeps trying to reach RabbitMQ before it gives up (exit 1); it

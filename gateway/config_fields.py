@@ -136,6 +136,20 @@ def url(*schemes: str, host: bool = True) -> Check:
     return test
 
 
+def urls(*schemes: str) -> Check:
+    """One URL, or several separated by commas (the nodes of a cluster), each as :func:`url`."""
+    one = url(*schemes)
+
+    def test(value: str) -> str | None:
+        for part in value.split(","):
+            problem = one(part.strip()) if part.strip() else "must not hold an empty URL"
+            if problem:
+                return problem + (" (each of the comma-separated URLs)" if "," in value else "")
+        return None
+
+    return test
+
+
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")  # a PostgreSQL schema the ledger accepts
 
 

@@ -88,7 +88,6 @@ def _node_env(base: Path, node: str) -> dict[str, str]:
         "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
         "RABBITMQ_LOG_BASE": str(folder / "log"),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
-        "RABBITMQ_PID_FILE": str(folder / "pid"),
         "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
     }
 
@@ -104,6 +103,8 @@ def start_node(base: Path, node: str) -> None:
         (folder / sub).mkdir(parents=True, exist_ok=True)
     (folder / "enabled_plugins").write_text("[].\n")
     port = AMQP_PORT + NODES.index(node)
+    if port_open(port):
+        raise RuntimeError(f"port {port} is taken: another node runs there (./dev cluster down)")
     # guest may log in from loopback only by default, which is where the tests are
     (folder / "rabbitmq.conf").write_text(f"listeners.tcp.default = {port}\n")
     shutil.chown(base / "rabbitmq", "rabbitmq", "rabbitmq")
@@ -119,17 +120,30 @@ def start_node(base: Path, node: str) -> None:
     _ctl(node, "await_startup", "--timeout", "60")
 
 
-def node_pid(base: Path, node: str) -> int | None:
-    try:
-        return int((_node_dir(base, node) / "pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
+def node_pids(base: Path, node: str | None = None) -> list[int]:
+    """The Erlang VMs of our nodes under ``base`` (of ``node`` only, if given), found by the
+    environment they were started with: RabbitMQ 3.10 writes no pid file of its own there."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if not (entry / "exe").resolve().name.startswith("beam"):
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        env = dict(item.split(b"=", 1) for item in environ if b"=" in item)
+        mnesia = env.get(b"RABBITMQ_MNESIA_BASE", b"").decode()
+        name = env.get(b"RABBITMQ_NODENAME", b"").decode().split("@")[0]
+        if mnesia.startswith(str(base) + "/") and (node is None or name == node):
+            found.append(int(entry.name))
+    return found
 
 
 def kill_node(base: Path, node: str) -> None:
     """kill -9 the node's Erlang VM (a crash, not a shutdown)."""
-    pid = node_pid(base, node)
-    if pid is not None:
+    for pid in node_pids(base, node):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     port = AMQP_PORT + NODES.index(node)
@@ -149,6 +163,15 @@ def _rabbitmq_up(base: Path) -> None:
     _ctl(NODES[0], "await_online_nodes", str(len(NODES)), "--timeout", "60")
 
 
+def queue_leader(queue: str, ask: str = NODES[0]) -> str:
+    """The node leading quorum queue ``queue`` (its name without ``@localhost``), asking ``ask``."""
+    done = _ctl(ask, "list_queues", "name", "leader", "--formatter", "json")
+    for row in json.loads(done.stdout):
+        if row["name"] == queue:
+            return str(row["leader"]).split("@")[0]
+    raise KeyError(queue)
+
+
 def running_nodes(node: str = NODES[0]) -> list[str]:
     done = _ctl(node, "cluster_status", "--formatter", "json", check=False)
     if done.returncode != 0:
@@ -158,12 +181,11 @@ def running_nodes(node: str = NODES[0]) -> list[str]:
 
 def _rabbitmq_down(base: Path) -> None:
     for node in NODES:
-        if node_pid(base, node) is not None:
+        if node_pids(base, node):
             _ctl(node, "stop", check=False)
-            pid = node_pid(base, node)
-            if pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+    for pid in node_pids(base):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
@@ -200,6 +222,14 @@ def pg_stop(base: Path, mode: str = "fast") -> None:
     data = _pg_dir(base) / "data"
     if data.exists():
         _as("postgres", _pg_bin("pg_ctl"), "-D", str(data), "-m", mode, "stop", check=False)
+    for entry in Path("/proc").iterdir():  # one whose folder went before it did
+        try:
+            command = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if b"postgres" in command and str(data).encode() in command:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def _pg_up(base: Path) -> None:
@@ -209,8 +239,9 @@ def _pg_up(base: Path) -> None:
         shutil.chown(folder, "postgres", "postgres")
         _as("postgres", _pg_bin("initdb"), "-D", str(folder / "data"), "-A", "trust", "-U",
             "postgres")  # fmt: skip
-    if not port_open(PG_PORT):
-        pg_start(base)
+    if port_open(PG_PORT):
+        raise RuntimeError(f"port {PG_PORT} is taken: another PostgreSQL runs there")
+    pg_start(base)
     _as("postgres", _pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(PG_PORT), "test", check=False)
 
 

@@ -63,6 +63,12 @@ class NotConfirmed(PublishError):
 CONNECTION_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError)
 
 
+def broker_urls(url: str) -> list[str]:
+    """The broker nodes of setting ``amqp_url``: one AMQP URL, or several separated by commas
+    (the nodes of one RabbitMQ cluster, tried in turn: a connection fails over to the next)."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 def _parameters(url: str, name: str) -> pika.URLParameters:
     params = pika.URLParameters(url)
     params.heartbeat = 30
@@ -76,7 +82,10 @@ class BrokerUnavailable(pika.exceptions.AMQPConnectionError):
 
 
 def broker_address(url: str) -> str:
-    """``host:port/vhost`` of an AMQP URL, without its user and password (for messages)."""
+    """``host:port/vhost`` of an AMQP URL (or of each node of a list), without its user and
+    password (for messages)."""
+    if "," in url:
+        return ", ".join(broker_address(one) for one in broker_urls(url))
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -107,7 +116,8 @@ def connect(url: str, wait: float = 30.0) -> BlockingConnection:
     delay = 0.2
     while True:
         try:
-            return BlockingConnection(_parameters(url, threading.current_thread().name))
+            name = threading.current_thread().name
+            return BlockingConnection([_parameters(one, name) for one in broker_urls(url)])
         except (pika.exceptions.ProbableAuthenticationError, ssl.SSLError) as exc:
             user = urlsplit(url).username or "guest"
             what = "TLS handshake failed" if isinstance(exc, ssl.SSLError) else f"{user!r} refused"
@@ -138,11 +148,14 @@ def connect(url: str, wait: float = 30.0) -> BlockingConnection:
 
 
 def probe(url: str, timeout: float = 2.0) -> None:
-    """One quick connection attempt (health checks); raises if the broker is not there."""
-    params = pika.URLParameters(url)
-    params.socket_timeout = timeout
-    params.connection_attempts = 1
-    BlockingConnection(params).close()
+    """One quick connection attempt per node (health checks); raises if no node is there."""
+    nodes = []
+    for one in broker_urls(url):
+        params = pika.URLParameters(one)
+        params.socket_timeout = timeout
+        params.connection_attempts = 1
+        nodes.append(params)
+    BlockingConnection(nodes).close()
 
 
 @dataclass
@@ -166,6 +179,8 @@ class Publisher:
         confirm_timeout: float = 60.0,
     ) -> None:
         self.url = url
+        self.nodes = broker_urls(url)
+        self._node = 0  # the node the I/O thread connects to; the next one after a failure
         self.topology = topology
         self.window = window
         self.send_timeout = send_timeout
@@ -298,7 +313,7 @@ class Publisher:
             self._opened = False
             try:
                 connection = SelectConnection(
-                    _parameters(self.url, "publisher"),
+                    _parameters(self.nodes[self._node], "publisher"),
                     on_open_callback=self._on_connection_open,
                     on_open_error_callback=self._on_connection_error,
                     on_close_callback=self._on_connection_closed,
@@ -314,7 +329,10 @@ class Publisher:
             self._fail_unconfirmed(PublishError("connection lost before the confirm"))
             if self._closing:
                 break
+            self._node = (self._node + 1) % len(self.nodes)  # fail over to the next node
             backoff = 0.2 if self._opened else min(backoff * 2, 10.0)
+            if self._node and not self._opened:
+                backoff = 0.2  # the other nodes first, then wait longer
             self._wake.wait(backoff)
             self._wake.clear()
         self._fail_all(PublishError("publisher closed"))

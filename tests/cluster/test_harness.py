@@ -4,8 +4,6 @@ what it committed through a crash. What the gateway does on top of it is tested 
 
 from __future__ import annotations
 
-import json
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -13,21 +11,6 @@ import pika
 import psycopg
 
 from tools import cluster as harness
-
-
-def _leader(queue: str, ask: str = "kpc1") -> str:
-    command = ["rabbitmqctl", "-n", f"{ask}@localhost", "list_queues", "name", "leader"]
-    done = subprocess.run(
-        [*command, "--formatter", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    for row in json.loads(done.stdout):
-        if row["name"] == queue:
-            return str(row["leader"]).split("@")[0]
-    raise AssertionError(f"no queue {queue}")
 
 
 def _channel(
@@ -51,7 +34,7 @@ def test_a_quorum_queue_keeps_its_messages_when_its_leader_is_killed(
         channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2))
     connection.close()
 
-    leader = _leader(queue)
+    leader = harness.queue_leader(queue)
     harness.kill_node(base, leader)
     survivor = next(n for n in harness.NODES if n != leader)
     connection, channel = _channel(cluster.amqp_urls[harness.NODES.index(survivor)])
@@ -65,7 +48,7 @@ def test_a_quorum_queue_keeps_its_messages_when_its_leader_is_killed(
             break
     channel.cancel()
     assert got == bodies  # every confirmed message, none lost
-    assert _leader(queue, survivor) != leader  # a new leader was elected
+    assert harness.queue_leader(queue, survivor) != leader  # a new leader was elected
 
     harness.start_node(base, leader)  # comes back and rejoins from its own Mnesia
     channel.queue_delete(queue)

@@ -94,6 +94,8 @@ BAD = [
     Bad("amqp_url", "http://guest:s3cret@rabbit/", "must be a URL starting with amqp://"),
     Bad("amqp_url", "amqp://guest:s3cret@rabbit:56x2/", "port is a number from 1 to 65535"),
     Bad("amqp_url", "", "must be set"),
+    Bad("amqp_url", "amqp://guest:s3cret@r1/,http://r2/", "each of the comma-separated URLs"),
+    Bad("amqp_url", "amqp://guest:s3cret@r1/,,amqp://r3/", "must not hold an empty URL"),
     Bad("amqp_connect_wait", "-1", "must be at least 0, not -1.0"),
     Bad("amqp_connect_wait", "soon", "must be a number, not 'soon'"),
     Bad("bus_prefix", "kp test", "must be letters, digits, . _ -"),
