@@ -11,8 +11,9 @@ from lxml import etree
 from adapters.cak import derive, rules
 from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
 from adapters.cak.settings import CakSettings
+from adapters.lib.istandaard.codec import decode_message
+from adapters.lib.istandaard.messages import walk
 from adapters.shared.base import CatalogueAdapter
-from adapters.shared.istandaard import decode_message, walk
 from gateway.adapter import (
     Answer,
     Delivery,

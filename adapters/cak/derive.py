@@ -57,9 +57,10 @@ from adapters.cak.mapping import (
     stops_307,
     to_message,
 )
-from adapters.istandaarden import codec as iwmo_codec
 from adapters.istandaarden.catalogue import by_code
-from adapters.shared.istandaard import decode_message, identificatie, recorded_root
+from adapters.lib.istandaard import codec as iwmo_codec
+from adapters.lib.istandaard.codec import decode_message
+from adapters.lib.istandaard.messages import identificatie, recorded_root
 from gateway.adapter import FollowUp
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import EARLIER

@@ -20,9 +20,9 @@ from adapters.corv.catalogue import (
 )
 from adapters.corv.settings import CorvSettings
 from adapters.corv.transport import make_transport
+from adapters.lib.stuf.messages import StufError, stuurgegevens_of
 from adapters.shared.base import WholeMessages
 from adapters.shared.mapped import BackOfficeMappings
-from adapters.shared.stuf import StufError, stuurgegevens_of
 from gateway.adapter import (
     Answer,
     Delivery,

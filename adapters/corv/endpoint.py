@@ -24,10 +24,9 @@ from lxml import etree
 
 from adapters.corv.catalogue import INBOUND, JZ
 from adapters.corv.transport import REFERENCE_KEY
-from adapters.shared import soap
-from adapters.shared.answers import original, record_fault
-from adapters.shared.refs import uuid4_for
-from adapters.shared.stuf import (
+from adapters.lib.refs import uuid4_for
+from adapters.lib.soap import envelope as soap
+from adapters.lib.stuf.messages import (
     STUF,
     Fout,
     StufError,
@@ -38,6 +37,7 @@ from adapters.shared.stuf import (
     stuurgegevens_of,
     tijdstip,
 )
+from adapters.shared.answers import original, record_fault
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger

@@ -15,11 +15,11 @@ import requests
 
 from adapters.corv.catalogue import OUTBOUND, SOAP_ACTION
 from adapters.corv.settings import CorvSettings
-from adapters.shared import soap
+from adapters.lib.soap import envelope as soap
+from adapters.lib.stuf.call import judge
+from adapters.lib.stuf.messages import StufError, stuurgegevens_of
 from adapters.shared.failures import Refused
 from adapters.shared.http import HttpPolicy, call, post
-from adapters.shared.stuf import StufError, stuurgegevens_of
-from adapters.shared.stufcall import judge
 from gateway.adapter import Delivery, Handover, Transport
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope

@@ -16,9 +16,9 @@ from typing import Any
 from lxml import etree
 
 from adapters.ggk import codec
+from adapters.lib.stuf.messages import STUF, StufError, read_fout, stuurgegevens_of
 from adapters.shared.base import WholeMessages
 from adapters.shared.counterparts import ggk_transport
-from adapters.shared.stuf import STUF, StufError, read_fout, stuurgegevens_of
 from gateway.adapter import (
     Answer,
     Delivery,

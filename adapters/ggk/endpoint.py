@@ -34,10 +34,9 @@ from adapters.ggk import codec, mapping
 from adapters.ggk.codec import GgkEnvelope
 from adapters.ggk.settings import GgkSettings
 from adapters.ggk.transport import REFERENCE_KEY
-from adapters.shared import soap
-from adapters.shared.answers import original, record_fault
-from adapters.shared.refs import uuid4_for
-from adapters.shared.stuf import (
+from adapters.lib.refs import uuid4_for
+from adapters.lib.soap import envelope as soap
+from adapters.lib.stuf.messages import (
     STUF,
     Fout,
     StufError,
@@ -47,6 +46,7 @@ from adapters.shared.stuf import (
     read_fout,
     tijdstip,
 )
+from adapters.shared.answers import original, record_fault
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger

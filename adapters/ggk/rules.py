@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from adapters.ggk.codec import MAX_ENVELOPE_BYTES, GgkEnvelope
 from adapters.ggk.mapping import GGK_APPLICATIE, RoutingError, kind_of
-from adapters.shared.refs import is_uuid4
+from adapters.lib.refs import is_uuid4
 
 
 def problems(envelope: GgkEnvelope, size: int) -> list[str]:

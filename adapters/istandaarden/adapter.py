@@ -10,8 +10,8 @@ from typing import Any
 
 from lxml import etree
 
-from adapters.istandaarden import codec, mapping, retour, rules
 from adapters.istandaarden import deadlines as deadline_table
+from adapters.istandaarden import mapping, retour, rules
 from adapters.istandaarden.catalogue import (
     NAMESPACE_RE,
     STANDARDS,
@@ -20,9 +20,10 @@ from adapters.istandaarden.catalogue import (
     Bericht,
     by_code,
 )
-from adapters.istandaarden.engine import Checker, record_tag, split
+from adapters.istandaarden.engine import Checker, decode_record, record_tag, split
 from adapters.istandaarden.history import History
 from adapters.istandaarden.refdata import RefData
+from adapters.lib.istandaard import codec
 from adapters.shared.mapped import BackOfficeMappings
 from gateway.adapter import (
     Answer,
@@ -93,7 +94,7 @@ class IStandaardenAdapter(BackOfficeMappings):
         return MessageType(standard, bericht.code, version)
 
     def schema_path(self, message_type: MessageType) -> Path:
-        return codec.schema_path(_bericht(message_type))
+        return _bericht(message_type).schema_path
 
     def check(
         self, doc: etree._ElementTree, message_type: MessageType, state: State
@@ -279,7 +280,7 @@ class RecordSink:
         if self.checker is None:
             self.checker = self._start(element.getroottree().getroot())
         collect_keys(element, self.keys, self.subjects)
-        self.checker.record(codec.decode_record(element, self.bericht))
+        self.checker.record(decode_record(element, self.bericht))
 
     def finish(self, skeleton: etree._ElementTree) -> tuple[list[Finding], Description]:
         """Findings and description; ``skeleton`` is the document without its records."""

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.istandaarden.catalogue import VERSION, Bericht
-from adapters.istandaarden.codec import encode_message, xsd_versions
 from adapters.istandaarden.retour import complete_declaratie_antwoord
+from adapters.lib.istandaard.codec import encode_message, xsd_versions
 from gateway.adapter import MappingError
 from gateway.mapping import (
     FieldSpec,

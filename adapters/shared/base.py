@@ -15,8 +15,8 @@ from typing import Any
 
 from lxml import etree
 
+from adapters.lib.istandaard.messages import NAMESPACE, Message, identify
 from adapters.shared.counterparts import ggk_transport
-from adapters.shared.istandaard import NAMESPACE, Message, identify
 from gateway.adapter import (
     Answer,
     Delivery,
@@ -78,7 +78,7 @@ class TransportAdapter(WholeMessages):
 
 
 class CatalogueAdapter(WholeMessages):
-    """An iStandaarden-style standard (``adapters/shared/istandaard.py``) carried by the GGk.
+    """An iStandaarden-style standard (``adapters/lib/istandaard/``) carried by the GGk.
 
     A subclass names its ``standard`` and ``catalogue`` (message code -> Message) and adds what
     differs: rules, description, mapping.

@@ -8,8 +8,9 @@ from typing import Any
 
 from lxml import etree
 
+from adapters.lib.istandaard.codec import decode_message
+from adapters.lib.istandaard.messages import walk
 from adapters.shared.base import CatalogueAdapter
-from adapters.shared.istandaard import decode_message, walk
 from adapters.shared.mapped import BackOfficeMappings
 from adapters.svb import mapping, rules
 from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB

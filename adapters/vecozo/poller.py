@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 import requests
 
+from adapters.lib.refs import uuid4_for
 from adapters.shared.answers import original
 from adapters.shared.failures import CounterpartError, Refused, Unavailable
 from adapters.shared.http import HttpPolicy, call, status_error
-from adapters.shared.refs import uuid4_for
 from adapters.vecozo import codec, rules
 from adapters.vecozo.transport import NAME, REFERENCE_KEY, session_for
 from gateway.envelope import Direction, Envelope

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from adapters.shared.refs import is_uuid4
+from adapters.lib.refs import is_uuid4
 from adapters.vecozo.codec import MAX_PAYLOAD_BYTES, VecozoBericht
 
 

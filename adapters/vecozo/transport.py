@@ -17,10 +17,10 @@ from typing import Any
 
 import requests
 
-from adapters.shared import soapcall
+from adapters.lib.refs import is_uuid4, uuid4_for
+from adapters.lib.soap import call as soapcall
 from adapters.shared.failures import Refused, Unavailable
 from adapters.shared.http import HttpPolicy, call, post, status_error
-from adapters.shared.refs import is_uuid4, uuid4_for
 from adapters.vecozo import codec, mapping, rules
 from adapters.vecozo.codec import Relatie, VecozoBericht
 from adapters.vecozo.settings import VecozoSettings

@@ -18,9 +18,9 @@ import requests
 import responses
 from lxml import etree
 
+from adapters.lib.refs import uuid4_for
 from adapters.shared.failures import Refused, Unavailable
 from adapters.shared.http import HttpPolicy
-from adapters.shared.refs import uuid4_for
 from adapters.vecozo import codec
 from adapters.vecozo.poller import VecozoPoller
 from adapters.vecozo.transport import REFERENCE_KEY, VecozoTransport
