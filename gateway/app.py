@@ -18,6 +18,7 @@ from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
 from gateway.ledger import Ledger, ledger_from_settings
+from gateway.ops.auth import Authenticator
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
@@ -25,7 +26,7 @@ from gateway.worker import Worker
 
 def topology_for(settings: Settings, registry: Registry) -> Topology:
     """The bus layout for these settings: a work queue per direction and loaded standard."""
-    standards = sorted({s for adapter in registry for s in adapter.standards})
+    standards = sorted({s for adapter in registry.standards() for s in adapter.standards})
     return Topology(
         settings.bus_prefix, tuple(standards), settings.delivery_limit, settings.retry_tiers
     )
@@ -42,6 +43,8 @@ class Gateway:
         self.topology = topology_for(settings, self.registry)
         self.schemas = SchemaCache()
         self.ledger: Ledger = ledger_from_settings(settings)
+        # Who may call the HTTP endpoints (the core's and the adapters'), one per process.
+        self.authenticator = Authenticator.from_settings(settings)
         self._publisher: Publisher | None = None
         self._lock = threading.Lock()
         self.receiver = Receiver(

@@ -13,8 +13,9 @@ from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
 from adapters.cak.settings import CakSettings
 from adapters.lib.istandaard.codec import decode_message
 from adapters.lib.istandaard.messages import walk
-from adapters.shared.base import CatalogueAdapter
+from adapters.shared.catalogued import CatalogueStandard
 from gateway.adapter import (
+    BACKOFFICE,
     Answer,
     Delivery,
     Description,
@@ -26,7 +27,7 @@ from gateway.adapter import (
 from gateway.envelope import Direction, Envelope, MessageType
 
 
-class CakAdapter(CatalogueAdapter):
+class CakAdapter(CatalogueStandard):
     name = "cak"
     standard = STANDARD
     catalogue = CATALOGUE
@@ -77,7 +78,7 @@ class CakAdapter(CatalogueAdapter):
         assert envelope.message_type is not None
         name = f"{envelope.message_type.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         return Delivery(CAK, envelope.body, "application/xml", name)
 
     def answer(

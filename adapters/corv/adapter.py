@@ -1,4 +1,5 @@
-"""The CORV adapter: StUF-koppelvlak Jeugdzorg 1.0.9 behind the core's adapter interface."""
+"""StUF-koppelvlak Jeugdzorg 1.0.9 as a standard (CORV's message side; the way in and out is
+the channel in ``channel.py``)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from adapters.lib.stuf.messages import StufError, stuurgegevens_of
 from adapters.shared.base import WholeMessages
 from adapters.shared.mapped import BackOfficeMappings
 from gateway.adapter import (
+    BACKOFFICE,
     Answer,
     Delivery,
     Description,
@@ -122,7 +124,7 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
         assert envelope.message_type is not None
         name = f"{envelope.message_type.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         to = stuurgegevens_of(doc.getroot()).ontvanger.organisatie
         return Delivery(to, envelope.body, "application/xml", name)
 
@@ -135,8 +137,3 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
         if self._transport is None:
             self._transport = make_transport(self.settings)
         return self._transport
-
-    def router(self, gateway: Any) -> Any:
-        from adapters.corv.endpoint import make_router
-
-        return make_router(gateway)

@@ -1,5 +1,5 @@
 """The iWmo 3.2 / iJw 3.2 adapter: the four parts (codec, rules, mapping, transport) behind the
-core's :class:`gateway.adapter.Adapter` interface."""
+core's :class:`gateway.adapter.Standard` interface."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from adapters.istandaarden.refdata import RefData
 from adapters.lib.istandaard import codec
 from adapters.shared.mapped import BackOfficeMappings
 from gateway.adapter import (
+    BACKOFFICE,
     Answer,
     Delivery,
     Description,
@@ -189,7 +190,7 @@ class IStandaardenAdapter(BackOfficeMappings):
         bericht = _bericht(envelope.message_type)
         name = f"{bericht.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         header = doc.getroot().find(f"{{{bericht.namespace}}}Header")
         if header is None:
             raise Unidentified("message has no Header")

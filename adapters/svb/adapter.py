@@ -10,15 +10,15 @@ from lxml import etree
 
 from adapters.lib.istandaard.codec import decode_message
 from adapters.lib.istandaard.messages import walk
-from adapters.shared.base import CatalogueAdapter
+from adapters.shared.catalogued import CatalogueStandard
 from adapters.shared.mapped import BackOfficeMappings
 from adapters.svb import mapping, rules
 from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB
-from gateway.adapter import Answer, Delivery, Description, Finding, MappingError, State
+from gateway.adapter import BACKOFFICE, Answer, Delivery, Description, Finding, MappingError, State
 from gateway.envelope import Direction, Envelope, MessageType
 
 
-class SvbAdapter(BackOfficeMappings, CatalogueAdapter):
+class SvbAdapter(BackOfficeMappings, CatalogueStandard):
     name = "svb"
     mapping = mapping
     standard = STANDARD
@@ -69,7 +69,7 @@ class SvbAdapter(BackOfficeMappings, CatalogueAdapter):
         assert envelope.message_type is not None
         name = f"{envelope.message_type.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         return Delivery(SVB, envelope.body, "application/xml", name)
 
     def answer(

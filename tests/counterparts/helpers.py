@@ -18,6 +18,7 @@ from gateway.config import Settings, replace
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
 from gateway.ledger import Ledger, open_ledger, options_from_settings
+from gateway.ops.auth import Authenticator
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
@@ -62,9 +63,10 @@ class Parts:
     worker: Worker
 
     @property
-    def receiver_gateway(self) -> Any:
-        """What an adapter's router or intake needs (receiver, ledger, settings)."""
-        return self
+    def authenticator(self) -> Authenticator:
+        """With ``receiver``, ``ledger`` and ``settings``: the adapters' context (what an
+        endpoint or a poller may use, ``gateway.adapter.Context``)."""
+        return Authenticator.from_settings(self.settings)
 
     def drain(self, limit: int = 50) -> list[tuple[Envelope, BaseException | None]]:
         """Let the worker process everything published, in order, until nothing is left.

@@ -307,10 +307,10 @@ def test_pulled_payload_record_is_accepted(aanbieder) -> None:
 
 @responses.activate
 def test_the_poller_runs_as_a_service_loop_until_stopped(aanbieder) -> None:
-    from adapters.vecozo.adapter import VecozoAdapter
+    from adapters.vecozo.channel import VecozoChannel
 
-    assert VecozoAdapter(replace(aanbieder.settings, vecozo_pull_url="")).pollers(aanbieder) == []
-    [(name, loop)] = VecozoAdapter(aanbieder.settings).pollers(aanbieder)
+    assert VecozoChannel(replace(aanbieder.settings, vecozo_pull_url="")).pollers(aanbieder) == []
+    [(name, loop)] = VecozoChannel(aanbieder.settings).pollers(aanbieder)
     assert name == "vecozo-pull"
     stop = threading.Event()
     responses.get(f"{PULL}/berichten", json=[])
