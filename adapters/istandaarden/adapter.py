@@ -236,7 +236,7 @@ class IStandaardenAdapter(BackOfficeMappings):
         return self._transport
 
     def deadlines(self) -> list[Deadline]:
-        """The standard's answer and reporting times (optional member; ``gateway/ops``)."""
+        """The standard's answer and reporting times (capability ``Deadlines``; ``gateway/ops``)."""
         return deadline_table.deadlines()
 
 

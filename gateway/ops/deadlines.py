@@ -1,7 +1,7 @@
 """Deadlines: the standards' answer and reporting times, watched; a breach alerted once.
 
-The core knows no standard: each adapter may expose ``deadlines() -> Sequence[Deadline]`` (an
-optional member, see ``gateway/adapter.py``), and this module watches whatever the loaded
+The core knows no standard: each adapter may expose ``deadlines() -> Sequence[Deadline]`` (the
+capability ``Deadlines``, see ``gateway/adapter.py``), and this module watches whatever the loaded
 adapters declare. Two kinds:
 
 - **answer**: a message with a code in ``starts`` must be answered, within ``working_days``, by
