@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from gateway.config import Settings
     from gateway.ledger import Ledger
-    from gateway.ops.auth import Authenticator
     from gateway.ops.deadlines import Deadline
     from gateway.receive import Receiver
 
@@ -247,8 +246,8 @@ class Channel(Protocol):
 
 class Context(Protocol):
     """What an adapter's endpoints and pollers may use of the running gateway (nothing else):
-    the settings, the ledger, the door to receive, the authenticator of the HTTP endpoints and
-    publishing a message again after a retry tier's wait."""
+    the settings, the ledger, the door to receive and publishing a message again after a retry
+    tier's wait."""
 
     @property
     def settings(self) -> Settings: ...
@@ -258,9 +257,6 @@ class Context(Protocol):
 
     @property
     def receiver(self) -> Receiver: ...
-
-    @property
-    def authenticator(self) -> Authenticator: ...
 
     def publish_later(self, envelope: Envelope, attempt: int) -> str:
         """Publish ``envelope`` to wait out the retry tier after ``attempt``; the tier's name."""

@@ -18,7 +18,6 @@ from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
 from gateway.ledger import Ledger, ledger_from_settings
-from gateway.ops.auth import Authenticator
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
@@ -43,8 +42,6 @@ class Gateway:
         self.topology = topology_for(settings, self.registry)
         self.schemas = SchemaCache()
         self.ledger: Ledger = ledger_from_settings(settings)
-        # Who may call the HTTP endpoints (the core's and the adapters'), one per process.
-        self.authenticator = Authenticator.from_settings(settings)
         self._publisher: Publisher | None = None
         self._lock = threading.Lock()
         self.receiver = Receiver(

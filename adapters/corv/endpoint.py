@@ -43,6 +43,7 @@ from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
 from gateway.openapi import Contract, text, xml_body
+from gateway.ops.auth import Authenticator
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -170,7 +171,7 @@ def make_router(context: Context) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
     intake = CorvIntake(context)
     limit = context.settings.max_message_bytes
-    auth = context.authenticator
+    auth = Authenticator.from_settings(context.settings)
 
     contract = Contract(secured=not auth.open)
 

@@ -53,6 +53,7 @@ from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
 from gateway.openapi import Contract, text, xml_body
 from gateway.openapi import Receipt as ReceiptDoc
+from gateway.ops.auth import Authenticator
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -287,7 +288,7 @@ def make_router(context: Context) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
     intake = GgkIntake(context)
     limit = context.settings.max_message_bytes
-    auth = context.authenticator
+    auth = Authenticator.from_settings(context.settings)
 
     contract = Contract(secured=not auth.open)
     answered = "received and recorded (fo01_id: the Fo01 sent back when the payload was refused)"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.logs import get_logger
+from gateway.ops.auth import Authenticator
 from gateway.ops.deadlines import Alerter, Breach, Settled, breaches, deadlines_of
 from gateway.ops.parking import ParkingRecorder
 from gateway.ops.workdays import Calendar
@@ -28,7 +29,7 @@ class Operations:
     def __init__(self, gateway: Gateway) -> None:
         settings = gateway.settings
         self.gateway = gateway
-        self.auth = gateway.authenticator
+        self.auth = Authenticator.from_settings(settings)
         self.rules = deadlines_of(gateway.registry)
         self.calendar = Calendar(getattr(settings, "ops_closed_days", ()))
         self.alerter = Alerter(gateway.ledger, settings.ops_alert_webhook)

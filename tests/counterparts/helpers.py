@@ -18,7 +18,6 @@ from gateway.config import Settings, replace
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
 from gateway.ledger import Ledger, open_ledger, options_from_settings
-from gateway.ops.auth import Authenticator
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
@@ -62,11 +61,8 @@ class Parts:
     receiver: Receiver
     worker: Worker
 
-    @property
-    def authenticator(self) -> Authenticator:
-        """With ``receiver``, ``ledger`` and ``settings``: the adapters' context (what an
-        endpoint or a poller may use, ``gateway.adapter.Context``)."""
-        return Authenticator.from_settings(self.settings)
+    # With ``receiver``, ``ledger`` and ``settings``, and ``publish_later`` where a test needs
+    # it: the adapters' context (what an endpoint or a poller may use, gateway.adapter.Context).
 
     def drain(self, limit: int = 50) -> list[tuple[Envelope, BaseException | None]]:
         """Let the worker process everything published, in order, until nothing is left.
