@@ -226,8 +226,9 @@ class Standard(Protocol):
         """The retourbericht the standard requires for a received message, or None."""
         ...
 
-    def transport(self, to: str) -> Transport:
-        """The transport that reaches party ``to`` (:data:`BACKOFFICE` is the core's own)."""
+    def transport(self, to: str) -> Transport | None:
+        """The transport that reaches party ``to``; None: the core's outbox (files under
+        ``var/outbox/<to>/``), which is also where :data:`BACKOFFICE` deliveries go."""
         ...
 
 
@@ -239,8 +240,9 @@ class Channel(Protocol):
 
     name: str
 
-    def transport(self) -> Transport:
-        """What delivers through this channel."""
+    def transport(self) -> Transport | None:
+        """What delivers through this channel; None: the core's outbox (a channel not configured
+        to reach its counterpart, such as CORV without ``corv_url``)."""
         ...
 
 

@@ -208,11 +208,9 @@ class Worker:
         job.validated = verdict.accepted
         if job.validated and not recorded.delivered:
             job.delivery = adapter.outgoing(envelope, job.doc)
-            job.transport = (
-                self.backoffice
-                if job.delivery.to == BACKOFFICE
-                else adapter.transport(job.delivery.to)
-            )
+            # The outbox takes what goes to the back-office, and to a party no channel reaches.
+            to = job.delivery.to
+            job.transport = (None if to == BACKOFFICE else adapter.transport(to)) or self.backoffice
         job.answer_due = envelope.direction is Direction.INBOUND and not recorded.retour_sent
 
     def _deliver(self, jobs: list[_Job]) -> None:

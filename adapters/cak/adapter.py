@@ -11,6 +11,7 @@ from lxml import etree
 from adapters.cak import derive, rules
 from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
 from adapters.cak.settings import CakSettings
+from adapters.ggk.channel import ggk_if_configured
 from adapters.lib.istandaard.codec import decode_message
 from adapters.lib.istandaard.messages import walk
 from adapters.shared.catalogued import CatalogueStandard
@@ -23,6 +24,7 @@ from gateway.adapter import (
     FollowUp,
     MappingError,
     State,
+    Transport,
 )
 from gateway.envelope import Direction, Envelope, MessageType
 
@@ -35,6 +37,7 @@ class CakAdapter(CatalogueStandard):
     def __init__(self, settings: Any, today: Callable[[], dt.date] = dt.date.today) -> None:
         super().__init__(settings)
         self._today = today
+        self._transport = ggk_if_configured(settings)
 
     def check(
         self, doc: etree._ElementTree, message_type: MessageType, state: State
@@ -97,3 +100,7 @@ class CakAdapter(CatalogueStandard):
             kostprijs_categorieen=CakSettings.of(self.settings).kostprijs,
             secret=self.settings.bsn_hash_key,
         )
+
+    def transport(self, to: str) -> Transport | None:
+        """The CAK is reached over the GGk (or the outbox while none is configured)."""
+        return self._transport

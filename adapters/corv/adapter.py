@@ -49,7 +49,7 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
-        self._transport: Transport | None = None
+        self._transport = make_transport(settings)
         # what the ledger's retention erases for CORV, its foutberichten included
         # (adapters/corv/retention.py)
         self.organisatie = CorvSettings.of(settings).organisatie
@@ -133,7 +133,5 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
     ) -> Answer | None:
         return None  # answered at once by the endpoint (Bv03 or Fo03), as the WSDL says
 
-    def transport(self, to: str) -> Transport:
-        if self._transport is None:
-            self._transport = make_transport(self.settings)
+    def transport(self, to: str) -> Transport | None:
         return self._transport

@@ -18,7 +18,7 @@ class CorvChannel:
     def __init__(self, settings: Any) -> None:
         self.settings = settings
 
-    def transport(self) -> Transport:
+    def transport(self) -> Transport | None:
         return make_transport(self.settings)
 
     def router(self, context: Context) -> APIRouter:

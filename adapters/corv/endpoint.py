@@ -24,8 +24,8 @@ from lxml import etree
 
 from adapters.corv.catalogue import INBOUND, JZ
 from adapters.corv.transport import REFERENCE_KEY
+from adapters.lib import soap
 from adapters.lib.refs import uuid4_for
-from adapters.lib.soap import envelope as soap
 from adapters.lib.stuf.messages import (
     STUF,
     Fout,

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.ggk import codec
-from adapters.ggk.channel import ggk_or_outbox
+from adapters.ggk.channel import ggk_if_configured
 from adapters.lib.stuf.messages import STUF, StufError, read_fout, stuurgegevens_of
 from adapters.shared.base import WholeMessages
 from gateway.adapter import (
@@ -48,7 +48,7 @@ class GgkAdapter(WholeMessages):
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
-        self._transport: Transport | None = None
+        self._transport = ggk_if_configured(settings)
 
     def owns(self, namespace: str) -> bool:
         return namespace == STUF
@@ -105,7 +105,5 @@ class GgkAdapter(WholeMessages):
     ) -> Answer | None:
         return None
 
-    def transport(self, to: str) -> Transport:
-        if self._transport is None:
-            self._transport = ggk_or_outbox(self.settings)
+    def transport(self, to: str) -> Transport | None:
         return self._transport

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from adapters.ggk.transport import GgkTransport
 from adapters.shared.settings import CounterpartSettings
 from gateway.adapter import Context, Transport
-from gateway.delivery import OutboxTransport
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -29,10 +28,10 @@ class GgkChannel:
         return make_router(context)
 
 
-def ggk_or_outbox(settings: Any) -> Transport:
+def ggk_if_configured(settings: Any) -> Transport | None:
     """The transport for what only the GGk carries (iEb to the CAK, iPgb to the SVB, our Fo01):
-    the GGk when a gemeente configured it (``counterpart_transport = "ggk"``), else the outbox
-    (``var/outbox/<party>/``)."""
+    the GGk when a gemeente configured it (``counterpart_transport = "ggk"``), else None (the
+    core's outbox, ``var/outbox/<party>/``)."""
     if CounterpartSettings.of(settings).counterpart_transport == "ggk":
         return GgkChannel(settings).transport()
-    return OutboxTransport(settings.outbox_dir)
+    return None

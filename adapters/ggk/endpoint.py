@@ -34,8 +34,8 @@ from adapters.ggk import codec, routing
 from adapters.ggk.codec import GgkEnvelope
 from adapters.ggk.settings import GgkSettings
 from adapters.ggk.transport import REFERENCE_KEY
+from adapters.lib import soap
 from adapters.lib.refs import uuid4_for
-from adapters.lib.soap import envelope as soap
 from adapters.lib.stuf.messages import (
     STUF,
     Fout,

@@ -4,7 +4,7 @@ SOAP 1.1 and POST it to the ebMS adapter that carries it over Digikoppeling.
 The answer of that call says whether the message was taken: a 2xx with an empty body or a SOAP
 answer without a fault (a Bv03, the adapter's own response) is taken; a StUF Fo01/Fo03 (in a SOAP
 Fault or not) is judged by its foutcode (``faults.py``), another Fault by its fault code; other
-answers by their HTTP status (``adapters/lib/stuf/call.py``). What the GGk says later (a Du01
+answers by their HTTP status (``adapters/shared/stufcall.py``). What the GGk says later (a Du01
 with the retour, or an asynchronous Fo01) arrives at ``/v1/ggk`` and finds this message again
 through the referentienummer, which is indexed when the delivery is recorded.
 """
@@ -21,12 +21,12 @@ import requests
 from adapters.ggk import codec, routing, rules
 from adapters.ggk.codec import GgkEnvelope
 from adapters.ggk.settings import GgkSettings
+from adapters.lib import soap
 from adapters.lib.refs import is_uuid4, uuid4_for
-from adapters.lib.soap import envelope as soap
-from adapters.lib.stuf.call import judge
 from adapters.lib.stuf.messages import StufError, Stuurgegevens, Systeem, read_fout, tijdstip
 from adapters.shared.failures import Refused
 from adapters.shared.http import HttpPolicy, call, post
+from adapters.shared.stufcall import judge
 from gateway.adapter import Delivery, Handover
 from gateway.envelope import Envelope
 from gateway.xmlsafe import XmlRejected, parse

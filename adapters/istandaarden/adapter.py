@@ -64,7 +64,7 @@ class IStandaardenAdapter(BackOfficeMappings):
 
     def __init__(
         self,
-        transport: Transport,
+        transport: Transport | None,
         today: Any = dt.date.today,
         refdata: RefData | None = None,
     ) -> None:
@@ -232,7 +232,7 @@ class IStandaardenAdapter(BackOfficeMappings):
         body = codec.encode_message(bericht.retour, message)
         return Answer(body, tuple(retour.retourcodes(message)))
 
-    def transport(self, to: str) -> Transport:
+    def transport(self, to: str) -> Transport | None:
         return self._transport
 
     def deadlines(self) -> list[Deadline]:

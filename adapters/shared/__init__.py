@@ -1,4 +1,5 @@
-"""What adapters share beyond the libraries: failure types and outbound HTTP calls with retries
-(``failures.py``, ``http.py``), what a counterpart's answer means for the message it answers
-(``answers.py``), and the usual parts of a standard (``base.py``, ``catalogued.py``,
-``mapped.py``)."""
+"""What adapters share beyond the format libraries (``adapters/lib``): calling counterparts
+(failure types and HTTP calls with retries: ``failures.py``, ``http.py``; a SOAP service's and a
+StUF service's answer judged: ``soapcall.py``, ``stufcall.py``), what a counterpart's answer
+means for the message it answers (``answers.py``), and the usual parts of a standard
+(``base.py``, ``catalogued.py``, ``mapped.py``)."""

@@ -1,5 +1,6 @@
-"""An iStandaarden-style standard carried by the GGk (iEb, iPgb): ownership, identification and
-schemas from its catalogue (``adapters/lib/istandaard/``)."""
+"""An iStandaarden-style standard (iEb, iPgb): ownership, identification and schemas from its
+catalogue (``adapters/lib/istandaard/``). Its transport is the subclass's own (both go over the
+GGk: ``adapters/ggk/channel.py``, ``ggk_if_configured``)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,20 @@ from typing import Any
 
 from lxml import etree
 
-from adapters.ggk.channel import ggk_or_outbox
 from adapters.lib.istandaard.messages import NAMESPACE, Message, identify
 from adapters.shared.base import WholeMessages
-from gateway.adapter import Transport
 from gateway.envelope import MessageType
 
 
 class CatalogueStandard(WholeMessages):
     """A subclass names its ``standard`` and ``catalogue`` (message code -> Message) and adds
-    what differs: rules, description, mapping."""
+    what differs: rules, description, mapping, transport."""
 
     standard: str
     catalogue: Mapping[str, Message]
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
-        self._transport: Transport | None = None
 
     @property
     def standards(self) -> tuple[str, ...]:
@@ -41,8 +39,3 @@ class CatalogueStandard(WholeMessages):
 
     def schema_path(self, message_type: MessageType) -> Path:
         return self.catalogue[message_type.code].schema_path
-
-    def transport(self, to: str) -> Transport:
-        if self._transport is None:
-            self._transport = ggk_or_outbox(self.settings)
-        return self._transport

@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from adapters.lib.refs import is_uuid4, uuid4_for
-from adapters.lib.soap import call as soapcall
+from adapters.shared import soapcall
 from adapters.shared.failures import Refused, Unavailable
 from adapters.shared.http import HttpPolicy, call, post, status_error
 from adapters.vecozo import codec, routing, rules

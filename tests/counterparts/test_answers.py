@@ -39,7 +39,7 @@ from lxml import etree
 
 from adapters.corv.transport import _MAX_BYTES as CORV_MAX_BYTES
 from adapters.ggk import codec as ggk_codec
-from adapters.lib.soap import envelope as soap
+from adapters.lib import soap
 from adapters.lib.stuf.messages import Fout, Stuurgegevens, Systeem, bevestiging, foutbericht
 from adapters.vecozo.codec import V3
 from adapters.vecozo.transport import _MAX_ANSWER_BYTES as VECOZO_MAX_BYTES

@@ -23,7 +23,7 @@ from adapters.corv.catalogue import JZ, SOAP_ACTION
 from adapters.corv.endpoint import CorvIntake
 from adapters.corv.transport import REFERENCE_KEY, CorvTransport
 from adapters.ggk import codec as ggk_codec
-from adapters.lib.soap import envelope as soap
+from adapters.lib import soap
 from adapters.lib.stuf.messages import (
     STUF,
     Fout,

@@ -16,8 +16,8 @@ from lxml import etree
 from adapters.ggk import codec
 from adapters.ggk.endpoint import GgkIntake, make_router
 from adapters.ggk.transport import REFERENCE_KEY, GgkTransport
+from adapters.lib import soap
 from adapters.lib.refs import is_uuid4
-from adapters.lib.soap import envelope as soap
 from adapters.lib.stuf.messages import STUF, Fout, Stuurgegevens, Systeem, foutbericht, read_fout
 from adapters.shared.failures import Refused, Unavailable
 from adapters.shared.http import HttpPolicy

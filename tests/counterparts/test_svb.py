@@ -13,8 +13,8 @@ import responses
 
 from adapters.ggk import codec as ggk_codec
 from adapters.ggk.endpoint import GgkIntake
+from adapters.lib import soap
 from adapters.lib.istandaard.codec import decode_message, encode_message, xsd_versions
-from adapters.lib.soap import envelope as soap
 from adapters.lib.stuf.messages import Stuurgegevens, Systeem
 from adapters.svb import catalogue
 from adapters.svb.rules import REJECTED_KEY

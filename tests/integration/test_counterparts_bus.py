@@ -13,7 +13,7 @@ import pytest
 import responses
 
 from adapters.ggk import codec as ggk_codec
-from adapters.lib.soap import envelope as soap
+from adapters.lib import soap
 from adapters.lib.stuf.messages import Fout, Stuurgegevens, Systeem, foutbericht
 from gateway.app import Gateway
 from gateway.envelope import Direction, Envelope

@@ -1,2 +1,2 @@
 """StUF 0301: stuurgegevens, foutberichten and bevestigingen (``messages.py``), the ISD-keten
-foutcodes and what they mean (``faults.py``), judging a StUF service's answer (``call.py``)."""
+foutcodes and what they mean (``faults.py``)."""

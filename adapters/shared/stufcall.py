@@ -14,9 +14,9 @@ from __future__ import annotations
 import requests
 from lxml import etree
 
-from adapters.lib.soap import call as soapcall
 from adapters.lib.stuf import faults
 from adapters.lib.stuf.messages import STUF, Fout, StufError, read_fout
+from adapters.shared import soapcall
 from adapters.shared.failures import Refused, Unavailable
 
 _FOUTBERICHTEN = frozenset(f"{{{STUF}}}{code}Bericht" for code in ("Fo01", "Fo02", "Fo03"))
