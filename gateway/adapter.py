@@ -30,6 +30,7 @@ from gateway.envelope import Envelope, MessageType
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from gateway.bus.redelivery import Redelivery
     from gateway.config import Settings
     from gateway.ledger import Ledger
     from gateway.ops.deadlines import Deadline
@@ -248,8 +249,8 @@ class Channel(Protocol):
 
 class Context(Protocol):
     """What an adapter's endpoints and pollers may use of the running gateway (nothing else):
-    the settings, the ledger, the door to receive and publishing a message again after a retry
-    tier's wait."""
+    the settings, the ledger, the door to receive and the redelivery policy (to send a message
+    again after a retry tier's wait, as a "send again later" foutbericht asks)."""
 
     @property
     def settings(self) -> Settings: ...
@@ -260,8 +261,8 @@ class Context(Protocol):
     @property
     def receiver(self) -> Receiver: ...
 
-    def publish_later(self, envelope: Envelope, attempt: int) -> str:
-        """Publish ``envelope`` to wait out the retry tier after ``attempt``; the tier's name."""
+    def redelivery(self) -> Redelivery:
+        """The gateway's redelivery policy (``gateway/bus/redelivery.py``)."""
         ...
 
 

@@ -61,7 +61,7 @@ class Parts:
     receiver: Receiver
     worker: Worker
 
-    # With ``receiver``, ``ledger`` and ``settings``, and ``publish_later`` where a test needs
+    # With ``receiver``, ``ledger`` and ``settings``, and ``redelivery()`` where a test needs
     # it: the adapters' context (what an endpoint or a poller may use, gateway.adapter.Context).
 
     def drain(self, limit: int = 50) -> list[tuple[Envelope, BaseException | None]]:
