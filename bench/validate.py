@@ -37,9 +37,9 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.istandaarden import codec  # noqa: E402
 from adapters.istandaarden.adapter import IStandaardenAdapter  # noqa: E402
 from adapters.istandaarden.catalogue import Bericht  # noqa: E402
+from adapters.lib.istandaard import codec  # noqa: E402
 from gateway.adapter import Registry  # noqa: E402
 from gateway.identify import identify, identify_bytes  # noqa: E402
 from gateway.validate import SchemaCache, validate, validate_stream  # noqa: E402
@@ -197,7 +197,7 @@ def child_stream(path: str) -> None:
 def child_bare(path: str) -> None:
     """In a fresh process: bare lxml parse + validate of one large file."""
     body = Path(path).read_bytes()
-    schema = etree.XMLSchema(etree.parse(str(codec.schema_path(Bericht("ijw", 323)))))
+    schema = etree.XMLSchema(etree.parse(str(Bericht("ijw", 323).schema_path)))
     start = time.perf_counter()
     parser = etree.XMLParser(huge_tree=True)
     valid = schema.validate(etree.fromstring(body, parser).getroottree())

@@ -1,22 +1,43 @@
-"""The one small interface through which a standard plugs into the core.
+"""The interface through which adapters plug into the core: two kinds, a few capabilities.
 
-An adapter lives in ``adapters/<name>/`` as four parts (codec, rules, mapping, transport) and
-exposes ``make_adapter(settings) -> Adapter`` at package level. The core calls the adapter at
-fixed points of a message's path and never looks inside a message itself.
+- a :class:`Standard` knows a family of messages (identify, schema, rules, describe, map,
+  answer, where each goes): iWmo/iJw, iEb, iPgb, StUF-Jeugdzorg, the StUF foutberichten;
+- a :class:`Channel` is a way to and from counterparts (GGk, VECOZO, CORV): it delivers, and
+  may take what arrives (endpoints, pollers). The outbox is the core's own (``delivery.py``).
+
+An adapter package (``adapters/<name>/``) exposes ``make_adapter(settings)`` giving one
+adapter, or a tuple of them (a standard and the channel that carries it). The registry checks
+each once at start (:func:`checked`). Optional capabilities are the small protocols below
+(:class:`Derives`, :class:`Mappings`, :class:`Deadlines`, :class:`Endpoints`, :class:`Pollers`,
+and :class:`DeliversMany` of a transport), asked with ``isinstance``. Endpoints and pollers get
+a :class:`Context`, never the gateway itself. The core never looks inside a message.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from lxml import etree
 
 from gateway.config import ConfigError
 from gateway.envelope import Envelope, MessageType
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from gateway.bus.redelivery import Redelivery
+    from gateway.config import Settings
+    from gateway.ledger import Ledger
+    from gateway.ops.deadlines import Deadline
+    from gateway.receive import Receiver
+
+# The party code of the back-office: ``Delivery.to`` of what goes there (through the outbox).
+BACKOFFICE = "backoffice"
 
 
 class Unidentified(ValueError):
@@ -139,7 +160,7 @@ class FollowUp:
 
 
 class RecordSink(Protocol):
-    """Takes a streamed message's records one by one (see ``Adapter.stream``)."""
+    """Takes a streamed message's records one by one (see ``Standard.stream``)."""
 
     def record(self, element: etree._Element) -> None:
         """One complete record element; it is cleared after this returns."""
@@ -151,7 +172,10 @@ class RecordSink(Protocol):
 
 
 @runtime_checkable
-class Adapter(Protocol):
+class Standard(Protocol):
+    """A standard: the messages of one family (iWmo/iJw, iEb, iPgb, StUF-Jeugdzorg...), what
+    they mean and where each goes. The core calls it at fixed points of a message's path."""
+
     name: str
     # Standards this adapter speaks, e.g. ("iwmo", "ijw"); MessageType.standard is one of them.
     standards: tuple[str, ...]
@@ -193,7 +217,8 @@ class Adapter(Protocol):
         ...
 
     def outgoing(self, envelope: Envelope, doc: etree._ElementTree) -> Delivery:
-        """What to hand to a transport for an accepted message."""
+        """What to hand to a transport for an accepted message (``to`` is :data:`BACKOFFICE`
+        for what goes to the back-office)."""
         ...
 
     def answer(
@@ -202,45 +227,157 @@ class Adapter(Protocol):
         """The retourbericht the standard requires for a received message, or None."""
         ...
 
-    def transport(self, to: str) -> Transport:
-        """The transport that reaches party ``to`` (``backoffice`` is the core's own)."""
+    def transport(self, to: str) -> Transport | None:
+        """The transport that reaches party ``to``; None: the core's outbox (files under
+        ``var/outbox/<to>/``), which is also where :data:`BACKOFFICE` deliveries go."""
         ...
 
 
-# Optional adapter members (looked up with getattr; an adapter without them is complete):
-#
-# - ``derive(envelope, doc, state) -> Sequence[FollowUp]``: called by the worker after a valid
-#   message was delivered; each follow-up enters ``receive`` as an outbound message of its own
-#   with the delivered message as parent (the CAK adapter derives WMO405/407 from 301/305/307).
-# - ``mappings() -> Sequence[str]``: the mapping names ``map_in`` takes for each of the adapter's
-#   standards (``POST /v1/messages/outbound/{standard}/{mapping}`` documents and takes these).
-# - ``mapping_source(standard, mapping, path) -> str | None``: the JSON field of that mapping that
-#   filled the element at ``path`` (below the root); receive names it in a mapped message's
-#   schema errors.
-# - ``router(gateway) -> fastapi.APIRouter``: HTTP endpoints of the adapter (a counterpart's
-#   receiving endpoint, e.g. ``POST /v1/ggk``), mounted by ``ingress/http.py``.
-# - ``pollers(gateway) -> Sequence[tuple[str, Callable[[threading.Event], None]]]``: background
-#   loops (e.g. fetching VECOZO's waiting messages), started and stopped by ``service.py``.
-#   Each loop runs until the event is set.
-# Optional adapter member ``deadlines() -> Sequence[gateway.ops.deadlines.Deadline]``: the
-# standard's answer and reporting times, watched by the core's deadline monitor (``gateway/ops``).
+@runtime_checkable
+class Channel(Protocol):
+    """A channel: a way between the gateway and counterparts (GGk, VECOZO, CORV). It delivers
+    what standards hand it and may bring endpoints and pollers that take what arrives; it owns
+    no messages. (The outbox, where the back-office's messages go, is the core's own.)"""
+
+    name: str
+
+    def transport(self) -> Transport | None:
+        """What delivers through this channel; None: the core's outbox (a channel not configured
+        to reach its counterpart, such as CORV without ``corv_url``)."""
+        ...
+
+
+class Context(Protocol):
+    """What an adapter's endpoints and pollers may use of the running gateway (nothing else):
+    the settings, the ledger, the door to receive and the redelivery policy (to send a message
+    again after a retry tier's wait, as a "send again later" foutbericht asks)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def receiver(self) -> Receiver: ...
+
+    def redelivery(self) -> Redelivery:
+        """The gateway's redelivery policy (``gateway/bus/redelivery.py``)."""
+        ...
+
+
+# -- optional capabilities: an adapter (or a transport) has one when it has its members; the
+# core asks with ``isinstance`` where it uses one.
+
+
+@runtime_checkable
+class Derives(Protocol):
+    """Makes follow-up messages from a message that was delivered (the CAK adapter derives
+    WMO405/407 from 301/305/307); each enters ``receive`` as an outbound message of its own with
+    the delivered message as parent. Called by the worker."""
+
+    def derive(
+        self, envelope: Envelope, doc: etree._ElementTree, state: State
+    ) -> Sequence[FollowUp]: ...
+
+
+@runtime_checkable
+class Mappings(Protocol):
+    """Maps back-office JSON (``map_in``) with named mappings: ``POST /v1/messages/outbound/
+    {standard}/{mapping}`` documents and takes these; receive names the JSON field that filled
+    an element in a mapped message's schema errors and findings."""
+
+    def mappings(self) -> Sequence[str]:
+        """The mapping names ``map_in`` takes for each of the adapter's standards."""
+        ...
+
+    def mapping_source(self, standard: str, mapping: str, path: str) -> str | None:
+        """The JSON field of that mapping that filled the element at ``path`` (below the root)."""
+        ...
+
+
+@runtime_checkable
+class Deadlines(Protocol):
+    """Declares the standard's answer and reporting times, watched by the core's deadline
+    monitor (``gateway/ops/deadlines.py``)."""
+
+    def deadlines(self) -> Sequence[Deadline]: ...
+
+
+@runtime_checkable
+class Endpoints(Protocol):
+    """HTTP endpoints of the adapter (a counterpart's receiving endpoint, e.g. ``POST /v1/ggk``),
+    mounted by ``ingress/http.py``."""
+
+    def router(self, context: Context) -> APIRouter: ...
+
+
+Poller = tuple[str, Callable[[threading.Event], None]]
+
+
+@runtime_checkable
+class Pollers(Protocol):
+    """Background loops (e.g. fetching VECOZO's waiting messages), started and stopped by
+    ``service.py``; each loop runs until the event is set."""
+
+    def pollers(self, context: Context) -> Sequence[Poller]: ...
+
+
+@runtime_checkable
+class DeliversMany(Protocol):
+    """A transport that delivers several messages at once (the outbox writes the files, then
+    makes them durable together); per message a reference, a handover or the error."""
+
+    def deliver_many(
+        self, items: Sequence[tuple[Envelope, Delivery]]
+    ) -> Sequence[str | Handover | Exception]: ...
+
+
+def _members(protocol: type) -> list[str]:
+    """The members a protocol asks for (attributes and methods, in the order written)."""
+    names = list(getattr(protocol, "__annotations__", {}))
+    names += [n for n, v in vars(protocol).items() if not n.startswith("_") and callable(v)]
+    return names
+
+
+def _missing(adapter: object, protocol: type) -> list[str]:
+    return [name for name in _members(protocol) if not hasattr(adapter, name)]
+
+
+def checked(adapter: object, source: str) -> Standard | Channel:
+    """``adapter`` as the kind it declares (a standard names the ``standards`` it speaks; a
+    channel does not), checked whole: a :class:`ConfigError` naming the adapter and the
+    members it lacks otherwise."""
+    kind: type = Standard if hasattr(adapter, "standards") else Channel
+    lacks = _missing(adapter, kind)
+    if lacks:
+        name = getattr(adapter, "name", type(adapter).__name__)
+        raise ConfigError(
+            f"adapters: {source} gives {name!r}, which is no whole {kind.__name__.lower()}: "
+            f"it lacks {', '.join(lacks)}"
+        )
+    return cast(Standard | Channel, adapter)
 
 
 class Registry:
-    """The loaded adapters; finds the one that owns a document."""
+    """The loaded adapters: the standards, which find the one that owns a document, and the
+    channels; and who has which optional capability."""
 
-    def __init__(self, adapters: Iterable[Adapter]) -> None:
+    def __init__(self, adapters: Iterable[Standard | Channel]) -> None:
         self._adapters = list(adapters)
-        self._by_name = {a.name: a for a in self._adapters}
+        self._standards = [a for a in self._adapters if isinstance(a, Standard)]
+        self._channels = [a for a in self._adapters if not isinstance(a, Standard)]
+        self._by_name = {a.name: a for a in self._standards}
         # Root element name -> (adapter, type), for names identified before. Only successes
         # are kept, so the map is bounded by the message types the adapters accept.
-        self._identified: dict[str, tuple[Adapter, MessageType]] = {}
+        self._identified: dict[str, tuple[Standard, MessageType]] = {}
 
     @classmethod
     def load(cls, module_names: Iterable[str], settings: Any) -> Registry:
-        """Import each adapter package and call its ``make_adapter(settings)``; a name that is
-        no module, or no adapter package, is a :class:`ConfigError` (setting ``adapters``)."""
-        adapters = []
+        """Import each adapter package, call its ``make_adapter(settings)`` and check what it
+        gives (:func:`checked`); a name that is no module, or no adapter package, is a
+        :class:`ConfigError` (setting ``adapters``)."""
+        adapters: list[Standard | Channel] = []
         for name in module_names:
             try:
                 module = importlib.import_module(name)
@@ -251,30 +388,38 @@ class Registry:
             make = getattr(module, "make_adapter", None)
             if not callable(make):
                 raise ConfigError(f"adapters: {name!r} is no adapter package (no make_adapter)")
-            adapters.append(make(settings))
+            made = make(settings)
+            adapters += [checked(a, name) for a in (made if isinstance(made, tuple) else (made,))]
         return cls(adapters)
 
-    def __iter__(self) -> Any:
-        return iter(self._adapters)
+    def __iter__(self) -> Iterator[Any]:
+        """Every adapter (a :class:`Standard` or a :class:`Channel`), standards first."""
+        return iter([*self._standards, *self._channels])
 
-    def by_name(self, name: str) -> Adapter:
+    def standards(self) -> list[Standard]:
+        return list(self._standards)
+
+    def channels(self) -> list[Channel]:
+        return list(self._channels)
+
+    def by_name(self, name: str) -> Standard:
         try:
             return self._by_name[name]
         except KeyError:
             raise Unidentified(f"no adapter named {name!r} is loaded") from None
 
-    def for_standard(self, standard: str) -> Adapter:
-        for adapter in self._adapters:
+    def for_standard(self, standard: str) -> Standard:
+        for adapter in self._standards:
             if standard in adapter.standards:
                 return adapter
         raise Unidentified(f"no adapter handles standard {standard!r}")
 
-    def derivers(self) -> list[Any]:
-        """Adapters that derive follow-up messages (optional member ``derive``)."""
-        return [a for a in self._adapters if callable(getattr(a, "derive", None))]
+    def derivers(self) -> list[Derives]:
+        """Standards that derive follow-up messages (capability :class:`Derives`)."""
+        return [a for a in self._standards if isinstance(a, Derives)]
 
-    def identify(self, root: etree._Element) -> tuple[Adapter, MessageType]:
-        """The owning adapter and the message type of a document (see ``Adapter.identify``)."""
+    def identify(self, root: etree._Element) -> tuple[Standard, MessageType]:
+        """The owning adapter and the message type of a document (see ``Standard.identify``)."""
         tag = root.tag
         known = self._identified.get(tag) if isinstance(tag, str) else None
         if known is None:
@@ -284,9 +429,9 @@ class Registry:
                 self._identified[tag] = known
         return known
 
-    def for_document(self, root: etree._Element) -> Adapter:
+    def for_document(self, root: etree._Element) -> Standard:
         namespace = etree.QName(root).namespace or ""
-        for adapter in self._adapters:
+        for adapter in self._standards:
             if adapter.owns(namespace):
                 return adapter
         shown = namespace or "(no namespace)"

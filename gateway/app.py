@@ -25,7 +25,7 @@ from gateway.worker import Worker
 
 def topology_for(settings: Settings, registry: Registry) -> Topology:
     """The bus layout for these settings: a work queue per direction and loaded standard."""
-    standards = sorted({s for adapter in registry for s in adapter.standards})
+    standards = sorted({s for adapter in registry.standards() for s in adapter.standards})
     return Topology(
         settings.bus_prefix, tuple(standards), settings.delivery_limit, settings.retry_tiers
     )

@@ -23,7 +23,15 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.adapter import Adapter, Description, Finding, MappingError, Registry, Unidentified
+from gateway.adapter import (
+    Description,
+    Finding,
+    MappingError,
+    Mappings,
+    Registry,
+    Standard,
+    Unidentified,
+)
 from gateway.bus.publisher import PublishError
 from gateway.envelope import Direction, Envelope
 from gateway.identify import identify, identify_bytes
@@ -468,12 +476,12 @@ class Receiver:
         )
 
     @staticmethod
-    def _named(adapter: Adapter, mapping: str | None, verdict: Verdict) -> Verdict:
+    def _named(adapter: Standard, mapping: str | None, verdict: Verdict) -> Verdict:
         """The verdict; of a message mapped from back-office JSON, its schema errors and findings
         naming the JSON field each came from, where the adapter can tell (``mapping_source``)."""
-        lookup = getattr(adapter, "mapping_source", None)
-        if mapping is None or not callable(lookup):
+        if mapping is None or not isinstance(adapter, Mappings):
             return verdict
+        lookup = adapter.mapping_source
         standard, _, name = mapping.partition("/")
 
         def source(path: str) -> str | None:

@@ -6,7 +6,7 @@
 - the sweeper, publishing what was recorded while the broker was away, and signing a ledger
   checkpoint when one is due (``ledger.checkpoint_every`` entries or ``checkpoint_seconds``;
   one process at a time makes them, see ``SqlLedger.checkpoint``), and a last one on stop;
-- the adapters' pollers (optional member ``pollers``), e.g. fetching VECOZO's waiting messages;
+- the adapters' pollers (capability ``Pollers``), e.g. fetching VECOZO's waiting messages;
 - with ``operations``: the parking recorder and the deadline monitor (``gateway/ops/runtime.py``).
 
 The sweeper, the pollers and the deadline monitor are duties that must run once among all the
@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from gateway.adapter import Pollers
 from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.ingress.amqp import ingress_consumer
@@ -121,9 +122,8 @@ class Services:
             duties.append(("sweeper", self._sweep))
         if pollers:
             for adapter in gateway.registry:
-                make_pollers = getattr(adapter, "pollers", None)
-                if callable(make_pollers):
-                    duties += list(make_pollers(gateway))
+                if isinstance(adapter, Pollers):
+                    duties += list(adapter.pollers(gateway))
         if operations:
             from gateway.ops.runtime import loops
 

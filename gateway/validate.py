@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from gateway.adapter import Adapter, Description, Finding, State
+from gateway.adapter import Description, Finding, Standard, State
 from gateway.envelope import MessageType
 from gateway.xmlsafe import RecordStream, SchemaInvalid, parse_schema
 
@@ -42,7 +42,7 @@ class SchemaCache:
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def get(self, adapter: Adapter, message_type: MessageType) -> etree.XMLSchema:
+    def get(self, adapter: Standard, message_type: MessageType) -> etree.XMLSchema:
         schemas: dict[MessageType, etree.XMLSchema] | None = getattr(self._local, "schemas", None)
         if schemas is None:
             schemas = self._local.schemas = {}
@@ -109,7 +109,7 @@ def name_sources(errors: tuple[str, ...], source: Callable[[str], str | None]) -
 def validate(
     doc: etree._ElementTree,
     message_type: MessageType,
-    adapter: Adapter,
+    adapter: Standard,
     schemas: SchemaCache,
     state: State,
 ) -> Verdict:
@@ -121,7 +121,7 @@ def validate(
 
 
 def validate_schema(
-    doc: etree._ElementTree, message_type: MessageType, adapter: Adapter, schemas: SchemaCache
+    doc: etree._ElementTree, message_type: MessageType, adapter: Standard, schemas: SchemaCache
 ) -> tuple[str, ...]:
     """The XSD alone: its errors, safe to show; empty when the document is valid."""
     schema = schemas.get(adapter, message_type)
@@ -133,7 +133,7 @@ def validate_schema(
 def validate_stream(
     data: bytes,
     message_type: MessageType,
-    adapter: Adapter,
+    adapter: Standard,
     schemas: SchemaCache,
     state: State,
     max_bytes: int,

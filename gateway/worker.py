@@ -31,12 +31,14 @@ from typing import Any
 import pika
 
 from gateway.adapter import (
-    Adapter,
+    BACKOFFICE,
+    DeliversMany,
     Delivery,
     Description,
     Finding,
     Handover,
     Registry,
+    Standard,
     Transport,
 )
 from gateway.bus.failures import Permanent, Retryable, Stranger
@@ -51,7 +53,6 @@ from gateway.xmlsafe import XmlRejected, parse, parse_skeleton
 
 log = get_logger(__name__)
 
-BACKOFFICE = "backoffice"
 _RETOUR_NAMESPACE = uuid.UUID("6f1c2b52-3f7e-4c55-9a0e-4b6e7a1d2c10")
 _FOLLOW_UP_NAMESPACE = uuid.UUID("0b8e3c4e-6d0a-4f55-8d1c-2f4b9a6e7c31")
 
@@ -207,11 +208,9 @@ class Worker:
         job.validated = verdict.accepted
         if job.validated and not recorded.delivered:
             job.delivery = adapter.outgoing(envelope, job.doc)
-            job.transport = (
-                self.backoffice
-                if job.delivery.to == BACKOFFICE
-                else adapter.transport(job.delivery.to)
-            )
+            # The outbox takes what goes to the back-office, and to a party no channel reaches.
+            to = job.delivery.to
+            job.transport = (None if to == BACKOFFICE else adapter.transport(to)) or self.backoffice
         job.answer_due = envelope.direction is Direction.INBOUND and not recorded.retour_sent
 
     def _deliver(self, jobs: list[_Job]) -> None:
@@ -223,10 +222,9 @@ class Worker:
             by_transport.setdefault(id(job.transport), []).append(job)
         for group in by_transport.values():
             transport = group[0].transport
-            deliver_many = getattr(transport, "deliver_many", None)
-            if callable(deliver_many) and len(group) > 1:
+            if isinstance(transport, DeliversMany) and len(group) > 1:
                 try:
-                    handed = list(deliver_many([(j.envelope, j.delivery) for j in group]))
+                    handed = list(transport.deliver_many([(j.envelope, j.delivery) for j in group]))
                 except Exception as exc:
                     handed = [exc for _ in group]
                 for job, result in zip(group, handed, strict=True):
@@ -392,7 +390,7 @@ class _Job:
 
     envelope: Envelope
     error: Exception | None = None
-    adapter: Adapter | None = None
+    adapter: Standard | None = None
     doc: Any = None
     findings: list[Finding] = field(default_factory=list)
     validated: bool = False

@@ -128,7 +128,7 @@ def _all_standards() -> tuple[str, ...]:
 
     settings = load_settings(env={})
     registry = Registry.load(ALL_ADAPTERS, dataclasses.replace(settings, adapters=ALL_ADAPTERS))
-    return tuple(sorted({s for adapter in registry for s in adapter.standards}))
+    return tuple(sorted({s for adapter in registry.standards() for s in adapter.standards}))
 
 
 def _delete_topology(settings: Settings) -> None:

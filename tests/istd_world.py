@@ -15,11 +15,11 @@ from typing import Any
 
 from lxml import etree
 
-from adapters.istandaarden import codec
 from adapters.istandaarden.adapter import IStandaardenAdapter
 from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.refdata import RefData, Validity
 from adapters.istandaarden.retour import build_declaratie_antwoord
+from adapters.lib.istandaard import codec
 from gateway.envelope import MessageType
 
 GEMEENTE = "0363"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 
 from adapters.istandaarden.catalogue import Bericht
-from adapters.istandaarden.codec import xsd_versions
+from adapters.lib.istandaard.codec import xsd_versions
 from gateway.logs import passes_elfproef
 
 

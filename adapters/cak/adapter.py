@@ -11,9 +11,12 @@ from lxml import etree
 from adapters.cak import derive, rules
 from adapters.cak.catalogue import CAK, CATALOGUE, KLASSE, STANDARD
 from adapters.cak.settings import CakSettings
-from adapters.shared.base import CatalogueAdapter
-from adapters.shared.istandaard import decode_message, walk
+from adapters.ggk.channel import ggk_if_configured
+from adapters.lib.istandaard.codec import decode_message
+from adapters.lib.istandaard.messages import walk
+from adapters.shared.catalogued import CatalogueStandard
 from gateway.adapter import (
+    BACKOFFICE,
     Answer,
     Delivery,
     Description,
@@ -21,11 +24,12 @@ from gateway.adapter import (
     FollowUp,
     MappingError,
     State,
+    Transport,
 )
 from gateway.envelope import Direction, Envelope, MessageType
 
 
-class CakAdapter(CatalogueAdapter):
+class CakAdapter(CatalogueStandard):
     name = "cak"
     standard = STANDARD
     catalogue = CATALOGUE
@@ -33,6 +37,7 @@ class CakAdapter(CatalogueAdapter):
     def __init__(self, settings: Any, today: Callable[[], dt.date] = dt.date.today) -> None:
         super().__init__(settings)
         self._today = today
+        self._transport = ggk_if_configured(settings)
 
     def check(
         self, doc: etree._ElementTree, message_type: MessageType, state: State
@@ -76,7 +81,7 @@ class CakAdapter(CatalogueAdapter):
         assert envelope.message_type is not None
         name = f"{envelope.message_type.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         return Delivery(CAK, envelope.body, "application/xml", name)
 
     def answer(
@@ -95,3 +100,7 @@ class CakAdapter(CatalogueAdapter):
             kostprijs_categorieen=CakSettings.of(self.settings).kostprijs,
             secret=self.settings.bsn_hash_key,
         )
+
+    def transport(self, to: str) -> Transport | None:
+        """The CAK is reached over the GGk (or the outbox while none is configured)."""
+        return self._transport

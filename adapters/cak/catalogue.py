@@ -4,7 +4,7 @@ in our XSDs, so replacing them is a change in ``schemas/ieb/4.0`` and here."""
 
 from __future__ import annotations
 
-from adapters.shared.istandaard import Message
+from adapters.lib.istandaard.messages import Message
 
 STANDARD = "ieb"
 RELEASE = "4.0"

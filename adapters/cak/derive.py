@@ -2,9 +2,10 @@
 
 Per person (BSN) and gemeente, per kind (abonnementstarief: WMO405; beschermd wonen: WMO407):
 
-1. the voorzieningen the ledger knows (``mapping.py``: from the latest WMO301 per aanbieder, or
-   from WMO305/307), merged into periods: voorzieningen that overlap or follow each other
-   without a day's gap are one period; a period is open while any of its voorzieningen is;
+1. the voorzieningen the ledger knows (``eigen_bijdrage.py``: from the latest WMO301 per
+   aanbieder, or from WMO305/307), merged into periods: voorzieningen that overlap or follow
+   each other without a day's gap are one period; a period is open while any of its
+   voorzieningen is;
 2. what the CAK was told before: the latest WMO405/407 per EbStartNummer that the gateway sent
    and the CAK did not reject (a WMO406/408 with retourcodes other than 0200);
 3. the difference: a period without a start gets a start (StatusAanlevering 1, a new
@@ -47,7 +48,7 @@ from typing import Any, Protocol
 from lxml import etree
 
 from adapters.cak.catalogue import CATALOGUE, KLASSE, WMO405, WMO407
-from adapters.cak.mapping import (
+from adapters.cak.eigen_bijdrage import (
     Aanlevering,
     Kostprijs,
     Periode,
@@ -57,9 +58,10 @@ from adapters.cak.mapping import (
     stops_307,
     to_message,
 )
-from adapters.istandaarden import codec as iwmo_codec
 from adapters.istandaarden.catalogue import by_code
-from adapters.shared.istandaard import decode_message, identificatie, recorded_root
+from adapters.lib.istandaard import codec as iwmo_codec
+from adapters.lib.istandaard.codec import decode_message
+from adapters.lib.istandaard.messages import identificatie, recorded_root
 from gateway.adapter import FollowUp
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import EARLIER

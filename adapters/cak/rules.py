@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Any
 
 from adapters.cak.catalogue import KLASSE
-from adapters.shared.istandaard import Message, parse_date
+from adapters.lib.istandaard.messages import Message, parse_date
 from gateway.adapter import Finding, State
 from gateway.ledger import EARLIER
 from gateway.logs import passes_elfproef

@@ -11,6 +11,7 @@ Foutberichten (Fo01) come back asynchronously. Payloads are erased 24 hours afte
 from __future__ import annotations
 
 from adapters.corv.adapter import CorvAdapter
+from adapters.corv.channel import CorvChannel
 from adapters.corv.settings import CorvSettings
 from adapters.shared.settings import CounterpartSettings
 from gateway.config import Settings
@@ -18,5 +19,6 @@ from gateway.config import Settings
 settings_sections = (CorvSettings, CounterpartSettings)
 
 
-def make_adapter(settings: Settings) -> CorvAdapter:
-    return CorvAdapter(settings)
+def make_adapter(settings: Settings) -> tuple[CorvAdapter, CorvChannel]:
+    """StUF-Jeugdzorg (a standard) and CORV (a channel)."""
+    return CorvAdapter(settings), CorvChannel(settings)

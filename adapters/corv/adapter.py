@@ -1,4 +1,5 @@
-"""The CORV adapter: StUF-koppelvlak Jeugdzorg 1.0.9 behind the core's adapter interface."""
+"""StUF-koppelvlak Jeugdzorg 1.0.9 as a standard (CORV's message side; the way in and out is
+the channel in ``channel.py``)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from adapters.corv.catalogue import (
 )
 from adapters.corv.settings import CorvSettings
 from adapters.corv.transport import make_transport
+from adapters.lib.stuf.messages import StufError, stuurgegevens_of
 from adapters.shared.base import WholeMessages
 from adapters.shared.mapped import BackOfficeMappings
-from adapters.shared.stuf import StufError, stuurgegevens_of
 from gateway.adapter import (
+    BACKOFFICE,
     Answer,
     Delivery,
     Description,
@@ -47,7 +49,7 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
-        self._transport: Transport | None = None
+        self._transport = make_transport(settings)
         # what the ledger's retention erases for CORV, its foutberichten included
         # (adapters/corv/retention.py)
         self.organisatie = CorvSettings.of(settings).organisatie
@@ -122,7 +124,7 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
         assert envelope.message_type is not None
         name = f"{envelope.message_type.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         to = stuurgegevens_of(doc.getroot()).ontvanger.organisatie
         return Delivery(to, envelope.body, "application/xml", name)
 
@@ -131,12 +133,5 @@ class CorvAdapter(BackOfficeMappings, WholeMessages):
     ) -> Answer | None:
         return None  # answered at once by the endpoint (Bv03 or Fo03), as the WSDL says
 
-    def transport(self, to: str) -> Transport:
-        if self._transport is None:
-            self._transport = make_transport(self.settings)
+    def transport(self, to: str) -> Transport | None:
         return self._transport
-
-    def router(self, gateway: Any) -> Any:
-        from adapters.corv.endpoint import make_router
-
-        return make_router(gateway)

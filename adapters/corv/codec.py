@@ -20,7 +20,7 @@ import xmlschema
 from lxml import etree
 
 from adapters.corv.catalogue import BG, JZ, XMIME, XSI, ZKN, schema_path
-from adapters.shared.stuf import STUF
+from adapters.lib.stuf.messages import STUF
 from gateway.xmlcodec import CodecError, Shape, shape_of
 
 PREFIXES = {"StUF": STUF, "xmime": XMIME, "xsi": XSI, "BG": BG, "ZKN": ZKN, "JZ": JZ}

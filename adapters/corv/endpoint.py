@@ -24,10 +24,9 @@ from lxml import etree
 
 from adapters.corv.catalogue import INBOUND, JZ
 from adapters.corv.transport import REFERENCE_KEY
-from adapters.shared import soap
-from adapters.shared.answers import original, record_fault
-from adapters.shared.refs import uuid4_for
-from adapters.shared.stuf import (
+from adapters.lib import soap
+from adapters.lib.refs import uuid4_for
+from adapters.lib.stuf.messages import (
     STUF,
     Fout,
     StufError,
@@ -38,6 +37,8 @@ from adapters.shared.stuf import (
     stuurgegevens_of,
     tijdstip,
 )
+from adapters.shared.answers import original, record_fault
+from gateway.adapter import Context
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
@@ -62,11 +63,11 @@ def _bytes(element: etree._Element) -> bytes:
 
 
 class CorvIntake:
-    def __init__(self, gateway: Any) -> None:
-        self.gateway = gateway
-        self.receiver = gateway.receiver
-        self.ledger = gateway.ledger
-        self.settings = gateway.settings
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.receiver = context.receiver
+        self.ledger = context.ledger
+        self.settings = context.settings
 
     def take(self, raw: bytes) -> Answer:
         try:
@@ -132,7 +133,7 @@ class CorvIntake:
         receipt = self.receiver.receive(envelope, context)
         if fault and answered is not None:
             _, fout = read_fout(element)
-            detail = record_fault(self.gateway, answered.message_id, "CORV", fout, message_id)
+            detail = record_fault(self.context, answered.message_id, "CORV", fout, message_id)
             log.warning("corv.fo01", foutcode=fout.code, state=detail["state"])
         if fault:
             return Answer(200, soap.wrap(bevestiging(self._reply(sg, "Bv03"))), receipt)
@@ -166,11 +167,11 @@ class CorvIntake:
         return Answer(500, self._fo03(sg, code, reason), receipt)
 
 
-def make_router(gateway: Any) -> APIRouter:
+def make_router(context: Context) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
-    intake = CorvIntake(gateway)
-    limit = gateway.settings.max_message_bytes
-    auth = Authenticator.from_settings(gateway.settings)
+    intake = CorvIntake(context)
+    limit = context.settings.max_message_bytes
+    auth = Authenticator.from_settings(context.settings)
 
     contract = Contract(secured=not auth.open)
 

@@ -19,7 +19,7 @@ from lxml import etree
 from adapters.corv import codec
 from adapters.corv.catalogue import VERSION, schema_path
 from adapters.corv.settings import CorvSettings
-from adapters.shared.stuf import tijdstip
+from adapters.lib.stuf.messages import tijdstip
 from gateway.adapter import MappingError
 from gateway.mapping import MappingSpec, apply_mapping, named_mapping, shipped_mappings
 from gateway.xmlcodec import CodecError

@@ -15,13 +15,12 @@ import requests
 
 from adapters.corv.catalogue import OUTBOUND, SOAP_ACTION
 from adapters.corv.settings import CorvSettings
-from adapters.shared import soap
+from adapters.lib import soap
+from adapters.lib.stuf.messages import StufError, stuurgegevens_of
 from adapters.shared.failures import Refused
 from adapters.shared.http import HttpPolicy, call, post
-from adapters.shared.stuf import StufError, stuurgegevens_of
 from adapters.shared.stufcall import judge
 from gateway.adapter import Delivery, Handover, Transport
-from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -84,8 +83,9 @@ class CorvTransport:
         )
 
 
-def make_transport(settings: Any) -> Transport:
+def make_transport(settings: Any) -> Transport | None:
+    """CORV's transport when ``corv_url`` is set, else None (the core's outbox)."""
     corv = CorvSettings.of(settings)
     if corv.url:
         return CorvTransport(corv.url, policy=HttpPolicy.from_settings(settings))
-    return OutboxTransport(settings.outbox_dir)
+    return None

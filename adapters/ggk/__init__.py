@@ -12,6 +12,7 @@ arrive over GGk and CORV, and the Fo01 (StUF055) we send when a payload fails it
 from __future__ import annotations
 
 from adapters.ggk.adapter import GgkAdapter
+from adapters.ggk.channel import GgkChannel
 from adapters.ggk.settings import GgkSettings
 from adapters.shared.settings import CounterpartSettings
 from gateway.config import Settings
@@ -19,5 +20,6 @@ from gateway.config import Settings
 settings_sections = (CounterpartSettings, GgkSettings)
 
 
-def make_adapter(settings: Settings) -> GgkAdapter:
-    return GgkAdapter(settings)
+def make_adapter(settings: Settings) -> tuple[GgkAdapter, GgkChannel]:
+    """The StUF foutberichten (a standard) and the GGk (a channel)."""
+    return GgkAdapter(settings), GgkChannel(settings)

@@ -1,5 +1,5 @@
-"""The GGk adapter: the StUF 0301 foutberichten (Fo01, and Fo03/Bv03 to refuse them clearly)
-as messages of the gateway, and the GGk receiving endpoint (``endpoint.py``).
+"""The StUF 0301 foutberichten (Fo01, and Fo03/Bv03 to refuse them clearly) as a standard: as
+messages of the gateway. (The GGk itself is a channel: ``channel.py``.)
 
 An inbound Fo01 (from the GGk, VECOZO, or CORV) is recorded as a message of its own and goes to
 the back-office; the way in that received it records what it means on the message it answers
@@ -16,10 +16,11 @@ from typing import Any
 from lxml import etree
 
 from adapters.ggk import codec
+from adapters.ggk.channel import ggk_if_configured
+from adapters.lib.stuf.messages import STUF, StufError, read_fout, stuurgegevens_of
 from adapters.shared.base import WholeMessages
-from adapters.shared.counterparts import ggk_transport
-from adapters.shared.stuf import STUF, StufError, read_fout, stuurgegevens_of
 from gateway.adapter import (
+    BACKOFFICE,
     Answer,
     Delivery,
     Description,
@@ -47,7 +48,7 @@ class GgkAdapter(WholeMessages):
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
-        self._transport: Transport | None = None
+        self._transport = ggk_if_configured(settings)
 
     def owns(self, namespace: str) -> bool:
         return namespace == STUF
@@ -93,7 +94,7 @@ class GgkAdapter(WholeMessages):
         assert envelope.message_type is not None
         name = f"{envelope.message_type.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         to = stuurgegevens_of(doc.getroot()).ontvanger.organisatie
         if not to:
             raise Unidentified("our foutbericht names no ontvanger organisatie")
@@ -104,12 +105,5 @@ class GgkAdapter(WholeMessages):
     ) -> Answer | None:
         return None
 
-    def transport(self, to: str) -> Transport:
-        if self._transport is None:
-            self._transport = ggk_transport(self.settings)
+    def transport(self, to: str) -> Transport | None:
         return self._transport
-
-    def router(self, gateway: Any) -> Any:
-        from adapters.ggk.endpoint import make_router
-
-        return make_router(gateway)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from adapters.shared.schema import SchemaCheck
-from adapters.shared.stuf import STUF, Stuurgegevens, Systeem
+from adapters.lib.schema import SchemaCheck
+from adapters.lib.stuf.messages import STUF, Stuurgegevens, Systeem
 from gateway.xmlcodec import CodecError, Shape, decode, encode, shape_of
 from schemas import schema_root
 

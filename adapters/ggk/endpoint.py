@@ -30,14 +30,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from lxml import etree
 
-from adapters.ggk import codec, mapping
+from adapters.ggk import codec, routing
 from adapters.ggk.codec import GgkEnvelope
 from adapters.ggk.settings import GgkSettings
 from adapters.ggk.transport import REFERENCE_KEY
-from adapters.shared import soap
-from adapters.shared.answers import original, record_fault
-from adapters.shared.refs import uuid4_for
-from adapters.shared.stuf import (
+from adapters.lib import soap
+from adapters.lib.refs import uuid4_for
+from adapters.lib.stuf.messages import (
     STUF,
     Fout,
     StufError,
@@ -47,6 +46,8 @@ from adapters.shared.stuf import (
     read_fout,
     tijdstip,
 )
+from adapters.shared.answers import original, record_fault
+from gateway.adapter import Context
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
@@ -88,11 +89,11 @@ class GgkReceipt(ReceiptDoc):
 class GgkIntake:
     """Takes what the GGk sent; used by the endpoint, testable without HTTP."""
 
-    def __init__(self, gateway: Any) -> None:
-        self.gateway = gateway
-        self.receiver = gateway.receiver
-        self.ledger = gateway.ledger
-        self.settings = gateway.settings
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.receiver = context.receiver
+        self.ledger = context.ledger
+        self.settings = context.settings
 
     def take(self, raw: bytes) -> Outcome:
         try:
@@ -194,7 +195,7 @@ class GgkIntake:
         }
         receipt = self.receiver.receive(envelope, context)
         if answered is not None:
-            detail = record_fault(self.gateway, answered.message_id, "GGk", fout, message_id)
+            detail = record_fault(self.context, answered.message_id, "GGk", fout, message_id)
             log.warning(
                 "ggk.fo01",
                 foutcode=fout.code,
@@ -259,7 +260,7 @@ class GgkIntake:
             zender=Systeem(
                 sg.ontvanger.organisatie or ours.organisatie, ours.applicatie, ours.administratie
             ),
-            ontvanger=Systeem(sg.zender.organisatie, mapping.GGK_APPLICATIE),
+            ontvanger=Systeem(sg.zender.organisatie, routing.GGK_APPLICATIE),
             referentienummer=fo01_id,
             tijdstip=tijdstip(),
             cross_ref=sg.referentienummer,
@@ -283,11 +284,11 @@ def _bytes(element: etree._Element) -> bytes:
     return text
 
 
-def make_router(gateway: Any) -> APIRouter:
+def make_router(context: Context) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
-    intake = GgkIntake(gateway)
-    limit = gateway.settings.max_message_bytes
-    auth = Authenticator.from_settings(gateway.settings)
+    intake = GgkIntake(context)
+    limit = context.settings.max_message_bytes
+    auth = Authenticator.from_settings(context.settings)
 
     contract = Contract(secured=not auth.open)
     answered = "received and recorded (fo01_id: the Fo01 sent back when the payload was refused)"

@@ -18,14 +18,14 @@ from typing import Any
 
 import requests
 
-from adapters.ggk import codec, mapping, rules
+from adapters.ggk import codec, routing, rules
 from adapters.ggk.codec import GgkEnvelope
 from adapters.ggk.settings import GgkSettings
-from adapters.shared import soap
+from adapters.lib import soap
+from adapters.lib.refs import is_uuid4, uuid4_for
+from adapters.lib.stuf.messages import StufError, Stuurgegevens, Systeem, read_fout, tijdstip
 from adapters.shared.failures import Refused
 from adapters.shared.http import HttpPolicy, call, post
-from adapters.shared.refs import is_uuid4, uuid4_for
-from adapters.shared.stuf import StufError, Stuurgegevens, Systeem, read_fout, tijdstip
 from adapters.shared.stufcall import judge
 from gateway.adapter import Delivery, Handover
 from gateway.envelope import Envelope
@@ -86,12 +86,12 @@ class GgkTransport:
         functie = envelope.message_type.code
         try:
             payload = parse(delivery.body, self.max_bytes).getroot()
-            ontvanger = mapping.ontvanger(delivery.to)
-            zender = mapping.our_organisatie(payload, delivery.to, self.organisatie)
-            functie_versie, functie_subversie = mapping.functie_versie(payload)
-        except (mapping.RoutingError, XmlRejected) as exc:
+            ontvanger = routing.ontvanger(delivery.to)
+            zender = routing.our_organisatie(payload, delivery.to, self.organisatie)
+            functie_versie, functie_subversie = routing.functie_versie(payload)
+        except (routing.RoutingError, XmlRejected) as exc:
             raise Refused(NAME, str(exc)) from None
-        answer = mapping.is_answer(functie)
+        answer = routing.is_answer(functie)
         cross_ref = ""
         if answer:
             cross_ref = envelope.correlation_id
@@ -101,12 +101,12 @@ class GgkTransport:
                     f"{functie} answers a message that did not come through the GGk: there is "
                     "no Di01 referentienummer to quote as crossRefnummer",
                 )
-        versie, subversie = mapping.applicatie_versie()
+        versie, subversie = routing.applicatie_versie()
         return GgkEnvelope(
             stuurgegevens=Stuurgegevens(
                 berichtcode="Du01" if answer else "Di01",
                 zender=Systeem(zender, self.applicatie, self.administratie),
-                ontvanger=Systeem(ontvanger, mapping.GGK_APPLICATIE),
+                ontvanger=Systeem(ontvanger, routing.GGK_APPLICATIE),
                 referentienummer=uuid4_for(envelope.message_id),
                 tijdstip=tijdstip(),
                 cross_ref=cross_ref,
@@ -130,9 +130,9 @@ class GgkTransport:
         except codec.EnvelopeError as exc:
             raise Refused(NAME, str(exc)) from None
         body = soap.wrap(element)
-        problems = rules.problems(ggk, len(body))
-        if problems:
-            raise Refused(NAME, "; ".join(problems))
+        findings = rules.check(ggk, len(body))
+        if findings:
+            raise Refused(NAME, "; ".join(f.text for f in findings))
         sg = ggk.stuurgegevens
         attempts = self._post(body, codec.SOAP_ACTIONS[sg.berichtcode])
         return Handover(

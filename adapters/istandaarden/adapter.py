@@ -1,5 +1,5 @@
 """The iWmo 3.2 / iJw 3.2 adapter: the four parts (codec, rules, mapping, transport) behind the
-core's :class:`gateway.adapter.Adapter` interface."""
+core's :class:`gateway.adapter.Standard` interface."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 from lxml import etree
 
-from adapters.istandaarden import codec, mapping, retour, rules
 from adapters.istandaarden import deadlines as deadline_table
+from adapters.istandaarden import mapping, retour, rules
 from adapters.istandaarden.catalogue import (
     NAMESPACE_RE,
     STANDARDS,
@@ -20,11 +20,13 @@ from adapters.istandaarden.catalogue import (
     Bericht,
     by_code,
 )
-from adapters.istandaarden.engine import Checker, record_tag, split
+from adapters.istandaarden.engine import Checker, decode_record, record_tag, split
 from adapters.istandaarden.history import History
 from adapters.istandaarden.refdata import RefData
+from adapters.lib.istandaard import codec
 from adapters.shared.mapped import BackOfficeMappings
 from gateway.adapter import (
+    BACKOFFICE,
     Answer,
     Delivery,
     Description,
@@ -62,7 +64,7 @@ class IStandaardenAdapter(BackOfficeMappings):
 
     def __init__(
         self,
-        transport: Transport,
+        transport: Transport | None,
         today: Any = dt.date.today,
         refdata: RefData | None = None,
     ) -> None:
@@ -93,7 +95,7 @@ class IStandaardenAdapter(BackOfficeMappings):
         return MessageType(standard, bericht.code, version)
 
     def schema_path(self, message_type: MessageType) -> Path:
-        return codec.schema_path(_bericht(message_type))
+        return _bericht(message_type).schema_path
 
     def check(
         self, doc: etree._ElementTree, message_type: MessageType, state: State
@@ -188,7 +190,7 @@ class IStandaardenAdapter(BackOfficeMappings):
         bericht = _bericht(envelope.message_type)
         name = f"{bericht.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         header = doc.getroot().find(f"{{{bericht.namespace}}}Header")
         if header is None:
             raise Unidentified("message has no Header")
@@ -230,11 +232,11 @@ class IStandaardenAdapter(BackOfficeMappings):
         body = codec.encode_message(bericht.retour, message)
         return Answer(body, tuple(retour.retourcodes(message)))
 
-    def transport(self, to: str) -> Transport:
+    def transport(self, to: str) -> Transport | None:
         return self._transport
 
     def deadlines(self) -> list[Deadline]:
-        """The standard's answer and reporting times (optional member; ``gateway/ops``)."""
+        """The standard's answer and reporting times (capability ``Deadlines``; ``gateway/ops``)."""
         return deadline_table.deadlines()
 
 
@@ -279,7 +281,7 @@ class RecordSink:
         if self.checker is None:
             self.checker = self._start(element.getroottree().getroot())
         collect_keys(element, self.keys, self.subjects)
-        self.checker.record(codec.decode_record(element, self.bericht))
+        self.checker.record(decode_record(element, self.bericht))
 
     def finish(self, skeleton: etree._ElementTree) -> tuple[list[Finding], Description]:
         """Findings and description; ``skeleton`` is the document without its records."""

@@ -7,8 +7,12 @@ differ.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+from schemas import schema_root
 
 VERSION = "3.2"
 SUPPORTED_VERSIONS = (VERSION,)
@@ -104,6 +108,21 @@ class Bericht:
     @property
     def nsmap(self) -> dict[str | None, str]:
         return {self.prefix: self.namespace, self.standard: self.basis_namespace}
+
+    @property
+    def release(self) -> str:
+        return VERSION
+
+    @property
+    def schema_path(self) -> Path:
+        """Our XSD for this message."""
+        return _schema_path(self.standard, self.code)
+
+
+@functools.cache
+def _schema_path(standard: str, code: str) -> Path:
+    # looked up once: ``schema_root`` goes through importlib
+    return Path(str(schema_root() / standard / VERSION / f"{code}.xsd"))
 
 
 def basis_namespace(standard: str) -> str:

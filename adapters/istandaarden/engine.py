@@ -29,7 +29,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from lxml import etree
+
 from adapters.istandaarden.catalogue import Bericht
+from adapters.lib.istandaard import codec
 from gateway.adapter import Finding
 
 Hit = tuple[str, str]  # (class path, readable text without personal data)
@@ -259,6 +262,12 @@ RECORDS: dict[int, tuple[str, str]] = {
     323: ("Declaratie/Clienten", "Client"),
     325: ("DeclaratieAntwoord/Clienten", "Client"),
 }
+
+
+def decode_record(element: etree._Element, bericht: Bericht) -> dict[str, Any]:
+    """One record element of a streamed message (a ``Client`` of a 323/325) as its dict."""
+    container, name = RECORDS[bericht.number]
+    return codec.decode_record(element, bericht, (*container.split("/"), name))
 
 
 # Streamed when large: only the 323. (A 325 lists only rejected prestaties, and its

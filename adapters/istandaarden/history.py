@@ -21,8 +21,8 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden.catalogue import Bericht, by_code
-from adapters.istandaarden.codec import decode_message, decode_record
-from adapters.istandaarden.engine import get, record_tag
+from adapters.istandaarden.engine import decode_record, get, record_tag
+from adapters.lib.istandaard.codec import decode_message
 from gateway.adapter import State
 from gateway.ledger import EARLIER, Event
 

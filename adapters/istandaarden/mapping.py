@@ -24,9 +24,9 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden.catalogue import VERSION, Bericht
-from adapters.istandaarden.codec import encode_message, record_shape, xsd_versions
 from adapters.istandaarden.engine import RECORDS
 from adapters.istandaarden.retour import complete_declaratie_antwoord
+from adapters.lib.istandaard.codec import encode_message, record_shape, xsd_versions
 from gateway.adapter import MappingError
 from gateway.mapping import (
     FieldSpec,

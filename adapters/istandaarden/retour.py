@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from adapters.istandaarden.catalogue import Bericht, by_code
-from adapters.istandaarden.codec import shape, xsd_versions
+from adapters.lib.istandaard.codec import shape, xsd_versions
 from gateway.adapter import Finding
 from gateway.xmlcodec import Shape
 

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from adapters.istandaarden.catalogue import Bericht
-from adapters.istandaarden.codec import xsd_version_range
 from adapters.istandaarden.engine import (
     RULES,
     Hit,
@@ -40,6 +39,7 @@ from adapters.istandaarden.engine import (
     rule,
     years_before,
 )
+from adapters.lib.istandaard.codec import xsd_version_range
 from gateway.logs import passes_elfproef
 
 __all__ = ["RULES", "Level", "Rule", "check", "conditions"]

@@ -1,14 +1,21 @@
-"""How iWmo/iJw messages reach a counterpart: the GGk (a gemeente), VECOZO (an aanbieder) or,
-when neither is configured, the outbox (one folder per party code). See
-``adapters/shared/counterparts.py`` and the setting ``counterpart_transport``.
-"""
+"""How iWmo/iJw messages reach a counterpart (setting ``counterpart_transport``): the GGk (a
+gemeente), VECOZO (an aanbieder) or, when neither is configured, the core's outbox (one folder
+per party code under ``var/outbox/``)."""
 
 from __future__ import annotations
 
-from adapters.shared.counterparts import counterpart_transport
+from typing import Any
+
+from adapters.ggk.channel import GgkChannel
+from adapters.shared.settings import CounterpartSettings
+from adapters.vecozo.channel import VecozoChannel
 from gateway.adapter import Transport
-from gateway.config import Settings
 
 
-def make_transport(settings: Settings) -> Transport:
-    return counterpart_transport(settings)
+def make_transport(settings: Any) -> Transport | None:
+    chosen = CounterpartSettings.of(settings).counterpart_transport
+    if chosen == "ggk":
+        return GgkChannel(settings).transport()
+    if chosen == "vecozo":
+        return VecozoChannel(settings).transport()
+    return None  # the core's outbox

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.shared import faults
-from adapters.shared.stuf import Fout
+from adapters.lib.stuf import faults
+from adapters.lib.stuf.messages import Fout
 from gateway.bus.redelivery import Redelivery
 from gateway.ledger import Entry, Event, Ledger
 from gateway.logs import mask_bsns

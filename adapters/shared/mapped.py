@@ -1,4 +1,4 @@
-"""The optional adapter members for back-office JSON mappings (``gateway/adapter.py``), for an
+"""The capability ``Mappings`` (``gateway/adapter.py``) for back-office JSON mappings, for an
 adapter whose mappings are its own ``mapping`` module's (``mapping_names()``, ``load(name)``)."""
 
 from __future__ import annotations

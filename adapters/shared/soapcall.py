@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import requests
 from lxml import etree
 
-from adapters.shared import soap
+from adapters.lib import soap
 from adapters.shared.failures import CounterpartError, Refused, Unavailable
 from adapters.shared.http import is_refusal, retry_after, status_error
 from gateway.xmlsafe import XmlRejected, parse

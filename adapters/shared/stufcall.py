@@ -14,9 +14,10 @@ from __future__ import annotations
 import requests
 from lxml import etree
 
-from adapters.shared import faults, soapcall
+from adapters.lib.stuf import faults
+from adapters.lib.stuf.messages import STUF, Fout, StufError, read_fout
+from adapters.shared import soapcall
 from adapters.shared.failures import Refused, Unavailable
-from adapters.shared.stuf import STUF, Fout, StufError, read_fout
 
 _FOUTBERICHTEN = frozenset(f"{{{STUF}}}{code}Bericht" for code in ("Fo01", "Fo02", "Fo03"))
 

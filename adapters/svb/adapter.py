@@ -8,16 +8,27 @@ from typing import Any
 
 from lxml import etree
 
-from adapters.shared.base import CatalogueAdapter
-from adapters.shared.istandaard import decode_message, walk
+from adapters.ggk.channel import ggk_if_configured
+from adapters.lib.istandaard.codec import decode_message
+from adapters.lib.istandaard.messages import walk
+from adapters.shared.catalogued import CatalogueStandard
 from adapters.shared.mapped import BackOfficeMappings
 from adapters.svb import mapping, rules
 from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB
-from gateway.adapter import Answer, Delivery, Description, Finding, MappingError, State
+from gateway.adapter import (
+    BACKOFFICE,
+    Answer,
+    Delivery,
+    Description,
+    Finding,
+    MappingError,
+    State,
+    Transport,
+)
 from gateway.envelope import Direction, Envelope, MessageType
 
 
-class SvbAdapter(BackOfficeMappings, CatalogueAdapter):
+class SvbAdapter(BackOfficeMappings, CatalogueStandard):
     name = "svb"
     mapping = mapping
     standard = STANDARD
@@ -26,6 +37,7 @@ class SvbAdapter(BackOfficeMappings, CatalogueAdapter):
     def __init__(self, settings: Any, today: Callable[[], dt.date] = dt.date.today) -> None:
         super().__init__(settings)
         self._today = today
+        self._transport = ggk_if_configured(settings)
 
     def check(
         self, doc: etree._ElementTree, message_type: MessageType, state: State
@@ -68,10 +80,14 @@ class SvbAdapter(BackOfficeMappings, CatalogueAdapter):
         assert envelope.message_type is not None
         name = f"{envelope.message_type.code}.xml"
         if envelope.direction is Direction.INBOUND:
-            return Delivery("backoffice", envelope.body, "application/xml", name)
+            return Delivery(BACKOFFICE, envelope.body, "application/xml", name)
         return Delivery(SVB, envelope.body, "application/xml", name)
 
     def answer(
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
     ) -> Answer | None:
         return None  # the SVB answers our TKBs; the BAB needs no answer
+
+    def transport(self, to: str) -> Transport | None:
+        """The SVB is reached over the GGk (or the outbox while none is configured)."""
+        return self._transport

@@ -4,7 +4,7 @@ the BAB "507". Not public, so OURS: the BerichtCodes 461 and 462 and the JW pref
 
 from __future__ import annotations
 
-from adapters.shared.istandaard import Message
+from adapters.lib.istandaard.messages import Message
 
 STANDARD = "ipgb"
 RELEASE = "2.0"

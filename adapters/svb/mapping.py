@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.shared.istandaard import encode_message, new_identificatie, xsd_versies
+from adapters.lib.istandaard.codec import encode_message, xsd_versions
+from adapters.lib.istandaard.messages import new_identificatie
 from adapters.svb.catalogue import BERICHT_SUBVERSIE, BERICHT_VERSIE, CATALOGUE, RELEASE, SVB
 from gateway.mapping import MappingSpec, apply_mapping, named_mapping, shipped_mappings
 
@@ -38,7 +39,7 @@ def map_in(name: str, data: Mapping[str, Any], today: dt.date) -> bytes:
         "Afzender": header["Afzender"],
         "Ontvanger": SVB,
         "BerichtIdentificatie": header["BerichtIdentificatie"],
-        "XsdVersie": xsd_versies(message),
+        "XsdVersie": xsd_versions(message),
     }
     filled["Header"] = ordered
     return encode_message(message, filled)

@@ -28,7 +28,8 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from adapters.shared.istandaard import Message, decode_message, recorded_root
+from adapters.lib.istandaard.codec import decode_message
+from adapters.lib.istandaard.messages import Message, recorded_root
 from adapters.svb.catalogue import JW501
 from gateway.adapter import Finding, State
 from gateway.ledger import EARLIER

@@ -18,7 +18,7 @@ from typing import Any
 
 from lxml import etree
 
-from adapters.shared.soap import SOAP11
+from adapters.lib.soap import SOAP11
 
 V3 = "http://schemas.vecozo.nl/berichtuitwisseling/v3"
 MESSAGES = "http://schemas.vecozo.nl/berichtuitwisseling/messages/v3"

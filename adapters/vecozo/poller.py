@@ -19,12 +19,13 @@ from urllib.parse import urlsplit
 
 import requests
 
+from adapters.lib.refs import uuid4_for
 from adapters.shared.answers import original
 from adapters.shared.failures import CounterpartError, Refused, Unavailable
 from adapters.shared.http import HttpPolicy, call, status_error
-from adapters.shared.refs import uuid4_for
 from adapters.vecozo import codec, rules
 from adapters.vecozo.transport import NAME, REFERENCE_KEY, session_for
+from gateway.adapter import Context
 from gateway.envelope import Direction, Envelope
 from gateway.logs import get_logger
 
@@ -62,7 +63,7 @@ def _ok_confirm(response: requests.Response) -> None:
 class VecozoPoller:
     def __init__(
         self,
-        gateway: Any,
+        context: Context,
         *,
         pull_url: str,
         cert: str = "",
@@ -72,9 +73,9 @@ class VecozoPoller:
         limit: int = 250,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.receiver = gateway.receiver
-        self.ledger = gateway.ledger
-        self.max_bytes = gateway.settings.max_message_bytes
+        self.receiver = context.receiver
+        self.ledger = context.ledger
+        self.max_bytes = context.settings.max_message_bytes
         self.pull_url = pull_url.rstrip("/")
         self.session = session_for(cert, key, ca)
         self.policy = policy or HttpPolicy()
@@ -130,9 +131,9 @@ class VecozoPoller:
         content = self._call(
             lambda t: self.session.get(url, timeout=t, allow_redirects=False), _ok_bytes
         )
-        problems = rules.download_problems(content, download)
-        if problems:
-            log.warning("vecozo.download_mismatch", traceer_id=traceer, problem=problems[0])
+        findings = rules.check_download(content, download)
+        if findings:
+            log.warning("vecozo.download_mismatch", traceer_id=traceer, problem=findings[0].text)
             outcome.skipped.append(traceer)
             return
         message_id = uuid4_for("vecozo", traceer)

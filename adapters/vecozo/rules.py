@@ -1,4 +1,5 @@
-"""VECOZO's rules for what we send and what we fetch.
+"""VECOZO's rules for what we send and what we fetch. Rule ids (VZ01-VZ05) are ours; the code is
+the foutcode VECOZO answers the same fault with (CC03, CC04), where there is one.
 
 - ConversatieId and TraceerId are UUID v4 (CC04); TraceerId is unique per AGB code (BRS114):
   ours is derived from the message id, so a re-send carries the same TraceerId.
@@ -13,38 +14,43 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from adapters.shared.refs import is_uuid4
+from adapters.lib.refs import is_uuid4
 from adapters.vecozo.codec import MAX_PAYLOAD_BYTES, VecozoBericht
+from gateway.adapter import Finding
 
 
-def problems(bericht: VecozoBericht, zipped_size: int) -> list[str]:
+def check(bericht: VecozoBericht, zipped_size: int) -> list[Finding]:
+    """What we are about to send: its findings (empty: it may go)."""
     found = []
-    if not is_uuid4(bericht.conversatie_id):
-        found.append("ConversatieId is not a UUID v4")
-    if not is_uuid4(bericht.traceer_id):
-        found.append("TraceerId is not a UUID v4")
-    if bericht.als_antwoord_op and not is_uuid4(bericht.als_antwoord_op):
-        found.append("AlsAntwoordOp is not a UUID v4")
+    for name, value in (
+        ("ConversatieId", bericht.conversatie_id),
+        ("TraceerId", bericht.traceer_id),
+        ("AlsAntwoordOp", bericht.als_antwoord_op),
+    ):
+        if (value or name != "AlsAntwoordOp") and not is_uuid4(value):
+            found.append(Finding("VZ01", "CC04", name, f"{name} is not a UUID v4"))
     if zipped_size > MAX_PAYLOAD_BYTES:
-        found.append(
-            f"the payload is {zipped_size} bytes; VECOZO takes at most {MAX_PAYLOAD_BYTES}"
-        )
+        text = f"the payload is {zipped_size} bytes; VECOZO takes at most {MAX_PAYLOAD_BYTES}"
+        found.append(Finding("VZ02", "CC03", "Payload", text))
     if not bericht.geadresseerden:
-        found.append("no geadresseerde")
+        found.append(Finding("VZ03", "", "Geadresseerden", "no geadresseerde"))
     return found
 
 
-def download_problems(content: bytes, announced: Any) -> list[str]:
+def check_download(content: bytes, announced: Any) -> list[Finding]:
     """Does a downloaded payload match the ``HTTPSDownload`` (grootte, checksum) announced?"""
     found = []
     size = announced.get("grootte") if isinstance(announced, dict) else None
     if isinstance(size, int) and size != len(content):
-        found.append(f"downloaded {len(content)} bytes; {size} were announced")
+        text = f"downloaded {len(content)} bytes; {size} were announced"
+        found.append(Finding("VZ04", "", "HTTPSDownload/grootte", text))
     checksum = announced.get("checksum") if isinstance(announced, dict) else None
     if isinstance(checksum, dict):
         algorithm = str(checksum.get("algoritme", "")).replace("-", "").lower()
         if algorithm != "sha256":
-            found.append(f"checksum algorithm {checksum.get('algoritme')!r} is not SHA256")
+            text = f"checksum algorithm {checksum.get('algoritme')!r} is not SHA256"
+            found.append(Finding("VZ05", "", "HTTPSDownload/checksum", text))
         elif hashlib.sha256(content).hexdigest() != str(checksum.get("waarde", "")).lower():
-            found.append("the SHA-256 checksum does not match")
+            text = "the SHA-256 checksum does not match"
+            found.append(Finding("VZ05", "", "HTTPSDownload/checksum", text))
     return found

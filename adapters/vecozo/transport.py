@@ -17,11 +17,11 @@ from typing import Any
 
 import requests
 
+from adapters.lib.refs import is_uuid4, uuid4_for
 from adapters.shared import soapcall
 from adapters.shared.failures import Refused, Unavailable
 from adapters.shared.http import HttpPolicy, call, post, status_error
-from adapters.shared.refs import is_uuid4, uuid4_for
-from adapters.vecozo import codec, mapping, rules
+from adapters.vecozo import codec, routing, rules
 from adapters.vecozo.codec import Relatie, VecozoBericht
 from adapters.vecozo.settings import VecozoSettings
 from gateway import __version__
@@ -137,12 +137,12 @@ class VecozoTransport:
             raise Refused(NAME, "message has no type; cannot name the berichtstroom")
         code = envelope.message_type.code
         try:
-            berichttype, subtype, actie = mapping.berichtstroom(code)
-            versie, subversie = mapping.versie(
+            berichttype, subtype, actie = routing.berichtstroom(code)
+            versie, subversie = routing.versie(
                 parse(delivery.body, codec.MAX_PAYLOAD_BYTES).getroot()
             )
-            geadresseerde = Relatie(mapping.rol(delivery.to), delivery.to)
-        except (mapping.VecozoRoutingError, XmlRejected) as exc:
+            geadresseerde = Relatie(routing.rol(delivery.to), delivery.to)
+        except (routing.VecozoRoutingError, XmlRejected) as exc:
             raise Refused(NAME, str(exc)) from None
         traceer = uuid4_for(envelope.message_id)
         # An answer continues the conversation of the message it answers (the correlation id
@@ -150,7 +150,7 @@ class VecozoTransport:
         answers = envelope.parent_id is not None and is_uuid4(envelope.correlation_id)
         major, minor, *_ = [*__version__.split("."), "0", "0"]
         return VecozoBericht(
-            afzender=Relatie(mapping.ROL_AANBIEDER, self.agb),
+            afzender=Relatie(routing.ROL_AANBIEDER, self.agb),
             geadresseerden=(geadresseerde,),
             berichttype=berichttype,
             berichtsubtype=subtype,
@@ -172,9 +172,9 @@ class VecozoTransport:
     def deliver(self, envelope: Envelope, delivery: Delivery) -> Handover:
         bericht = self.bericht_for(envelope, delivery)
         zipped = codec.zip_payload(bericht.payload, bericht.traceer_id)
-        problems = rules.problems(bericht, len(zipped))
-        if problems:
-            raise Refused(NAME, "; ".join(problems))
+        findings = rules.check(bericht, len(zipped))
+        if findings:
+            raise Refused(NAME, "; ".join(f.text for f in findings))
         if self.push_url:
             attempts = self._push(bericht, zipped)
             how = "rest-push"

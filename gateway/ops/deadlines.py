@@ -1,7 +1,7 @@
 """Deadlines: the standards' answer and reporting times, watched; a breach alerted once.
 
-The core knows no standard: each adapter may expose ``deadlines() -> Sequence[Deadline]`` (an
-optional member, see ``gateway/adapter.py``), and this module watches whatever the loaded
+The core knows no standard: each adapter may expose ``deadlines() -> Sequence[Deadline]`` (the
+capability ``Deadlines``, see ``gateway/adapter.py``), and this module watches whatever the loaded
 adapters declare. Two kinds:
 
 - **answer**: a message with a code in ``starts`` must be answered, within ``working_days``, by
@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from gateway.adapter import Deadlines
 from gateway.ledger import Entry, Event, Ledger, MessageState, Query, Status
 from gateway.ledger.history import read_history
 from gateway.logs import get_logger
@@ -93,13 +94,8 @@ def local_date(iso: str) -> dt.date:
 
 
 def deadlines_of(registry: Iterable[Any]) -> list[Deadline]:
-    """What the loaded adapters declare (optional adapter member ``deadlines``)."""
-    out: list[Deadline] = []
-    for adapter in registry:
-        declare = getattr(adapter, "deadlines", None)
-        if callable(declare):
-            out.extend(declare())
-    return out
+    """What the loaded adapters declare (capability :class:`~gateway.adapter.Deadlines`)."""
+    return [d for a in registry if isinstance(a, Deadlines) for d in a.deadlines()]
 
 
 def _started(state: MessageState, history: Sequence[Entry]) -> str | None:

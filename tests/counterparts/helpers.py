@@ -61,10 +61,8 @@ class Parts:
     receiver: Receiver
     worker: Worker
 
-    @property
-    def receiver_gateway(self) -> Any:
-        """What an adapter's router or intake needs (receiver, ledger, settings)."""
-        return self
+    # With ``receiver``, ``ledger`` and ``settings``, and ``redelivery()`` where a test needs
+    # it: the adapters' context (what an endpoint or a poller may use, gateway.adapter.Context).
 
     def drain(self, limit: int = 50) -> list[tuple[Envelope, BaseException | None]]:
         """Let the worker process everything published, in order, until nothing is left.

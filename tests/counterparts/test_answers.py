@@ -39,8 +39,8 @@ from lxml import etree
 
 from adapters.corv.transport import _MAX_BYTES as CORV_MAX_BYTES
 from adapters.ggk import codec as ggk_codec
-from adapters.shared import soap
-from adapters.shared.stuf import Fout, Stuurgegevens, Systeem, bevestiging, foutbericht
+from adapters.lib import soap
+from adapters.lib.stuf.messages import Fout, Stuurgegevens, Systeem, bevestiging, foutbericht
 from adapters.vecozo.codec import V3
 from adapters.vecozo.transport import _MAX_ANSWER_BYTES as VECOZO_MAX_BYTES
 from gateway.app import Gateway
@@ -516,7 +516,7 @@ def _by_faultcode(code: str) -> str | None:
 
 
 def _by_foutcode(code: str, plek: str) -> str:
-    """Foutcodes ISD-keten (``adapters/shared/faults.py``): IB103 is a release freeze ("send
+    """Foutcodes ISD-keten (``adapters/lib/stuf/faults.py``): IB103 is a release freeze ("send
     again later"); a code we do not know follows its plek (server: the other side failed)."""
     if code == "IB103" or (code not in ("StUF055", "IB102", "StUF016") and plek == "server"):
         return RETRIED

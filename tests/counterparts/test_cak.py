@@ -14,7 +14,8 @@ from lxml import etree
 from adapters.cak import catalogue
 from adapters.cak.derive import REJECTED_KEY
 from adapters.ggk import codec as ggk_codec
-from adapters.shared.istandaard import decode_message, encode_message, recorded_root, xsd_versies
+from adapters.lib.istandaard.codec import decode_message, encode_message, xsd_versions
+from adapters.lib.istandaard.messages import recorded_root
 from gateway.adapter import Unidentified
 from gateway.envelope import Direction, Envelope
 from gateway.receive import ACCEPTED, REFUSED
@@ -159,7 +160,7 @@ def test_a_start_the_cak_rejected_is_sent_again_as_a_first_start(parts):
         BerichtCode=catalogue.WMO406.berichtcode,
         IdentificatieRetour="R1",
         DagtekeningRetour="2026-01-05",
-        XsdVersieRetour=xsd_versies(catalogue.WMO406),
+        XsdVersieRetour=xsd_versions(catalogue.WMO406),
         RetourCodes={"RetourCode": ["0200"]},
     )
     retour["Client"]["EigenBijdrage"]["RetourCodes"] = {"RetourCode": ["S300"]}
@@ -231,7 +232,7 @@ def test_wmo405_rules(parts):
             "BerichtSubversie": "0",
             "Afzender": "0363",
             "BerichtIdentificatie": {"Identificatie": "X1", "Dagtekening": "2999-01-01"},
-            "XsdVersie": xsd_versies(catalogue.WMO405),
+            "XsdVersie": xsd_versions(catalogue.WMO405),
         },
         "Client": {
             "Bsn": "123456789",
@@ -474,7 +475,7 @@ def test_a_kostprijs_outside_the_period_is_refused_by_ieb03(parts):
             "BerichtSubversie": "0",
             "Afzender": "0363",
             "BerichtIdentificatie": {"Identificatie": "K1", "Dagtekening": "2026-01-01"},
-            "XsdVersie": xsd_versies(catalogue.WMO405),
+            "XsdVersie": xsd_versions(catalogue.WMO405),
         },
         "Client": {
             "Bsn": BSN,

@@ -23,10 +23,8 @@ from adapters.corv.catalogue import JZ, SOAP_ACTION
 from adapters.corv.endpoint import CorvIntake
 from adapters.corv.transport import REFERENCE_KEY, CorvTransport
 from adapters.ggk import codec as ggk_codec
-from adapters.shared import soap
-from adapters.shared.failures import Refused, Unavailable
-from adapters.shared.http import HttpPolicy
-from adapters.shared.stuf import (
+from adapters.lib import soap
+from adapters.lib.stuf.messages import (
     STUF,
     Fout,
     Stuurgegevens,
@@ -36,6 +34,8 @@ from adapters.shared.stuf import (
     read_fout,
     stuurgegevens_of,
 )
+from adapters.shared.failures import Refused, Unavailable
+from adapters.shared.http import HttpPolicy
 from gateway.adapter import Delivery
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.ledger.retention import apply, parse_policies

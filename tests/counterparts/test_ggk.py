@@ -16,11 +16,11 @@ from lxml import etree
 from adapters.ggk import codec
 from adapters.ggk.endpoint import GgkIntake, make_router
 from adapters.ggk.transport import REFERENCE_KEY, GgkTransport
-from adapters.shared import soap
+from adapters.lib import soap
+from adapters.lib.refs import is_uuid4
+from adapters.lib.stuf.messages import STUF, Fout, Stuurgegevens, Systeem, foutbericht, read_fout
 from adapters.shared.failures import Refused, Unavailable
 from adapters.shared.http import HttpPolicy
-from adapters.shared.refs import is_uuid4
-from adapters.shared.stuf import STUF, Fout, Stuurgegevens, Systeem, foutbericht, read_fout
 from gateway.adapter import Delivery
 from gateway.bus.failures import Permanent
 from gateway.envelope import Direction, Envelope, MessageType

@@ -13,9 +13,9 @@ import responses
 
 from adapters.ggk import codec as ggk_codec
 from adapters.ggk.endpoint import GgkIntake
-from adapters.shared import soap
-from adapters.shared.istandaard import decode_message, encode_message, xsd_versies
-from adapters.shared.stuf import Stuurgegevens, Systeem
+from adapters.lib import soap
+from adapters.lib.istandaard.codec import decode_message, encode_message, xsd_versions
+from adapters.lib.stuf.messages import Stuurgegevens, Systeem
 from adapters.svb import catalogue
 from adapters.svb.rules import REJECTED_KEY
 from gateway.envelope import Direction, Envelope
@@ -145,7 +145,7 @@ def _retour(tkb_root, codes: list[str]) -> bytes:
         BerichtCode="461",
         IdentificatieRetour="R" + uuid.uuid4().hex[:8],
         DagtekeningRetour="2026-01-05",
-        XsdVersieRetour=xsd_versies(catalogue.JW502),
+        XsdVersieRetour=xsd_versions(catalogue.JW502),
     )
     message = {"Header": header}
     if codes != ["0200"]:
@@ -213,7 +213,7 @@ def _bab(**budget) -> bytes:
             "Afzender": "SVB",
             "Ontvanger": "0363",
             "BerichtIdentificatie": {"Identificatie": "BAB1", "Dagtekening": "2027-04-06"},
-            "XsdVersie": xsd_versies(catalogue.JW507),
+            "XsdVersie": xsd_versions(catalogue.JW507),
         },
         "Budgethouder": {"Bsn": "999990019"},
         "Budget": {

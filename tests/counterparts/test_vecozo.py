@@ -18,9 +18,9 @@ import requests
 import responses
 from lxml import etree
 
+from adapters.lib.refs import uuid4_for
 from adapters.shared.failures import Refused, Unavailable
 from adapters.shared.http import HttpPolicy
-from adapters.shared.refs import uuid4_for
 from adapters.vecozo import codec
 from adapters.vecozo.poller import VecozoPoller
 from adapters.vecozo.transport import REFERENCE_KEY, VecozoTransport
@@ -307,10 +307,10 @@ def test_pulled_payload_record_is_accepted(aanbieder) -> None:
 
 @responses.activate
 def test_the_poller_runs_as_a_service_loop_until_stopped(aanbieder) -> None:
-    from adapters.vecozo.adapter import VecozoAdapter
+    from adapters.vecozo.channel import VecozoChannel
 
-    assert VecozoAdapter(replace(aanbieder.settings, vecozo_pull_url="")).pollers(aanbieder) == []
-    [(name, loop)] = VecozoAdapter(aanbieder.settings).pollers(aanbieder)
+    assert VecozoChannel(replace(aanbieder.settings, vecozo_pull_url="")).pollers(aanbieder) == []
+    [(name, loop)] = VecozoChannel(aanbieder.settings).pollers(aanbieder)
     assert name == "vecozo-pull"
     stop = threading.Event()
     responses.get(f"{PULL}/berichten", json=[])

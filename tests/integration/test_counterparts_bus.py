@@ -13,8 +13,8 @@ import pytest
 import responses
 
 from adapters.ggk import codec as ggk_codec
-from adapters.shared import soap
-from adapters.shared.stuf import Fout, Stuurgegevens, Systeem, foutbericht
+from adapters.lib import soap
+from adapters.lib.stuf.messages import Fout, Stuurgegevens, Systeem, foutbericht
 from gateway.app import Gateway
 from gateway.envelope import Direction, Envelope
 from gateway.service import Services

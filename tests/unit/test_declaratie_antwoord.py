@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from adapters.istandaarden import codec
 from adapters.istandaarden.catalogue import Bericht
+from adapters.lib.istandaard import codec
 from gateway.adapter import Answer, Finding, Registry
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
@@ -71,7 +71,7 @@ def _answer(world: World, data: dict[str, Any], state: MemoryState) -> tuple[Ans
 
 def _check(made: Answer, standard: str, reference: Path) -> dict[str, Any]:
     antwoord = Bericht(standard, 325)
-    assert_valid(etree.XMLSchema(etree.parse(str(codec.schema_path(antwoord)))), made.body)
+    assert_valid(etree.XMLSchema(etree.parse(str(antwoord.schema_path))), made.body)
     assert_valid(public_schema(reference, antwoord), made.body)
     sent = etree.fromstring(made.body).xpath("//*[local-name()='RetourCode']/text()")
     assert set(made.codes) == set(sent)  # what the ledger will record is what is sent

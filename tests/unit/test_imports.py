@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.istandaarden import codec
+from adapters.lib.istandaard import codec
 from gateway.adapter import Registry
 from gateway.cli import main
 from gateway.config import Settings, environment

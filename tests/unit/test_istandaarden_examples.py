@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from adapters.istandaarden import codec
 from adapters.istandaarden.adapter import IStandaardenAdapter
 from adapters.istandaarden.catalogue import Bericht, by_code
 from adapters.istandaarden.engine import RULES
+from adapters.lib.istandaard import codec
 from gateway.envelope import Direction, Envelope, MessageType
 from tests.istd_world import TODAY, MemoryState, World
 from tests.oracles import assert_valid, public_schema
@@ -77,7 +77,7 @@ def test_example_classified_by_our_xsd_and_rules(reference: Path, name: str) -> 
     folder = reference / f"jaapjunior-{bericht.standard}-3.2" / "voorbeeldberichten"
     doc = etree.parse(str(folder / f"{name}.xml"))
     xsd_error, fired = EXPECTED[name]
-    ours = etree.XMLSchema(etree.parse(str(codec.schema_path(bericht))))
+    ours = etree.XMLSchema(etree.parse(str(bericht.schema_path)))
     valid = ours.validate(doc)
     assert valid is (xsd_error is None), ours.error_log
     assert public_schema(reference, bericht).validate(doc) is valid  # the public XSD agrees
@@ -115,7 +115,7 @@ def test_the_retour_for_every_example_is_valid_against_ours_and_the_public_xsd(
         message_type=MessageType(bericht.standard, bericht.code, "3.2"),
     )
     assert bericht.retour is not None
-    ours = etree.XMLSchema(etree.parse(str(codec.schema_path(bericht.retour))))
+    ours = etree.XMLSchema(etree.parse(str(bericht.retour.schema_path)))
     for given in ([], findings):
         made = the_adapter.answer(envelope, doc, given)
         assert made is not None
@@ -147,7 +147,5 @@ def test_a_325_we_build_for_each_example_declaratie_is_valid(reference: Path) ->
         for rejected in ({}, {first["ProductReferentie"]["ReferentieNummer"]: ["9338"]}):
             message = build_declaratie_antwoord(heen, rejected, "ANTW1", "2026-11-22")
             xml = codec.encode_message(Bericht(standard, 325), message)
-            assert_valid(
-                etree.XMLSchema(etree.parse(str(codec.schema_path(Bericht(standard, 325))))), xml
-            )
+            assert_valid(etree.XMLSchema(etree.parse(str(Bericht(standard, 325).schema_path))), xml)
             assert_valid(public_schema(reference, Bericht(standard, 325)), xml)

@@ -11,9 +11,10 @@ import json
 import pytest
 from lxml import etree
 
-from adapters.istandaarden import codec, mapping
+from adapters.istandaarden import mapping
 from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.retour import build_declaratie_antwoord
+from adapters.lib.istandaard import codec
 from gateway.adapter import MappingError
 from tests.busstub import StubBus
 from tests.conftest import EXAMPLES
@@ -104,7 +105,7 @@ def test_every_mapping_gives_a_message_valid_against_ours_and_the_public_xsd(
     make, number = CASES[name]
     xml = mapping.map_in(standard, name, make(standard), NOW)
     bericht = Bericht(standard, number)
-    assert_valid(etree.XMLSchema(etree.parse(str(codec.schema_path(bericht)))), xml)
+    assert_valid(etree.XMLSchema(etree.parse(str(bericht.schema_path))), xml)
     assert_valid(public_schema(reference, bericht), xml)
     assert xml.count(b"\r\n") > 5 and not xml.startswith(b"\xef\xbb\xbf")
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from adapters.istandaarden import codec, mapping
+from adapters.istandaarden import mapping
 from adapters.istandaarden.adapter import IStandaardenAdapter
 from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.retour import build_retour
+from adapters.lib.istandaard import codec
 from gateway.adapter import Finding, Unidentified
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Direction, Envelope, MessageType
@@ -68,7 +69,7 @@ def test_toewijzing_json_maps_to_a_301_valid_against_ours_and_the_public_xsd(
     data["toewijzingen"][0]["productcode"] = f"{categorie}A01"
     xml = mapping.map_in(standard, "toewijzing", data, NOW)
     bericht = Bericht(standard, 301)
-    ours = etree.XMLSchema(etree.parse(str(codec.schema_path(bericht))))
+    ours = etree.XMLSchema(etree.parse(str(bericht.schema_path)))
     assert_valid(ours, xml)
     assert_valid(public_schema(reference, bericht), xml)
     message = codec.decode_message(etree.fromstring(xml), bericht)
@@ -146,7 +147,7 @@ def _retour(adapter, example: str, findings: list[Finding]) -> bytes:
 def test_approved_301_gets_a_header_only_302_copied_unswapped(adapter, reference) -> None:
     xml = _retour(adapter, "WMO301-ontvangen.xml", [])
     retour = Bericht("iwmo", 302)
-    assert_valid(etree.XMLSchema(etree.parse(str(codec.schema_path(retour)))), xml)
+    assert_valid(etree.XMLSchema(etree.parse(str(retour.schema_path))), xml)
     assert_valid(public_schema(reference, retour), xml)
     data = codec.decode_message(etree.fromstring(xml), retour)
     heen = codec.decode_message(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from adapters.istandaarden import codec
 from adapters.istandaarden.retour import build_retour
+from adapters.lib.istandaard import codec
 from gateway.adapter import Registry
 from gateway.config import Settings
 from gateway.envelope import Direction, Envelope
@@ -28,7 +28,7 @@ def _retour(world: World, number: int, data: dict, state: MemoryState, reference
     message = build_retour(bericht, data, findings, "2026-11-22", "RET1")
     assert message is not None and bericht.retour is not None
     xml = codec.encode_message(bericht.retour, message)
-    assert_valid(etree.XMLSchema(etree.parse(str(codec.schema_path(bericht.retour)))), xml)
+    assert_valid(etree.XMLSchema(etree.parse(str(bericht.retour.schema_path))), xml)
     assert_valid(public_schema(reference, bericht.retour), xml)
     return codec.decode_message(etree.fromstring(xml), bericht.retour)
 

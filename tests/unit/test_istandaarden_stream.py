@@ -96,8 +96,8 @@ def test_streaming_and_whole_give_the_same_verdict(receivers, case: str) -> None
 def test_a_declaratie_referring_to_known_toewijzingen_is_accepted_on_both_paths(
     receivers, settings: Settings
 ) -> None:
-    from adapters.istandaarden import codec
     from adapters.istandaarden.catalogue import Bericht
+    from adapters.lib.istandaard import codec
     from tests.conftest import EXAMPLES
 
     # One toewijzing per prestatie, sent by the gemeente before (accepted, so it is state).
@@ -139,7 +139,6 @@ def test_a_declaratie_referring_to_known_toewijzingen_is_accepted_on_both_paths(
 
 
 def test_record_stream_drops_records_and_still_sees_late_schema_errors() -> None:
-    from adapters.istandaarden import codec
     from adapters.istandaarden.catalogue import Bericht
 
     body = declaratie("ijw", clients=50, prestaties=2)
@@ -155,7 +154,7 @@ def test_record_stream_drops_records_and_still_sees_late_schema_errors() -> None
     header = parse_skeleton(body, 10**8, tag).getroot()[0]
     assert etree.QName(header).localname == "Header"
 
-    schema = etree.XMLSchema(etree.parse(str(codec.schema_path(Bericht("ijw", 323)))))
+    schema = etree.XMLSchema(etree.parse(str(Bericht("ijw", 323).schema_path)))
     late = body[::-1].replace(b"<40>", b"<99>", 1)[::-1]  # in the very last prestatie
     with pytest.raises(SchemaInvalid) as caught:
         list(RecordStream(late, 10**8, tag, schema))

@@ -57,11 +57,11 @@ def test_schemas_compile_in_several_threads_at_once() -> None:
     script = textwrap.dedent(
         """
         import threading
-        from adapters.istandaarden import codec
+        from adapters.lib.istandaard import codec
         from adapters.istandaarden.catalogue import Bericht
         from gateway.xmlsafe import parse_schema
 
-        paths = [str(codec.schema_path(Bericht(s, n))) for s in ("iwmo", "ijw") for n in (301, 323)]
+        paths = [str(Bericht(s, n).schema_path) for s in ("iwmo", "ijw") for n in (301, 323)]
         barrier = threading.Barrier(4)
         failed = []
 

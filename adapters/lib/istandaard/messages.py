@@ -1,13 +1,12 @@
-"""iStandaarden-style messages of the standards the counterpart adapters speak (iEb, iPgb):
-one ``Bericht`` root per message, namespace ``http://www.istandaarden.nl/<standard>/<r>_<r>/
-<code>/schema``, a basisschema, ``Header/XsdVersie`` from our XSD's appinfo. The codec is the
-schema-driven one (``gateway/xmlcodec.py``) on our XSDs in ``schemas/<standard>/<release>/``.
+"""A message of an iStandaarden-style catalogue (iEb, iPgb; iWmo/iJw have their own
+``Bericht``): one ``Bericht`` root per message, namespace ``http://www.istandaarden.nl/
+<standard>/<r>_<r>/<code>/schema``, a basisschema, our XSD in ``schemas/<standard>/<release>/``.
+Also what every such standard needs: identification, BerichtIdentificatie, the recorded XML.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import re
 import uuid
@@ -19,7 +18,6 @@ from typing import Any
 from lxml import etree
 
 from gateway.adapter import Unidentified
-from gateway.xmlcodec import Shape, decode, encode, shape_of
 from gateway.xmlsafe import XmlRejected, parse
 from schemas import schema_root
 
@@ -84,35 +82,6 @@ def identify(root: etree._Element, catalogue: Mapping[str, Message], standard: s
     if qname.localname != "Bericht":
         raise Unidentified(f"root element is {qname.localname}; expected Bericht")
     return message
-
-
-@functools.cache
-def shape(message: Message) -> Shape:
-    return shape_of(str(message.schema_path))
-
-
-@functools.cache
-def xsd_versies(message: Message) -> dict[str, str]:
-    """BasisschemaXsdVersie and BerichtXsdVersie from our XSD's appinfo (for Header/XsdVersie)."""
-    doc = etree.parse(str(message.schema_path))
-    found: dict[str, str] = {}
-    for name in ("BasisschemaXsdVersie", "BerichtXsdVersie"):
-        values = doc.xpath(f"//*[local-name()='appinfo']/*[local-name()='{name}']/text()")
-        if not values:
-            raise LookupError(f"{message.schema_path.name} has no appinfo {name}")
-        found[name] = str(values[0]).strip()
-    return found
-
-
-def decode_message(root: etree._Element, message: Message) -> dict[str, Any]:
-    return decode(root, shape(message))
-
-
-def encode_message(message: Message, data: Mapping[str, Any]) -> bytes:
-    """UTF-8 without BOM, CRLF line ends (the iStandaarden file rules)."""
-    root = encode(data, shape(message), message.nsmap)
-    text: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return text.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def header_boilerplate(message: Message, versie: str, subversie: str) -> dict[str, Any]:

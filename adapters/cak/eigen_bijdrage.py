@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.cak.catalogue import BERICHT_SUBVERSIE, BERICHT_VERSIE, KLASSE
-from adapters.shared.istandaard import Message, encode_message, xsd_versies
+from adapters.lib.istandaard.codec import encode_message, xsd_versions
+from adapters.lib.istandaard.messages import Message
 
 # RedenWijziging: 13 verwijderd (3.2), 01 administratieve correctie (before 3.2, CS336)
 CANCELLED = frozenset({"13", "01"})
@@ -148,7 +149,7 @@ def to_message(aanlevering: Aanlevering, identificatie: str, today: dt.date) -> 
                 "Identificatie": identificatie,
                 "Dagtekening": today.isoformat(),
             },
-            "XsdVersie": xsd_versies(message),
+            "XsdVersie": xsd_versions(message),
         },
         "Client": {"Bsn": aanlevering.bsn, KLASSE[message.code]: bijdrage},
     }

@@ -1,23 +1,27 @@
-"""The VECOZO transport adapter: owns no messages; brings the poller that fetches ours."""
+"""VECOZO as a channel (the aanbieder side): what we send is submitted (``transport.py``), what
+gemeenten sent us is fetched by a poller (``poller.py``). It owns no messages."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from adapters.shared.base import TransportAdapter
 from adapters.shared.http import HttpPolicy
 from adapters.vecozo.settings import VecozoSettings
+from adapters.vecozo.transport import VecozoTransport
+from gateway.adapter import Context, Poller, Transport
 
 
-class VecozoAdapter(TransportAdapter):
+class VecozoChannel:
     name = "vecozo"
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
 
-    def pollers(self, gateway: Any) -> Sequence[tuple[str, Callable[[threading.Event], None]]]:
+    def transport(self) -> Transport:
+        return VecozoTransport.from_settings(self.settings)
+
+    def pollers(self, context: Context) -> Sequence[Poller]:
         settings = self.settings
         vecozo = VecozoSettings.of(settings)
         if not vecozo.pull_url:
@@ -25,7 +29,7 @@ class VecozoAdapter(TransportAdapter):
         from adapters.vecozo.poller import VecozoPoller
 
         poller = VecozoPoller(
-            gateway,
+            context,
             pull_url=vecozo.pull_url,
             cert=vecozo.cert,
             key=vecozo.key,

@@ -1,8 +1,0 @@
-"""iEb 4.0 message XML <-> canonical dict, driven by our XSDs in ``schemas/ieb/4.0`` (built
-from documented facts; see the schemas' own comments)."""
-
-from __future__ import annotations
-
-from adapters.shared.istandaard import decode_message, encode_message, shape, xsd_versies
-
-__all__ = ["decode_message", "encode_message", "shape", "xsd_versies"]

@@ -1,0 +1,2 @@
+"""StUF 0301: stuurgegevens, foutberichten and bevestigingen (``messages.py``), the ISD-keten
+foutcodes and what they mean (``faults.py``)."""
