@@ -148,7 +148,8 @@ def _streamed(
     """The message with its records mapped, encoded and serialized one at a time; the head
     (everything before them) is encoded last, once the finish step has seen every record."""
     finish = RECORD_FINISH[spec.finish]()
-    shape = record_shape(bericht)
+    container, record = RECORDS[bericht.number]
+    shape = record_shape(bericht, (*container.split("/"), record))
     # Each record is serialized with the namespace declarations the root already makes; they
     # are cut from its start tag (the same bytes for every record).
     declared = etree.tostring(etree.Element(shape.tag, nsmap=bericht.nsmap))

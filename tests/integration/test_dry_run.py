@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from adapters.istandaarden import codec, mapping
+from adapters.istandaarden import mapping
 from adapters.istandaarden.catalogue import Bericht
+from adapters.lib.istandaard import codec
 from gateway.app import Gateway
 from gateway.ingress.http import make_app
 from gateway.ledger import Query

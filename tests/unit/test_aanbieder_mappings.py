@@ -16,9 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from adapters.istandaarden import codec, mapping
+from adapters.istandaarden import mapping
 from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.rules import NEEDS_STATE
+from adapters.lib.istandaard import codec
 from gateway.adapter import MappingError
 from gateway.ingress.http import make_app
 from mappings import mapping_root
@@ -154,7 +155,7 @@ def test_each_aanbieder_mapping_gives_a_valid_message_clean_under_the_message_ru
     make, number = CASES[name]
     bericht = Bericht(standard, number)
     xml = mapping.map_in(standard, name, make(standard), NOW)
-    assert_valid(etree.XMLSchema(etree.parse(str(codec.schema_path(bericht)))), xml)
+    assert_valid(etree.XMLSchema(etree.parse(str(bericht.schema_path))), xml)
     assert_valid(public_schema(reference, bericht), xml)
     assert xml.count(b"\r\n") > 5 and b"\n" not in xml.replace(b"\r\n", b"")
     message = codec.decode_message(etree.fromstring(xml), bericht)
