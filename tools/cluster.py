@@ -5,6 +5,9 @@ cluster tests and the chaos soak, beside the system services and never touching 
     python -m tools.cluster status
     python -m tools.cluster down    # stops both and removes their folders
 
+A second harness beside the first: KETENPOORT_CLUSTER_NAME (node names, default kpc),
+KETENPOORT_CLUSTER_PORT_OFFSET (added to every port) and KETENPOORT_CLUSTER_DIR (the folder).
+
 Facts (tried here, Debian's rabbitmq-server 3.10 and PostgreSQL 15): an extra RabbitMQ node runs
 when it gets its own node name, ports, Mnesia and log folders, plugins file, pid file and config
 file, with folders owned by the ``rabbitmq`` user; the shared Erlang cookie lets the nodes join.
@@ -30,10 +33,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 BASE = Path(os.environ.get("KETENPOORT_CLUSTER_DIR", "/tmp/kp-cluster"))  # noqa: S108
-NODES = ("kpc1", "kpc2", "kpc3")
-AMQP_PORT = 5681  # kpc1; kpc2 5682 ...
-DIST_PORT = 25681
-PG_PORT = 5442
+# Two harnesses on one machine (the test suite and a soak) need other node names and ports.
+_NAME = os.environ.get("KETENPOORT_CLUSTER_NAME", "kpc")
+_OFFSET = int(os.environ.get("KETENPOORT_CLUSTER_PORT_OFFSET", "0"))
+NODES = tuple(f"{_NAME}{i}" for i in (1, 2, 3))
+AMQP_PORT = 5681 + _OFFSET  # the first node; the second AMQP_PORT + 1 ...
+DIST_PORT = 25681 + _OFFSET
+PG_PORT = 5442 + _OFFSET
 PG_BIN = Path("/usr/lib/postgresql")
 
 
