@@ -455,6 +455,14 @@ class Publisher:
                 pending.future.set_exception(NotConfirmed(f"broker refused message on {where}"))
             else:
                 pending.future.set_result(None)
+        channel = self._channel
+        if negative and tags and channel is not None and channel.is_open:
+            # After a quorum queue's leader failed over, RabbitMQ 3.10 can go on refusing every
+            # publish of the channel that saw it (tried here: minutes, all nacked, while a new
+            # channel's are taken): start afresh on a new channel; the sweeper publishes again.
+            log.warning("publisher.nacked", reopening="channel")
+            channel.close()
+            return
         self._drain()
 
     def _fail_unconfirmed(self, error: PublishError) -> None:
