@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from gateway.adapter import Description
+from gateway.description import Description
 from gateway.envelope import Envelope
 
 if TYPE_CHECKING:
