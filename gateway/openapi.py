@@ -3,9 +3,12 @@ bodies, one shared table of error responses, and how callers authenticate.
 
 Routes take their ``responses=`` (and, once identities are configured, their security
 ``dependencies=``) from :meth:`Contract.route`, so that every status a route can answer is
-documented with the body it really carries. The models only document: a route's answer is sent
-as the route made it, never validated or filtered through them. ``tests/ops/
-test_openapi_contract.py`` holds the running app to this document.
+documented with the body it really carries. A route whose answer goes through its model
+unchanged names it as its ``response_model`` (``Contract.route(model=...)``): FastAPI then
+validates and serializes the answer with it. The others' models only document, because
+serializing would change the answer: pydantic writes the ledger's times (``...+00:00``, to the
+microsecond or the second) as ``...Z``. ``tests/ops/test_openapi_contract.py`` holds the running
+app to this document.
 """
 
 from __future__ import annotations
@@ -325,15 +328,16 @@ class Contract:
         *statuses: int,
         bodies: dict[int, tuple[str, Any]] | None = None,
         auth: bool = True,
+        model: type[BaseModel] | None = None,
     ) -> dict[str, Any]:
         """Keyword arguments for a route decorator: its responses and, for a route that checks
-        the caller once identities are configured, the security schemes it takes. The bodies
-        are documented only: no ``response_model``, so the answer goes out as the route made
-        it (never validated, filtered or completed by FastAPI)."""
+        the caller once identities are configured, the security schemes it takes. ``model``:
+        the ``response_model`` its success answer is validated and serialized with; without
+        one the bodies are documented only, and the answer goes out as the route made it."""
         return {
             "responses": self.responses(*statuses, bodies=bodies, auth=auth),
             "dependencies": self.security() if auth else [],
-            "response_model": None,
+            "response_model": model,
         }
 
     def security(self) -> Sequence[Depends]:
