@@ -158,7 +158,7 @@ def _retention(values: tuple[str, ...]) -> str | None:
 
 
 def _identities(values: tuple[str, ...]) -> str | None:
-    from gateway.ops.auth import parse_identities
+    from gateway.identities import parse_identities
 
     return parsed_by(parse_identities)(values)
 
