@@ -312,71 +312,94 @@ _METRICS = {
 }
 
 
+def _answering(
+    contract: Contract, status: int, description: str, model: type[BaseModel], *errors: int
+) -> dict[str, Any]:
+    """A route's documentation and its ``response_model``: its answer at ``status`` goes
+    through ``model`` (validated, serialized); ``errors``: the other statuses it answers."""
+    bodies = {status: (description, model)}
+    return {"status_code": status, **contract.route(*errors, bodies=bodies, model=model)}
+
+
 def router(contract: Contract) -> APIRouter:
     """The operations routes, documented by ``contract`` (secured or open)."""
-    api = APIRouter()
-    listed = {200: ("the messages found, newest first", MessageList)}
     payload_doc = contract.route(404, 503)
     payload_doc["responses"][200] = _PAYLOAD
     metrics_doc = contract.route()
     metrics_doc["responses"][200] = _METRICS
-    as_now = {200: ("replayed: the message now", MessageState)}
-    discarded = {200: ("discarded (now or before): the message now", MessageState)}
-    created = {202: ("the job, recorded (and started unless start is false)", ReplayJob)}
+    found = "the messages found, newest first"
+    now = "the message now"
     routes: list[tuple[str, str, Any, dict[str, Any]]] = [
-        ("GET", "/v1/messages", list_messages, contract.route(400, 503, bodies=listed)),
-        ("POST", "/v1/messages/search", search_messages, contract.route(400, 503, bodies=listed)),
+        (
+            "GET",
+            "/v1/messages",
+            list_messages,
+            _answering(contract, 200, found, MessageList, 400, 503),
+        ),
+        (
+            "POST",
+            "/v1/messages/search",
+            search_messages,
+            _answering(contract, 200, found, MessageList, 400, 503),
+        ),
         (
             "GET",
             "/v1/messages/{message_id}",
             get_message,
-            contract.route(404, 503, bodies={200: ("the message", Message)}),
+            _answering(contract, 200, "the message", Message, 404, 503),
         ),
         ("GET", "/v1/messages/{message_id}/payload", get_payload, payload_doc),
         (
             "POST",
             "/v1/messages/{message_id}/replay",
             replay_message,
-            contract.route(400, 404, 409, 503, bodies=as_now),
+            _answering(contract, 200, f"replayed: {now}", MessageState, 400, 404, 409, 503),
         ),
         (
             "POST",
             "/v1/messages/{message_id}/discard",
             discard_message,
-            contract.route(400, 404, 409, 503, bodies=discarded),
+            _answering(
+                contract, 200, f"discarded (now or before): {now}", MessageState, 400, 404, 409, 503
+            ),
         ),
         (
             "POST",
             "/v1/replay-jobs",
             create_job,
-            {"status_code": 202, **contract.route(400, 409, 503, bodies=created)},
+            _answering(
+                contract,
+                202,
+                "the job, recorded (and started unless start is false)",
+                ReplayJob,
+                400,
+                409,
+                503,
+            ),
         ),
         (
             "GET",
             "/v1/replay-jobs",
             list_jobs,
-            contract.route(503, bodies={200: ("the latest jobs", ReplayJobList)}),
+            _answering(contract, 200, "the latest jobs", ReplayJobList, 503),
         ),
         (
             "GET",
             "/v1/replay-jobs/{job_id}",
             get_job,
-            contract.route(404, 503, bodies={200: ("the job and its selection", ReplayJobDetail)}),
+            _answering(contract, 200, "the job and its selection", ReplayJobDetail, 404, 503),
         ),
         (
             "POST",
             "/v1/replay-jobs/{job_id}/resume",
             resume_job,
-            {
-                "status_code": 202,
-                **contract.route(404, 503, bodies={202: ("the job, as it was resumed", ReplayJob)}),
-            },
+            _answering(contract, 202, "the job, as it was resumed", ReplayJob, 404, 503),
         ),
         (
             "GET",
             "/v1/deadlines",
             deadline_breaches,
-            contract.route(503, bodies={200: ("the open breaches", BreachList)}, model=BreachList),
+            _answering(contract, 200, "the open breaches", BreachList, 503),
         ),
         (
             "GET",
@@ -385,6 +408,7 @@ def router(contract: Contract) -> APIRouter:
             {"tags": ["health"], "response_class": Response, **metrics_doc},
         ),
     ]
+    api = APIRouter()
     for method, path, endpoint, doc in routes:
         api.add_api_route(path, endpoint, methods=[method], **{"tags": ["operations"], **doc})
     return api
