@@ -3,13 +3,13 @@ bodies, one shared table of error responses, and how callers authenticate.
 
 Routes take their ``responses=`` (and, once identities are configured, their security
 ``dependencies=``) from :meth:`Contract.route`, so that every status a route can answer is
-documented with the body it really carries. A route that answers one JSON body at its success
-status names its model as its ``response_model`` (``Contract.route(model=...)``): FastAPI
-validates and serializes the answer with it, so what goes out is what is documented. The models
-of answers a route makes itself (a ``JSONResponse`` whose status depends on the outcome: the
-receipts, the batch answers, readiness) only document. Times are :data:`Moment`: text as the
-ledger wrote it, documented as a date-time. ``tests/ops/test_openapi_contract.py`` holds the
-running app to this document.
+documented with the body it really carries. A route's main answer (the operations' bodies, a
+receipt, a batch's answer) goes through its model as the route's ``response_model``
+(``Contract.route(model=...)``): FastAPI validates and serializes it, so what goes out is what
+is documented. The models of the other answers a route makes itself as a ``JSONResponse`` (too
+large, not recorded, a batch refused, readiness) only document. Times are :data:`Moment`: text
+as the ledger wrote it, documented as a date-time. ``tests/ops/test_openapi_contract.py`` holds
+the running app to this document.
 """
 
 from __future__ import annotations

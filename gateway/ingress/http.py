@@ -41,7 +41,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -206,15 +206,21 @@ def adapter_routers(gateway: Gateway) -> list[APIRouter]:
 # -- one message ---------------------------------------------------------------------------
 
 
+# What a route answers: its receipt (through its response_model, at the status set on the
+# route's ``Response``), or an answer of its own (413, 503, a dry run's verdict).
+Answer = dict[str, Any] | JSONResponse
+
+
 async def ingest(
     request: Request,
+    response: Response,
     gateway: Gateway,
     who: Identity,
     direction: Direction,
     mapping: tuple[str, str] | None,
     headers: tuple[str | None, str | None],
     dry_run: bool = False,
-) -> JSONResponse:
+) -> Answer:
     """Receive the body as one message (``mapping``: back-office JSON, standard and name);
     ``headers``: the X-Message-Id and X-Correlation-Id given; ``dry_run``: only judge it."""
     limit = gateway.settings.max_message_bytes
@@ -247,36 +253,41 @@ async def ingest(
         status = _status(receipt, direction)
         verdict = {**receipt.to_dict(), "dry_run": True}
         return JSONResponse(verdict, 200 if receipt.status != "refused" else status)
-    return JSONResponse(receipt.to_dict(), _status(receipt, direction))
+    response.status_code = _status(receipt, direction)
+    return receipt.to_dict()
 
 
 async def post_outbound(
     request: Request,
+    response: Response,
     who: Sender,
     gateway: AppGateway,
     x_message_id: MessageId = None,
     x_correlation_id: CorrelationId = None,
     dry_run: DryRunFlag = None,
-) -> JSONResponse:
+) -> Answer:
     """Send a standard message (XML) from the back-office to its counterpart."""
     judge_only = _dry_run(dry_run)
     headers = (x_message_id, x_correlation_id)
-    return await ingest(request, gateway, who, Direction.OUTBOUND, None, headers, judge_only)
+    return await ingest(
+        request, response, gateway, who, Direction.OUTBOUND, None, headers, judge_only
+    )
 
 
 async def post_inbound(
     request: Request,
+    response: Response,
     who: Sender,
     gateway: AppGateway,
     x_message_id: MessageId = None,
     x_correlation_id: CorrelationId = None,
-) -> JSONResponse:
+) -> Answer:
     """Receive a message (XML) from a counterpart."""
     headers = (x_message_id, x_correlation_id)
-    return await ingest(request, gateway, who, Direction.INBOUND, None, headers)
+    return await ingest(request, response, gateway, who, Direction.INBOUND, None, headers)
 
 
-def mapped_endpoint(known: dict[str, list[str]]) -> Callable[..., Awaitable[JSONResponse]]:
+def mapped_endpoint(known: dict[str, list[str]]) -> Callable[..., Awaitable[Answer]]:
     """The handler of ``POST /v1/messages/outbound/{standard}/{mapping}``, its path parameters
     documented with the ``known`` mappings (another pair answers 404)."""
     standard_path = Path(json_schema_extra={"enum": sorted(known)})
@@ -289,6 +300,7 @@ def mapped_endpoint(known: dict[str, list[str]]) -> Callable[..., Awaitable[JSON
 
     async def post_mapped(
         request: Request,
+        response: Response,
         who: Sender,
         gateway: AppGateway,
         standard: str = standard_path,
@@ -296,7 +308,7 @@ def mapped_endpoint(known: dict[str, list[str]]) -> Callable[..., Awaitable[JSON
         x_message_id: MessageId = None,
         x_correlation_id: CorrelationId = None,
         dry_run: DryRunFlag = None,
-    ) -> JSONResponse:
+    ) -> Answer:
         """Send back-office JSON (e.g. ``iwmo/toewijzing``), mapped to the standard's
         message."""
         judge_only = _dry_run(dry_run)
@@ -304,7 +316,9 @@ def mapped_endpoint(known: dict[str, list[str]]) -> Callable[..., Awaitable[JSON
             raise HTTPException(404, f"no mapping {standard}/{mapping}")
         headers = (x_message_id, x_correlation_id)
         mapped = (standard, mapping)
-        return await ingest(request, gateway, who, Direction.OUTBOUND, mapped, headers, judge_only)
+        return await ingest(
+            request, response, gateway, who, Direction.OUTBOUND, mapped, headers, judge_only
+        )
 
     return post_mapped
 
@@ -328,6 +342,7 @@ def messages_router(contract: Contract, known: dict[str, list[str]]) -> APIRoute
                 422: (refused, receipt),
                 503: ("not recorded (ledger unavailable): send it again, same id", Unrecorded),
             },
+            model=Receipt,
         )
 
     router = APIRouter(tags=["messages"])
@@ -387,8 +402,12 @@ def refuse_batch(refused: BatchRefused, who: str) -> JSONResponse:
 
 
 async def ingest_batch(
-    request: Request, gateway: Gateway, identity: Identity, direction: Direction
-) -> JSONResponse:
+    request: Request,
+    response: Response,
+    gateway: Gateway,
+    identity: Identity,
+    direction: Direction,
+) -> Answer:
     """Receive the body as a batch: refused whole, or each message received (in order)."""
     who = "" if authenticator(request).open else identity.name
     limits = batch_limits(gateway)
@@ -407,19 +426,23 @@ async def ingest_batch(
     results = await asyncio.get_running_loop().run_in_executor(
         threads, gateway.receiver.receive_many, envelopes
     )
-    body, status = answer(envelopes, results, direction)
-    return JSONResponse(body, status)
+    body, response.status_code = answer(envelopes, results, direction)
+    return body
 
 
-async def post_outbound_batch(request: Request, who: Sender, gateway: AppGateway) -> JSONResponse:
+async def post_outbound_batch(
+    request: Request, response: Response, who: Sender, gateway: AppGateway
+) -> Answer:
     """Send several standard messages (XML, base64) at once: recorded together before the
     answer, one result per message in the order sent."""
-    return await ingest_batch(request, gateway, who, Direction.OUTBOUND)
+    return await ingest_batch(request, response, gateway, who, Direction.OUTBOUND)
 
 
-async def post_inbound_batch(request: Request, who: Sender, gateway: AppGateway) -> JSONResponse:
+async def post_inbound_batch(
+    request: Request, response: Response, who: Sender, gateway: AppGateway
+) -> Answer:
     """Receive several messages (XML, base64) from a counterpart at once."""
-    return await ingest_batch(request, gateway, who, Direction.INBOUND)
+    return await ingest_batch(request, response, gateway, who, Direction.INBOUND)
 
 
 def batch_router(contract: Contract, limits: Limits) -> APIRouter:
@@ -441,7 +464,8 @@ def batch_router(contract: Contract, limits: Limits) -> APIRouter:
                     "too many messages, too many bytes, or a message too large",
                     BatchRefusal,
                 ),
-            }
+            },
+            model=BatchAnswer,
         ),
     }
     router = APIRouter(tags=["messages"])
