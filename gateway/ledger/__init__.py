@@ -336,7 +336,7 @@ def no_sqlite_ledger(dsn: str) -> LedgerUnavailable | None:
 
 
 def options_from_settings(settings: Settings) -> LedgerOptions:
-    from gateway.config import ConfigError
+    from gateway.errors import ConfigError
     from gateway.ledger.checkpoint import load_signer
     from gateway.ledger.payloads import parse_key
 
