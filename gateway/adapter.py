@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 from lxml import etree
 
 from gateway.config import ConfigError
+from gateway.description import Description
 from gateway.envelope import Envelope, MessageType
 
 if TYPE_CHECKING:
@@ -66,23 +67,6 @@ class Finding:
     # Of a message mapped from back-office JSON: the JSON field or list item the class came
     # from (``toewijzingen[0]``), when the adapter can tell (``mapping_source``).
     source: str | None = None
-
-
-@dataclass(frozen=True)
-class Description:
-    """What the core records and indexes about a message, told by its adapter."""
-
-    sender: str
-    receiver: str
-    # Business keys to index, e.g. {"BerichtIdentificatie": ("1234@2023-08-13",),
-    # "ToewijzingNummer": ("101", "102")}. Values are plain; the ledger decides what to hash.
-    keys: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    # Personal identifiers (BSNs) of the message's subjects: the ledger stores only a keyed hash.
-    subjects: Sequence[str] = ()
-    # Whether the standard requires an answer (retourbericht) to this message.
-    expects_answer: bool = False
-    # For an answer: the business key of the message it answers ("BerichtIdentificatie" value).
-    answers: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@
   and report.
 - ``ketenpoort import PATH... --ours CODE``: record messages exchanged before Ketenpoort, so that
   the rules reading earlier messages know them (``imports.py``).
-- ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention (``ledger/cli.py``).
-- ``ketenpoort messages ...``, ``ketenpoort identities new-key``: operations (``ops/cli.py``).
+- ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention
+  (``commands/ledger.py``).
+- ``ketenpoort messages ...``, ``ketenpoort identities new-key``: operations
+  (``commands/messages.py``).
 """
 
 from __future__ import annotations
@@ -42,14 +44,14 @@ from gateway.arguments import (
     positive_float,
 )
 from gateway.bus.publisher import BrokerUnavailable, connect
+from gateway.commands.ledger import add_ledger_commands
+from gateway.commands.messages import add_messages_commands
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.imports import ALREADY, IMPORTED, import_messages
 from gateway.imports import REFUSED as REFUSED_IMPORT
 from gateway.ledger import Entry, Event, Ledger, LedgerUnavailable
-from gateway.ledger.cli import add_ledger_commands
 from gateway.logs import configure_logging, get_logger
-from gateway.ops.cli import add_messages_commands
 from gateway.receive import ACCEPTED, REFUSED, Receipt
 from gateway.service import Services
 

@@ -79,11 +79,7 @@ from gateway.config_fields import (
 from gateway.config_fields import (
     ledger_url as _ledger_url,
 )
-
-
-class ConfigError(ValueError):
-    """A setting is missing, unknown or of the wrong type."""
-
+from gateway.errors import ConfigError
 
 # pydantic's own error texts (a copy made in code, not a load) never repeat a value either.
 _MODEL = ConfigDict(frozen=True, allow_inf_nan=False, extra="forbid", hide_input_in_errors=True)
@@ -158,7 +154,7 @@ def _retention(values: tuple[str, ...]) -> str | None:
 
 
 def _identities(values: tuple[str, ...]) -> str | None:
-    from gateway.ops.auth import parse_identities
+    from gateway.identities import parse_identities
 
     return parsed_by(parse_identities)(values)
 

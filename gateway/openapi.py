@@ -3,25 +3,33 @@ bodies, one shared table of error responses, and how callers authenticate.
 
 Routes take their ``responses=`` (and, once identities are configured, their security
 ``dependencies=``) from :meth:`Contract.route`, so that every status a route can answer is
-documented with the body it really carries. The models only document: a route's answer is sent
-as the route made it, never validated or filtered through them. ``tests/ops/
-test_openapi_contract.py`` holds the running app to this document.
+documented with the body it really carries. A route's main answer (the operations' bodies, a
+receipt, a batch's answer) goes through its model as the route's ``response_model``
+(``Contract.route(model=...)``): FastAPI validates and serializes it, so what goes out is what
+is documented. The models of the other answers a route makes itself as a ``JSONResponse`` (too
+large, not recorded, a batch refused, readiness) only document. Times are :data:`Moment`: text
+as the ledger wrote it, documented as a date-time. ``tests/ops/test_openapi_contract.py`` holds
+the running app to this document.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Security
 from fastapi.params import Depends
 from fastapi.security import APIKeyHeader, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from gateway.ledger import Event, Status
 
 # -- bodies --------------------------------------------------------------------------------
+
+# A time as the ledger wrote it (ISO 8601, UTC): documented as a date-time, answered as written
+# (a ``datetime`` field would be rewritten by the answer's serialization, ``+00:00`` as ``Z``).
+Moment = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class Problem(BaseModel):
@@ -163,8 +171,8 @@ class MessageState(BaseModel):
     answered_by: str | None = Field(description="the message id of its retour, once answered")
     first_seq: int = Field(description="the ledger entry that first recorded it")
     last_seq: int = Field(description="the ledger entry of its latest activity")
-    first_at: dt.datetime = Field(description="first recorded (UTC)")
-    last_at: dt.datetime = Field(description="its latest activity (UTC)")
+    first_at: Moment = Field(description="first recorded (UTC)")
+    last_at: Moment = Field(description="its latest activity (UTC)")
 
 
 class HistoryEntry(BaseModel):
@@ -174,7 +182,7 @@ class HistoryEntry(BaseModel):
     message_id: str
     correlation_id: str
     event: Event
-    at: dt.datetime = Field(description="recorded (UTC)")
+    at: Moment = Field(description="recorded (UTC)")
     route: str
     standard: str
     code: str
@@ -230,7 +238,7 @@ class ReplayJob(BaseModel):
     by: str = Field(description="who created it")
     reason: str
     filter: ReplayJobFilter
-    created: dt.datetime = Field(description="UTC")
+    created: Moment = Field(description="UTC")
     total: int = Field(description="messages selected")
     replayed: int = Field(description="of those, replayed by this job so far")
     running: bool = Field(description="running now, in the process that answered")
@@ -325,15 +333,16 @@ class Contract:
         *statuses: int,
         bodies: dict[int, tuple[str, Any]] | None = None,
         auth: bool = True,
+        model: type[BaseModel] | None = None,
     ) -> dict[str, Any]:
         """Keyword arguments for a route decorator: its responses and, for a route that checks
-        the caller once identities are configured, the security schemes it takes. The bodies
-        are documented only: no ``response_model``, so the answer goes out as the route made
-        it (never validated, filtered or completed by FastAPI)."""
+        the caller once identities are configured, the security schemes it takes. ``model``:
+        the ``response_model`` its success answer is validated and serialized with; without
+        one the bodies are documented only, and the answer goes out as the route made it."""
         return {
             "responses": self.responses(*statuses, bodies=bodies, auth=auth),
             "dependencies": self.security() if auth else [],
-            "response_model": None,
+            "response_model": model,
         }
 
     def security(self) -> Sequence[Depends]:

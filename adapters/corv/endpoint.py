@@ -39,11 +39,10 @@ from adapters.lib.stuf.messages import (
 )
 from adapters.shared.answers import original, record_fault
 from gateway.adapter import Context
+from gateway.endpoints import Sender, TooLarge, contract, read_body
 from gateway.envelope import Direction, Envelope, new_id
-from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
-from gateway.openapi import Contract, text, xml_body
-from gateway.ops.auth import Authenticator
+from gateway.openapi import text, xml_body
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -171,16 +170,14 @@ def make_router(context: Context) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
     intake = CorvIntake(context)
     limit = context.settings.max_message_bytes
-    auth = Authenticator.from_settings(context.settings)
-
-    contract = Contract(secured=not auth.open)
+    documented = contract(context.settings)
 
     @router.post(
         "/v1/corv",
         status_code=200,
         response_class=Response,
         openapi_extra=xml_body("a StUF-Jeugdzorg message (SOAP or bare)"),
-        **contract.route(
+        **documented.route(
             bodies={
                 200: ("taken: a Bv03 (SOAP)", text()),
                 202: ("an answer (Du01) taken; nothing to say back", text()),
@@ -190,9 +187,8 @@ def make_router(context: Context) -> APIRouter:
             },
         ),
     )
-    async def post_corv(request: Request) -> Response:
+    async def post_corv(request: Request, caller: Sender) -> Response:
         """A StUF-Jeugdzorg message (SOAP or bare) from JUBES, through the ebMS adapter."""
-        auth.require_sender(request)
         try:
             body = await read_body(request, limit)
         except TooLarge:

@@ -48,12 +48,11 @@ from adapters.lib.stuf.messages import (
 )
 from adapters.shared.answers import original, record_fault
 from gateway.adapter import Context
+from gateway.endpoints import Sender, TooLarge, contract, read_body
 from gateway.envelope import Direction, Envelope, new_id
-from gateway.ingress.http import TooLarge, read_body
 from gateway.logs import get_logger
-from gateway.openapi import Contract, text, xml_body
 from gateway.openapi import Receipt as ReceiptDoc
-from gateway.ops.auth import Authenticator
+from gateway.openapi import text, xml_body
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -288,16 +287,14 @@ def make_router(context: Context) -> APIRouter:
     router = APIRouter(tags=["counterparts"])
     intake = GgkIntake(context)
     limit = context.settings.max_message_bytes
-    auth = Authenticator.from_settings(context.settings)
-
-    contract = Contract(secured=not auth.open)
+    documented = contract(context.settings)
     answered = "received and recorded (fo01_id: the Fo01 sent back when the payload was refused)"
 
     @router.post(
         "/v1/ggk",
         status_code=202,
         openapi_extra=xml_body("a StUF-GGk message (Di01, Du01, Fo01; SOAP or bare)"),
-        **contract.route(
+        **documented.route(
             413,
             bodies={
                 202: (answered, GgkReceipt),
@@ -305,9 +302,8 @@ def make_router(context: Context) -> APIRouter:
             },
         ),
     )
-    async def post_ggk(request: Request) -> Response:
+    async def post_ggk(request: Request, caller: Sender) -> Response:
         """A StUF-GGk message (Di01, Du01, Fo01; SOAP or bare) from the ebMS adapter."""
-        auth.require_sender(request)
         try:
             body = await read_body(request, limit)
         except TooLarge:

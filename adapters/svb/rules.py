@@ -82,7 +82,7 @@ def _content(data: dict[str, Any]) -> tuple[Any, ...]:
     return (data["Budgethouder"], data.get("Relaties"), data["Budget"])
 
 
-def check_toekenning(data: dict[str, Any], state: State) -> list[Finding]:
+def check_toekenning(data: dict[str, Any], state: State) -> list[Finding]:  # noqa: C901  22 > 15: to split with the adapters' restructuring (issue 13)
     found: list[Finding] = []
 
     def hit(rule: str, path: str, text: str) -> None:

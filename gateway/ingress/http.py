@@ -23,6 +23,12 @@ An optional ``X-Message-Id`` header (a UUID) makes a POST idempotent: sending th
 returns the first receipt and does nothing twice; the same id from another identity is answered
 409. ``X-Correlation-Id`` (``envelope.checked_id``: at most 128 safe characters; 400 otherwise)
 is carried along.
+
+:func:`make_app` wires one app for one gateway: it keeps the gateway, its authenticator and the
+batch threads in ``app.state`` and includes the routers. The handlers are plain functions that
+take the caller (:data:`gateway.endpoints.Sender`) and the gateway
+(:data:`gateway.ops.runtime.AppGateway`) as FastAPI dependencies; the routers' factories take
+only what the OpenAPI document says (identities configured, the mappings, the batch limits).
 """
 
 from __future__ import annotations
@@ -31,17 +37,18 @@ import asyncio
 import contextlib
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from gateway import __version__
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
+from gateway.endpoints import Sender, TooLarge, authenticator, read_body
 from gateway.envelope import BadId, Direction, Envelope, checked_id, new_id
 from gateway.ingress.batch import BatchRefused, Limits, answer, parse_batch, request_schema
 from gateway.ingress.batch import http_status as _status
@@ -60,27 +67,10 @@ from gateway.openapi import (
     xml_body,
 )
 from gateway.ops import mount
-from gateway.ops.runtime import operations
+from gateway.ops.auth import Identity
+from gateway.ops.runtime import AppGateway, operations
 
 log = get_logger(__name__)
-
-
-class TooLarge(Exception):
-    pass
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _message_id(given: str | None) -> str:
@@ -159,77 +149,185 @@ def _dry_run(value: str | None) -> bool:
 
 
 RECEIVED = "received and recorded: accepted (published), or, inbound, rejected with a retour"
+REFUSED = "refused (recorded): not XML, not identifiable, not schema-valid"
+XML = xml_body("the message (XML)")
+JSON_OBJECT = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.batch_threads.shutdown(wait=False)
 
 
 def make_app(gateway: Gateway) -> FastAPI:
-    # Batches are received on two threads of their own, not the request thread pool: each
-    # thread compiles the schemas and opens its ledger connection once; while one batch waits
-    # for its commit or its confirms the other is judged (and entries of both may share one
-    # commit); further requests wait their turn instead of piling up.
-    batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        batch_threads.shutdown(wait=False)
-
+    """The HTTP app of ``gateway``: ingress, the adapters' endpoints, health, operations."""
     app = FastAPI(
         title="Ketenpoort",
         version=__version__,
         description="Message gateway for iWmo/iJw, SVB iPgb, CAK iEb and CORV.",
-        lifespan=lifespan,
+        lifespan=_lifespan,
     )
+    auth = operations(gateway).auth
+    app.state.gateway = gateway
+    app.state.auth = auth
+    # Batches are received on two threads of their own, not the request thread pool: each
+    # thread compiles the schemas and opens its ledger connection once; while one batch waits
+    # for its commit or its confirms the other is judged (and entries of both may share one
+    # commit); further requests wait their turn instead of piling up.
+    app.state.batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
     allow_all_methods(app)
     unavailable_ledger_is_503(app)
-    limit = gateway.settings.max_message_bytes
-    auth = operations(gateway).auth
     contract = Contract(secured=not auth.open)
-    known = mappings(gateway)
+    app.include_router(messages_router(contract, mappings(gateway)))
+    app.include_router(batch_router(contract, batch_limits(gateway)))
+    for router in adapter_routers(gateway):
+        app.include_router(router)
+    app.include_router(health)
+    mount(app, contract)
+    return app
 
-    async def ingest(
+
+def adapter_routers(gateway: Gateway) -> list[APIRouter]:
+    """The adapters' own endpoints (a counterpart's receiving endpoint, e.g. POST /v1/ggk)."""
+    routers = []
+    for adapter in gateway.registry:
+        make_router = getattr(adapter, "router", None)
+        if callable(make_router):
+            routers.append(make_router(gateway))
+    return routers
+
+
+# -- one message ---------------------------------------------------------------------------
+
+
+# What a route answers: its receipt (through its response_model, at the status set on the
+# route's ``Response``), or an answer of its own (413, 503, a dry run's verdict).
+Answer = dict[str, Any] | JSONResponse
+
+
+async def ingest(
+    request: Request,
+    response: Response,
+    gateway: Gateway,
+    who: Identity,
+    direction: Direction,
+    mapping: tuple[str, str] | None,
+    headers: tuple[str | None, str | None],
+    dry_run: bool = False,
+) -> Answer:
+    """Receive the body as one message (``mapping``: back-office JSON, standard and name);
+    ``headers``: the X-Message-Id and X-Correlation-Id given; ``dry_run``: only judge it."""
+    limit = gateway.settings.max_message_bytes
+    try:
+        body = await read_body(request, limit)
+    except TooLarge:
+        return JSONResponse({"error": f"message is larger than {limit} bytes"}, 413)
+    message_id, correlation_id = headers
+    envelope = Envelope(
+        body=body,
+        direction=direction,
+        message_id=_message_id(message_id),
+        correlation_id=_correlation_id(correlation_id),
+        content_type=request.headers.get("content-type", ""),
+        source="http",
+        identity="" if authenticator(request).open else who.name,
+        may_send_as=who.may_send_as,
+    )
+    receiver = gateway.receiver
+    try:
+        if mapping is None:
+            receipt = await run_in_threadpool(receiver.receive, envelope, None, dry_run)
+        else:
+            receipt = await run_in_threadpool(receiver.receive_mapped, envelope, *mapping, dry_run)
+    except Exception as exc:  # not recorded: nothing may be acknowledged
+        log.error("ingress.not_recorded", error=type(exc).__name__)
+        not_recorded = "not recorded (ledger unavailable); send it again with this message_id"
+        return JSONResponse({"message_id": envelope.message_id, "error": not_recorded}, 503)
+    if dry_run:  # the verdict, 200 once the rules judged it; else answered as if sent
+        status = _status(receipt, direction)
+        verdict = {**receipt.to_dict(), "dry_run": True}
+        return JSONResponse(verdict, 200 if receipt.status != "refused" else status)
+    response.status_code = _status(receipt, direction)
+    return receipt.to_dict()
+
+
+async def post_outbound(
+    request: Request,
+    response: Response,
+    who: Sender,
+    gateway: AppGateway,
+    x_message_id: MessageId = None,
+    x_correlation_id: CorrelationId = None,
+    dry_run: DryRunFlag = None,
+) -> Answer:
+    """Send a standard message (XML) from the back-office to its counterpart."""
+    judge_only = _dry_run(dry_run)
+    headers = (x_message_id, x_correlation_id)
+    return await ingest(
+        request, response, gateway, who, Direction.OUTBOUND, None, headers, judge_only
+    )
+
+
+async def post_inbound(
+    request: Request,
+    response: Response,
+    who: Sender,
+    gateway: AppGateway,
+    x_message_id: MessageId = None,
+    x_correlation_id: CorrelationId = None,
+) -> Answer:
+    """Receive a message (XML) from a counterpart."""
+    headers = (x_message_id, x_correlation_id)
+    return await ingest(request, response, gateway, who, Direction.INBOUND, None, headers)
+
+
+def mapped_endpoint(known: dict[str, list[str]]) -> Callable[..., Awaitable[Answer]]:
+    """The handler of ``POST /v1/messages/outbound/{standard}/{mapping}``, its path parameters
+    documented with the ``known`` mappings (another pair answers 404)."""
+    standard_path = Path(json_schema_extra={"enum": sorted(known)})
+    mapping_path = Path(
+        description="the mappings of each standard: "
+        + "; ".join(f"{s}: {', '.join(n)}" for s, n in sorted(known.items()))
+        + " (another pair answers 404)",
+        json_schema_extra={"enum": sorted({name for listed in known.values() for name in listed})},
+    )
+
+    async def post_mapped(
         request: Request,
-        direction: Direction,
-        mapping: tuple[str, str] | None,
-        message_id: str | None,
-        correlation_id: str | None,
-        dry_run_flag: str | None = None,
-    ) -> JSONResponse:
-        identity = auth.require_sender(request)
-        dry_run = _dry_run(dry_run_flag)
-        if mapping is not None and mapping[1] not in known.get(mapping[0], ()):
-            raise HTTPException(404, f"no mapping {mapping[0]}/{mapping[1]}")
-        try:
-            body = await read_body(request, limit)
-        except TooLarge:
-            return JSONResponse({"error": f"message is larger than {limit} bytes"}, 413)
-        envelope = Envelope(
-            body=body,
-            direction=direction,
-            message_id=_message_id(message_id),
-            correlation_id=_correlation_id(correlation_id),
-            content_type=request.headers.get("content-type", ""),
-            source="http",
-            identity="" if auth.open else identity.name,
-            may_send_as=identity.may_send_as,
+        response: Response,
+        who: Sender,
+        gateway: AppGateway,
+        standard: str = standard_path,
+        mapping: str = mapping_path,
+        x_message_id: MessageId = None,
+        x_correlation_id: CorrelationId = None,
+        dry_run: DryRunFlag = None,
+    ) -> Answer:
+        """Send back-office JSON (e.g. ``iwmo/toewijzing``), mapped to the standard's
+        message."""
+        judge_only = _dry_run(dry_run)
+        if mapping not in known.get(standard, ()):
+            raise HTTPException(404, f"no mapping {standard}/{mapping}")
+        headers = (x_message_id, x_correlation_id)
+        mapped = (standard, mapping)
+        return await ingest(
+            request, response, gateway, who, Direction.OUTBOUND, mapped, headers, judge_only
         )
-        try:
-            if mapping is None:
-                receipt = await run_in_threadpool(gateway.receiver.receive, envelope, None, dry_run)
-            else:
-                receipt = await run_in_threadpool(
-                    gateway.receiver.receive_mapped, envelope, *mapping, dry_run
-                )
-        except Exception as exc:  # not recorded: nothing may be acknowledged
-            log.error("ingress.not_recorded", error=type(exc).__name__)
-            not_recorded = "not recorded (ledger unavailable); send it again with this message_id"
-            return JSONResponse({"message_id": envelope.message_id, "error": not_recorded}, 503)
-        if dry_run:  # the verdict, 200 once the rules judged it; else answered as if sent
-            status = _status(receipt, direction)
-            verdict = {**receipt.to_dict(), "dry_run": True}
-            return JSONResponse(verdict, 200 if receipt.status != "refused" else status)
-        return JSONResponse(receipt.to_dict(), _status(receipt, direction))
 
-    def ingest_doc(refused: str, *statuses: int, dry_run: bool = False) -> dict[str, Any]:
+    return post_mapped
+
+
+def messages_router(contract: Contract, known: dict[str, list[str]]) -> APIRouter:
+    """``POST /v1/messages/outbound``, ``.../outbound/{standard}/{mapping}`` (when there are
+    ``known`` mappings) and ``.../inbound``."""
+
+    def doc(refused: str, *statuses: int, dry_run: bool = False) -> dict[str, Any]:
         judged = "dry_run=true: the verdict it would get; nothing recorded or sent"
         receipt: Any = Receipt | DryRun if dry_run else Receipt  # refused, in a dry run too
         return contract.route(
@@ -244,128 +342,117 @@ def make_app(gateway: Gateway) -> FastAPI:
                 422: (refused, receipt),
                 503: ("not recorded (ledger unavailable): send it again, same id", Unrecorded),
             },
+            model=Receipt,
         )
 
-    xml = xml_body("the message (XML)")
-    refused = "refused (recorded): not XML, not identifiable, not schema-valid"
-
-    @app.post(
+    router = APIRouter(tags=["messages"])
+    outbound = doc(f"{REFUSED}, or rejected by the standard's rules", dry_run=True)
+    router.add_api_route(
         "/v1/messages/outbound",
+        post_outbound,
+        methods=["POST"],
         status_code=202,
-        tags=["messages"],
-        openapi_extra=xml,
-        **ingest_doc(f"{refused}, or rejected by the standard's rules", dry_run=True),
+        openapi_extra=XML,
+        **outbound,
     )
-    async def post_outbound(
-        request: Request,
-        x_message_id: MessageId = None,
-        x_correlation_id: CorrelationId = None,
-        dry_run: DryRunFlag = None,
-    ) -> JSONResponse:
-        """Send a standard message (XML) from the back-office to its counterpart."""
-        return await ingest(
-            request, Direction.OUTBOUND, None, x_message_id, x_correlation_id, dry_run
-        )
-
     if known:
-        standards = sorted(known)
-        names = sorted({name for listed in known.values() for name in listed})
-        standard_path = Path(json_schema_extra={"enum": standards})
-        mapping_path = Path(
-            description="the mappings of each standard: "
-            + "; ".join(f"{s}: {', '.join(n)}" for s, n in sorted(known.items()))
-            + " (another pair answers 404)",
-            json_schema_extra={"enum": names},
-        )
-
-        @app.post(
+        router.add_api_route(
             "/v1/messages/outbound/{standard}/{mapping}",
+            mapped_endpoint(known),
+            methods=["POST"],
             status_code=202,
-            tags=["messages"],
-            openapi_extra={
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                }
-            },
-            **ingest_doc(
-                f"{refused}, not mappable, or rejected by the standard's rules", 404, dry_run=True
+            openapi_extra=JSON_OBJECT,
+            **doc(
+                f"{REFUSED}, not mappable, or rejected by the standard's rules", 404, dry_run=True
             ),
         )
-        async def post_mapped(
-            request: Request,
-            standard: str = standard_path,
-            mapping: str = mapping_path,
-            x_message_id: MessageId = None,
-            x_correlation_id: CorrelationId = None,
-            dry_run: DryRunFlag = None,
-        ) -> JSONResponse:
-            """Send back-office JSON (e.g. ``iwmo/toewijzing``), mapped to the standard's
-            message."""
-            return await ingest(
-                request,
-                Direction.OUTBOUND,
-                (standard, mapping),
-                x_message_id,
-                x_correlation_id,
-                dry_run,
-            )
-
-    @app.post(
+    router.add_api_route(
         "/v1/messages/inbound",
+        post_inbound,
+        methods=["POST"],
         status_code=202,
-        tags=["messages"],
-        openapi_extra=xml,
-        **ingest_doc(refused),
+        openapi_extra=XML,
+        **doc(REFUSED),
     )
-    async def post_inbound(
-        request: Request, x_message_id: MessageId = None, x_correlation_id: CorrelationId = None
-    ) -> JSONResponse:
-        """Receive a message (XML) from a counterpart."""
-        return await ingest(request, Direction.INBOUND, None, x_message_id, x_correlation_id)
+    return router
 
-    batch_limits = Limits(
-        messages=gateway.settings.http_batch_max_messages,
-        request_bytes=gateway.settings.http_batch_max_bytes,
-        message_bytes=limit,
+
+# -- a batch -------------------------------------------------------------------------------
+
+
+def batch_limits(gateway: Gateway) -> Limits:
+    settings = gateway.settings
+    return Limits(
+        messages=settings.http_batch_max_messages,
+        request_bytes=settings.http_batch_max_bytes,
+        message_bytes=settings.max_message_bytes,
     )
 
-    def refuse_batch(refused: BatchRefused, who: str) -> JSONResponse:
-        # Nothing of it reaches the ledger, so this line is where operations see it.
-        log.warning(
-            "ingress.batch_refused",
-            status=refused.status,
-            error=refused.error[:200],
-            messages_at_fault=len(refused.problems),
-            identity=who,
-        )
-        return JSONResponse(refused.to_dict(), refused.status)
 
-    async def ingest_batch(request: Request, direction: Direction) -> JSONResponse:
-        identity = auth.require_sender(request)
-        who = "" if auth.open else identity.name
-        try:
-            raw = await read_body(request, batch_limits.request_bytes)
-        except TooLarge:
-            too_large = f"the request is larger than {batch_limits.request_bytes} bytes"
-            return refuse_batch(BatchRefused(413, too_large), who)
-        try:
-            envelopes = parse_batch(
-                raw, direction, batch_limits, identity=who, may_send_as=identity.may_send_as
-            )
-        except BatchRefused as refused:
-            return refuse_batch(refused, who)
-        results = await asyncio.get_running_loop().run_in_executor(
-            batch_threads, gateway.receiver.receive_many, envelopes
-        )
-        body, status = answer(envelopes, results, direction)
-        return JSONResponse(body, status)
+def refuse_batch(refused: BatchRefused, who: str) -> JSONResponse:
+    # Nothing of it reaches the ledger, so this line is where operations see it.
+    log.warning(
+        "ingress.batch_refused",
+        status=refused.status,
+        error=refused.error[:200],
+        messages_at_fault=len(refused.problems),
+        identity=who,
+    )
+    return JSONResponse(refused.to_dict(), refused.status)
 
-    batch_doc: dict[str, Any] = {
+
+async def ingest_batch(
+    request: Request,
+    response: Response,
+    gateway: Gateway,
+    identity: Identity,
+    direction: Direction,
+) -> Answer:
+    """Receive the body as a batch: refused whole, or each message received (in order)."""
+    who = "" if authenticator(request).open else identity.name
+    limits = batch_limits(gateway)
+    try:
+        raw = await read_body(request, limits.request_bytes)
+    except TooLarge:
+        too_large = f"the request is larger than {limits.request_bytes} bytes"
+        return refuse_batch(BatchRefused(413, too_large), who)
+    try:
+        envelopes = parse_batch(
+            raw, direction, limits, identity=who, may_send_as=identity.may_send_as
+        )
+    except BatchRefused as refused:
+        return refuse_batch(refused, who)
+    threads = cast(ThreadPoolExecutor, request.app.state.batch_threads)
+    results = await asyncio.get_running_loop().run_in_executor(
+        threads, gateway.receiver.receive_many, envelopes
+    )
+    body, response.status_code = answer(envelopes, results, direction)
+    return body
+
+
+async def post_outbound_batch(
+    request: Request, response: Response, who: Sender, gateway: AppGateway
+) -> Answer:
+    """Send several standard messages (XML, base64) at once: recorded together before the
+    answer, one result per message in the order sent."""
+    return await ingest_batch(request, response, gateway, who, Direction.OUTBOUND)
+
+
+async def post_inbound_batch(
+    request: Request, response: Response, who: Sender, gateway: AppGateway
+) -> Answer:
+    """Receive several messages (XML, base64) from a counterpart at once."""
+    return await ingest_batch(request, response, gateway, who, Direction.INBOUND)
+
+
+def batch_router(contract: Contract, limits: Limits) -> APIRouter:
+    """``POST /v1/messages/outbound/batch`` and ``.../inbound/batch``, their request body
+    documented with ``limits``."""
+    doc: dict[str, Any] = {
         "openapi_extra": {
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": request_schema(batch_limits)}},
+                "content": {"application/json": {"schema": request_schema(limits)}},
             }
         },
         **contract.route(
@@ -377,58 +464,51 @@ def make_app(gateway: Gateway) -> FastAPI:
                     "too many messages, too many bytes, or a message too large",
                     BatchRefusal,
                 ),
-            }
+            },
+            model=BatchAnswer,
         ),
     }
+    router = APIRouter(tags=["messages"])
+    for path, endpoint in (
+        ("/v1/messages/outbound/batch", post_outbound_batch),
+        ("/v1/messages/inbound/batch", post_inbound_batch),
+    ):
+        router.add_api_route(path, endpoint, methods=["POST"], status_code=202, **doc)
+    return router
 
-    @app.post("/v1/messages/outbound/batch", status_code=202, tags=["messages"], **batch_doc)
-    async def post_outbound_batch(request: Request) -> JSONResponse:
-        """Send several standard messages (XML, base64) at once: recorded together before the
-        answer, one result per message in the order sent."""
-        return await ingest_batch(request, Direction.OUTBOUND)
 
-    @app.post("/v1/messages/inbound/batch", status_code=202, tags=["messages"], **batch_doc)
-    async def post_inbound_batch(request: Request) -> JSONResponse:
-        """Receive several messages (XML, base64) from a counterpart at once."""
-        return await ingest_batch(request, Direction.INBOUND)
+# -- health --------------------------------------------------------------------------------
 
-    # Adapters' own endpoints (a counterpart's receiving endpoint, e.g. POST /v1/ggk).
-    for adapter in gateway.registry:
-        make_router = getattr(adapter, "router", None)
-        if callable(make_router):
-            app.include_router(make_router(gateway))
+health = APIRouter(tags=["health"])
 
-    @app.get(
-        "/health/live",
-        tags=["health"],
-        response_model=None,
-        responses={200: {"model": Liveness, "description": "the process answers"}},
-    )
-    def live() -> dict[str, str]:
-        return {"status": "ok"}
 
-    @app.get(
-        "/health/ready",
-        tags=["health"],
-        responses={
-            200: {"model": Readiness, "description": "the broker and the ledger are reachable"},
-            503: {"model": Readiness, "description": "the broker or the ledger is not"},
-        },
-    )
-    def ready() -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            probe(gateway.settings.amqp_url)
-            checks["broker"] = "ok"
-        except Exception as exc:
-            checks["broker"] = f"unavailable: {type(exc).__name__}"
-        try:
-            gateway.ledger.history("00000000-0000-0000-0000-000000000000")
-            checks["ledger"] = "ok"
-        except Exception as exc:
-            checks["ledger"] = f"unavailable: {type(exc).__name__}"
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
+@health.get(
+    "/health/live",
+    response_model=Liveness,
+    responses={200: {"description": "the process answers"}},
+)
+def live() -> Liveness:
+    return Liveness(status="ok")
 
-    mount(app, gateway)
-    return app
+
+@health.get(
+    "/health/ready",
+    responses={
+        200: {"model": Readiness, "description": "the broker and the ledger are reachable"},
+        503: {"model": Readiness, "description": "the broker or the ledger is not"},
+    },
+)
+def ready(gateway: AppGateway) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        probe(gateway.settings.amqp_url)
+        checks["broker"] = "ok"
+    except Exception as exc:
+        checks["broker"] = f"unavailable: {type(exc).__name__}"
+    try:
+        gateway.ledger.history("00000000-0000-0000-0000-000000000000")
+        checks["ledger"] = "ok"
+    except Exception as exc:
+        checks["ledger"] = f"unavailable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)

@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from gateway.adapter import Description
+from gateway.description import Description
 from gateway.envelope import Envelope
 
 if TYPE_CHECKING:
@@ -336,7 +336,7 @@ def no_sqlite_ledger(dsn: str) -> LedgerUnavailable | None:
 
 
 def options_from_settings(settings: Settings) -> LedgerOptions:
-    from gateway.config import ConfigError
+    from gateway.errors import ConfigError
     from gateway.ledger.checkpoint import load_signer
     from gateway.ledger.payloads import parse_key
 

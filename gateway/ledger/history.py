@@ -29,14 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gateway.description import Description
 from gateway.envelope import Direction, Envelope, MessageType
 from gateway.ledger import Entry, Event, MessageState, Record, Status
 from gateway.ledger.state import DESCRIBED, advance
-
-if TYPE_CHECKING:
-    from gateway.adapter import Description
 
 # Events that carry the message's body as payload.
 _CARRYING = (Event.RECEIVED, Event.MAPPED)

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
-from gateway.adapter import Description
+from gateway.description import Description
 from gateway.envelope import Envelope
 from gateway.ledger import (
     AlreadyReceived,

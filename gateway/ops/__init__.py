@@ -9,15 +9,16 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
+    from gateway.openapi import Contract
 
 
-def mount(app: FastAPI, gateway: Gateway) -> None:
-    """Add the operations API (``/v1/...``, ``/metrics``) and the dashboard (``/ui``)."""
+def mount(app: FastAPI, contract: Contract) -> None:
+    """Add the operations API (``/v1/...``, ``/metrics``, documented by ``contract``) and the
+    dashboard (``/ui``). Their routes find the gateway in ``app.state`` (``ops/runtime.py``)."""
     from gateway.ops import api, dashboard
 
-    app.include_router(api.router(gateway))
-    app.include_router(dashboard.router(gateway))
+    app.include_router(api.router(contract))
+    app.include_router(dashboard.ui)
     app.add_exception_handler(dashboard.SignIn, dashboard.sign_in)
 
     @app.get("/", include_in_schema=False)

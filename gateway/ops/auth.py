@@ -25,130 +25,48 @@ and may send as anyone. ``check_exposure`` refuses that unless the server listen
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
-import secrets
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from fastapi import HTTPException, Request
 
+from gateway.identities import (
+    ANONYMOUS,
+    ANY_PARTY,
+    Identity,
+    Role,
+    identity_line,
+    key_hash,
+    new_key,
+    parse_identities,
+    parse_identity,
+)
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
 
+# Identities and their parsing live in gateway/identities.py; these names are kept here too.
+__all__ = [
+    "ANONYMOUS",
+    "ANY_PARTY",
+    "SESSION_COOKIE",
+    "Authenticator",
+    "Identity",
+    "Role",
+    "check_exposure",
+    "csrf_token",
+    "identity_line",
+    "key_hash",
+    "new_key",
+    "parse_identities",
+    "parse_identity",
+]
 
-class Role(StrEnum):
-    VIEWER = "viewer"
-    PAYLOAD_VIEWER = "payload-viewer"
-    OPERATOR = "operator"
-    ADMIN = "admin"
 
-
-# What each role includes besides itself.
-_IMPLIES = {
-    Role.ADMIN: {Role.VIEWER, Role.PAYLOAD_VIEWER, Role.OPERATOR},
-    Role.OPERATOR: {Role.VIEWER},
-    Role.PAYLOAD_VIEWER: {Role.VIEWER},
-    Role.VIEWER: set(),
-}
-ANY_PARTY = "*"
 SESSION_COOKIE = "kp_session"
-
-
-@dataclass(frozen=True)
-class Identity:
-    name: str
-    roles: frozenset[Role] = frozenset()
-    parties: frozenset[str] = frozenset()
-    key_hashes: frozenset[str] = field(default=frozenset(), repr=False)
-    cert_fingerprints: frozenset[str] = field(default=frozenset(), repr=False)
-
-    def has(self, role: Role) -> bool:
-        return any(role == r or role in _IMPLIES[r] for r in self.roles)
-
-    @property
-    def may_send_as(self) -> frozenset[str] | None:
-        """The parties it may send as; None: anyone (``*``)."""
-        return None if ANY_PARTY in self.parties else self.parties
-
-
-ANONYMOUS = Identity("anonymous", frozenset(Role), frozenset({ANY_PARTY}))
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def new_key() -> str:
-    """A new API key (43 URL-safe characters, 256 random bits)."""
-    return secrets.token_urlsafe(32)
-
-
-def _hex(value: str, what: str) -> str:
-    algorithm, _, digest = value.partition(":")
-    digest = digest.replace(":", "").lower()
-    if (
-        algorithm != "sha256"
-        or len(digest) != 64
-        or any(c not in "0123456789abcdef" for c in digest)
-    ):
-        raise ValueError(f"{what} must be sha256:<64 hex digits>")
-    return digest
-
-
-def parse_identity(line: str) -> Identity:
-    name, *parts = line.split()
-    roles: set[Role] = set()
-    parties: set[str] = set()
-    keys: set[str] = set()
-    certs: set[str] = set()
-    for part in parts:
-        field_name, sep, value = part.partition("=")
-        if not sep or not value:
-            raise ValueError(f"identity {name}: expected name=value, got {part!r}")
-        values = [v for v in value.split("+") if v]
-        if field_name == "roles":
-            try:
-                roles.update(Role(v) for v in values)
-            except ValueError:
-                raise ValueError(
-                    f"identity {name}: unknown role in {value!r}; roles are "
-                    + ", ".join(r.value for r in Role)
-                ) from None
-        elif field_name == "parties":
-            parties.update(values)
-        elif field_name == "key":
-            keys.add(_hex(value, f"identity {name}: key"))
-        elif field_name == "cert":
-            certs.add(_hex(value, f"identity {name}: cert"))
-        else:
-            raise ValueError(f"identity {name}: unknown field {field_name!r}")
-    if not keys and not certs:
-        raise ValueError(f"identity {name}: needs a key=sha256:... or a cert=sha256:...")
-    return Identity(name, frozenset(roles), frozenset(parties), frozenset(keys), frozenset(certs))
-
-
-def parse_identities(lines: Iterable[str]) -> list[Identity]:
-    identities = [parse_identity(line) for line in lines if line.strip()]
-    names = [i.name for i in identities]
-    if len(set(names)) != len(names):
-        raise ValueError("identity names must be unique")
-    return identities
-
-
-def identity_line(name: str, key: str, roles: Sequence[str], parties: Sequence[str]) -> str:
-    line = f"{name} key=sha256:{key_hash(key)}"
-    if roles:
-        line += " roles=" + "+".join(roles)
-    if parties:
-        line += " parties=" + "+".join(parties)
-    parse_identity(line)  # the line it prints is one the settings accept
-    return line
 
 
 class Authenticator:

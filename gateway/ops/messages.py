@@ -1,8 +1,8 @@
 """What operations do to one message: read it, look at its payload, replay it, discard it.
 
 The API (``ops/api.py``), the dashboard (``ops/dashboard.py``) and the ``ketenpoort messages``
-commands (``ops/cli.py``) all go through these functions, so each action is recorded in the
-ledger the same way whichever way it was asked for:
+commands (``commands/messages.py``) all go through these functions, so each action is recorded
+in the ledger the same way whichever way it was asked for:
 
 - a payload view appends ``viewed`` (who, which payloads) before the bytes are returned;
 - a replay appends ``replayed`` (who, why, job) and then re-publishes the recorded message under

@@ -2,6 +2,8 @@
 
 - :func:`operations` gives the process's :class:`Operations` (authenticator, deadline rules and
   calendar, the latest deadline check) for a :class:`~gateway.app.Gateway`;
+- :data:`AppGateway` and :data:`AppOperations` are FastAPI dependencies that give a route the
+  gateway and the operations of its app (kept in ``app.state`` by ``ingress/http.make_app``);
 - :func:`loops` gives the background loops ``service.py`` runs beside the workers: the parking
   recorder (a consumer of ``<prefix>.parking``) and the deadline monitor.
 """
@@ -13,12 +15,17 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry
 
 from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.logs import get_logger
 from gateway.ops.auth import Authenticator
 from gateway.ops.deadlines import Alerter, Breach, Settled, breaches, deadlines_of
+from gateway.ops.metrics import registry
 from gateway.ops.parking import ParkingRecorder
 from gateway.ops.workdays import Calendar
 
@@ -42,6 +49,10 @@ class Operations:
         # earlier checks settled for good (``deadlines.breaches``, ``settled``).
         self._checking = threading.Lock()
         self._settled: Settled = {}
+        # What ``/metrics`` renders: the ledger's counts, the open breaches, what went unrecorded.
+        self.metrics: CollectorRegistry = registry(
+            gateway.ledger, self.breaches, lambda: gateway.receiver.not_recorded
+        )
 
     def breaches(self, max_age: float | None = None) -> list[Breach]:
         """The open breaches, from the latest check if it is younger than ``max_age``."""
@@ -79,6 +90,20 @@ def operations(gateway: Gateway) -> Operations:
         if ops is None:
             ops = _by_gateway[gateway] = Operations(gateway)
         return ops
+
+
+def the_gateway(request: Request) -> Gateway:
+    """The gateway of the request's app (a dependency)."""
+    return cast(Gateway, request.app.state.gateway)
+
+
+def the_operations(request: Request) -> Operations:
+    """The operations of the request's app (a dependency)."""
+    return operations(the_gateway(request))
+
+
+AppGateway = Annotated[Gateway, Depends(the_gateway)]
+AppOperations = Annotated[Operations, Depends(the_operations)]
 
 
 def parking_consumer(gateway: Gateway) -> Consumer:

@@ -422,50 +422,47 @@ def _valid(counterpart: Counterpart) -> bytes:
     return b""
 
 
+_ENVELOPE = f'<soapenv:Envelope xmlns:soapenv="{soap.SOAP11}">'
+# The bodies that depend neither on the counterpart nor on a parameter, by name.
+_FIXED: dict[str, bytes] = {
+    "empty": b"",
+    "soap-empty-body": f"{_ENVELOPE}<soapenv:Body/></soapenv:Envelope>".encode(),
+    "soap-no-body": f"{_ENVELOPE}<soapenv:Header/></soapenv:Envelope>".encode(),
+    "soap-two": f"{_ENVELOPE}<soapenv:Body><a/><b/></soapenv:Body></soapenv:Envelope>".encode(),
+    "non-utf8": f'<?xml version="1.0" encoding="UTF-8"?>{_ENVELOPE}<soapenv:Body><a>'.encode()
+    + f"{ECHO} \xe9\xff</a></soapenv:Body></soapenv:Envelope>".encode("latin-1"),
+    "html": (
+        "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
+        f"<h1>Bad Gateway</h1><p>{ECHO}<br><hr></body></html>"
+    ).encode(),
+    "xhtml": (
+        '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Onderhoud</title></head>'
+        f"<body><p>{ECHO}</p></body></html>"
+    ).encode(),
+    "doctype": (
+        '<?xml version="1.0"?><!DOCTYPE soapenv:Envelope [<!ENTITY who "'
+        + ECHO
+        + '"><!ENTITY file SYSTEM "file:///etc/passwd">]>'
+        + f"{_ENVELOPE}<soapenv:Body><a>&who;&file;</a></soapenv:Body></soapenv:Envelope>"
+    ).encode(),
+    "problem-json": json.dumps(
+        {"title": "Ongeldige berichtstroom", "status": 422, "detail": ECHO}
+    ).encode(),
+}
+
+
 def body_for(counterpart: Counterpart, kind: tuple[Any, ...]) -> bytes:
     name = kind[0]
-    envelope = f'<soapenv:Envelope xmlns:soapenv="{soap.SOAP11}">'
-    if name == "empty":
-        return b""
+    if name in _FIXED:
+        return _FIXED[name]
     if name == "valid":
         return _valid(counterpart)
     if name == "bare-bevestiging":
         return etree.tostring(bevestiging(_sg("Bv03")), xml_declaration=True, encoding="UTF-8")
-    if name == "soap-empty-body":
-        return f"{envelope}<soapenv:Body/></soapenv:Envelope>".encode()
-    if name == "soap-no-body":
-        return f"{envelope}<soapenv:Header/></soapenv:Envelope>".encode()
-    if name == "soap-two":
-        return f"{envelope}<soapenv:Body><a/><b/></soapenv:Body></soapenv:Envelope>".encode()
-    if name == "non-utf8":
-        return f'<?xml version="1.0" encoding="UTF-8"?>{envelope}<soapenv:Body><a>'.encode() + (
-            f"{ECHO} \xe9\xff</a></soapenv:Body></soapenv:Envelope>".encode("latin-1")
-        )
-    if name == "html":
-        return (
-            "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
-            f"<h1>Bad Gateway</h1><p>{ECHO}<br><hr></body></html>"
-        ).encode()
-    if name == "xhtml":
-        return (
-            '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Onderhoud</title></head>'
-            f"<body><p>{ECHO}</p></body></html>"
-        ).encode()
     if name == "huge":
         # a valid answer, padded past the largest answer the transport reads
         valid = _valid(counterpart) or soap.wrap(bevestiging(_sg("Bv03")))
         return valid + b" " * (counterpart.limit + 1 - len(valid))
-    if name == "doctype":
-        return (
-            '<?xml version="1.0"?><!DOCTYPE soapenv:Envelope [<!ENTITY who "'
-            + ECHO
-            + '"><!ENTITY file SYSTEM "file:///etc/passwd">]>'
-            + f"{envelope}<soapenv:Body><a>&who;&file;</a></soapenv:Body></soapenv:Envelope>"
-        ).encode()
-    if name == "problem-json":
-        return json.dumps(
-            {"title": "Ongeldige berichtstroom", "status": 422, "detail": ECHO}
-        ).encode()
     if name == "fault":
         return _soap_fault(kind[1], kind[2])
     if name == "stuf-fault":

@@ -526,13 +526,14 @@ def test_the_receiving_endpoint_needs_an_identity_that_may_send(parts) -> None:
     from fastapi.testclient import TestClient
 
     from adapters.corv.endpoint import make_router
-    from gateway.ops.auth import identity_line
+    from gateway.ops.auth import Authenticator, identity_line
 
     relay_key = "relay-key-" + "r" * 32
     settings = dataclasses.replace(
         parts.settings, ops_identities=(identity_line("ebms-adapter", relay_key, [], ["*"]),)
     )
     app = FastAPI()
+    app.state.auth = Authenticator.from_settings(settings)  # as make_app keeps it
     app.include_router(make_router(dataclasses.replace(parts, settings=settings)))
     body = soap.wrap(_element(m.zorgmelding()))
     with TestClient(app) as client:

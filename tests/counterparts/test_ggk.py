@@ -405,8 +405,11 @@ def test_bad_envelopes_are_recorded_and_get_a_soap_fault(parts) -> None:
 def test_endpoint_over_http(parts) -> None:
     from fastapi import FastAPI
 
+    from gateway.ops.auth import Authenticator
+
     prime_toewijzing(parts)
     app = FastAPI()
+    app.state.auth = Authenticator.from_settings(parts.settings)  # as make_app keeps it
     app.include_router(make_router(parts))
     with TestClient(app) as client:
         ok = client.post("/v1/ggk", content=_di01(WMO305.read_bytes(), "WMO305"))
@@ -447,7 +450,7 @@ def test_the_receiving_endpoint_needs_an_identity_that_may_send(parts) -> None:
     """With identities configured, only the ebMS adapter's identity (parties=*) may post."""
     from fastapi import FastAPI
 
-    from gateway.ops.auth import identity_line
+    from gateway.ops.auth import Authenticator, identity_line
 
     relay_key, viewer_key = "relay-key-" + "r" * 32, "viewer-key-" + "v" * 32
     settings = dataclasses.replace(
@@ -459,6 +462,7 @@ def test_the_receiving_endpoint_needs_an_identity_that_may_send(parts) -> None:
     )
     prime_toewijzing(parts)
     app = FastAPI()
+    app.state.auth = Authenticator.from_settings(settings)  # as make_app keeps it
     app.include_router(make_router(dataclasses.replace(parts, settings=settings)))
     body = _di01(WMO305.read_bytes(), "WMO305")
     with TestClient(app) as client:

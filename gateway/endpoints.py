@@ -1,0 +1,57 @@
+"""What every HTTP endpoint uses, the gateway's own (``ingress/http.py``, ``ops/``) and the
+adapters' receiving endpoints alike: the caller's identity through a FastAPI dependency, the
+documentation of a route for the app's settings, and reading a body no larger than a limit.
+
+The app keeps its one :class:`~gateway.ops.auth.Authenticator` in ``app.state.auth``
+(``ingress/http.make_app``); a route asks for the caller with a parameter typed :data:`Sender`
+(or ``Depends(sender)``) and never builds an authenticator of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from gateway.openapi import Contract
+from gateway.ops.auth import Authenticator, Identity
+
+
+class TooLarge(Exception):
+    """The body is larger than the limit it was read with."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body; :class:`TooLarge` as soon as it is known to pass ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def authenticator(request: Request) -> Authenticator:
+    """The app's authenticator (a dependency)."""
+    return cast(Authenticator, request.app.state.auth)
+
+
+def sender(request: Request) -> Identity:
+    """The caller, who must be allowed to send messages: else 401 or 403 (a dependency).
+
+    Every way in over HTTP asks this, the adapters' receiving endpoints included."""
+    return authenticator(request).require_sender(request)
+
+
+Sender = Annotated[Identity, Depends(sender)]
+
+
+def contract(settings: object) -> Contract:
+    """The documentation of routes for these settings: secured once identities are configured
+    (setting ``ops_identities``; without any the API is open, see ``ops/auth.py``)."""
+    return Contract(secured=not Authenticator.from_settings(settings).open)
