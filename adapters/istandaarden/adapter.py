@@ -11,7 +11,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden import deadlines as deadline_table
-from adapters.istandaarden import mapping, retour, rules
+from adapters.istandaarden import grants, mapping, retour, rules
 from adapters.istandaarden.catalogue import (
     NAMESPACE_RE,
     STANDARDS,
@@ -31,6 +31,7 @@ from gateway.adapter import (
     Delivery,
     Description,
     Finding,
+    Grant,
     State,
     Transport,
     Unidentified,
@@ -238,6 +239,17 @@ class IStandaardenAdapter(BackOfficeMappings):
     def deadlines(self) -> list[Deadline]:
         """The standard's answer and reporting times (capability ``Deadlines``; ``gateway/ops``)."""
         return deadline_table.deadlines()
+
+    def grants(
+        self,
+        state: State,
+        holder: str,
+        subject: str,
+        grantor: str | None = None,
+        product: str | None = None,
+    ) -> list[Grant]:
+        """The toewijzingen aanbieder ``holder`` received for a client (capability ``Grants``)."""
+        return grants.received(state, holder, subject, grantor, product, self._today())
 
 
 # The elements collect_keys looks at, in any namespace (lxml filters them in C).

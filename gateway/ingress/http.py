@@ -10,6 +10,7 @@
 - ``POST /v1/messages/outbound/batch``, ``POST /v1/messages/inbound/batch``: several messages
   (base64 in a JSON object) in one request, received together, one result per message
   (``gateway/ingress/batch.py``).
+- ``GET /v1/toewijzingen``: the grants a care provider received (``gateway/ingress/grants.py``).
 - ``GET /health/live``, ``GET /health/ready`` (broker and ledger reachable).
 - what the loaded adapters add (optional member ``router``), e.g. ``POST /v1/ggk`` where the
   ebMS adapter in front of us hands over what the GGk sent.
@@ -43,6 +44,7 @@ from gateway import __version__
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
 from gateway.envelope import BadId, Direction, Envelope, checked_id, new_id
+from gateway.ingress import grants
 from gateway.ingress.batch import BatchRefused, Limits, answer, parse_batch, request_schema
 from gateway.ingress.batch import http_status as _status
 from gateway.ingress.methods import allow_all_methods
@@ -391,6 +393,8 @@ def make_app(gateway: Gateway) -> FastAPI:
     async def post_inbound_batch(request: Request) -> JSONResponse:
         """Receive several messages (XML, base64) from a counterpart at once."""
         return await ingest_batch(request, Direction.INBOUND)
+
+    app.include_router(grants.router(gateway))  # GET /v1/toewijzingen
 
     # Adapters' own endpoints (a counterpart's receiving endpoint, e.g. POST /v1/ggk).
     for adapter in gateway.registry:

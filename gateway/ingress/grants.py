@@ -1,0 +1,103 @@
+"""``GET /v1/toewijzingen``: the grants a care provider received, for its own systems to ask
+"what may I start or bill" before sending.
+
+Only for the caller's own party codes (the identity's ``parties``, ``gateway/ops/auth.py``): an
+identity sending as AGB 12345678 sees the grants to 12345678 and nobody else's; one that may send
+as anyone (``parties=*``) names the ``aanbieder`` it asks for. The BSN is looked up through the
+ledger's keyed hash and never logged or echoed back; the answer carries no names or addresses.
+The standards that know grants answer (capability ``Grants``, ``gateway/adapter.py``); the core
+only checks the caller and lists what they tell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from gateway.app import Gateway
+from gateway.logs import get_logger
+from gateway.openapi import Contract
+from gateway.ops.runtime import operations
+
+log = get_logger(__name__)
+
+_BSN = re.compile(r"\d{9}")
+_CODE = re.compile(r"[0-9A-Za-z]{1,16}")
+
+
+class GrantOut(BaseModel):
+    """One toewijzing in its current version."""
+
+    number: str = Field(description="ToewijzingNummer")
+    standard: str = Field(description="iwmo or ijw")
+    grantor: str = Field(description="the gemeente that granted it (gemeentecode)")
+    holder: str = Field(description="the aanbieder it was granted to (AGB code)")
+    product: str | None = Field(description="product code; null: the whole categorie")
+    category: str | None = Field(description="product categorie")
+    starts: str = Field(description="Ingangsdatum")
+    ends: str | None = Field(description="Einddatum; null: open-ended")
+    status: str = Field(description="current, ended (Einddatum passed) or withdrawn (deleted)")
+    scope: dict[str, str] = Field(description="volume, eenheid, frequentie, or budget")
+    granted_on: str = Field(description="Toewijzingsdatum of the current version")
+
+
+class GrantList(BaseModel):
+    toewijzingen: list[GrantOut]
+
+
+def _code(value: str | None, name: str) -> str | None:
+    if value is not None and not _CODE.fullmatch(value):
+        raise HTTPException(400, f"{name} must be 1 to 16 letters or digits")
+    return value
+
+
+def router(gateway: Gateway) -> APIRouter:
+    api = APIRouter()
+    auth = operations(gateway).auth
+    contract = Contract(secured=not auth.open)
+    listed = {200: ("the toewijzingen, current version each", GrantList)}
+
+    @api.get("/v1/toewijzingen", tags=["messages"], **contract.route(400, 503, bodies=listed))
+    async def toewijzingen(
+        request: Request,
+        bsn: Annotated[str, Query(description="the client's BSN (matched by keyed hash)")],
+        gemeente: Annotated[str | None, Query(description="only this gemeente's")] = None,
+        productcode: Annotated[str | None, Query(description="only what allows it")] = None,
+        aanbieder: Annotated[
+            str | None,
+            Query(description="the AGB code asked for; default: each the caller sends as"),
+        ] = None,
+    ) -> dict[str, Any]:
+        """The toewijzingen the caller's own AGB code(s) received for one client."""
+        identity = auth.require_sender(request)
+        if not _BSN.fullmatch(bsn):
+            raise HTTPException(400, "bsn must be 9 digits")
+        _code(gemeente, "gemeente")
+        _code(productcode, "productcode")
+        _code(aanbieder, "aanbieder")
+        own = identity.may_send_as
+        if aanbieder is not None and own is not None and aanbieder not in own:
+            log.warning("grants.not_own", identity=identity.name)
+            raise HTTPException(403, f"{identity.name} may not ask for aanbieder {aanbieder}")
+        if aanbieder is None and own is None:
+            raise HTTPException(400, f"{identity.name} sends as anyone: name the aanbieder")
+        holders = sorted(own if aanbieder is None and own is not None else {str(aanbieder)})
+
+        def find() -> list[dict[str, Any]]:
+            return [
+                dataclasses.asdict(grant)
+                for adapter in gateway.registry.granting()
+                for holder in holders
+                for grant in adapter.grants(gateway.ledger, holder, bsn, gemeente, productcode)
+            ]
+
+        found = await run_in_threadpool(find)
+        log.info("grants.asked", identity=identity.name, found=len(found))
+        return {"toewijzingen": found}
+
+    return api
