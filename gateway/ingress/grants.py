@@ -1,5 +1,6 @@
-"""``GET /v1/toewijzingen``: the grants a care provider received, for its own systems to ask
-"what may I start or bill" before sending.
+"""``GET /v1/toewijzingen`` (and ``POST /v1/toewijzingen/search``, the BSN in the body): the
+grants a care provider received, for its own systems to ask "what may I start or bill" before
+sending.
 
 Only for the caller's own party codes (the identity's ``parties``, ``gateway/ops/auth.py``): an
 identity sending as AGB 12345678 sees the grants to 12345678 and nobody else's; one that may send
@@ -12,12 +13,11 @@ only checks the caller and lists what they tell.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.app import Gateway
 from gateway.logs import get_logger
@@ -25,9 +25,6 @@ from gateway.openapi import Contract
 from gateway.ops.runtime import operations
 
 log = get_logger(__name__)
-
-_BSN = re.compile(r"\d{9}")
-_CODE = re.compile(r"[0-9A-Za-z]{1,16}")
 
 
 class GrantOut(BaseModel):
@@ -50,10 +47,19 @@ class GrantList(BaseModel):
     toewijzingen: list[GrantOut]
 
 
-def _code(value: str | None, name: str) -> str | None:
-    if value is not None and not _CODE.fullmatch(value):
-        raise HTTPException(400, f"{name} must be 1 to 16 letters or digits")
-    return value
+_Code = Annotated[str | None, Field(pattern=r"^[0-9A-Za-z]{1,16}$")]
+
+
+class GrantQuestion(BaseModel):
+    """Whose toewijzingen: one client's, optionally of one gemeente, for one product, of one of
+    the caller's AGB codes (default: each it sends as)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bsn: str = Field(pattern=r"^\d{9}$", description="the client's BSN (matched by keyed hash)")
+    gemeente: _Code = None
+    productcode: _Code = None
+    aanbieder: _Code = None
 
 
 def router(gateway: Gateway) -> APIRouter:
@@ -61,6 +67,31 @@ def router(gateway: Gateway) -> APIRouter:
     auth = operations(gateway).auth
     contract = Contract(secured=not auth.open)
     listed = {200: ("the toewijzingen, current version each", GrantList)}
+
+    async def answer(request: Request, asked: GrantQuestion) -> dict[str, Any]:
+        identity = auth.require_sender(request)
+        own = identity.may_send_as
+        aanbieder = asked.aanbieder
+        if aanbieder is not None and own is not None and aanbieder not in own:
+            log.warning("grants.not_own", identity=identity.name)
+            raise HTTPException(403, f"{identity.name} may not ask for aanbieder {aanbieder}")
+        if aanbieder is None and own is None:
+            raise HTTPException(400, f"{identity.name} sends as anyone: name the aanbieder")
+        holders = sorted(own if aanbieder is None and own is not None else {str(aanbieder)})
+
+        def find() -> list[dict[str, Any]]:
+            return [
+                dataclasses.asdict(grant)
+                for adapter in gateway.registry.granting()
+                for holder in holders
+                for grant in adapter.grants(
+                    gateway.ledger, holder, asked.bsn, asked.gemeente, asked.productcode
+                )
+            ]
+
+        found = await run_in_threadpool(find)
+        log.info("grants.asked", identity=identity.name, found=len(found))
+        return {"toewijzingen": found}
 
     @api.get("/v1/toewijzingen", tags=["messages"], **contract.route(400, 503, bodies=listed))
     async def toewijzingen(
@@ -74,30 +105,20 @@ def router(gateway: Gateway) -> APIRouter:
         ] = None,
     ) -> dict[str, Any]:
         """The toewijzingen the caller's own AGB code(s) received for one client."""
-        identity = auth.require_sender(request)
-        if not _BSN.fullmatch(bsn):
-            raise HTTPException(400, "bsn must be 9 digits")
-        _code(gemeente, "gemeente")
-        _code(productcode, "productcode")
-        _code(aanbieder, "aanbieder")
-        own = identity.may_send_as
-        if aanbieder is not None and own is not None and aanbieder not in own:
-            log.warning("grants.not_own", identity=identity.name)
-            raise HTTPException(403, f"{identity.name} may not ask for aanbieder {aanbieder}")
-        if aanbieder is None and own is None:
-            raise HTTPException(400, f"{identity.name} sends as anyone: name the aanbieder")
-        holders = sorted(own if aanbieder is None and own is not None else {str(aanbieder)})
+        try:
+            asked = GrantQuestion(
+                bsn=bsn, gemeente=gemeente, productcode=productcode, aanbieder=aanbieder
+            )
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            raise HTTPException(400, f"{problem['loc'][0]}: {problem['msg']}") from None
+        return await answer(request, asked)
 
-        def find() -> list[dict[str, Any]]:
-            return [
-                dataclasses.asdict(grant)
-                for adapter in gateway.registry.granting()
-                for holder in holders
-                for grant in adapter.grants(gateway.ledger, holder, bsn, gemeente, productcode)
-            ]
-
-        found = await run_in_threadpool(find)
-        log.info("grants.asked", identity=identity.name, found=len(found))
-        return {"toewijzingen": found}
+    @api.post(
+        "/v1/toewijzingen/search", tags=["messages"], **contract.route(400, 503, bodies=listed)
+    )
+    async def search_toewijzingen(request: Request, asked: GrantQuestion) -> dict[str, Any]:
+        """The same question with the BSN in the body (out of URLs and proxies' access logs)."""
+        return await answer(request, asked)
 
     return api

@@ -110,6 +110,10 @@ def test_an_aanbieder_sees_the_current_toewijzingen_it_received_and_only_its_own
         assert personal not in answer.text
         assert personal not in json.dumps(logs, default=str)
 
+    # The same question with the BSN in the body (out of URLs and access logs).
+    searched = client.post("/v1/toewijzingen/search", json={"bsn": BSN}, headers=as_("epd"))
+    assert searched.json() == answer.json()
+
     # Filters: the product a toewijzing allows, the gemeente.
     assert _numbers(client.get(route + "&productcode=02A02", headers=as_("epd"))) == [
         ("5002", AANBIEDER, "current")
@@ -149,3 +153,8 @@ def test_a_malformed_question_is_refused(client: TestClient) -> None:
     bad = client.get(f"/v1/toewijzingen?bsn={BSN}&gemeente=03%2063", headers=as_("epd"))
     assert bad.status_code == 400
     assert client.get(f"/v1/toewijzingen?bsn={BSN}").status_code == 401
+    search = "/v1/toewijzingen/search"
+    assert client.post(search, json={"bsn": "12"}, headers=as_("epd")).status_code == 422
+    unknown = client.post(search, json={"bsn": BSN, "naam": "x"}, headers=as_("epd"))
+    assert unknown.status_code == 422
+    assert client.post(search, json={"bsn": BSN}).status_code == 401

@@ -33,6 +33,7 @@ ROUTES: list[tuple[str, str, object, str | None]] = [
     ("POST", "/v1/messages/inbound/batch", {"messages": []}, None),
     # The toewijzingen a caller's own party codes received (internal names the aanbieder).
     ("GET", "/v1/toewijzingen?bsn=999990019&aanbieder=0363", None, None),
+    ("POST", "/v1/toewijzingen/search", {"bsn": "999990019", "aanbieder": "0363"}, None),
 ]
 # who, the roles it has (an identity with parties but no role: bo-0363; internal: parties=*)
 WHO = {
