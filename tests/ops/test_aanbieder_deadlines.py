@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 
 from adapters.istandaarden.catalogue import Bericht
 from adapters.lib.istandaard import codec
@@ -22,7 +23,7 @@ from gateway.config import load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.imports import import_messages
 from gateway.ledger import ledger_from_settings
-from gateway.ops.deadlines import Breach, breaches, deadlines_of
+from gateway.ops.deadlines import Alerter, Breach, breaches, deadlines_of
 from gateway.ops.workdays import Calendar
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
@@ -145,3 +146,35 @@ def test_each_declaratie_we_send_is_owed_its_antwoord_by_the_gemeente(
     receipt = world.receiver.receive(Envelope(body=body, direction=Direction.INBOUND))
     assert receipt.status == "accepted", receipt
     assert ("OP090x4", declaratie.message_id) not in _found(world, days=16)
+
+
+@responses.activate
+def test_the_aanbieders_breaches_are_alerted_as_the_gemeentes(world: Ledgered) -> None:
+    """Our late start (ours) and the gemeente's missing 325 (theirs) in one alert call."""
+    hook = "http://alerts.test/aanbieder"
+    responses.post(hook, status=202)
+    imported = import_messages(
+        world.ledger,
+        world.registry,
+        SchemaCache(),
+        [("old-301.xml", _toewijzing())],
+        frozenset({AANBIEDER}),
+        10**7,
+    )
+    assert [i.status for i in imported] == ["imported"]
+    start = _start("iwmo")
+    start["starts"][0]["begindatum"] = (TODAY - dt.timedelta(days=20)).isoformat()
+    late = _mapped(world, "start", start)
+    declaratie = _mapped(world, "declaratie", _declaratie("iwmo"))
+    world.deliver(declaratie)
+    found = list(_found(world, days=16).values())
+    alerted = Alerter(world.ledger, hook).alert(found)
+    assert {(b.rule, b.message_id) for b in alerted} >= {
+        ("OP271", late.message_id),
+        ("OP090x4", declaratie.message_id),
+    }
+    [call] = responses.calls
+    sent = {b["rule"]: b for b in json.loads(call.request.body)["breaches"]}
+    assert (sent["OP271"]["owed_by"], sent["OP271"]["ours"]) == (AANBIEDER, True)
+    assert (sent["OP090x4"]["owed_by"], sent["OP090x4"]["ours"]) == (GEMEENTE, False)
+    assert Alerter(world.ledger, hook).alert(found) == []  # once
