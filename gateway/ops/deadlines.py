@@ -219,8 +219,8 @@ def _check(
             return None, True
         if not reported:
             return None, True
-        clocks = [(_clock(ledger, rule, state, day, value), day) for day, value in reported]
-        due, start = min((calendar.add(start, rule.working_days), start) for start, _ in clocks)
+        starts = [_clock(ledger, rule, state, day, value) for day, value in reported]
+        due, start = min((calendar.add(day, rule.working_days), day) for day in starts)
         if local_date(state.first_at) <= due:
             return None, True
         return _breach(rule, state, start, due), True
@@ -254,8 +254,10 @@ def _clock(
             continue
         if earlier.status is Status.IMPORTED:
             return day  # exchanged before Ketenpoort: it was there long before
-        handled = _started(earlier, ledger.history(message_id)) if earlier.verdict else None
-        if earlier.verdict == "validated" and handled is not None:
+        if earlier.verdict != "validated":
+            continue
+        handled = _started(earlier, ledger.history(message_id))
+        if handled is not None:
             arrived.append(local_date(handled))
     return max(day, min(arrived)) if arrived else day
 
