@@ -56,7 +56,7 @@ class GrantQuestion(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bsn: str = Field(pattern=r"^\d{9}$", description="the client's BSN (matched by keyed hash)")
+    bsn: str = Field(pattern=r"^[0-9]{9}$", description="the client's BSN (matched by keyed hash)")
     gemeente: _Code = None
     productcode: _Code = None
     aanbieder: _Code = None
