@@ -8,9 +8,10 @@
 An adapter package (``adapters/<name>/``) exposes ``make_adapter(settings)`` giving one
 adapter, or a tuple of them (a standard and the channel that carries it). The registry checks
 each once at start (:func:`checked`). Optional capabilities are the small protocols below
-(:class:`Derives`, :class:`Mappings`, :class:`Deadlines`, :class:`Endpoints`, :class:`Pollers`,
-and :class:`DeliversMany` of a transport), asked with ``isinstance``. Endpoints and pollers get
-a :class:`Context`, never the gateway itself. The core never looks inside a message.
+(:class:`Derives`, :class:`Mappings`, :class:`Deadlines`, :class:`Grants`, :class:`Endpoints`,
+:class:`Pollers`, and :class:`DeliversMany` of a transport), asked with ``isinstance``.
+Endpoints and pollers get a :class:`Context`, never the gateway itself.
+The core never looks inside a message.
 """
 
 from __future__ import annotations
@@ -288,6 +289,46 @@ class Deadlines(Protocol):
     def deadlines(self) -> Sequence[Deadline]: ...
 
 
+@dataclass(frozen=True)
+class Grant:
+    """One grant a party received and accepted (a gemeente's toewijzing to a care provider), in
+    its current version, as its standard reads it: what the holder may start or bill. It carries
+    no personal data beyond what the caller asked by (no names, addresses or BSNs)."""
+
+    number: str  # the grant's number, unique per grantor
+    standard: str
+    grantor: str  # who granted it (a gemeente)
+    holder: str  # who received it (the care provider)
+    product: str | None  # product code; None: a whole category
+    category: str | None
+    starts: str  # ISO date
+    ends: str | None  # ISO date; None: open-ended
+    # "current" (not ended before today), "ended", or "withdrawn" (deleted by the grantor)
+    status: str
+    # The scope granted, in the standard's words (a volume, unit and frequency, or a budget).
+    scope: Mapping[str, str] = field(default_factory=dict)
+    granted_on: str = ""  # ISO date of the current version
+
+
+@runtime_checkable
+class Grants(Protocol):
+    """The grants a party received (capability of a standard): ``GET /v1/toewijzingen``
+    (``gateway/ingress/grants.py``) asks it for a caller's own party codes only."""
+
+    def grants(
+        self,
+        state: State,
+        holder: str,
+        subject: str,
+        grantor: str | None = None,
+        product: str | None = None,
+    ) -> Sequence[Grant]:
+        """The current version of each grant ``holder`` received for the person ``subject``
+        (a BSN: looked up through the ledger's keyed hash), from ``grantor`` only and of
+        ``product`` only when given."""
+        ...
+
+
 @runtime_checkable
 class Endpoints(Protocol):
     """HTTP endpoints of the adapter (a counterpart's receiving endpoint, e.g. ``POST /v1/ggk``),
@@ -397,6 +438,10 @@ class Registry:
             if standard in adapter.standards:
                 return adapter
         raise Unidentified(f"no adapter handles standard {standard!r}")
+
+    def granting(self) -> list[Grants]:
+        """Standards that tell the grants a party received (capability :class:`Grants`)."""
+        return [a for a in self._standards if isinstance(a, Grants)]
 
     def derivers(self) -> list[Derives]:
         """Standards that derive follow-up messages (capability :class:`Derives`)."""

@@ -6,7 +6,7 @@
   definitions JSON (``deploy/rabbitmq-definitions.json`` is this for the default settings).
 - ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
 - ``ketenpoort demo``: send the shipped sample messages (``examples/``) through the whole path
-  and report.
+  and report (``--both-sides``: between a gemeente's and an aanbieder's gateway, ``demo.py``).
 - ``ketenpoort import PATH... --ours CODE``: record messages exchanged before Ketenpoort, so that
   the rules reading earlier messages know them (``imports.py``).
 - ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention
@@ -269,6 +269,11 @@ def _describe(entry: Entry) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     base = _settings(args)
     examples = Path(args.examples) if args.examples else EXAMPLES
+    if args.both_sides:  # two gateways, a gemeente's and an aanbieder's (``demo.py``)
+        from gateway.demo import run_both_sides
+
+        with tempfile.TemporaryDirectory(prefix="ketenpoort-demo-") as root:
+            return run_both_sides(base, examples, Path(root), args.timeout)
     manifest = tomllib.loads((examples / "demo.toml").read_text())["message"]
     scratch = None
     settings = base
@@ -368,6 +373,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--examples", type=existing_folder, help="a folder with a demo.toml (default: the shipped)"
     )
     demo.add_argument("--timeout", type=positive_float, default=60.0)
+    demo.add_argument(
+        "--both-sides",
+        action="store_true",
+        help="a gemeente's and an aanbieder's gateway talking over the broker (both-sides.toml)",
+    )
     demo.add_argument(
         "--keep-state",
         action="store_true",

@@ -268,6 +268,11 @@ class Breach(BaseModel):
     receiver: str
     started: dt.date = Field(description="the day its clock started (Europe/Amsterdam)")
     due: dt.date = Field(description="the day by whose end it was due")
+    owed_by: str = Field(
+        description="the party that owes it: the receiver of an unanswered message, the sender "
+        "of a late report"
+    )
+    ours: bool = Field(description="whether that is this gateway's side (else the counterpart's)")
 
 
 class BreachList(BaseModel):

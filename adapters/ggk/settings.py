@@ -26,6 +26,6 @@ class GgkSettings(Section):
     @model_validator(mode="after")
     def _url_when_the_transport(self, info: ValidationInfo) -> Self:
         counterparts = self.loaded(info, CounterpartSettings)
-        if counterparts and counterparts.counterpart_transport == "ggk" and not self.url:
-            raise Needs("url", "must be set when counterpart_transport is 'ggk'")
+        if counterparts and counterparts.uses("ggk") and not self.url:
+            raise Needs("url", "must be set when counterpart_transport is 'ggk' (or a route)")
         return self

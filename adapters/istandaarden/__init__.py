@@ -6,7 +6,7 @@ from adapters.ggk.settings import GgkSettings
 from adapters.istandaarden.adapter import IStandaardenAdapter
 from adapters.istandaarden.refdata import load_refdata
 from adapters.istandaarden.settings import IStandaardenSettings
-from adapters.istandaarden.transport import make_transport
+from adapters.istandaarden.transport import make_routes
 from adapters.shared.settings import CounterpartSettings
 from adapters.vecozo.settings import VecozoSettings
 from gateway.config import Settings
@@ -14,7 +14,7 @@ from gateway.logs import get_logger
 
 log = get_logger(__name__)
 
-# Its transport may be the GGk's or VECOZO's (``counterpart_transport``).
+# Its transport may be the GGk's or VECOZO's (``counterpart_transport``, ``counterpart_routes``).
 settings_sections = (IStandaardenSettings, CounterpartSettings, GgkSettings, VecozoSettings)
 
 
@@ -24,4 +24,4 @@ def make_adapter(settings: Settings) -> IStandaardenAdapter:
     refdata = load_refdata(files.gemeentecodes, files.productcodes, files.tarieven)
     if refdata.missing:
         log.info("istandaarden.refdata_missing", rules_off=list(refdata.missing))
-    return IStandaardenAdapter(make_transport(settings), refdata=refdata)
+    return IStandaardenAdapter(make_routes(settings), refdata=refdata)

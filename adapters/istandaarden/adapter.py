@@ -11,7 +11,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden import deadlines as deadline_table
-from adapters.istandaarden import mapping, retour, rules
+from adapters.istandaarden import grants, mapping, retour, rules
 from adapters.istandaarden.catalogue import (
     NAMESPACE_RE,
     STANDARDS,
@@ -23,6 +23,7 @@ from adapters.istandaarden.catalogue import (
 from adapters.istandaarden.engine import Checker, decode_record, record_tag, split
 from adapters.istandaarden.history import History
 from adapters.istandaarden.refdata import RefData
+from adapters.istandaarden.transport import Routes
 from adapters.lib.istandaard import codec
 from adapters.shared.mapped import BackOfficeMappings
 from gateway.adapter import (
@@ -31,6 +32,7 @@ from gateway.adapter import (
     Delivery,
     Description,
     Finding,
+    Grant,
     State,
     Transport,
     Unidentified,
@@ -64,11 +66,12 @@ class IStandaardenAdapter(BackOfficeMappings):
 
     def __init__(
         self,
-        transport: Transport | None,
+        transport: Transport | Routes | None,
         today: Any = dt.date.today,
         refdata: RefData | None = None,
     ) -> None:
-        self._transport = transport
+        # One transport for every counterpart, or one per gemeente (``transport.Routes``).
+        self._routes = transport if isinstance(transport, Routes) else Routes(transport)
         self._today = today
         self.refdata = refdata or RefData(missing=("TR378", "TR381", "TR418"))
 
@@ -233,11 +236,22 @@ class IStandaardenAdapter(BackOfficeMappings):
         return Answer(body, tuple(retour.retourcodes(message)))
 
     def transport(self, to: str) -> Transport | None:
-        return self._transport
+        return self._routes.to(to)
 
     def deadlines(self) -> list[Deadline]:
         """The standard's answer and reporting times (capability ``Deadlines``; ``gateway/ops``)."""
         return deadline_table.deadlines()
+
+    def grants(
+        self,
+        state: State,
+        holder: str,
+        subject: str,
+        grantor: str | None = None,
+        product: str | None = None,
+    ) -> list[Grant]:
+        """The toewijzingen aanbieder ``holder`` received for a client (capability ``Grants``)."""
+        return grants.received(state, holder, subject, grantor, product, self._today())
 
 
 # The elements collect_keys looks at, in any namespace (lxml filters them in C).

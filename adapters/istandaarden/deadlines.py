@@ -10,7 +10,13 @@ Facts (iwmo-ijw.md §6 and §10, from "Regels op berichten iJw/iWmo release 3.2"
   toewijzing (301) or an antwoordbericht (319) within 5 werkdagen, linked by ReferentieAanbieder;
 - OP271 / OP272: a start (305) or stop (307) is sent within 5 werkdagen after the actual start
   (Begindatum) or end (Einddatum) of the care; only new deliveries (StatusAanlevering 1) count,
-  corrections of earlier messages carry old dates by nature.
+  corrections of earlier messages carry old dates by nature. A start or stop cannot be sent
+  before the toewijzing (301) it concerns arrived (TR019): when the 301 came later than the
+  care's start or end, the 5 werkdagen run from its arrival (``after``, by ToewijzingNummer).
+
+Who owes what follows the direction on either side's gateway (``Breach.owed_by``/``ours``): on
+an aanbieder's, each received 301 owes our 302, each 305/307 we send is owed in time, each 323
+we send is owed its 325 by the gemeente; on a gemeente's the other way round.
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ from gateway.ops.deadlines import Deadline
 from gateway.xmlsafe import parse
 
 
-def _reported(element: str, container: str) -> Callable[[bytes], Sequence[dt.date]]:
-    def dates(payload: bytes) -> Sequence[dt.date]:
+def _reported(element: str, container: str) -> Callable[[bytes], Sequence[tuple[dt.date, str]]]:
+    """Each new record's date, with the ToewijzingNummer it concerns."""
+
+    def dates(payload: bytes) -> Sequence[tuple[dt.date, str]]:
         doc = parse(payload, len(payload) + 1)
         out = []
         for record in doc.getroot().iter(f"{{*}}{container}"):
             status = record.findtext("{*}StatusAanlevering")
             value = record.findtext(f"{{*}}{element}")
             if status == "1" and value:
-                out.append(dt.date.fromisoformat(value))
+                nummer = record.findtext("{*}ToewijzingNummer") or ""
+                out.append((dt.date.fromisoformat(value), nummer))
         return out
 
     return dates
@@ -83,19 +92,23 @@ def deadlines() -> list[Deadline]:
         rules.append(
             Deadline(
                 rule="OP271",
-                text=f"start {code(305)} within 5 werkdagen after the Begindatum",
+                text=f"start {code(305)} within 5 werkdagen after the Begindatum or its 301",
                 starts=(code(305),),
                 working_days=5,
                 dates=_reported("Begindatum", "StartProduct"),
+                key="ToewijzingNummer",
+                after=(code(301),),
             )
         )
         rules.append(
             Deadline(
                 rule="OP272",
-                text=f"stop {code(307)} within 5 werkdagen after the Einddatum",
+                text=f"stop {code(307)} within 5 werkdagen after the Einddatum or its 301",
                 starts=(code(307),),
                 working_days=5,
                 dates=_reported("Einddatum", "StopProduct"),
+                key="ToewijzingNummer",
+                after=(code(301),),
             )
         )
     return rules

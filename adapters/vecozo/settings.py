@@ -33,7 +33,7 @@ class VecozoSettings(Section):
     @model_validator(mode="after")
     def _what_the_transport_needs(self, info: ValidationInfo) -> Self:
         counterparts = self.loaded(info, CounterpartSettings)
-        ours = counterparts is not None and counterparts.counterpart_transport == "vecozo"
+        ours = counterparts is not None and counterparts.uses("vecozo")
         if ours and not (self.push_url or self.soap_url):
             raise Needs(
                 "push_url", "(or vecozo_soap_url) must be set for counterpart_transport 'vecozo'"

@@ -10,6 +10,7 @@
 - ``POST /v1/messages/outbound/batch``, ``POST /v1/messages/inbound/batch``: several messages
   (base64 in a JSON object) in one request, received together, one result per message
   (``gateway/ingress/batch.py``).
+- ``GET /v1/toewijzingen``: the grants a care provider received (``gateway/ingress/grants.py``).
 - ``GET /health/live``, ``GET /health/ready`` (broker and ledger reachable).
 - what the loaded adapters add (optional member ``router``), e.g. ``POST /v1/ggk`` where the
   ebMS adapter in front of us hands over what the GGk sent.
@@ -50,6 +51,7 @@ from gateway.app import Gateway
 from gateway.bus.publisher import probe
 from gateway.endpoints import Sender, TooLarge, authenticator, read_body
 from gateway.envelope import BadId, Direction, Envelope, checked_id, new_id
+from gateway.ingress import grants
 from gateway.ingress.batch import BatchRefused, Limits, answer, parse_batch, request_schema
 from gateway.ingress.batch import http_status as _status
 from gateway.ingress.methods import allow_all_methods
@@ -186,6 +188,7 @@ def make_app(gateway: Gateway) -> FastAPI:
     contract = Contract(secured=not auth.open)
     app.include_router(messages_router(contract, mappings(gateway)))
     app.include_router(batch_router(contract, batch_limits(gateway)))
+    app.include_router(grants.router(gateway))  # GET /v1/toewijzingen
     for router in adapter_routers(gateway):
         app.include_router(router)
     app.include_router(health)

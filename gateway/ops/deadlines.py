@@ -10,8 +10,16 @@ adapters declare. Two kinds:
   the same two parties. The clock starts when we received it (inbound) or delivered it
   (outbound); our own answer counts once delivered.
 - **report**: a message with a code in ``starts`` must be sent within ``working_days`` after a
-  date it reports itself (``dates(payload)``, e.g. the actual start of care); a message arriving
-  later is a breach.
+  date it reports itself (``dates(payload)``, e.g. the actual start of care, each with the value
+  of ``key`` it concerns); a message arriving later is a breach. With ``after``, a date's clock
+  starts no earlier than the day the first message with a code in ``after`` carrying that
+  ``key`` value between the same parties was received or delivered (a start is not owed before
+  the toewijzing it reports on arrived).
+
+Either side of an exchange may run the gateway (a gemeente's, an aanbieder's): a breach names
+who owes (``owed_by``: the receiver of an unanswered message, the sender of a late report) and
+whether that is this gateway's own side (``ours``: an inbound message we did not answer, an
+outbound report we sent late) or the counterpart's, which we chase.
 
 Working days: ``workdays.Calendar`` (Algemene termijnenwet), counted in Europe/Amsterdam.
 
@@ -60,7 +68,9 @@ class Deadline:
     working_days: int
     answered_by: tuple[str, ...] = ()  # answer kind: codes that meet it ...
     key: str = ""  # ... carrying the same value of this business key
-    dates: Callable[[bytes], Sequence[dt.date]] | None = None  # report kind
+    # report kind: the dates a message reports, each with the ``key`` value it concerns ("")
+    dates: Callable[[bytes], Sequence[tuple[dt.date, str]]] | None = None
+    after: tuple[str, ...] = ()  # report kind: codes whose arrival the clock also waits for
 
     @property
     def kind(self) -> str:
@@ -80,6 +90,8 @@ class Breach:
     receiver: str
     started: str  # ISO date the clock started
     due: str  # ISO date by whose end it was due
+    owed_by: str = ""  # the party that owes the answer or the report
+    ours: bool = False  # whether that is this gateway's own side (else the counterpart's)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,13 +214,13 @@ def _check(
         if body is None:
             return None, True
         try:
-            reported = sorted(rule.dates(body))
+            reported = rule.dates(body)
         except Exception:
             return None, True
         if not reported:
             return None, True
-        start = reported[0]
-        due = calendar.add(start, rule.working_days)
+        starts = [_clock(ledger, rule, state, day, value) for day, value in reported]
+        due, start = min((calendar.add(day, rule.working_days), day) for day in starts)
         if local_date(state.first_at) <= due:
             return None, True
         return _breach(rule, state, start, due), True
@@ -225,7 +237,34 @@ def _check(
     return _breach(rule, state, start, due), False
 
 
+def _clock(
+    ledger: Ledger, rule: Deadline, state: MessageState, day: dt.date, value: str
+) -> dt.date:
+    """When a reported date's clock starts: the date, or the later arrival of what it waits for
+    (``after``: the first such message carrying ``value`` between the same parties)."""
+    if not rule.after or not value:
+        return day
+    parties = {state.sender, state.receiver}
+    arrived: list[dt.date] = []
+    for message_id in {e.message_id for e in ledger.find(rule.key, value)}:
+        earlier = ledger.state(message_id)
+        if earlier is None or earlier.code not in rule.after:
+            continue
+        if {earlier.sender, earlier.receiver} != parties:
+            continue
+        if earlier.status is Status.IMPORTED:
+            return day  # exchanged before Ketenpoort: it was there long before
+        if earlier.verdict != "validated":
+            continue
+        handled = _started(earlier, ledger.history(message_id))
+        if handled is not None:
+            arrived.append(local_date(handled))
+    return max(day, min(arrived)) if arrived else day
+
+
 def _breach(rule: Deadline, state: MessageState, start: dt.date, due: dt.date) -> Breach:
+    owed_by = state.sender if rule.kind == "report" else state.receiver
+    ours = (rule.kind == "report") == (state.direction == "outbound")
     return Breach(
         breach_id=breach_id(state.message_id, rule.rule),
         rule=rule.rule,
@@ -238,6 +277,8 @@ def _breach(rule: Deadline, state: MessageState, start: dt.date, due: dt.date) -
         receiver=state.receiver,
         started=start.isoformat(),
         due=due.isoformat(),
+        owed_by=owed_by,
+        ours=ours,
     )
 
 

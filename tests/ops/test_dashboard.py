@@ -144,10 +144,13 @@ def test_a_breach_on_the_dashboard_in_metrics_and_alerted_once(settings: Setting
         [call] = responses.calls
         body = json.loads(call.request.body)
         assert body["count"] == 1 and body["breaches"][0]["breach_id"] == alerted.breach_id
+        # The aanbieder owes the retour on our 301: the counterpart's breach, ours to chase.
+        assert (body["breaches"][0]["owed_by"], body["breaches"][0]["ours"]) == ("12345678", False)
         _sign_in(client, KEYS["viewer"])
         home = client.get("/ui/").text
         overdue = home.split('id="overdue"', 1)[1].split("<h2", 1)[0]
         assert receipt.message_id[:8] in overdue and "OP090" in overdue
+        assert "<td>0363</td><td>12345678</td><td>12345678</td>" in overdue  # owed by
         listed = client.get("/v1/deadlines", headers=as_("viewer")).json()
         assert [b["message_id"] for b in listed["breaches"]] == [receipt.message_id]
         text = client.get("/metrics", headers=as_("viewer")).text

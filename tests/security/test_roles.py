@@ -31,6 +31,9 @@ ROUTES: list[tuple[str, str, object, str | None]] = [
     ("POST", "/v1/messages/inbound", None, None),
     ("POST", "/v1/messages/outbound", None, None),
     ("POST", "/v1/messages/inbound/batch", {"messages": []}, None),
+    # The toewijzingen a caller's own party codes received (internal names the aanbieder).
+    ("GET", "/v1/toewijzingen?bsn=999990019&aanbieder=0363", None, None),
+    ("POST", "/v1/toewijzingen/search", {"bsn": "999990019", "aanbieder": "0363"}, None),
 ]
 # who, the roles it has (an identity with parties but no role: bo-0363; internal: parties=*)
 WHO = {
@@ -73,3 +76,13 @@ def test_roles_x_routes(
             assert status not in (401, 403), (who, status)
         else:
             assert status == 403, (who, status)
+
+
+def test_toewijzingen_are_asked_only_as_ones_own_party(doors: Doors) -> None:
+    """An identity asks for the toewijzingen of its own party codes only: naming another is
+    refused; without a name it is answered for its own (here: none received)."""
+    route = "/v1/toewijzingen?bsn=999990019"
+    assert doors.client.get(route + "&aanbieder=0599", headers=as_("bo-0363")).status_code == 403
+    answer = doors.client.get(route, headers=as_("bo-0599"))
+    assert answer.status_code == 200 and answer.json() == {"toewijzingen": []}
+    assert doors.client.get(route, headers=as_("internal")).status_code == 400

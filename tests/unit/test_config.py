@@ -150,6 +150,7 @@ BAD = [
     Bad("bsn_hash_key", "123456789", "must be a string", toml=True),
     Bad("drop_interval", "0", "must be more than 0"),
     Bad("counterpart_transport", "ftp", "must be one of 'outbox', 'ggk', 'vecozo'"),
+    Bad("counterpart_routes", "0363=ftp", "'0363=ftp' names no channel: 'outbox', 'ggk'"),
     Bad("http_attempts", "0", "must be at least 1"),
     Bad("http_backoff", "-0.5", "must be at least 0"),
     Bad("http_max_wait", "-1", "must be at least 0"),
