@@ -4,7 +4,7 @@ core's :class:`gateway.adapter.Standard` interface."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from adapters.istandaarden.catalogue import (
 )
 from adapters.istandaarden.engine import Checker, decode_record, record_tag, split
 from adapters.istandaarden.history import History
+from adapters.istandaarden.monitor import IStandaardenFolder
 from adapters.istandaarden.refdata import RefData
 from adapters.istandaarden.transport import Routes
 from adapters.lib.istandaard import codec
@@ -252,6 +253,12 @@ class IStandaardenAdapter(BackOfficeMappings):
     ) -> list[Grant]:
         """The toewijzingen aanbieder ``holder`` received for a client (capability ``Grants``)."""
         return grants.received(state, holder, subject, grantor, product, self._today())
+
+    def monitor_folder(
+        self, hash_client: Callable[[str], str], hash_address: Callable[[str], str]
+    ) -> IStandaardenFolder:
+        """Monitor facts from toewijzingen, starts, stops, declaraties (capability ``Reports``)."""
+        return IStandaardenFolder(hash_client, hash_address)
 
 
 # The elements collect_keys looks at, in any namespace (lxml filters them in C).

@@ -15,6 +15,7 @@ from adapters.shared.catalogued import CatalogueStandard
 from adapters.shared.mapped import BackOfficeMappings
 from adapters.svb import mapping, rules
 from adapters.svb.catalogue import CATALOGUE, STANDARD, SVB
+from adapters.svb.monitor import SvbFolder
 from gateway.adapter import (
     BACKOFFICE,
     Answer,
@@ -87,6 +88,12 @@ class SvbAdapter(BackOfficeMappings, CatalogueStandard):
         self, envelope: Envelope, doc: etree._ElementTree, findings: Sequence[Finding]
     ) -> Answer | None:
         return None  # the SVB answers our TKBs; the BAB needs no answer
+
+    def monitor_folder(
+        self, hash_client: Callable[[str], str], hash_address: Callable[[str], str]
+    ) -> SvbFolder:
+        """Monitor facts from toekenningen and afsluitingen (capability ``Reports``)."""
+        return SvbFolder(hash_client, hash_address)
 
     def transport(self, to: str) -> Transport | None:
         """The SVB is reached over the GGk (or the outbox while none is configured)."""
