@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from gateway.config import Settings
     from gateway.ledger import Ledger
     from gateway.ops.deadlines import Deadline
-    from gateway.ops.facts import Folder
+    from gateway.provisions import Folder
     from gateway.receive import Receiver
 
 # The party code of the back-office: ``Delivery.to`` of what goes there (through the outbox).
@@ -332,9 +332,10 @@ class Grants(Protocol):
 
 @runtime_checkable
 class Reports(Protocol):
-    """Turns the standard's accepted messages into the monitor's facts (``gateway/ops/facts.py``):
-    a fold of them into granted provisions. ``hash_client`` and ``hash_address`` are keyed
-    hashes; a folder keeps only what they return, never what they were given."""
+    """Turns the standard's accepted messages into the monitor's facts: a fold of them into
+    granted provisions (``gateway/provisions.py``; the table is ``gateway/ops/facts.py``).
+    ``hash_client`` and ``hash_address`` are keyed hashes; a folder keeps only what they
+    return, never what they were given."""
 
     def monitor_folder(
         self, hash_client: Callable[[str], str], hash_address: Callable[[str], str]

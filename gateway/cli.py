@@ -46,6 +46,7 @@ from gateway.arguments import (
 from gateway.bus.publisher import BrokerUnavailable, connect
 from gateway.commands.ledger import add_ledger_commands
 from gateway.commands.messages import add_messages_commands
+from gateway.commands.monitor import add_monitor_commands, add_region_arguments, cmd_region_demo
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.imports import ALREADY, IMPORTED, import_messages
@@ -268,6 +269,8 @@ def _describe(entry: Entry) -> str:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     base = _settings(args)
+    if args.region:
+        return cmd_region_demo(args, base)
     examples = Path(args.examples) if args.examples else EXAMPLES
     if args.both_sides:  # two gateways, a gemeente's and an aanbieder's (``demo.py``)
         from gateway.demo import run_both_sides
@@ -383,9 +386,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="use the configured ledger and bus names instead of a private scratch set",
     )
+    add_region_arguments(demo)
     demo.set_defaults(func=cmd_demo)
     add_ledger_commands(sub, _settings)
     add_messages_commands(sub, _settings)
+    add_monitor_commands(sub, _settings)
     args = parser.parse_args(argv)
     return _run(args)
 

@@ -17,14 +17,17 @@ class Role(StrEnum):
     PAYLOAD_VIEWER = "payload-viewer"
     OPERATOR = "operator"
     ADMIN = "admin"
+    # Policy staff: the social-domain monitor (aggregates, ``ops/monitor.py``) and nothing else.
+    POLICY = "beleid"
 
 
 # What each role includes besides itself.
 _IMPLIES = {
-    Role.ADMIN: {Role.VIEWER, Role.PAYLOAD_VIEWER, Role.OPERATOR},
+    Role.ADMIN: {Role.VIEWER, Role.PAYLOAD_VIEWER, Role.OPERATOR, Role.POLICY},
     Role.OPERATOR: {Role.VIEWER},
     Role.PAYLOAD_VIEWER: {Role.VIEWER},
     Role.VIEWER: set(),
+    Role.POLICY: set(),
 }
 ANY_PARTY = "*"
 

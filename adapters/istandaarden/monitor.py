@@ -32,7 +32,7 @@ from lxml import etree
 from adapters.istandaarden.catalogue import by_code
 from adapters.istandaarden.engine import get
 from adapters.lib.istandaard.codec import decode_message
-from gateway.ops.facts import Accepted, Claim, Provision, household_key
+from gateway.provisions import Accepted, Claim, Provision, household_key
 
 FUNDING = "ZIN"
 

@@ -23,7 +23,7 @@ from lxml import etree
 
 from adapters.lib.istandaard.codec import decode_message
 from adapters.svb.catalogue import CATALOGUE, SVB
-from gateway.ops.facts import Accepted, Claim, Provision, household_key
+from gateway.provisions import Accepted, Claim, Provision, household_key
 
 FUNDING = "PGB"
 

@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 def mount(app: FastAPI, contract: Contract) -> None:
     """Add the operations API (``/v1/...``, ``/metrics``, documented by ``contract``) and the
     dashboard (``/ui``). Their routes find the gateway in ``app.state`` (``ops/runtime.py``)."""
-    from gateway.ops import api, dashboard
+    from gateway.ops import api, dashboard, monitor_web
 
     app.include_router(api.router(contract))
+    app.include_router(monitor_web.router(contract))
     app.include_router(dashboard.ui)
     app.add_exception_handler(dashboard.SignIn, dashboard.sign_in)
 

@@ -13,7 +13,8 @@ environment variable)::
   ``ops_client_cert_header``, believed only from ``ops_trusted_proxies``; a server that terminates
   TLS itself and fills the ASGI ``tls`` extension (``client_cert_chain``) is read directly.
 - ``roles``: ``viewer`` (lists, histories, no payloads), ``payload-viewer`` (also payloads; each
-  view is recorded in the ledger), ``operator`` (also replay and discard), ``admin`` (all of it).
+  view is recorded in the ledger), ``operator`` (also replay and discard), ``admin`` (all of it);
+  ``beleid`` (policy) sees the social-domain monitor (aggregates only) and nothing else.
 - ``parties``: the codes it may send as (a gemeente's back-office its CBS gemeentecode, an
   aanbieder its AGB code); ``*`` for a trusted internal system that may send as anyone. A message
   whose sender (the adapter's ``Description.sender``: the party that really sends it) is not one

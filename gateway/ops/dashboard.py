@@ -164,11 +164,13 @@ async def login_form(request: Request) -> HTMLResponse:
 async def login(request: Request, runtime: AppOperations) -> Response:
     form = await _form(request)
     key = form.get("key", "").strip()
-    if runtime.auth.by_key(key) is None:
+    known = runtime.auth.by_key(key)
+    if known is None:
         return TEMPLATES.TemplateResponse(
             request, "login.html", {"error": "unknown key", "who": None}, status_code=401
         )
-    response = RedirectResponse("/ui/", 303)
+    # policy staff see the monitor only: that is their home
+    response = RedirectResponse("/ui/" if known.has(Role.VIEWER) else "/ui/monitor", 303)
     response.set_cookie(
         SESSION_COOKIE,
         key,

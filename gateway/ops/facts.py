@@ -3,10 +3,10 @@ messages by the standards that know what their messages grant (capability ``Repo
 ``gateway/adapter.py``).
 
 The core knows no standard: it hands each reporting adapter the accepted messages of its
-standards in ledger order (:class:`Accepted`), and the adapter's :class:`Folder` folds them into
-:class:`Provision` rows (a grant, its start and stop, what was billed against it). Personal data
-never reaches the table: the client is a keyed hash of its identifier, the household a keyed
-hash of its address (the ledger's ``bsn_hash_key``).
+standards in ledger order (``gateway.provisions.Accepted``), and the adapter's ``Folder``
+folds them into ``Provision`` rows (a grant, its start and stop, what was billed against it).
+Personal data never reaches the table: the client is a keyed hash of its identifier, the
+household a keyed hash of its address (the ledger's ``bsn_hash_key``).
 
 The table is a read model kept in memory per process and brought up to date incrementally: each
 :meth:`FactTable.refresh` reads only the entries recorded since the last one (a range on the
@@ -19,77 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.adapter import Reports
 from gateway.ledger import EARLIER, keyed_hash
 from gateway.ledger.sql import SqlLedger
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """One accepted (or imported) message, as a reporting adapter reads it."""
-
-    message_id: str
-    standard: str
-    code: str
-    sender: str
-    receiver: str
-    # The day the gateway received it (UTC); None for a message exchanged before the gateway
-    # and imported (its arrival is not known; the adapter may use a date the message carries).
-    arrived: dt.date | None
-    body: bytes
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What was billed against a provision for one period (negative for a credit)."""
-
-    begin: dt.date
-    volume: int
-    cents: int
-
-
-@dataclass(frozen=True)
-class Provision:
-    """One granted provision (a row of the fact table)."""
-
-    key: str  # unique within its adapter: the grant's own number
-    authority: str  # who granted it (a gemeente)
-    provider: str  # who provides it (an aanbieder, or the budget's administrator)
-    category: str
-    product: str  # "" when the grant names no product code
-    funding: str  # how it is funded, a label (e.g. "ZIN", "PGB")
-    begin: dt.date
-    end: dt.date | None  # the last day, after any stop; None: open-ended
-    client: str  # keyed hash
-    household: str | None  # keyed hash of the address; None: no address known
-    decided_on: dt.date  # the date of the decision
-    decided_lag: int | None  # days between the decision and its message's arrival
-    started_on: dt.date | None = None  # when delivery started, if reported
-    start_lag: int | None = None  # days between the start and its message's arrival
-    stopped_on: dt.date | None = None  # the last day of delivery a stop reported, if any
-    granted_volume: int = 0
-    granted_cents: int = 0
-    claims: tuple[Claim, ...] = ()
-
-
-def household_key(postcode: str, number: str, letter: str = "", addition: str = "") -> str | None:
-    """The one form of an address that households are counted by (before it is hashed), the
-    same for every standard: postcode without spaces, house number, letter, addition."""
-    postcode = postcode.replace(" ", "").upper()
-    if not postcode or not number:
-        return None
-    return f"{postcode}|{number}|{letter.upper()}|{addition.upper()}"
-
-
-class Folder(Protocol):
-    """An adapter's fold of accepted messages into provisions."""
-
-    def add(self, message: Accepted) -> None: ...
-
-    def provisions(self) -> list[Provision]: ...
+from gateway.provisions import Accepted, Provision
 
 
 class Scanner(Protocol):

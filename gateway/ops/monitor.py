@@ -43,7 +43,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gateway.ops.facts import Provision
+from gateway.provisions import Provision
 
 SMALL = "<5"  # a count of 1 to 4, or a figure resting on 1 to 4 provisions
 HIDDEN = "x"  # hidden so that a small cell cannot be subtracted back

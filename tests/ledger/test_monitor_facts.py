@@ -18,7 +18,8 @@ from gateway.envelope import Direction, Envelope
 from gateway.imports import import_messages
 from gateway.ledger import Event, keyed_hash
 from gateway.ledger.sql import SqlLedger
-from gateway.ops.facts import Claim, FactTable
+from gateway.ops.facts import FactTable
+from gateway.provisions import Claim
 from gateway.validate import SchemaCache
 from tests.conftest import EXAMPLES
 from tests.istd_world import BSN, World

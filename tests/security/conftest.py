@@ -21,10 +21,13 @@ from tests.ops.helpers import IDENTITIES, KEYS
 
 INTERNAL_KEY = "key-internal-system-0123456789abcdef0"
 ADMIN_KEY = "key-admin-0123456789abcdef0123456789a"
+BELEID_KEY = "key-beleid-0123456789abcdef012345678"
 
 
 def as_(name: str) -> dict[str, str]:
-    key = {"internal": INTERNAL_KEY, "admin": ADMIN_KEY}.get(name) or KEYS[name]
+    key = {"internal": INTERNAL_KEY, "admin": ADMIN_KEY, "beleid": BELEID_KEY}.get(name) or KEYS[
+        name
+    ]
     return {"Authorization": f"Bearer {key}"}
 
 
@@ -44,6 +47,7 @@ def doors(settings: Settings) -> Iterator[Doors]:
             *IDENTITIES,
             identity_line("internal", INTERNAL_KEY, [], ["*"]),
             identity_line("admin", ADMIN_KEY, ["admin"], []),
+            identity_line("beleid", BELEID_KEY, ["beleid"], []),
         ),
     )
     gateway = Gateway(configured)

@@ -28,6 +28,8 @@ ROUTES: list[tuple[str, str, object, str | None]] = [
     ("POST", f"/v1/replay-jobs/{SOME_ID}/resume", None, "operator"),
     ("GET", "/v1/deadlines", None, "viewer"),
     ("GET", "/metrics", None, "viewer"),
+    ("GET", "/v1/monitor?peildatum=2026-03-31", None, "beleid"),
+    ("GET", "/v1/monitor?peildatum=2026-03-31&format=csv", None, "beleid"),
     ("POST", "/v1/messages/inbound", None, None),
     ("POST", "/v1/messages/outbound", None, None),
     ("POST", "/v1/messages/inbound/batch", {"messages": []}, None),
@@ -42,7 +44,9 @@ WHO = {
     "viewer": {"viewer"},
     "pv": {"viewer", "payload-viewer"},
     "op": {"viewer", "operator"},
-    "admin": {"viewer", "payload-viewer", "operator", "admin"},
+    "admin": {"viewer", "payload-viewer", "operator", "admin", "beleid"},
+    # policy staff: the monitor (aggregates) and nothing else
+    "beleid": {"beleid"},
 }
 SENDERS = {"bo-0363", "internal"}
 

@@ -165,7 +165,14 @@ WRONG = [
     Wrong(
         "identities new-key anna --roles boss",
         2,
-        "identity anna: unknown role in 'boss'; roles are viewer, payload-viewer, operator, admin",
+        "identity anna: unknown role in 'boss'; roles are viewer, payload-viewer, operator, admin, "
+        "beleid",
+    ),
+    Wrong("monitor --peildatum 2026-03-31", 1, "ketenpoort monitor: " + NO_LEDGER, NOWHERE),
+    Wrong(
+        "monitor --peildatum 2026-13-31",
+        2,
+        "argument --peildatum: peildatum: expected ISO dates (YYYY-MM-DD), separated by commas",
     ),
 ]
 

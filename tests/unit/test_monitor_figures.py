@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from gateway.ops.facts import Claim, Provision
 from gateway.ops.monitor import (
     HIDDEN,
     SMALL,
@@ -18,6 +17,7 @@ from gateway.ops.monitor import (
     report,
     wide,
 )
+from gateway.provisions import Claim, Provision
 
 D = dt.date
 Q1, Q2 = D(2026, 3, 31), D(2026, 6, 30)
