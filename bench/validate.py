@@ -42,9 +42,10 @@ from adapters.istandaarden.catalogue import Bericht  # noqa: E402
 from adapters.lib.istandaard import codec  # noqa: E402
 from gateway.adapter import Registry  # noqa: E402
 from gateway.identify import identify, identify_bytes  # noqa: E402
+from gateway.logs import configure_logging  # noqa: E402
 from gateway.validate import SchemaCache, validate, validate_stream  # noqa: E402
 from gateway.xmlsafe import parse  # noqa: E402
-from tools.istd_samples import declaratie, declaratie_of_size, sample_bsns  # noqa: E402
+from tools.istd_samples import declaratie, declaratie_of_size, toewijzingen_301  # noqa: E402
 
 TODAY = dt.date(2026, 11, 22)
 LIMIT = 30 * 1024 * 1024
@@ -68,57 +69,6 @@ def rate(fn: Callable[[], object], seconds: float) -> float:
             fn()
         count += 20
     return count / elapsed
-
-
-def toewijzingen_301(clients: int, prestaties: int) -> list[bytes]:
-    """The 301s a sample declaratie refers to (one per client, one product per prestatie)."""
-    bericht = Bericht("ijw", 301)
-    out = []
-    for index, bsn in enumerate(sample_bsns(clients)):
-        products = [
-            {
-                "ToewijzingNummer": str(500_000 + index * prestaties + k),
-                "Product": {"Categorie": "45", "Code": f"45A{k % 99 + 1:02d}"},
-                "Toewijzingsdatum": "2026-01-02",
-                "Toewijzingstijd": "09:00:00",
-                "Ingangsdatum": "2026-01-01",
-                "Einddatum": "2026-12-31",
-                "Omvang": {"Volume": "10", "Eenheid": "04", "Frequentie": "4"},
-            }
-            for k in range(prestaties)
-        ]
-        data = {
-            "Header": {
-                "BerichtCode": bericht.berichtcode,
-                "BerichtVersie": "3",
-                "BerichtSubversie": "2",
-                "Afzender": "0363",
-                "Ontvanger": "12345678",
-                "BerichtIdentificatie": {"Identificatie": f"T{index}", "Dagtekening": "2026-01-02"},
-                "XsdVersie": codec.xsd_versions(bericht),
-            },
-            "Client": {
-                "Bsn": bsn,
-                "Geboortedatum": {"Datum": "2010-05-05"},
-                "Geslacht": "1",
-                "Naam": {"Geslachtsnaam": {"Achternaam": "Proef"}, "NaamGebruik": "1"},
-                "Contactgegevens": {
-                    "Contact": [
-                        {
-                            "Soort": "01",
-                            "Adres": {
-                                "Huis": {"Huisnummer": "7"},
-                                "Postcode": "3011AA",
-                                "LandCode": "NL",
-                            },
-                        }
-                    ]
-                },
-                "ToegewezenProducten": {"ToegewezenProduct": products},
-            },
-        }
-        out.append(codec.encode_message(bericht, data))
-    return out
 
 
 def compare(name: str, body: bytes, seconds: float, state: object) -> None:
@@ -166,9 +116,13 @@ def compare(name: str, body: bytes, seconds: float, state: object) -> None:
     )
 
 
-def child_stream(path: str) -> None:
-    """In a fresh process: the streaming path on one large file; print JSON figures."""
+def child_stream(path: str, ledger_url: str | None) -> None:
+    """In a fresh process: the streaming path on one large file; print JSON figures.
+    ``ledger_url``: the rules read the toewijzingen from this ledger (else: empty state)."""
+    from gateway.ledger import open_ledger
+
     body = Path(path).read_bytes()
+    state = open_ledger(ledger_url, "bench") if ledger_url else None
     adapter = IStandaardenAdapter(None, today=lambda: TODAY)  # type: ignore[arg-type]
     registry = Registry([adapter])
     codec.shape(Bericht("ijw", 323))  # start-up work (schema introspection), not per message
@@ -182,7 +136,7 @@ def child_stream(path: str) -> None:
         message_type,
         owner,
         SchemaCache(),
-        None,
+        state,  # type: ignore[arg-type]
         LIMIT,
         tag,  # type: ignore[arg-type]
     )
@@ -206,23 +160,31 @@ def child_bare(path: str) -> None:
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb()}))
 
 
-def large(size_mb: float) -> None:
+def large(size_mb: float, with_ledger: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "JW323.xml"
-        path.write_bytes(declaratie_of_size("ijw", int(size_mb * 1024 * 1024)))
+        body = declaratie_of_size("ijw", int(size_mb * 1024 * 1024))
+        path.write_bytes(body)
         size = path.stat().st_size
+        extra = []
+        if with_ledger:  # its toewijzingen recorded, as at a real month end
+            clients = body.count(b"<jw323:Client>")
+            ledger_state(clients, 10, Path(folder))
+            extra = ["--child-ledger", f"sqlite:///{Path(folder) / 'bench.sqlite3'}"]
         figures = {}
         for mode in ("stream", "bare"):
             out = subprocess.run(
-                [sys.executable, __file__, f"--child-{mode}", str(path)],
+                [sys.executable, __file__, f"--child-{mode}", str(path)]
+                + (extra if mode == "stream" else []),
                 check=True,
                 capture_output=True,
                 text=True,
             )
             figures[mode] = json.loads(out.stdout.strip().splitlines()[-1])
         s, b = figures["stream"], figures["bare"]
+        where = "toewijzingen in a SQLite ledger" if with_ledger else "empty state"
         print(
-            f"JW323 streaming {size / 1e6:5.1f} MB: {s['seconds']:.2f} s, peak RSS "
+            f"JW323 streaming ({where}) {size / 1e6:5.1f} MB: {s['seconds']:.2f} s, peak RSS "
             f"{s['peak_mb']:.0f} MB (before parsing, with the bytes read and the adapter loaded: "
             f"{s['before_mb']:.0f} MB), {s['findings']} findings, {s['subjects']} clients"
         )
@@ -230,6 +192,7 @@ def large(size_mb: float) -> None:
             f"JW323 bare lxml  {size / 1e6:5.1f} MB: {b['seconds']:.2f} s, peak RSS "
             f"{b['peak_mb']:.0f} MB (one tree, XSD only, no rules)"
         )
+        print(f"JW323 ratio ours/bare: {s['seconds'] / b['seconds']:.2f}x")
 
 
 def ledger_state(clients: int, prestaties: int, folder: Path) -> object:
@@ -240,6 +203,7 @@ def ledger_state(clients: int, prestaties: int, folder: Path) -> object:
     ledger = open_ledger(f"sqlite:///{folder / 'bench.sqlite3'}", "bench")
     adapter = IStandaardenAdapter(None, today=lambda: TODAY)  # type: ignore[arg-type]
     receiver = Receiver(Registry([adapter]), SchemaCache(), ledger, lambda e: None, LIMIT)
+    configure_logging(level="warning")
     for body in toewijzingen_301(clients, prestaties):
         receipt = receiver.receive(Envelope(body=body, direction=Direction.OUTBOUND))
         assert receipt.status == "accepted", receipt
@@ -253,9 +217,10 @@ def main() -> None:
     parser.add_argument("--ledger", action="store_true", help="state rules on a SQLite ledger")
     parser.add_argument("--child-stream")
     parser.add_argument("--child-bare")
+    parser.add_argument("--child-ledger")
     args = parser.parse_args()
     if args.child_stream:
-        return child_stream(args.child_stream)
+        return child_stream(args.child_stream, args.child_ledger)
     if args.child_bare:
         return child_bare(args.child_bare)
 
@@ -267,7 +232,7 @@ def main() -> None:
         print(f"identify + XSD + rules ({where}) beside bare lxml parse + XMLSchema.validate")
         compare("WMO301 (1 client, 1 product)", wmo301, args.seconds, state)
         compare("JW323 (20 clients x 5)", jw323, args.seconds, state)
-    large(args.size_mb)
+    large(args.size_mb, args.ledger)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from adapters.istandaarden.engine import (
     Scope,
     date,
     get,
+    lookahead,
     month_end,
     overlaps,
     regie_key,
@@ -572,6 +573,23 @@ def _prestaties_with_toewijzing(
         t = toewijzing(msg, node.get("ToewijzingNummer"))
         if t is not None:
             yield path, node, t
+
+
+@lookahead((323,))
+def declaratie_ahead(msg: Message, parts: list[Part]) -> None:
+    """Before a chunk of clients: their toewijzingen (and the 301s carrying them) and the
+    earlier prestaties under their ReferentieNummers, one query each."""
+    toewijzingen: set[str] = set()
+    referenties: set[str] = set()
+    for part in parts:
+        for _, node in part.find("Prestatie"):
+            toewijzingen.add(str(node.get("ToewijzingNummer")))
+            referenties.add(str(get(node, "ProductReferentie/ReferentieNummer")))
+            vorige = get(node, "ProductReferentie/VorigReferentieNummer")
+            if vorige is not None:
+                referenties.add(str(vorige))
+    keys = {"ToewijzingNummer": toewijzingen, "ReferentieNummer": referenties}
+    history(msg).prefetch(keys, (301,))
 
 
 @rule("TR338", "9338", OVER, (323,), Scope.PART, needs_state=True)
