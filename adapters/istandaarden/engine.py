@@ -297,6 +297,16 @@ def decode_record(element: etree._Element, bericht: Bericht) -> dict[str, Any]:
     return codec.decode_record(element, bericht, (*container.split("/"), name))
 
 
+def decode_record_indexed(
+    element: etree._Element, bericht: Bericht, at: str
+) -> tuple[dict[str, Any], dict[str, list[tuple[str, dict[str, Any]]]]]:
+    """:func:`decode_record` and, from the same walk, the index a :class:`Part` at class path
+    ``at`` would build (so the rules' ``part.find`` costs no second walk)."""
+    container, name = RECORDS[bericht.number]
+    node, found = codec.decode_record_indexed(element, bericht, (*container.split("/"), name), at)
+    return node, {name: [(at, node)], **found}
+
+
 # Streamed when large: only the 323. (A 325 lists only rejected prestaties, and its
 # DeclaratieAntwoord/RetourCodes come after the clients, so its head is not complete early.)
 STREAMED = frozenset({323})
@@ -384,10 +394,18 @@ class Checker:
         for path, text in hits or ():
             self.findings.append(Finding(rule=r.id, code=r.retourcode, path=path, text=text))
 
-    def record(self, node: dict[str, Any]) -> None:
-        """Take one record (a ``Client`` of a 323/325); checked, and forgotten, with its chunk."""
+    def next_path(self) -> str:
+        """The class path the next record gets (``Declaratie/Clienten/Client[3]``)."""
+        return f"{self._base}/{self._name}[{self._count + 1}]"
+
+    def record(
+        self, node: dict[str, Any], index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
+    ) -> None:
+        """Take one record (a ``Client`` of a 323/325); checked, and forgotten, with its chunk.
+        ``index``: its class index at :meth:`next_path`, if decoded with it."""
+        path = self.next_path()
         self._count += 1
-        self._pending.append(Part(node, f"{self._base}/{self._name}[{self._count}]", self._name))
+        self._pending.append(Part(node, path, self._name, index))
         if len(self._pending) >= self._chunk:
             self._flush()
 

@@ -113,6 +113,7 @@ class History:
         one by one as before, so the answers are the same either way."""
         if not isinstance(self.state, BatchState):
             return
+        self._messages.clear()  # the last chunk's (decoded ones stay in _DECODED): flat memory
         found: dict[tuple[str, str], Sequence[Any]] = {}
         for key, values in keys.items():
             for value, entries in self.state.find_many(key, sorted(set(values))).items():

@@ -715,6 +715,7 @@ class SqlLedger:
         """:meth:`find` of several values in one query per 500 (every value gets a key)."""
         names = {keyed_hash(self._bsn_key, v) if key == "bsn" else v: v for v in values}
         found: dict[str, list[Entry]] = {v: [] for v in values}
+        made: dict[int, Entry] = {}  # one entry indexed under several of the values: made once
         for chunk in _chunks(sorted(names)):
             rows = self.rows(
                 f"SELECT k.value, {_FIND_COLUMNS} FROM entry_keys k JOIN entries e "
@@ -723,7 +724,10 @@ class SqlLedger:
                 (key, *chunk),
             )
             for row in rows:
-                found[names[row[0]]].append(entry_from_row(row[1:]))
+                entry = made.get(row[1])
+                if entry is None:
+                    entry = made[row[1]] = entry_from_row(row[1:])
+                found[names[row[0]]].append(entry)
         return found
 
     def payloads(self, sha256s: Sequence[str]) -> dict[str, bytes]:
