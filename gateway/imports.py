@@ -41,6 +41,9 @@ IMPORTED = "imported"  # recorded now
 ALREADY = "already"  # the same bytes were imported (or received) before: nothing recorded
 REFUSED = "refused"  # not recorded; ``errors`` say why
 
+# A group recorded in one transaction holds at most this many bytes of messages.
+_GROUP_BYTES = 32 * 1024 * 1024
+
 # Message ids of imports: a UUID made from the bytes' SHA-256 (same bytes, same id).
 _NAMESPACE = uuid.UUID("6f1c3a5e-2d0b-4c8e-9a57-1e3f0b7d9c21")
 
@@ -82,25 +85,76 @@ def import_messages(
     messages: Iterable[tuple[str, bytes]],
     ours: frozenset[str],
     max_bytes: int,
+    batch: int = 200,
 ) -> Iterator[Imported]:
-    """Record each ``(name, bytes)`` as an imported message; yields what happened to each.
+    """Record each ``(name, bytes)`` as an imported message; yields what happened to each, in
+    order.
 
     ``ours``: the party codes of this installation (a gemeentecode, an AGB code). A message sent
-    by one of them is recorded as outbound, any other as inbound.
+    by one of them is recorded as outbound, any other as inbound. Up to ``batch`` messages are
+    recorded in one transaction (a region's history is a million messages).
     """
+    group: list[tuple[Imported, list[Record]]] = []
+    size = 0
     for name, body in messages:
-        yield _import_one(ledger, registry, schemas, name, body, ours, max_bytes)
+        group.append(_check_one(registry, schemas, name, body, ours, max_bytes))
+        size += len(body)
+        if len(group) >= batch or size >= _GROUP_BYTES:
+            yield from _record(ledger, group)
+            group, size = [], 0
+    yield from _record(ledger, group)
 
 
-def _import_one(
-    ledger: Ledger,
+def _record(ledger: Ledger, group: list[tuple[Imported, list[Record]]]) -> Iterator[Imported]:
+    """Record a checked group in one transaction; what was recorded before is ``already``."""
+    wanted = [found.message_id for found, records in group if records]
+    known = set(ledger.histories(wanted)) if wanted else set()
+    results: list[Imported] = []
+    records: list[Record] = []
+    for found, recs in group:
+        if recs and found.message_id in known:  # recorded before, or earlier in this group
+            found = Imported(found.name, ALREADY, *_rest(found))
+        elif recs:
+            known.add(found.message_id)
+            records += recs
+        results.append(found)
+    try:
+        ledger.append_many(records)
+    except AlreadyReceived:  # another import of some of these bytes at this moment: one by one
+        results = [_record_one(ledger, found, recs) for found, recs in group]
+    for found, (_, recs) in zip(results, group, strict=True):
+        if found.status == IMPORTED:
+            envelope = recs[0].envelope
+            with message_context(found.message_id, envelope.route, envelope.correlation_id):
+                log.info("message.imported")
+    yield from results
+
+
+def _rest(found: Imported) -> tuple[str, str | None, str | None]:
+    return found.message_id, found.message_type, found.direction
+
+
+def _record_one(ledger: Ledger, found: Imported, records: list[Record]) -> Imported:
+    if not records:
+        return found
+    if ledger.history(found.message_id):
+        return Imported(found.name, ALREADY, *_rest(found))
+    try:
+        ledger.append_many(records)
+    except AlreadyReceived:
+        return Imported(found.name, ALREADY, *_rest(found))
+    return found
+
+
+def _check_one(
     registry: Registry,
     schemas: SchemaCache,
     name: str,
     body: bytes,
     ours: frozenset[str],
     max_bytes: int,
-) -> Imported:
+) -> tuple[Imported, list[Record]]:
+    """What importing one message would be, and the entries that record it (none: refused)."""
     message_id = import_id(body)
     try:
         doc = None
@@ -120,9 +174,9 @@ def _import_one(
             errors = validate_schema(doc, message_type, adapter, schemas)
             description = None if errors else adapter.describe(doc, message_type)
     except (XmlRejected, Unidentified) as exc:
-        return Imported(name, REFUSED, message_id, errors=(str(exc),))
+        return Imported(name, REFUSED, message_id, errors=(str(exc),)), []
     if errors or description is None:
-        return Imported(name, REFUSED, message_id, str(message_type), errors=errors)
+        return Imported(name, REFUSED, message_id, str(message_type), errors=errors), []
     direction = Direction.OUTBOUND if description.sender in ours else Direction.INBOUND
     envelope = Envelope(
         body=body,
@@ -132,20 +186,8 @@ def _import_one(
         source="import",
     )
     found = Imported(name, IMPORTED, message_id, str(message_type), direction.value)
-    if ledger.history(message_id):
-        return Imported(name, ALREADY, message_id, str(message_type), direction.value)
     detail = {"direction": direction.value, "source": "import", "size": len(body)}
-    try:
-        ledger.append_many(
-            [
-                Record(envelope, Event.RECEIVED, detail=detail, payload=body),
-                Record(
-                    envelope, Event.IMPORTED, detail={"stage": "import"}, description=description
-                ),
-            ]
-        )
-    except AlreadyReceived:  # another import of the same bytes at this moment
-        return Imported(name, ALREADY, message_id, str(message_type), direction.value)
-    with message_context(message_id, envelope.route, envelope.correlation_id):
-        log.info("message.imported")
-    return found
+    return found, [
+        Record(envelope, Event.RECEIVED, detail=detail, payload=body),
+        Record(envelope, Event.IMPORTED, detail={"stage": "import"}, description=description),
+    ]

@@ -83,6 +83,26 @@ def test_importing_the_same_bytes_again_records_nothing(parts) -> None:
     assert len(ledger.history(first[0].message_id)) == 2
 
 
+def test_imports_in_groups_record_each_message_once_in_order(parts) -> None:
+    """Groups of three in one transaction each: a repeat in the same group, in a later group
+    and of an earlier import is ``already``; a refusal in a group does not hold the others."""
+    from tools.istd_samples import toewijzingen_301
+
+    registry, ledger, _ = parts
+    ours = frozenset({GEMEENTE})
+    a, b, c, d = toewijzingen_301(4, 1, "ijw", GEMEENTE, AANBIEDER)
+    earlier = list(import_messages(ledger, registry, SchemaCache(), [("d", d)], ours, 10**7))
+    files = [("a", a), ("a2", a), ("bad", b"<x/>"), ("b", b), ("c", c), ("b2", b), ("d2", d)]
+    results = list(import_messages(ledger, registry, SchemaCache(), files, ours, 10**7, batch=3))
+    assert [r.name for r in results] == [name for name, _ in files]
+    assert [r.status for r in earlier + results] == [
+        *[IMPORTED, IMPORTED, ALREADY, REFUSED, IMPORTED, IMPORTED, ALREADY, ALREADY]
+    ]
+    for name, body in [("a", a), ("b", b), ("c", c), ("d", d)]:
+        events = [e.event for e in ledger.history(import_id(body))]
+        assert events == [Event.RECEIVED, Event.IMPORTED], name
+
+
 def test_what_is_not_a_valid_message_is_refused_with_the_reason_and_not_recorded(parts) -> None:
     registry, ledger, _ = parts
     world = World("iwmo")
