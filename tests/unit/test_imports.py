@@ -174,6 +174,37 @@ def test_the_import_command(settings: Settings, tmp_path: Path, monkeypatch, cap
     assert f"refused   {bad}: not well-formed XML" in out.err
 
 
+def test_the_import_command_reads_zip_and_tar_archives(
+    settings: Settings, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import tarfile
+    import zipfile
+
+    from tools.istd_samples import toewijzingen_301
+
+    for name, value in environment(settings).items():
+        monkeypatch.setenv(name, value)
+    bodies = toewijzingen_301(5, 1, "ijw", GEMEENTE, AANBIEDER)
+    zipped = tmp_path / "history.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for index, body in enumerate(bodies[:3]):
+            archive.writestr(f"2025/{index}.xml", body)
+        archive.writestr("readme.txt", "not read")
+    members = tmp_path / "members"
+    members.mkdir()
+    tarred = tmp_path / "history.tar.gz"
+    with tarfile.open(tarred, "w:gz") as archive:
+        for index, body in enumerate(bodies[2:]):
+            (members / f"{index}.xml").write_bytes(body)
+            archive.add(members / f"{index}.xml", f"old/{index}.xml")
+
+    assert main(["import", str(zipped), str(tarred), "--ours", GEMEENTE]) == 0
+    out = capsys.readouterr()
+    assert f"{zipped}:2025/0.xml" in out.out and f"{tarred}:old/2.xml" in out.out
+    assert "5 imported, 1 imported before, 0 refused; 6 read" in out.err
+    assert "messages/s" in out.err
+
+
 def test_a_large_declaratie_is_imported_streaming(parts) -> None:
     """Above 1 MiB a declaratie is read record by record (never one tree), as receive does."""
     from tools.istd_samples import declaratie_of_size
