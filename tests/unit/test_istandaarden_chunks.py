@@ -103,3 +103,12 @@ def test_chunked_lookups_give_the_findings_of_one_client_at_a_time(ledger: SqlLe
     assert [p for r, p, _ in one_by_one if r == "TR340"] == [
         "Declaratie/Clienten/Client[9]/Prestaties/Prestatie[2]"
     ]
+
+
+def test_a_small_rules_cache_gives_the_same_findings(ledger: SqlLedger, monkeypatch) -> None:
+    """The per-message caches are let go when full (flat memory on a large declaratie)."""
+    import adapters.istandaarden.rules_state as rules_state
+
+    expected, _ = _findings(ledger, chunk=256)
+    monkeypatch.setattr(rules_state, "MEMO_MAX", 3)
+    assert _findings(ledger, chunk=5)[0] == expected
