@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,18 +95,41 @@ def import_messages(
     by one of them is recorded as outbound, any other as inbound. Up to ``batch`` messages are
     recorded in one transaction (a region's history is a million messages).
     """
+    # One thread writes a group while this one checks the next (the database's commit waits
+    # while the parser works); groups are written one after the other, in order.
+    with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+        pending: Future[list[Imported]] | None = None
+        for group in _groups(registry, schemas, messages, ours, max_bytes, batch):
+            written = writer.submit(_record, ledger, group)
+            if pending is not None:
+                yield from pending.result()
+            pending = written
+        if pending is not None:
+            yield from pending.result()
+
+
+def _groups(
+    registry: Registry,
+    schemas: SchemaCache,
+    messages: Iterable[tuple[str, bytes]],
+    ours: frozenset[str],
+    max_bytes: int,
+    batch: int,
+) -> Iterator[list[tuple[Imported, list[Record]]]]:
+    """The messages checked, in groups of at most ``batch`` messages and ``_GROUP_BYTES``."""
     group: list[tuple[Imported, list[Record]]] = []
     size = 0
     for name, body in messages:
         group.append(_check_one(registry, schemas, name, body, ours, max_bytes))
         size += len(body)
         if len(group) >= batch or size >= _GROUP_BYTES:
-            yield from _record(ledger, group)
+            yield group
             group, size = [], 0
-    yield from _record(ledger, group)
+    if group:
+        yield group
 
 
-def _record(ledger: Ledger, group: list[tuple[Imported, list[Record]]]) -> Iterator[Imported]:
+def _record(ledger: Ledger, group: list[tuple[Imported, list[Record]]]) -> list[Imported]:
     """Record a checked group in one transaction; what was recorded before is ``already``."""
     wanted = [found.message_id for found, records in group if records]
     known = set(ledger.histories(wanted)) if wanted else set()
@@ -127,7 +151,7 @@ def _record(ledger: Ledger, group: list[tuple[Imported, list[Record]]]) -> Itera
             envelope = recs[0].envelope
             with message_context(found.message_id, envelope.route, envelope.correlation_id):
                 log.info("message.imported")
-    yield from results
+    return results
 
 
 def _rest(found: Imported) -> tuple[str, str | None, str | None]:
