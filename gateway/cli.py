@@ -222,6 +222,8 @@ def _read(files: Sequence[Path]) -> Iterator[tuple[str, bytes]]:
                     handle = archive.extractfile(info) if info.isfile() else None
                     if handle is not None and info.name.endswith(".xml"):
                         yield f"{path}:{info.name}", handle.read()
+                    # tarfile keeps every member read (a million of them): let them go
+                    archive.members = []  # type: ignore[attr-defined]
         else:
             yield str(path), path.read_bytes()
 
