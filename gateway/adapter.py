@@ -107,6 +107,24 @@ class State(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchState(State, Protocol):
+    """A :class:`State` that also answers for many keys at once (the ledger does), so rules
+    reading a large message can look up a chunk of its records in one query each."""
+
+    def find_many(self, key: str, values: Sequence[str]) -> Mapping[str, Sequence[Any]]:
+        """:meth:`find` of each value (every value gets a key)."""
+        ...
+
+    def histories(self, message_ids: Sequence[str]) -> Mapping[str, Sequence[Any]]:
+        """:meth:`history` of each message (absent ids: no key)."""
+        ...
+
+    def payloads(self, sha256s: Sequence[str]) -> Mapping[str, bytes]:
+        """:meth:`payload` of each (unknown or erased: no key)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Handover:
     """What a transport tells the ledger about a delivery it made.

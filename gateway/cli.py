@@ -7,8 +7,9 @@
 - ``ketenpoort send FILE``: put one file through ingress (``--inbound``, ``--mapping M``).
 - ``ketenpoort demo``: send the shipped sample messages (``examples/``) through the whole path
   and report (``--both-sides``: between a gemeente's and an aanbieder's gateway, ``demo.py``).
-- ``ketenpoort import PATH... --ours CODE``: record messages exchanged before Ketenpoort, so that
-  the rules reading earlier messages know them (``imports.py``).
+- ``ketenpoort import PATH... --ours CODE``: record messages exchanged before Ketenpoort (files,
+  folders, zip or tar archives), so that the rules reading earlier messages know them
+  (``imports.py``); prints progress and the rate on stderr.
 - ``ketenpoort ledger ...``: verify, prove, checkpoint, search, retention
   (``commands/ledger.py``).
 - ``ketenpoort messages ...``, ``ketenpoort identities new-key``: operations
@@ -24,12 +25,14 @@ import json
 import signal
 import socket
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 import tomllib
 import uuid
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,12 +196,62 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0 if receipt.status != REFUSED else 1
 
 
+ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
+
+
 def _xml_files(paths: Sequence[str]) -> list[Path]:
+    """The files named, the *.xml in the folders named (sorted), and the archives named."""
     files: list[Path] = []
     for name in paths:
         path = Path(name)
         files += sorted(path.rglob("*.xml")) if path.is_dir() else [path]
     return files
+
+
+def _read(files: Sequence[Path]) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each file, and of each *.xml member of an archive (``archive:member``),
+    read one at a time."""
+    for path in files:
+        if path.name.endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    if not member.is_dir() and member.filename.endswith(".xml"):
+                        yield f"{path}:{member.filename}", archive.read(member)
+        elif path.name.endswith(ARCHIVES):
+            with tarfile.open(path, "r:*") as archive:
+                for info in archive:
+                    handle = archive.extractfile(info) if info.isfile() else None
+                    if handle is not None and info.name.endswith(".xml"):
+                        yield f"{path}:{info.name}", handle.read()
+                    # tarfile keeps every member read (a million of them): let them go
+                    archive.members = []  # type: ignore[attr-defined]
+        else:
+            yield str(path), path.read_bytes()
+
+
+class Progress:
+    """A line on stderr every few seconds: how many were read, imported, and the rate."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.start = self.last = time.monotonic()
+        self.counts = {IMPORTED: 0, ALREADY: 0, REFUSED_IMPORT: 0}
+
+    def add(self, status: str) -> None:
+        self.counts[status] += 1
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            print(self.line(), file=sys.stderr, flush=True)
+
+    def line(self) -> str:
+        done = sum(self.counts.values())
+        seconds = max(time.monotonic() - self.start, 1e-9)
+        return (
+            f"{done:,} read: {self.counts[IMPORTED]:,} imported, {self.counts[ALREADY]:,} "
+            f"imported before, {self.counts[REFUSED_IMPORT]:,} refused in {seconds:,.0f} s "
+            f"({done / seconds:,.0f} messages/s)"
+        )
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -208,18 +261,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not files:
         print(f"ketenpoort import: no *.xml in {' '.join(args.paths)}", file=sys.stderr)
         return 1
-    counts = {IMPORTED: 0, ALREADY: 0, REFUSED_IMPORT: 0}
+    progress = Progress()
     with Gateway(settings) as gateway:
         done = import_messages(
             gateway.ledger,
             gateway.registry,
             gateway.schemas,
-            ((str(path), path.read_bytes()) for path in files),
+            _read(files),
             frozenset(args.ours),
             settings.max_message_bytes,
         )
         for result in done:
-            counts[result.status] += 1
+            progress.add(result.status)
             if result.status == REFUSED_IMPORT:
                 print(f"refused   {result.name}: {'; '.join(result.errors)}", file=sys.stderr)
             else:
@@ -227,9 +280,10 @@ def cmd_import(args: argparse.Namespace) -> int:
                     f"{result.status:<9} {result.message_type} {result.direction:<8} "
                     f"{result.message_id}  {result.name}"
                 )
+    counts = progress.counts
     print(
         f"{counts[IMPORTED]} imported, {counts[ALREADY]} imported before, "
-        f"{counts[REFUSED_IMPORT]} refused",
+        f"{counts[REFUSED_IMPORT]} refused; {progress.line()}",
         file=sys.stderr,
     )
     return 1 if counts[REFUSED_IMPORT] else 0
@@ -362,7 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import", help="record messages exchanged before Ketenpoort (for the rules' history)"
     )
     imports.add_argument(
-        "paths", nargs="+", type=existing_path, help="XML files, or folders read for *.xml"
+        "paths",
+        nargs="+",
+        type=existing_path,
+        help="XML files, folders read for *.xml, or archives (.zip, .tar, .tar.gz, .tgz)",
     )
     imports.add_argument(
         "--ours",

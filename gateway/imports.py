@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,9 @@ log = get_logger(__name__)
 IMPORTED = "imported"  # recorded now
 ALREADY = "already"  # the same bytes were imported (or received) before: nothing recorded
 REFUSED = "refused"  # not recorded; ``errors`` say why
+
+# A group recorded in one transaction holds at most this many bytes of messages.
+_GROUP_BYTES = 32 * 1024 * 1024
 
 # Message ids of imports: a UUID made from the bytes' SHA-256 (same bytes, same id).
 _NAMESPACE = uuid.UUID("6f1c3a5e-2d0b-4c8e-9a57-1e3f0b7d9c21")
@@ -82,25 +86,99 @@ def import_messages(
     messages: Iterable[tuple[str, bytes]],
     ours: frozenset[str],
     max_bytes: int,
+    batch: int = 200,
 ) -> Iterator[Imported]:
-    """Record each ``(name, bytes)`` as an imported message; yields what happened to each.
+    """Record each ``(name, bytes)`` as an imported message; yields what happened to each, in
+    order.
 
     ``ours``: the party codes of this installation (a gemeentecode, an AGB code). A message sent
-    by one of them is recorded as outbound, any other as inbound.
+    by one of them is recorded as outbound, any other as inbound. Up to ``batch`` messages are
+    recorded in one transaction (a region's history is a million messages).
     """
+    # One thread writes a group while this one checks the next (the database's commit waits
+    # while the parser works); groups are written one after the other, in order.
+    with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+        pending: Future[list[Imported]] | None = None
+        for group in _groups(registry, schemas, messages, ours, max_bytes, batch):
+            written = writer.submit(_record, ledger, group)
+            if pending is not None:
+                yield from pending.result()
+            pending = written
+        if pending is not None:
+            yield from pending.result()
+
+
+def _groups(
+    registry: Registry,
+    schemas: SchemaCache,
+    messages: Iterable[tuple[str, bytes]],
+    ours: frozenset[str],
+    max_bytes: int,
+    batch: int,
+) -> Iterator[list[tuple[Imported, list[Record]]]]:
+    """The messages checked, in groups of at most ``batch`` messages and ``_GROUP_BYTES``."""
+    group: list[tuple[Imported, list[Record]]] = []
+    size = 0
     for name, body in messages:
-        yield _import_one(ledger, registry, schemas, name, body, ours, max_bytes)
+        group.append(_check_one(registry, schemas, name, body, ours, max_bytes))
+        size += len(body)
+        if len(group) >= batch or size >= _GROUP_BYTES:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
 
 
-def _import_one(
-    ledger: Ledger,
+def _record(ledger: Ledger, group: list[tuple[Imported, list[Record]]]) -> list[Imported]:
+    """Record a checked group in one transaction; what was recorded before is ``already``."""
+    wanted = [found.message_id for found, records in group if records]
+    known = set(ledger.histories(wanted)) if wanted else set()
+    results: list[Imported] = []
+    records: list[Record] = []
+    for found, recs in group:
+        if recs and found.message_id in known:  # recorded before, or earlier in this group
+            found = Imported(found.name, ALREADY, *_rest(found))
+        elif recs:
+            known.add(found.message_id)
+            records += recs
+        results.append(found)
+    try:
+        ledger.append_many(records)
+    except AlreadyReceived:  # another import of some of these bytes at this moment: one by one
+        results = [_record_one(ledger, found, recs) for found, recs in group]
+    for found, (_, recs) in zip(results, group, strict=True):
+        if found.status == IMPORTED:
+            envelope = recs[0].envelope
+            with message_context(found.message_id, envelope.route, envelope.correlation_id):
+                log.info("message.imported")
+    return results
+
+
+def _rest(found: Imported) -> tuple[str, str | None, str | None]:
+    return found.message_id, found.message_type, found.direction
+
+
+def _record_one(ledger: Ledger, found: Imported, records: list[Record]) -> Imported:
+    if not records:
+        return found
+    if ledger.history(found.message_id):
+        return Imported(found.name, ALREADY, *_rest(found))
+    try:
+        ledger.append_many(records)
+    except AlreadyReceived:
+        return Imported(found.name, ALREADY, *_rest(found))
+    return found
+
+
+def _check_one(
     registry: Registry,
     schemas: SchemaCache,
     name: str,
     body: bytes,
     ours: frozenset[str],
     max_bytes: int,
-) -> Imported:
+) -> tuple[Imported, list[Record]]:
+    """What importing one message would be, and the entries that record it (none: refused)."""
     message_id = import_id(body)
     try:
         doc = None
@@ -120,9 +198,9 @@ def _import_one(
             errors = validate_schema(doc, message_type, adapter, schemas)
             description = None if errors else adapter.describe(doc, message_type)
     except (XmlRejected, Unidentified) as exc:
-        return Imported(name, REFUSED, message_id, errors=(str(exc),))
+        return Imported(name, REFUSED, message_id, errors=(str(exc),)), []
     if errors or description is None:
-        return Imported(name, REFUSED, message_id, str(message_type), errors=errors)
+        return Imported(name, REFUSED, message_id, str(message_type), errors=errors), []
     direction = Direction.OUTBOUND if description.sender in ours else Direction.INBOUND
     envelope = Envelope(
         body=body,
@@ -132,20 +210,8 @@ def _import_one(
         source="import",
     )
     found = Imported(name, IMPORTED, message_id, str(message_type), direction.value)
-    if ledger.history(message_id):
-        return Imported(name, ALREADY, message_id, str(message_type), direction.value)
     detail = {"direction": direction.value, "source": "import", "size": len(body)}
-    try:
-        ledger.append_many(
-            [
-                Record(envelope, Event.RECEIVED, detail=detail, payload=body),
-                Record(
-                    envelope, Event.IMPORTED, detail={"stage": "import"}, description=description
-                ),
-            ]
-        )
-    except AlreadyReceived:  # another import of the same bytes at this moment
-        return Imported(name, ALREADY, message_id, str(message_type), direction.value)
-    with message_context(message_id, envelope.route, envelope.correlation_id):
-        log.info("message.imported")
-    return found
+    return found, [
+        Record(envelope, Event.RECEIVED, detail=detail, payload=body),
+        Record(envelope, Event.IMPORTED, detail={"stage": "import"}, description=description),
+    ]

@@ -158,6 +158,22 @@ class _Batch:
             self.flush()
         return self.ledger.payload(sha256)
 
+    def find_many(self, key: str, values: Sequence[str]) -> Mapping[str, Sequence[Any]]:
+        if any((key, v) in self._keys for v in values):
+            self.flush()
+        return self.ledger.find_many(key, values)
+
+    def histories(self, message_ids: Sequence[str]) -> Mapping[str, Sequence[Any]]:
+        if not self._ids.isdisjoint(message_ids):
+            self.flush()
+        return self.ledger.histories(message_ids)
+
+    def payloads(self, sha256s: Sequence[str]) -> Mapping[str, bytes]:
+        wanted = set(sha256s)
+        if any(hashlib.sha256(p).hexdigest() in wanted for p in self._payloads):
+            self.flush()
+        return self.ledger.payloads(sha256s)
+
 
 def _attempt(publish: Callable[[Envelope], None], envelope: Envelope) -> Exception | None:
     try:

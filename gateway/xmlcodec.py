@@ -85,15 +85,19 @@ def decode(element: etree._Element, shape: Shape) -> dict[str, Any]:
 ClassIndex = dict[str, list[tuple[str, dict[str, Any]]]]
 
 
-def decode_indexed(element: etree._Element, shape: Shape) -> tuple[dict[str, Any], ClassIndex]:
+def decode_indexed(
+    element: etree._Element, shape: Shape, path: str = ""
+) -> tuple[dict[str, Any], ClassIndex]:
     """:func:`decode`, and in the same walk an index of every complex element by local name:
     ``{"Client": [("Client", {...})], "Product": [("Client/Producten/Product[1]", {...}), ...]}``,
     each as (path from the root without the root's own name, its dict), in document order. An
     element that may repeat carries its 1-based position in the path, even when it occurs once.
+    ``path``: the path of ``element`` itself, put in front of every path (for a record of a
+    streamed document, decoded on its own).
     """
     out: dict[str, Any] = {}
     index: ClassIndex = {}
-    _decode_into(element, shape, out, "", index)
+    _decode_into(element, shape, out, path, index)
     return out, index
 
 

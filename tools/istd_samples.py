@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 from adapters.istandaarden.catalogue import Bericht
+from adapters.lib.istandaard import codec
 from adapters.lib.istandaard.codec import xsd_versions
 from gateway.logs import passes_elfproef
 
@@ -94,3 +95,69 @@ def declaratie_of_size(standard: str, size: int, prestaties: int = 10) -> bytes:
     per_client = two - one
     clients = max(1, (size - one) // per_client + 1)
     return declaratie(standard, clients=clients, prestaties=prestaties)
+
+
+def toewijzingen_301(
+    clients: int,
+    prestaties: int,
+    standard: str = "ijw",
+    afzender: str = "0363",
+    ontvanger: str = "12345678",
+    toewijzing_base: int = 500_000,
+    skip: frozenset[int] = frozenset(),
+) -> list[bytes]:
+    """The 301s a :func:`declaratie` with the same arguments refers to: one per client (except
+    the client indexes in ``skip``), one ToegewezenProduct per prestatie."""
+    bericht = Bericht(standard, 301)
+    categorie = "02" if standard == "iwmo" else "45"
+    out = []
+    for index, bsn in enumerate(sample_bsns(clients)):
+        if index in skip:
+            continue
+        products = [
+            {
+                "ToewijzingNummer": str(toewijzing_base + index * prestaties + k),
+                "Product": {"Categorie": categorie, "Code": f"{categorie}A{k % 99 + 1:02d}"},
+                "Toewijzingsdatum": "2026-01-02",
+                "Toewijzingstijd": "09:00:00",
+                "Ingangsdatum": "2026-01-01",
+                "Einddatum": "2026-12-31",
+                "Omvang": {"Volume": "10", "Eenheid": "04", "Frequentie": "4"},
+            }
+            for k in range(prestaties)
+        ]
+        data = {
+            "Header": {
+                "BerichtCode": bericht.berichtcode,
+                "BerichtVersie": "3",
+                "BerichtSubversie": "2",
+                "Afzender": afzender,
+                "Ontvanger": ontvanger,
+                "BerichtIdentificatie": {
+                    "Identificatie": f"T{toewijzing_base + index * prestaties}",
+                    "Dagtekening": "2026-01-02",
+                },
+                "XsdVersie": codec.xsd_versions(bericht),
+            },
+            "Client": {
+                "Bsn": bsn,
+                "Geboortedatum": {"Datum": "2010-05-05"},
+                "Geslacht": "1",
+                "Naam": {"Geslachtsnaam": {"Achternaam": "Proef"}, "NaamGebruik": "1"},
+                "Contactgegevens": {
+                    "Contact": [
+                        {
+                            "Soort": "01",
+                            "Adres": {
+                                "Huis": {"Huisnummer": "7"},
+                                "Postcode": "3011AA",
+                                "LandCode": "NL",
+                            },
+                        }
+                    ]
+                },
+                "ToegewezenProducten": {"ToegewezenProduct": products},
+            },
+        }
+        out.append(codec.encode_message(bericht, data))
+    return out

@@ -20,7 +20,7 @@ from adapters.istandaarden.catalogue import (
     Bericht,
     by_code,
 )
-from adapters.istandaarden.engine import Checker, decode_record, record_tag, split
+from adapters.istandaarden.engine import Checker, decode_record_indexed, record_tag, split
 from adapters.istandaarden.history import History
 from adapters.istandaarden.monitor import IStandaardenFolder
 from adapters.istandaarden.refdata import RefData
@@ -302,7 +302,8 @@ class RecordSink:
         if self.checker is None:
             self.checker = self._start(element.getroottree().getroot())
         collect_keys(element, self.keys, self.subjects)
-        self.checker.record(decode_record(element, self.bericht))
+        node, index = decode_record_indexed(element, self.bericht, self.checker.next_path())
+        self.checker.record(node, index)
 
     def finish(self, skeleton: etree._ElementTree) -> tuple[list[Finding], Description]:
         """Findings and description; ``skeleton`` is the document without its records."""

@@ -133,6 +133,7 @@ def all_berichten() -> list[Bericht]:
     return [Bericht(s, n) for s in STANDARDS for n in _TABLE]
 
 
+@functools.cache
 def by_code(code: str) -> Bericht:
     """``WMO301`` -> Bericht("iwmo", 301)."""
     for standard, prefix in _MESSAGE_PREFIX.items():

@@ -79,6 +79,33 @@ class Rule:
 RULES: list[Rule] = []
 
 
+@dataclass(frozen=True)
+class Lookahead:
+    """Warms the ledger caches for a chunk of records before their rules run: ``fn(msg, parts)``
+    collects the keys the rules will ask for (the ToewijzingNummers of the next clients) and has
+    ``msg.state`` fetch them in one query. It yields no hits; the rules stay as they are and
+    give the same verdicts with or without it, only with fewer round trips."""
+
+    messages: frozenset[int]
+    fn: Callable[[Any, list[Part]], None]
+
+
+LOOKAHEADS: list[Lookahead] = []
+
+# Records checked together: the lookahead fetches their ledger facts in one query.
+CHUNK = 256
+
+
+def lookahead(messages: Iterable[int]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a :class:`Lookahead` for these message numbers."""
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        LOOKAHEADS.append(Lookahead(frozenset(messages), fn))
+        return fn
+
+    return register
+
+
 def rule(
     rule_id: str,
     retourcode: str,
@@ -270,6 +297,16 @@ def decode_record(element: etree._Element, bericht: Bericht) -> dict[str, Any]:
     return codec.decode_record(element, bericht, (*container.split("/"), name))
 
 
+def decode_record_indexed(
+    element: etree._Element, bericht: Bericht, at: str
+) -> tuple[dict[str, Any], dict[str, list[tuple[str, dict[str, Any]]]]]:
+    """:func:`decode_record` and, from the same walk, the index a :class:`Part` at class path
+    ``at`` would build (so the rules' ``part.find`` costs no second walk)."""
+    container, name = RECORDS[bericht.number]
+    node, found = codec.decode_record_indexed(element, bericht, (*container.split("/"), name), at)
+    return node, {name: [(at, node)], **found}
+
+
 # Streamed when large: only the 323. (A 325 lists only rejected prestaties, and its
 # DeclaratieAntwoord/RetourCodes come after the clients, so its head is not complete early.)
 STREAMED = frozenset({323})
@@ -311,9 +348,12 @@ def rules_for(bericht: Bericht) -> dict[Scope, tuple[Rule, ...]]:
 
 
 class Checker:
-    """Runs the rules of one message: the head first, then records one by one, then the folds.
+    """Runs the rules of one message: the head first, then records in order, then the folds.
 
-    ``rules`` defaults to every registered rule that applies to the message.
+    Records are taken in chunks of ``chunk``: a chunk's lookaheads run first (one ledger query
+    for the whole chunk), then every rule on each record of it, in order, so the findings are
+    those of one record at a time. ``rules`` defaults to every registered rule that applies to
+    the message.
     """
 
     def __init__(
@@ -325,8 +365,14 @@ class Checker:
         refdata: Any,
         rules: Iterable[Rule] | None = None,
         head_index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None,
+        chunk: int = CHUNK,
     ) -> None:
         self.message = Message(bericht, head, state, today, refdata)
+        self._chunk = chunk
+        self._pending: list[Part] = []
+        self._lookaheads = (
+            [a.fn for a in LOOKAHEADS if bericht.number in a.messages] if state is not None else []
+        )
         if rules is None:
             by_scope = rules_for(bericht)
         else:
@@ -348,13 +394,31 @@ class Checker:
         for path, text in hits or ():
             self.findings.append(Finding(rule=r.id, code=r.retourcode, path=path, text=text))
 
-    def record(self, node: dict[str, Any]) -> None:
-        """Check one record (a ``Client`` of a 323/325) and forget it."""
+    def next_path(self) -> str:
+        """The class path the next record gets (``Declaratie/Clienten/Client[3]``)."""
+        return f"{self._base}/{self._name}[{self._count + 1}]"
+
+    def record(
+        self, node: dict[str, Any], index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
+    ) -> None:
+        """Take one record (a ``Client`` of a 323/325); checked, and forgotten, with its chunk.
+        ``index``: its class index at :meth:`next_path`, if decoded with it."""
+        path = self.next_path()
         self._count += 1
-        part = Part(node, f"{self._base}/{self._name}[{self._count}]", self._name)
-        self._run_part_rules(part)
-        for r, fold in self._folds:
-            self._collect(r, fold.add(part))
+        self._pending.append(Part(node, path, self._name, index))
+        if len(self._pending) >= self._chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        parts, self._pending = self._pending, []
+        if not parts:
+            return
+        for fn in self._lookaheads:
+            fn(self.message, parts)
+        for part in parts:
+            self._run_part_rules(part)
+            for r, fold in self._folds:
+                self._collect(r, fold.add(part))
 
     def _run_part_rules(self, part: Part) -> None:
         message = self.message
@@ -363,6 +427,7 @@ class Checker:
                 self._collect(r, r.fn(message, part))
 
     def finish(self) -> list[Finding]:
+        self._flush()
         for r, fold in self._folds:
             self._collect(r, fold.done())
         return self.findings
@@ -376,14 +441,16 @@ def check(
     refdata: Any,
     rules: Iterable[Rule] | None = None,
     index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None,
+    chunk: int = CHUNK,
 ) -> list[Finding]:
     """Every rule on a whole canonical dict (the simple path; same verdicts as streaming).
 
     ``index``: the class index the decoder built with ``data``
-    (:func:`gateway.xmlcodec.decode_indexed`); used for a message without records."""
+    (:func:`gateway.xmlcodec.decode_indexed`); used for a message without records. ``chunk``:
+    records per lookahead (1: one at a time)."""
     head, records = split(bericht, data)
     head_index = index if head is data else None
-    checker = Checker(bericht, head, state, today, refdata, rules, head_index)
+    checker = Checker(bericht, head, state, today, refdata, rules, head_index, chunk)
     for record in records:
         checker.record(record)
     return checker.finish()

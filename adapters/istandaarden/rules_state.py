@@ -25,6 +25,7 @@ from adapters.istandaarden.engine import (
     Scope,
     date,
     get,
+    lookahead,
     month_end,
     overlaps,
     regie_key,
@@ -33,7 +34,10 @@ from adapters.istandaarden.engine import (
 from adapters.istandaarden.history import History, Prestatie, Toewijzing
 
 OVER = Level.BERICHTOVERSTIJGEND
-NVT = "n.v.t."  # TR337/TR371/TR376 have no retourcode: the 325 is never answered
+NVT = "n.v.t."
+# Entries a per-message cache of the rules keeps at most (a 25 MB declaratie names ~40,000
+# toewijzingen; its clients are checked in chunks, so recent ones are what is asked again).
+MEMO_MAX = 8192  # TR337/TR371/TR376 have no retourcode: the 325 is never answered
 
 
 def parties(msg: Message) -> tuple[str, str]:
@@ -54,6 +58,8 @@ def toewijzing(msg: Message, nummer: Any) -> Toewijzing | None:
     cache: dict[str, Toewijzing | None] = msg.memo.setdefault("toewijzing", {})
     key = str(nummer)
     if key not in cache:
+        if len(cache) >= MEMO_MAX:  # a large declaratie: keep memory flat (asked again if needed)
+            cache.clear()
         gemeente, aanbieder = parties(msg)
         cache[key] = history(msg).toewijzing(key, gemeente, aanbieder)
     return cache[key]
@@ -574,6 +580,23 @@ def _prestaties_with_toewijzing(
             yield path, node, t
 
 
+@lookahead((323,))
+def declaratie_ahead(msg: Message, parts: list[Part]) -> None:
+    """Before a chunk of clients: their toewijzingen (and the 301s carrying them) and the
+    earlier prestaties under their ReferentieNummers, one query each."""
+    toewijzingen: set[str] = set()
+    referenties: set[str] = set()
+    for part in parts:
+        for _, node in part.find("Prestatie"):
+            toewijzingen.add(str(node.get("ToewijzingNummer")))
+            referenties.add(str(get(node, "ProductReferentie/ReferentieNummer")))
+            vorige = get(node, "ProductReferentie/VorigReferentieNummer")
+            if vorige is not None:
+                referenties.add(str(vorige))
+    keys = {"ToewijzingNummer": toewijzingen, "ReferentieNummer": referenties}
+    history(msg).prefetch(keys, (301,))
+
+
 @rule("TR338", "9338", OVER, (323,), Scope.PART, needs_state=True)
 def prestatie_bij_toewijzing(msg: Message, part: Part) -> Iterator[Hit]:
     """De Prestatie is gerelateerd aan een ToegewezenProduct op basis van het ToewijzingNummer."""
@@ -706,6 +729,8 @@ def approved_debets(msg: Message, nummer: str) -> list[Prestatie]:
     """Approved, not credited debet prestaties on toewijzing ``nummer`` from earlier 323s."""
     cache = msg.memo.setdefault("approved", {})
     if nummer not in cache:
+        if len(cache) >= MEMO_MAX:
+            cache.clear()
         debets: list[Prestatie] = []
         credited: set[str] = set()
         for earlier in history(msg).declaraties_on(nummer):

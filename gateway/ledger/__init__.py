@@ -208,6 +208,14 @@ class Ledger(Protocol):
         """Entries indexed under a business key (``bsn`` values are hashed before lookup)."""
         ...
 
+    def find_many(self, key: str, values: Sequence[str]) -> dict[str, list[Entry]]:
+        """:meth:`find` of several values in one query (every value gets a key)."""
+        ...
+
+    def payloads(self, sha256s: Sequence[str]) -> dict[str, bytes]:
+        """:meth:`payload` of several in one query (unknown or erased: no key)."""
+        ...
+
     def state(self, message_id: str) -> MessageState | None:
         """The message's current state, derived from its entries."""
         ...

@@ -118,3 +118,28 @@ def test_payloads_of_every_size_come_back(size: int) -> None:
         sealing, stored = payloads.seal(plain, digest, key)
         assert payloads.open_sealed(sealing, stored, digest, key) == plain
     assert zlib.decompress(payloads.compress(plain)) == plain
+
+
+def test_find_many_and_payloads_answer_as_find_and_payload_one_by_one(ledger: SqlLedger) -> None:
+    one, two, three = message(), message(), message()
+    ledger.append_many(
+        [
+            Record(one, Event.RECEIVED, detail={"size": 3}, payload=b"<1/>"),
+            Record(two, Event.RECEIVED, detail={"size": 3}, payload=b"<2/>"),
+            Record(one, Event.VALIDATED, description=description(toewijzing=("T1", "T2"))),
+            Record(two, Event.VALIDATED, description=description(toewijzing=("T2",), bsn=("X",))),
+            Record(three, Event.VALIDATED, description=description(toewijzing=("T3",))),
+        ]
+    )
+    values = ["T2", "T1", "T9", *(f"N{n}" for n in range(600))]  # more than one statement's
+    many = ledger.find_many("ToewijzingNummer", values)
+    assert set(many) == set(values)
+    for value in values:
+        assert many[value] == ledger.find("ToewijzingNummer", value)
+    assert [e.message_id for e in many["T2"]] == [one.message_id, two.message_id]
+    assert ledger.find_many("bsn", ["X"])["X"] == ledger.find("bsn", "X") != []
+    shas = [e.payload_sha256 for m in (one, two) for e in ledger.history(m.message_id)]
+    known = [s for s in shas if s]
+    found = ledger.payloads([*known, "0" * 64])
+    assert found == {s: ledger.payload(s) for s in known}
+    assert sorted(found.values()) == [b"<1/>", b"<2/>"]

@@ -83,6 +83,26 @@ def test_importing_the_same_bytes_again_records_nothing(parts) -> None:
     assert len(ledger.history(first[0].message_id)) == 2
 
 
+def test_imports_in_groups_record_each_message_once_in_order(parts) -> None:
+    """Groups of three in one transaction each: a repeat in the same group, in a later group
+    and of an earlier import is ``already``; a refusal in a group does not hold the others."""
+    from tools.istd_samples import toewijzingen_301
+
+    registry, ledger, _ = parts
+    ours = frozenset({GEMEENTE})
+    a, b, c, d = toewijzingen_301(4, 1, "ijw", GEMEENTE, AANBIEDER)
+    earlier = list(import_messages(ledger, registry, SchemaCache(), [("d", d)], ours, 10**7))
+    files = [("a", a), ("a2", a), ("bad", b"<x/>"), ("b", b), ("c", c), ("b2", b), ("d2", d)]
+    results = list(import_messages(ledger, registry, SchemaCache(), files, ours, 10**7, batch=3))
+    assert [r.name for r in results] == [name for name, _ in files]
+    assert [r.status for r in earlier + results] == [
+        *[IMPORTED, IMPORTED, ALREADY, REFUSED, IMPORTED, IMPORTED, ALREADY, ALREADY]
+    ]
+    for name, body in [("a", a), ("b", b), ("c", c), ("d", d)]:
+        events = [e.event for e in ledger.history(import_id(body))]
+        assert events == [Event.RECEIVED, Event.IMPORTED], name
+
+
 def test_what_is_not_a_valid_message_is_refused_with_the_reason_and_not_recorded(parts) -> None:
     registry, ledger, _ = parts
     world = World("iwmo")
@@ -152,6 +172,37 @@ def test_the_import_command(settings: Settings, tmp_path: Path, monkeypatch, cap
     out = capsys.readouterr()
     assert "0 imported, 2 imported before, 1 refused" in out.err
     assert f"refused   {bad}: not well-formed XML" in out.err
+
+
+def test_the_import_command_reads_zip_and_tar_archives(
+    settings: Settings, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import tarfile
+    import zipfile
+
+    from tools.istd_samples import toewijzingen_301
+
+    for name, value in environment(settings).items():
+        monkeypatch.setenv(name, value)
+    bodies = toewijzingen_301(5, 1, "ijw", GEMEENTE, AANBIEDER)
+    zipped = tmp_path / "history.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for index, body in enumerate(bodies[:3]):
+            archive.writestr(f"2025/{index}.xml", body)
+        archive.writestr("readme.txt", "not read")
+    members = tmp_path / "members"
+    members.mkdir()
+    tarred = tmp_path / "history.tar.gz"
+    with tarfile.open(tarred, "w:gz") as archive:
+        for index, body in enumerate(bodies[2:]):
+            (members / f"{index}.xml").write_bytes(body)
+            archive.add(members / f"{index}.xml", f"old/{index}.xml")
+
+    assert main(["import", str(zipped), str(tarred), "--ours", GEMEENTE]) == 0
+    out = capsys.readouterr()
+    assert f"{zipped}:2025/0.xml" in out.out and f"{tarred}:old/2.xml" in out.out
+    assert "5 imported, 1 imported before, 0 refused; 6 read" in out.err
+    assert "messages/s" in out.err
 
 
 def test_a_large_declaratie_is_imported_streaming(parts) -> None:

@@ -88,6 +88,14 @@ def decode_record(
     return decode(element, record_shape(message, path))
 
 
+def decode_record_indexed(
+    element: etree._Element, message: Described, path: tuple[str, ...], at: str
+) -> tuple[dict[str, Any], ClassIndex]:
+    """:func:`decode_record` and its class index, with paths below ``at`` (the record's own
+    class path, e.g. ``Declaratie/Clienten/Client[3]``)."""
+    return decode_indexed(element, record_shape(message, path), at)
+
+
 def encode_message(message: Described, data: Mapping[str, Any]) -> bytes:
     """UTF-8 without BOM, CRLF line ends (the iStandaarden file rules)."""
     root = encode(data, shape(message), message.nsmap)
