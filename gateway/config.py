@@ -277,6 +277,12 @@ class Settings:
         str, check(matching(r"[A-Za-z0-9-]+", "an HTTP header name"))
     ] = ""
     ops_trusted_proxies: Annotated[Names, check(each(network))] = ("127.0.0.1/32", "::1/128")
+    # The identity (one of ops_identities, by name) the doors that cannot authenticate per
+    # message speak for: the AMQP ingress queue and the file drop folder. A message through
+    # them may have as sender only a party of that identity. Unset while identities are
+    # configured: the door speaks for nobody and refuses every message (README "Security model").
+    amqp_ingress_identity: Annotated[str, check(matching(r"[^\s=]+", "an identity name"))] = ""
+    drop_identity: Annotated[str, check(matching(r"[^\s=]+", "an identity name"))] = ""
     # Deadline monitoring: URL receiving breach alerts (JSON POST), seconds between checks (and
     # so at most one alert call per interval), how far back to look for unanswered messages.
     ops_alert_webhook: HttpUrl = ""
@@ -305,6 +311,15 @@ class Settings:
                 "is still the published default; set a long random secret of your own "
                 "(the default is only taken on http_host 127.0.0.1 without ops_identities)",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _doors_speak_for_known_identities(self) -> Self:
+        names = {line.split()[0] for line in self.ops_identities if line.strip()}
+        for setting in ("amqp_ingress_identity", "drop_identity"):
+            name = getattr(self, setting)
+            if name and name not in names:
+                raise Needs(setting, f"{name} is not one of the ops_identities")
         return self
 
     @property

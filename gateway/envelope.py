@@ -83,9 +83,11 @@ class Envelope:
     source: str = ""
     # The message this one answers or was made from (a retour's heenbericht), if any.
     parent_id: str | None = None
-    # Who handed it in (an authenticated identity's name; "" when the way in has none) and, when
-    # that identity may only send as certain parties, which: receive refuses a message whose
-    # sender (the adapter's ``Description.sender``) is not one of them. None: not checked.
+    # Who handed it in (an authenticated identity's name, or the identity a door is configured
+    # to speak for; "" when the way in has none) and, when it may only send as certain parties,
+    # which: receive refuses a message whose sender (the adapter's ``Description.sender``) is
+    # not one of them (an empty set: every message). None: anyone (``parties=*``, a local-only
+    # gateway without identities, or the gateway's own messages). Every door sets both.
     identity: str = ""
     may_send_as: frozenset[str] | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -39,6 +39,9 @@ class Identity:
     parties: frozenset[str] = frozenset()
     key_hashes: frozenset[str] = field(default=frozenset(), repr=False)
     cert_fingerprints: frozenset[str] = field(default=frozenset(), repr=False)
+    # May relay for others (``relay=yes``, gateway/ops/auth.py): sends as its transport
+    # envelope's zender.
+    relay: bool = False
 
     def has(self, role: Role) -> bool:
         return any(role == r or role in _IMPLIES[r] for r in self.roles)
@@ -47,6 +50,12 @@ class Identity:
     def may_send_as(self) -> frozenset[str] | None:
         """The parties it may send as; None: anyone (``*``)."""
         return None if ANY_PARTY in self.parties else self.parties
+
+    def relaying(self, zender: str) -> frozenset[str] | None:
+        """Who a message it hands in through a channel endpoint may come from, the transport
+        envelope naming ``zender``: with the relay right, exactly that zender; else its own
+        parties (as on every door)."""
+        return frozenset({zender}) if self.relay else self.may_send_as
 
 
 ANONYMOUS = Identity("anonymous", frozenset(Role), frozenset({ANY_PARTY}))
@@ -79,6 +88,7 @@ def parse_identity(line: str) -> Identity:
     parties: set[str] = set()
     keys: set[str] = set()
     certs: set[str] = set()
+    relay = False
     for part in parts:
         field_name, sep, value = part.partition("=")
         if not sep or not value:
@@ -98,11 +108,17 @@ def parse_identity(line: str) -> Identity:
             keys.add(_hex(value, f"identity {name}: key"))
         elif field_name == "cert":
             certs.add(_hex(value, f"identity {name}: cert"))
+        elif field_name == "relay":
+            if value not in ("yes", "no"):
+                raise ValueError(f"identity {name}: relay must be yes or no")
+            relay = value == "yes"
         else:
             raise ValueError(f"identity {name}: unknown field {field_name!r}")
     if not keys and not certs:
         raise ValueError(f"identity {name}: needs a key=sha256:... or a cert=sha256:...")
-    return Identity(name, frozenset(roles), frozenset(parties), frozenset(keys), frozenset(certs))
+    return Identity(
+        name, frozenset(roles), frozenset(parties), frozenset(keys), frozenset(certs), relay
+    )
 
 
 def parse_identities(lines: Iterable[str]) -> list[Identity]:

@@ -515,6 +515,8 @@ class Receiver:
         envelope = job.envelope
         stage = stage or ("schema" if envelope.message_type else "intake")
         detail: dict[str, Any] = {"stage": stage, "errors": list(errors), "publish": False}
+        if stage == "sender":  # which door, under which identity (none: the door speaks for none)
+            detail.update(door=envelope.source, identity=envelope.identity)
         if envelope.direction is Direction.INBOUND and stage != "sender":
             # No business answer (a retour needs a schema-valid heenbericht): the sender is owed
             # a transport-level error, which the counterpart transport sends (issue #6; for
@@ -627,9 +629,10 @@ def _taken_by_another(envelope: Envelope, history: History) -> Receipt | None:
 
 def _not_yours(envelope: Envelope, sender: str) -> str:
     allowed = ", ".join(sorted(envelope.may_send_as or ())) or "none"
+    by = envelope.identity or f"the {envelope.source or 'unnamed'} door"
     return (
         f"the message's sender (Afzender) is {sender or '(empty)'}, but it was handed in by "
-        f"{envelope.identity or 'an identity'} who may send only as: {allowed}"
+        f"{by} who may send only as: {allowed}"
     )
 
 

@@ -28,6 +28,7 @@ from gateway.ingress.amqp import ingress_consumer
 from gateway.ingress.filedrop import FileDrop
 from gateway.ledger import Lease, Ledger
 from gateway.logs import get_logger
+from gateway.ops.auth import door_for
 
 log = get_logger(__name__)
 
@@ -110,7 +111,11 @@ class Services:
             (f"consumer-{i}", c.run) for i, c in enumerate(self.consumers)
         ]
         if filedrop:
-            drop = FileDrop(gateway.settings.drop_dir, gateway.receiver)
+            drop = FileDrop(
+                gateway.settings.drop_dir,
+                gateway.receiver,
+                door_for(gateway.settings, "drop_identity"),
+            )
             self._loops.append(
                 ("filedrop", lambda: drop.run(self._stop, gateway.settings.drop_interval))
             )

@@ -43,10 +43,15 @@ from gateway.endpoints import Sender, TooLarge, contract, read_body
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.logs import get_logger
 from gateway.openapi import text, xml_body
+from gateway.ops.auth import ANONYMOUS, Identity, caller_name
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
+
+# The Fo03's foutcode when the caller may not send as the zender (StUF 03.01: the zender is not
+# authorised for this message).
+NOT_YOURS = "StUF052"
 
 
 @dataclass(frozen=True)
@@ -68,26 +73,37 @@ class CorvIntake:
         self.ledger = context.ledger
         self.settings = context.settings
 
-    def take(self, raw: bytes) -> Answer:
+    def take(self, raw: bytes, caller: Identity = ANONYMOUS) -> Answer:
+        """What JUBES sent, handed in by ``caller``: a relaying identity (``relay=yes``) may send
+        as the stuurgegevens' zender; any other caller only as its own parties (receive's sender
+        check decides: a Fo03 in a SOAP fault, HTTP 403)."""
         try:
             element = soap.body_of(parse(raw, self.settings.max_message_bytes).getroot())
             sg = stuurgegevens_of(element)
         except (XmlRejected, soap.NotSoap, StufError) as exc:
-            return self._refuse(raw, None, "StUF055", f"not a StUF-Jeugdzorg message: {exc}")
+            return self._refuse(
+                raw, caller, None, "StUF055", f"not a StUF-Jeugdzorg message: {exc}"
+            )
         namespace = etree.QName(element).namespace
         localname = etree.QName(element).localname
         if namespace == JZ and localname in INBOUND:
-            return self._di01(raw, element, sg)
+            return self._di01(raw, element, sg, caller)
         if namespace == STUF and localname == "Fo01Bericht":
-            return self._answer(element, sg, fault=True)
+            return self._answer(element, sg, caller, fault=True)
         if namespace == STUF and localname in ("Bv01Bericht", "Bv03Bericht"):
-            return self._answer(element, sg, fault=False)
-        return self._refuse(raw, sg, "StUF055", f"{localname} is not a message a gemeente takes")
+            return self._answer(element, sg, caller, fault=False)
+        return self._refuse(
+            raw, caller, sg, "StUF055", f"{localname} is not a message a gemeente takes"
+        )
 
-    def _di01(self, raw: bytes, element: etree._Element, sg: Stuurgegevens) -> Answer:
+    def _di01(
+        self, raw: bytes, element: etree._Element, sg: Stuurgegevens, caller: Identity
+    ) -> Answer:
         message_id = uuid4_for("corv", sg.zender.organisatie, sg.referentienummer)
         if self.ledger.history(message_id):
-            return self._refuse(raw, sg, "StUF016", "zender and referentienummer were used before")
+            return self._refuse(
+                raw, caller, sg, "StUF016", "zender and referentienummer were used before"
+            )
         context = {
             "transport": "corv",
             "functie": sg.functie,
@@ -102,15 +118,21 @@ class CorvIntake:
             message_id=message_id,
             correlation_id=sg.referentienummer,
             source="corv",
+            identity=caller_name(caller),
+            may_send_as=caller.relaying(sg.zender.organisatie),
         )
         receipt = self.receiver.receive(envelope, context)
         log.info("corv.received", functie=sg.functie, status=receipt.status)
+        if receipt.forbidden:
+            return self._forbidden(sg, receipt)
         if receipt.status == REFUSED:
             reason = receipt.errors[0] if receipt.errors else "refused"
             return Answer(500, self._fo03(sg, "StUF055", reason), receipt)
         return Answer(200, soap.wrap(bevestiging(self._reply(sg, "Bv03"))), receipt)
 
-    def _answer(self, element: etree._Element, sg: Stuurgegevens, *, fault: bool) -> Answer:
+    def _answer(
+        self, element: etree._Element, sg: Stuurgegevens, caller: Identity, *, fault: bool
+    ) -> Answer:
         answered = original(self.ledger, REFERENCE_KEY, sg.cross_ref)
         message_id = uuid4_for("corv", sg.zender.organisatie, sg.referentienummer)
         envelope = Envelope(
@@ -120,6 +142,8 @@ class CorvIntake:
             correlation_id=answered.correlation_id if answered else sg.cross_ref,
             source="corv",
             parent_id=answered.message_id if answered else None,
+            identity=caller_name(caller),
+            may_send_as=caller.relaying(sg.zender.organisatie),
         )
         context: dict[str, Any] = {
             "transport": "corv",
@@ -130,6 +154,8 @@ class CorvIntake:
             "answers": answered.message_id if answered else None,
         }
         receipt = self.receiver.receive(envelope, context)
+        if receipt.forbidden:
+            return self._forbidden(sg, receipt)
         if fault and answered is not None:
             _, fout = read_fout(element)
             detail = record_fault(self.context, answered.message_id, "CORV", fout, message_id)
@@ -155,9 +181,21 @@ class CorvIntake:
         detail = foutbericht(self._reply(sg, "Fo03"), fout)
         return soap.fault("Client", f"{code}: {text[:200]}", detail)
 
-    def _refuse(self, raw: bytes, sg: Stuurgegevens | None, code: str, reason: str) -> Answer:
+    def _forbidden(self, sg: Stuurgegevens, receipt: Receipt) -> Answer:
+        """The caller may not send as the zender: HTTP 403, a SOAP fault holding a Fo03 (as
+        every refusal on this koppelvlak) with the reason; recorded by receive (stage sender)."""
+        reason = receipt.errors[0] if receipt.errors else "not your zender"
+        return Answer(403, self._fo03(sg, NOT_YOURS, reason), receipt)
+
+    def _refuse(
+        self, raw: bytes, caller: Identity, sg: Stuurgegevens | None, code: str, reason: str
+    ) -> Answer:
         envelope = Envelope(
-            body=raw, direction=Direction.INBOUND, message_id=new_id(), source="corv"
+            body=raw,
+            direction=Direction.INBOUND,
+            message_id=new_id(),
+            source="corv",
+            identity=caller_name(caller),
         )
         receipt = self.receiver.refuse(envelope, (f"{code}: {reason}",), {"transport": "corv"})
         log.warning("corv.refused", code=code)
@@ -193,7 +231,7 @@ def make_router(context: Context) -> APIRouter:
             body = await read_body(request, limit)
         except TooLarge:
             return Response(soap.fault("Client", "message too large"), 413, media_type="text/xml")
-        answer = await run_in_threadpool(intake.take, body)
+        answer = await run_in_threadpool(intake.take, body, caller)
         return Response(answer.body, answer.status, media_type="text/xml")
 
     return router

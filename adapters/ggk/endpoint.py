@@ -53,6 +53,7 @@ from gateway.envelope import Direction, Envelope, new_id
 from gateway.logs import get_logger
 from gateway.openapi import Receipt as ReceiptDoc
 from gateway.openapi import text, xml_body
+from gateway.ops.auth import ANONYMOUS, Identity, caller_name
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -70,6 +71,9 @@ class Outcome:
     fo01_id: str | None = None
 
     def response(self) -> Response:
+        if self.receipt is not None and self.receipt.forbidden:
+            reason = self.receipt.errors[0] if self.receipt.errors else "not your sender"
+            return Response(soap.fault("Client", reason), 403, media_type="text/xml")
         if self.fault:
             return Response(soap.fault("Client", self.fault), self.status, media_type="text/xml")
         assert self.receipt is not None
@@ -94,32 +98,35 @@ class GgkIntake:
         self.ledger = context.ledger
         self.settings = context.settings
 
-    def take(self, raw: bytes) -> Outcome:
+    def take(self, raw: bytes, caller: Identity = ANONYMOUS) -> Outcome:
+        """What the GGk sent, handed in by ``caller``: a relaying identity (``relay=yes``) may
+        send as the envelope's zender, which must then be the payload's Afzender; any other
+        caller only as its own parties (receive's sender check decides, HTTP 403)."""
         try:
             element = soap.body_of(parse(raw, self.settings.max_message_bytes).getroot())
         except (XmlRejected, soap.NotSoap) as exc:
-            return self._refuse(raw, f"not a StUF-GGk message: {exc}")
+            return self._refuse(raw, caller, f"not a StUF-GGk message: {exc}")
         if element.tag in codec.ROOTS:
-            return self._envelope(raw, element)
+            return self._envelope(raw, element, caller)
         if element.tag == _FO01:
-            return self._fo01(raw, element)
+            return self._fo01(raw, element, caller)
         name = etree.QName(element).localname
         if etree.QName(element).namespace == STUF:
             reason = f"a gemeente neither receives nor answers StUF {name} on the GGk"
         else:
             reason = f"{name} is no StUF-GGk message (Di01, Du01 or Fo01)"
-        return self._refuse(raw, reason)
+        return self._refuse(raw, caller, reason)
 
     # -- the three kinds -----------------------------------------------------------------
 
-    def _envelope(self, raw: bytes, element: etree._Element) -> Outcome:
+    def _envelope(self, raw: bytes, element: etree._Element, caller: Identity) -> Outcome:
         errors = codec.ENVELOPE_SCHEMA.errors(element)
         if errors:
-            return self._refuse(raw, "the envelope does not match the StUF-GGk XSD", errors)
+            return self._refuse(raw, caller, "the envelope does not match the StUF-GGk XSD", errors)
         try:
             ggk = codec.read(element)
         except codec.EnvelopeError as exc:
-            return self._refuse(raw, str(exc))
+            return self._refuse(raw, caller, str(exc))
         sg = ggk.stuurgegevens
         context = self._context(ggk)
         message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer)
@@ -131,6 +138,7 @@ class GgkIntake:
                 correlation_id=sg.referentienummer,
                 content_type="text/plain",
                 source="ggk",
+                identity=caller_name(caller),
             )
             receipt = self.receiver.refuse(
                 envelope, ("a tekstBestand is a file, not a message Ketenpoort processes",), context
@@ -150,10 +158,12 @@ class GgkIntake:
             correlation_id=correlation,
             source="ggk",
             parent_id=parent,
+            identity=caller_name(caller),
+            may_send_as=caller.relaying(sg.zender.organisatie),
         )
         receipt = self.receiver.receive(envelope, context)
         fo01_id = None
-        if receipt.status == REFUSED and not receipt.duplicate:
+        if receipt.status == REFUSED and not receipt.duplicate and not receipt.forbidden:
             fo01_id = self._answer_stuf055(ggk, element, envelope, receipt)
         log.info(
             "ggk.received",
@@ -164,14 +174,14 @@ class GgkIntake:
         )
         return Outcome(202, receipt, fo01_id=fo01_id)
 
-    def _fo01(self, raw: bytes, element: etree._Element) -> Outcome:
+    def _fo01(self, raw: bytes, element: etree._Element, caller: Identity) -> Outcome:
         errors = codec.STUF_SCHEMA.errors(element)
         if errors:
-            return self._refuse(raw, "the Fo01 does not match the StUF 0301 XSD", errors)
+            return self._refuse(raw, caller, "the Fo01 does not match the StUF 0301 XSD", errors)
         try:
             sg, fout = read_fout(element)
         except StufError as exc:
-            return self._refuse(raw, str(exc))
+            return self._refuse(raw, caller, str(exc))
         answered = original(self.ledger, REFERENCE_KEY, sg.cross_ref)
         message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer)
         envelope = Envelope(
@@ -181,6 +191,8 @@ class GgkIntake:
             correlation_id=answered.correlation_id if answered else sg.cross_ref,
             source="ggk",
             parent_id=answered.message_id if answered else None,
+            identity=caller_name(caller),
+            may_send_as=caller.relaying(sg.zender.organisatie),
         )
         context = {
             "transport": "ggk",
@@ -193,6 +205,8 @@ class GgkIntake:
             "answers": answered.message_id if answered else None,
         }
         receipt = self.receiver.receive(envelope, context)
+        if receipt.forbidden:
+            return Outcome(403, receipt)
         if answered is not None:
             detail = record_fault(self.context, answered.message_id, "GGk", fout, message_id)
             log.warning(
@@ -226,9 +240,15 @@ class GgkIntake:
             context["bestandsnaam"] = ggk.bestandsnaam
         return context
 
-    def _refuse(self, raw: bytes, reason: str, errors: list[str] | None = None) -> Outcome:
+    def _refuse(
+        self, raw: bytes, caller: Identity, reason: str, errors: list[str] | None = None
+    ) -> Outcome:
         envelope = Envelope(
-            body=raw, direction=Direction.INBOUND, message_id=new_id(), source="ggk"
+            body=raw,
+            direction=Direction.INBOUND,
+            message_id=new_id(),
+            source="ggk",
+            identity=caller_name(caller),
         )
         self.receiver.refuse(
             envelope, (reason, *(errors or [])[:20]), {"transport": "ggk", "envelope": "refused"}
@@ -308,7 +328,7 @@ def make_router(context: Context) -> APIRouter:
             body = await read_body(request, limit)
         except TooLarge:
             return JSONResponse({"error": f"message is larger than {limit} bytes"}, 413)
-        outcome = await run_in_threadpool(intake.take, body)
+        outcome = await run_in_threadpool(intake.take, body, caller)
         return outcome.response()
 
     return router

@@ -166,6 +166,9 @@ class VecozoPoller:
                 correlation_id=bericht.conversatie_id,
                 source="vecozo",
                 parent_id=answered.message_id if answered else None,
+                # VECOZO authenticated the afzender it names (its certificate): the message
+                # must come from that party (receive's sender check).
+                may_send_as=frozenset({bericht.afzender.code}),
             )
             receipt = self.receiver.receive(envelope, context)
             outcome.received.append(receipt.message_id)

@@ -12,6 +12,12 @@ alone, as it is.
 What the broker has already sent is taken as a batch (``Receiver.receive_many``: recorded in one
 transaction, published together) and acked with one ``multiple`` ack after it is recorded; the
 receipts for ``reply_to`` are published with their confirms in flight together.
+
+A broker user is no identity of ours: the ingress queue speaks for the identity named by the
+setting ``amqp_ingress_identity`` (``ops.auth.door_for``), and receive refuses a message whose
+sender is not one of its parties (recorded rejected at stage ``sender``, the receipt on
+``reply_to``). Unset while identities are configured, it speaks for nobody and every message is
+refused; on a gateway without identities (local-only) it takes any sender, as the open HTTP API.
 """
 
 from __future__ import annotations
@@ -28,12 +34,13 @@ from gateway.bus.publisher import PublishError, Unroutable
 from gateway.bus.wire import Unreadable, direction_of, header, identifier, loose_text
 from gateway.envelope import BadId, Envelope, checked_id, new_id
 from gateway.logs import get_logger
+from gateway.ops.auth import ANYONE, Door, door_for
 from gateway.receive import Incoming
 
 log = get_logger(__name__)
 
 
-def _incoming(properties: pika.BasicProperties, body: bytes) -> Incoming:
+def _incoming(properties: pika.BasicProperties, body: bytes, door: Door = ANYONE) -> Incoming:
     """The message as receive takes it; :class:`Unreadable` when a property or header cannot
     be read (then it is parked alone, and the parking recorder records it)."""
     message_id = identifier(properties.message_id)
@@ -51,6 +58,8 @@ def _incoming(properties: pika.BasicProperties, body: bytes) -> Incoming:
         correlation_id=correlation_id or "",
         content_type=loose_text(properties.content_type),
         source="amqp",
+        identity=door.identity,
+        may_send_as=door.may_send_as,
     )
     return Incoming(envelope, mapping=header(properties, "mapping") or None)
 
@@ -58,6 +67,7 @@ def _incoming(properties: pika.BasicProperties, body: bytes) -> Incoming:
 class IngressHandler:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.door = door_for(gateway.settings, "amqp_ingress_identity")
 
     def handle(self, properties: pika.BasicProperties, body: bytes) -> None:
         error = self.handle_many([(properties, body)])[0]
@@ -70,7 +80,7 @@ class IngressHandler:
         items: list[Incoming | Exception] = []
         for properties, body in deliveries:
             try:
-                items.append(_incoming(properties, body))
+                items.append(_incoming(properties, body, self.door))
             except Unreadable as exc:  # e.g. an unknown direction: this one is parked alone
                 items.append(exc)
         received = iter(

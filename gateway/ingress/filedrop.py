@@ -17,6 +17,12 @@ while reading) is not read but refused: recorded as refused with the reason (no 
 moved to ``done/`` with its receipt, the link itself, never what it points at. A mapping folder
 that is a link, FIFOs, devices and sockets are left alone (skipped, logged once), and nothing
 is taken from a folder whose ``done/`` is a link.
+
+Whoever can write the folder is no identity of ours: the drop speaks for the identity named by
+the setting ``drop_identity`` (``ops.auth.door_for``), and receive refuses a message whose sender
+is not one of its parties (recorded rejected at stage ``sender``, moved to ``done/`` with its
+receipt). Unset while identities are configured, it speaks for nobody and every file is refused;
+on a gateway without identities (local-only) it takes any sender.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from pathlib import Path
 
 from gateway.envelope import Direction, Envelope
 from gateway.logs import get_logger
+from gateway.ops.auth import ANYONE, Door
 from gateway.receive import ACCEPTED, Incoming, Receiver
 
 log = get_logger(__name__)
@@ -100,9 +107,10 @@ def _write_new(path: Path, text: str) -> None:
 
 
 class FileDrop:
-    def __init__(self, root: Path, receiver: Receiver) -> None:
+    def __init__(self, root: Path, receiver: Receiver, door: Door = ANYONE) -> None:
         self.root = Path(root)
         self.receiver = receiver
+        self.door = door
         for direction in Direction:
             (self.root / direction.value / "done").mkdir(parents=True, exist_ok=True)
         self._left_alone: set[Path] = set()  # special files, logged once
@@ -162,6 +170,8 @@ class FileDrop:
                     direction=direction,
                     message_id=str(uuid.uuid5(_NAMESPACE, key)),
                     source="file",
+                    identity=self.door.identity,
+                    may_send_as=self.door.may_send_as,
                 )
                 why = None if got.refused is None else (got.refused,)
                 items.append((path, direction, Incoming(envelope, mapping=mapping, refused=why)))

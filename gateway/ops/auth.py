@@ -19,6 +19,13 @@ environment variable)::
   aanbieder its AGB code); ``*`` for a trusted internal system that may send as anyone. A message
   whose sender (the adapter's ``Description.sender``: the party that really sends it) is not one
   of them is refused with HTTP 403 and recorded as rejected at stage ``sender``.
+- ``relay=yes``: a channel identity (the ebMS adapter in front of ``/v1/ggk`` or ``/v1/corv``)
+  that relays for others: it may send as the party its transport envelope names as zender, and
+  then only a message whose inner sender is that zender. Without it, a caller of those endpoints
+  may send only as its own ``parties``, as on ``/v1/messages/inbound``.
+
+Doors that cannot authenticate per message (the AMQP ingress, the file drop) are configured with
+the identity they speak for (``amqp_ingress_identity``, ``drop_identity``): see :func:`door_for`.
 
 Without any identity configured the API is open: every caller is ``anonymous`` with every role
 and may send as anyone. ``check_exposure`` refuses that unless the server listens on loopback.
@@ -29,6 +36,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -55,10 +63,13 @@ __all__ = [
     "ANY_PARTY",
     "SESSION_COOKIE",
     "Authenticator",
+    "Door",
     "Identity",
     "Role",
+    "caller_name",
     "check_exposure",
     "csrf_token",
+    "door_for",
     "identity_line",
     "key_hash",
     "new_key",
@@ -68,6 +79,21 @@ __all__ = [
 
 
 SESSION_COOKIE = "kp_session"
+
+
+@dataclass(frozen=True)
+class Door:
+    """Who speaks through a door that cannot authenticate per message: the identity's name
+    (on the envelope, in the ledger) and the parties it may send as (None: anyone)."""
+
+    identity: str
+    may_send_as: frozenset[str] | None
+
+
+def caller_name(caller: Identity) -> str:
+    """The name recorded on the envelope for a caller ("" for the anonymous caller of an open,
+    local-only gateway, as for the other doors without an identity)."""
+    return "" if caller is ANONYMOUS else caller.name
 
 
 class Authenticator:
@@ -156,13 +182,37 @@ class Authenticator:
         """The caller's identity, which must be allowed to send messages (else 401 / 403).
 
         Every way in over HTTP asks this, the adapters' receiving endpoints included (the ebMS
-        adapter relaying what the GGk or JUBES sent needs an identity with ``parties=*``).
+        adapter relaying what the GGk or JUBES sent needs an identity with ``relay=yes``).
         """
         identity = self.require(request)
-        if identity.may_send_as is not None and not identity.may_send_as:
+        if identity.may_send_as is not None and not identity.may_send_as and not identity.relay:
             log.warning("auth.may_not_send", identity=identity.name)
             raise HTTPException(403, f"{identity.name} may not send messages (it has no parties)")
         return identity
+
+
+# A door on a gateway without identities (local-only): anyone, as the open HTTP API.
+ANYONE = Door("", None)
+# A door configured with no identity while identities exist: it speaks for nobody, and receive
+# refuses every message it hands in (stage ``sender``).
+NOBODY = Door("", frozenset())
+
+
+def door_for(settings: object, setting: str) -> Door:
+    """Who the door configured by ``setting`` (``amqp_ingress_identity``, ``drop_identity``)
+    speaks for. Without any identity configured (a local-only gateway: ``check_exposure``) it
+    speaks for anyone, as the open HTTP API does; with identities, for the identity the setting
+    names, or for nobody when it names none."""
+    identities = parse_identities(getattr(settings, "ops_identities", ()))
+    if not identities:
+        return ANYONE
+    name = str(getattr(settings, setting, "") or "")
+    if not name:
+        return NOBODY
+    for identity in identities:
+        if identity.name == name:
+            return Door(identity.name, identity.may_send_as)
+    raise ValueError(f"{setting}: {name} is not one of ops_identities")
 
 
 def check_exposure(settings: object) -> None:

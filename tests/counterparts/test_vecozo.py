@@ -184,7 +184,13 @@ def test_soap_submit_judges_faults() -> None:
 # -- pull --------------------------------------------------------------------------------------
 
 
-def _meta(traceer: str, zipped: bytes, checksum: str | None = None, subtype: str = "JW301") -> dict:
+def _meta(
+    traceer: str,
+    zipped: bytes,
+    checksum: str | None = None,
+    subtype: str = "JW301",
+    afzender: str = "0384",  # the Afzender of the public JW301 example
+) -> dict:
     return {
         "basisgegevens": {
             "ontvangenOp": "2026-01-05T12:00:00Z",
@@ -198,7 +204,7 @@ def _meta(traceer: str, zipped: bytes, checksum: str | None = None, subtype: str
             },
         },
         "routeringgegevens": {
-            "afzender": {"rol": "Gemeente", "code": "0363"},
+            "afzender": {"rol": "Gemeente", "code": afzender},
             "geadresseerden": [{"rol": "Instelling", "code": AGB}],
             "berichtstroom": {
                 "berichttype": "JW",
@@ -270,6 +276,22 @@ def test_pull_receives_then_confirms_and_the_retour_goes_back_in_the_conversatio
     again = poller.poll_once()
     assert again.received == [message_id] and again.confirmed == [good]
     assert events(aanbieder.ledger, message_id).count("received") == 1
+
+
+@responses.activate
+def test_a_pulled_message_whose_inner_afzender_is_not_vecozos_afzender_is_refused(aanbieder):
+    traceer = str(uuid.uuid4())
+    zipped = codec.zip_payload(jw301_without_verzoek(), traceer)  # its Afzender is 0384
+    responses.get(f"{PULL}/berichten", json=[_meta(traceer, zipped, afzender="0363")])
+    responses.get(f"{PULL}/berichten/{traceer}/payload", body=zipped)
+    responses.delete(f"{PULL}/berichten/{traceer}", status=202)
+    poller = VecozoPoller(aanbieder, pull_url=PULL, policy=POLICY, sleep=lambda _s: None)
+    outcome = poller.poll_once()
+    assert outcome.confirmed == [traceer]  # recorded, so taken off VECOZO's list
+    history = aanbieder.ledger.history(uuid4_for("vecozo", traceer))
+    assert [e.event.value for e in history] == ["received", "rejected"]
+    assert history[-1].detail["stage"] == "sender" and history[-1].detail["door"] == "vecozo"
+    assert "0384" in history[-1].detail["errors"][0]
 
 
 @responses.activate

@@ -81,6 +81,10 @@ class Bad:
 
 
 TWO_DIGITS = "a productcategorie of two digits"
+ANNA = {
+    "KETENPOORT_OPS_IDENTITIES": "anna key=sha256:" + "ab" * 32 + " parties=0363",
+    "KETENPOORT_BSN_HASH_KEY": "a-long-random-secret-of-our-own-for-this-test",
+}
 GGK = {"KETENPOORT_COUNTERPART_TRANSPORT": "ggk"}
 VECOZO = {"KETENPOORT_COUNTERPART_TRANSPORT": "vecozo"}
 # an adapter's settings count with the adapter loaded (the default loads adapters.istandaarden)
@@ -211,6 +215,9 @@ BAD = [
     Bad("ops_identities", "anna key", "identity anna: expected name=value"),
     Bad("ops_client_cert_header", "X Client Cert", "must be an HTTP header name"),
     Bad("ops_trusted_proxies", "10.0.0.0/8,proxy", "'proxy' is not an IP address or network"),
+    Bad("amqp_ingress_identity", "anna bob", "must be an identity name"),
+    Bad("amqp_ingress_identity", "bob", "bob is not one of the ops_identities", env=ANNA),
+    Bad("drop_identity", "bob", "bob is not one of the ops_identities", env=ANNA),
     Bad("ops_alert_webhook", "hooks.example/s3cret-token", "must be a URL starting with http://"),
     Bad("ops_deadline_interval", "0", "must be more than 0"),
     Bad("ops_deadline_horizon_days", "0", "must be at least 1"),
