@@ -1,6 +1,6 @@
 """A gateway on the real RabbitMQ and its own SQLite ledger, with identities configured, and the
 doors the security tests knock on: HTTP (FastAPI's test client), the AMQP ingress handler (as the
-consumer calls it) and the file drop (one poll)."""
+consumer calls it) and the file drop (one poll); the last two speak for ``internal``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from gateway.config import Settings
 from gateway.ingress.amqp import IngressHandler
 from gateway.ingress.filedrop import FileDrop
 from gateway.ingress.http import make_app
-from gateway.ops.auth import identity_line
+from gateway.ops.auth import door_for, identity_line
 from tests.ops.helpers import IDENTITIES, KEYS
 
 INTERNAL_KEY = "key-internal-system-0123456789abcdef0"
@@ -49,6 +49,8 @@ def doors(settings: Settings) -> Iterator[Doors]:
             identity_line("admin", ADMIN_KEY, ["admin"], []),
             identity_line("beleid", BELEID_KEY, ["beleid"], []),
         ),
+        amqp_ingress_identity="internal",
+        drop_identity="internal",
     )
     gateway = Gateway(configured)
     gateway.declare_topology()
@@ -58,7 +60,9 @@ def doors(settings: Settings) -> Iterator[Doors]:
                 gateway,
                 client,
                 IngressHandler(gateway),
-                FileDrop(configured.drop_dir, gateway.receiver),
+                FileDrop(
+                    configured.drop_dir, gateway.receiver, door_for(configured, "drop_identity")
+                ),
             )
     finally:
         gateway.close()
