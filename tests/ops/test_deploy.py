@@ -129,7 +129,7 @@ def test_the_example_configuration_loads_and_may_listen_beyond_loopback() -> Non
     path = DEPLOY / "ketenpoort.example.toml"
     tomllib.loads(path.read_text())
     settings = load_settings(env={}, path=path)
-    assert settings.http_host == "0.0.0.0" and len(settings.ops_identities) == 4
+    assert settings.http_host == "0.0.0.0" and len(settings.ops_identities) == 5
     check_exposure(settings)
     assert settings.ops_closed_days == ("2026-05-15",)
 
