@@ -10,6 +10,10 @@
 - a ``Fo01`` (the asynchronous answer to a message we sent): recorded as a message of its own,
   and the message it answers is parked with the foutcode's meaning;
 - a ``Bv01``/``Bv03`` (JUBES or the RvdK confirming our message): recorded, linked to it.
+
+The caller (the ebMS adapter's identity) sends only as its own parties, or, with the relay right
+(``relay=yes``), as the stuurgegevens' zender; a message it may not send is recorded (stage
+``sender``) and answered ``403`` with a SOAP Fault holding a ``Fo03`` (:data:`NOT_YOURS`).
 """
 
 from __future__ import annotations

@@ -15,8 +15,14 @@ it POSTs the StUF SOAP message (or the bare StUF XML) here:
 - ``StUF:Fo01Bericht``: recorded as a message of its own (it goes to the back-office), and the
   message it answers is parked with the foutcode's meaning (``adapters/shared/answers.py``).
 
+The caller (the ebMS adapter's identity) sends only as its own parties, or, with the relay right
+(``relay=yes``), only as the envelope's zender, which must then be the payload's sender
+(Afzender): receive's sender check decides for the payload and for a Fo01.
+
 Answers: ``202`` with the receipt (JSON) once recorded; ``400`` with a SOAP Fault when the
-envelope itself is not acceptable (also recorded); ``413`` when too large.
+envelope itself is not acceptable (also recorded); ``403`` with a SOAP Fault when the caller may
+not send as the message's sender (recorded, stage ``sender``; no Fo01 goes to a zender that may
+be forged); ``413`` when too large.
 """
 
 from __future__ import annotations

@@ -55,6 +55,11 @@ def test_an_identity_line_and_its_roles() -> None:
     assert operator.has(Role.VIEWER) and not operator.has(Role.PAYLOAD_VIEWER)
     internal = parse_identity(f"internal key=sha256:{key_hash('z')} parties=*")
     assert internal.may_send_as is None
+    assert internal.relaying("0363") is None  # without the relay right: its own parties
+    relay = parse_identity(f"ebms cert=sha256:{'a' * 64} relay=yes")
+    assert relay.relay and relay.may_send_as == frozenset()  # as itself: nobody
+    assert relay.relaying("0363") == {"0363"}  # through an endpoint: the transport's zender
+    assert who.relaying("0363") == {"0599", "0600"}
 
 
 @pytest.mark.parametrize(
@@ -64,6 +69,7 @@ def test_an_identity_line_and_its_roles() -> None:
         ("anna key=md5:abc", "sha256:<64 hex digits>"),
         (f"anna key=sha256:{'0' * 64} roles=boss", "unknown role"),
         (f"anna key=sha256:{'0' * 64} colour=blue", "unknown field"),
+        (f"anna key=sha256:{'0' * 64} relay=maybe", "relay must be yes or no"),
     ],
 )
 def test_bad_identity_lines_are_refused_with_the_reason(line: str, problem: str) -> None:

@@ -8,6 +8,7 @@ identities. Real RabbitMQ, real ledger."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -196,6 +197,37 @@ def test_corv_endpoint_sends_only_as_the_callers_parties_or_a_relays_zender(
         assert rejected.detail["door"] == "corv" and rejected.detail["identity"] == who
     else:
         assert status == 200 and "Bv03Bericht" in text, text[:500]
+
+
+# -- HTTP and batches: the caller's own parties; a relaying identity is nobody there ---------------
+
+
+def _batch(gateway: Gateway, who: str) -> tuple[int, list]:
+    before = gateway.ledger.tree_size()
+    request = {"messages": [{"body": base64.b64encode(WMO301).decode()}]}
+    headers = {"Authorization": f"Bearer {KEYS[who]}"}
+    with TestClient(make_app(gateway), raise_server_exceptions=False) as client:
+        response = client.post("/v1/messages/inbound/batch", json=request, headers=headers)
+    return response.json()["messages"][0]["http_status"], _recorded(gateway, before)
+
+
+@pytest.mark.parametrize(
+    ("who", "refused"), [("aanbieder", True), ("ebms", True), ("gemeente", False)]
+)
+@pytest.mark.parametrize("door", ["http", "batch"])
+def test_http_and_batch_send_only_as_the_callers_parties(
+    secured: Callable[..., Gateway], door: str, who: str, refused: bool
+) -> None:
+    gateway = secured()
+    if door == "http":
+        status, _, entries = _post(gateway, "/v1/messages/inbound", WMO301, who)
+    else:
+        status, entries = _batch(gateway, who)
+    assert Verdict(status, entries).sender_refused is refused
+    assert status == (403 if refused else 202)
+    if refused:
+        [rejected] = [e for e in entries if e.event is Event.REJECTED]
+        assert rejected.detail["door"] == "http" and rejected.detail["identity"] == who
 
 
 # -- AMQP ingress and file drop: the identity they are configured with ----------------------------
