@@ -224,6 +224,7 @@ def make_router(context: Context) -> APIRouter:
                 200: ("taken: a Bv03 (SOAP)", text()),
                 202: ("an answer (Du01) taken; nothing to say back", text()),
                 400: ("not a StUF-Jeugdzorg message: a SOAP fault", text()),
+                403: ("the caller may not send as the zender: a SOAP fault with a Fo03", text()),
                 413: ("too large: a SOAP fault", text()),
                 500: ("refused: a SOAP fault carrying a Fo03, as the WSDL says", text()),
             },

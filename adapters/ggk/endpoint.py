@@ -325,6 +325,7 @@ def make_router(context: Context) -> APIRouter:
             bodies={
                 202: (answered, GgkReceipt),
                 400: ("not a StUF-GGk message: a SOAP fault (recorded as refused)", text()),
+                403: ("the caller may not send as the message's sender: a SOAP fault", text()),
             },
         ),
     )
