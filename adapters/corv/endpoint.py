@@ -47,7 +47,7 @@ from gateway.endpoints import Sender, TooLarge, contract, read_body
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.logs import get_logger
 from gateway.openapi import text, xml_body
-from gateway.ops.auth import ANONYMOUS, Identity, caller_name
+from gateway.ops.auth import ANONYMOUS, Identity, caller_name, id_scope
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -103,7 +103,9 @@ class CorvIntake:
     def _di01(
         self, raw: bytes, element: etree._Element, sg: Stuurgegevens, caller: Identity
     ) -> Answer:
-        message_id = uuid4_for("corv", sg.zender.organisatie, sg.referentienummer)
+        message_id = uuid4_for(
+            "corv", sg.zender.organisatie, sg.referentienummer, *id_scope(caller)
+        )
         if self.ledger.history(message_id):
             return self._refuse(
                 raw, caller, sg, "StUF016", "zender and referentienummer were used before"
@@ -138,7 +140,9 @@ class CorvIntake:
         self, element: etree._Element, sg: Stuurgegevens, caller: Identity, *, fault: bool
     ) -> Answer:
         answered = original(self.ledger, REFERENCE_KEY, sg.cross_ref)
-        message_id = uuid4_for("corv", sg.zender.organisatie, sg.referentienummer)
+        message_id = uuid4_for(
+            "corv", sg.zender.organisatie, sg.referentienummer, *id_scope(caller)
+        )
         envelope = Envelope(
             body=_bytes(element),
             direction=Direction.INBOUND,

@@ -59,7 +59,7 @@ from gateway.envelope import Direction, Envelope, new_id
 from gateway.logs import get_logger
 from gateway.openapi import Receipt as ReceiptDoc
 from gateway.openapi import text, xml_body
-from gateway.ops.auth import ANONYMOUS, Identity, caller_name
+from gateway.ops.auth import ANONYMOUS, Identity, caller_name, id_scope
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
@@ -135,7 +135,7 @@ class GgkIntake:
             return self._refuse(raw, caller, str(exc))
         sg = ggk.stuurgegevens
         context = self._context(ggk)
-        message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer)
+        message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer, *id_scope(caller))
         if ggk.bestandsnaam:
             envelope = Envelope(
                 body=ggk.payload,
@@ -189,7 +189,7 @@ class GgkIntake:
         except StufError as exc:
             return self._refuse(raw, caller, str(exc))
         answered = original(self.ledger, REFERENCE_KEY, sg.cross_ref)
-        message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer)
+        message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer, *id_scope(caller))
         envelope = Envelope(
             body=_bytes(element),
             direction=Direction.INBOUND,

@@ -162,6 +162,22 @@ def test_a_forbidden_ggk_message_sent_again_is_answered_403_again(
     assert status == 403 and entries == []
 
 
+@pytest.mark.parametrize("door", ["/v1/ggk", "/v1/corv"])
+def test_a_forbidden_message_does_not_take_the_id_of_the_genuine_one(
+    secured: Callable[..., Gateway], door: str
+) -> None:
+    """The endpoints derive message ids from zender and referentienummer: the same message
+    tried first by a caller who may not send it must not make the relay's genuine one a
+    duplicate (GGk) or a StUF016 (CORV)."""
+    gateway = secured()
+    body = _di01(GEMEENTE) if door == "/v1/ggk" else _zorgmelding()
+    assert _post(gateway, door, body, "aanbieder")[0] == 403
+    status, text, entries = _post(gateway, door, body, "ebms")
+    assert status == (202 if door == "/v1/ggk" else 200), text[:300]
+    assert not Verdict(status, entries).sender_refused and "StUF016" not in text
+    assert entries[0].event is Event.RECEIVED and entries[0].detail["identity"] == "ebms"
+
+
 # -- CORV: a zorgmelding from the politie ----------------------------------------------------------
 
 
