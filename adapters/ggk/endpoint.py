@@ -169,7 +169,10 @@ class GgkIntake:
         )
         receipt = self.receiver.receive(envelope, context)
         fo01_id = None
-        if receipt.status == REFUSED and not receipt.duplicate and not receipt.forbidden:
+        # A Fo01 goes to the zender only when the caller may speak for it: never one to a party
+        # named by a caller who may not (the message is refused all the same).
+        zender = envelope.may_send_as is None or sg.zender.organisatie in envelope.may_send_as
+        if receipt.status == REFUSED and not receipt.duplicate and not receipt.forbidden and zender:
             fo01_id = self._answer_stuf055(ggk, element, envelope, receipt)
         log.info(
             "ggk.received",

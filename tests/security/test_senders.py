@@ -178,6 +178,17 @@ def test_a_forbidden_message_does_not_take_the_id_of_the_genuine_one(
     assert entries[0].event is Event.RECEIVED and entries[0].detail["identity"] == "ebms"
 
 
+@pytest.mark.parametrize(("who", "fo01"), [("aanbieder", False), ("ebms", True)])
+def test_a_refused_payload_gets_a_fo01_only_to_a_zender_the_caller_speaks_for(
+    secured: Callable[..., Gateway], who: str, fo01: bool
+) -> None:
+    gateway = secured()
+    broken = WMO301.replace(b"<iwmo:Eenheid>04", b"<iwmo:Eenheid>XX", 1)  # fails the XSD
+    status, text, entries = _post(gateway, "/v1/ggk", _di01(GEMEENTE, broken), who)
+    assert status == 202 and (json.loads(text).get("fo01_id") is not None) is fo01
+    assert any(e.detail.get("answers") for e in entries) is fo01
+
+
 # -- CORV: a zorgmelding from the politie ----------------------------------------------------------
 
 
