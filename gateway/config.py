@@ -153,6 +153,10 @@ def _retention(values: tuple[str, ...]) -> str | None:
     return parsed_by(parse_policies)(values)
 
 
+# An identity's drop folder is named after it: a plain name, not one of the drop's own folders.
+_FOLDER = r"(?!(inbound|outbound|done)$)[A-Za-z0-9_][A-Za-z0-9._-]*"
+
+
 def _identities(values: tuple[str, ...]) -> str | None:
     from gateway.identities import parse_identities
 
@@ -277,12 +281,13 @@ class Settings:
         str, check(matching(r"[A-Za-z0-9-]+", "an HTTP header name"))
     ] = ""
     ops_trusted_proxies: Annotated[Names, check(each(network))] = ("127.0.0.1/32", "::1/128")
-    # The identity (one of ops_identities, by name) the doors that cannot authenticate per
-    # message speak for: the AMQP ingress queue and the file drop folder. A message through
-    # them may have as sender only a party of that identity. Unset while identities are
-    # configured: the door speaks for nobody and refuses every message (README "Security model").
+    # Doors that cannot authenticate per message speak for an identity (of ops_identities, by
+    # name): a message through them may have as sender only a party of it. The AMQP ingress
+    # queue speaks for amqp_ingress_identity; each of drop_identities has a drop folder of its
+    # own, <var_dir>/drop/<name>/. Unset while identities are configured, the ingress queue and
+    # <var_dir>/drop/ itself speak for nobody and refuse every message (README "Security model").
     amqp_ingress_identity: Annotated[str, check(matching(r"[^\s=]+", "an identity name"))] = ""
-    drop_identity: Annotated[str, check(matching(r"[^\s=]+", "an identity name"))] = ""
+    drop_identities: Annotated[Names, check(each(matching(_FOLDER, "an identity name")))] = ()
     # Deadline monitoring: URL receiving breach alerts (JSON POST), seconds between checks (and
     # so at most one alert call per interval), how far back to look for unanswered messages.
     ops_alert_webhook: HttpUrl = ""
@@ -316,10 +321,13 @@ class Settings:
     @model_validator(mode="after")
     def _doors_speak_for_known_identities(self) -> Self:
         names = {line.split()[0] for line in self.ops_identities if line.strip()}
-        for setting in ("amqp_ingress_identity", "drop_identity"):
-            name = getattr(self, setting)
-            if name and name not in names:
-                raise Needs(setting, f"{name} is not one of the ops_identities")
+        for setting, named in (
+            ("amqp_ingress_identity", (self.amqp_ingress_identity,)),
+            ("drop_identities", self.drop_identities),
+        ):
+            for name in named:
+                if name and name not in names:
+                    raise Needs(setting, f"{name} is not one of the ops_identities")
         return self
 
     @property

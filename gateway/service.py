@@ -18,6 +18,7 @@ PostgreSQL advisory lock), and handed over when its holder dies.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 
@@ -110,15 +111,17 @@ class Services:
         self._loops: list[tuple[str, Callable[[], None]]] = [
             (f"consumer-{i}", c.run) for i, c in enumerate(self.consumers)
         ]
+        # <var>/drop/ and each of drop_identities' <var>/drop/<name>/, each speaking for its own
+        self.drops: list[FileDrop] = []
         if filedrop:
-            drop = FileDrop(
-                gateway.settings.drop_dir,
-                gateway.receiver,
-                door_for(gateway.settings, "drop_identity"),
-            )
-            self._loops.append(
-                ("filedrop", lambda: drop.run(self._stop, gateway.settings.drop_interval))
-            )
+            settings = gateway.settings
+            for name in ("", *settings.drop_identities):
+                drop = FileDrop(
+                    settings.drop_dir / name, gateway.receiver, door_for(settings, name)
+                )
+                self.drops.append(drop)
+                loop = functools.partial(drop.run, self._stop, settings.drop_interval)
+                self._loops.append((f"filedrop-{name}" if name else "filedrop", loop))
         # Duties that must run once among all instances on the ledger: each runs only while
         # this process holds its lease (``elected``).
         duties: list[tuple[str, Callable[[threading.Event], None]]] = []

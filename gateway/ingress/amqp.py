@@ -67,7 +67,7 @@ def _incoming(properties: pika.BasicProperties, body: bytes, door: Door = ANYONE
 class IngressHandler:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self.door = door_for(gateway.settings, "amqp_ingress_identity")
+        self.door = door_for(gateway.settings, gateway.settings.amqp_ingress_identity)
 
     def handle(self, properties: pika.BasicProperties, body: bytes) -> None:
         error = self.handle_many([(properties, body)])[0]

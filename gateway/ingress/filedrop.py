@@ -18,11 +18,12 @@ moved to ``done/`` with its receipt, the link itself, never what it points at. A
 that is a link, FIFOs, devices and sockets are left alone (skipped, logged once), and nothing
 is taken from a folder whose ``done/`` is a link.
 
-Whoever can write the folder is no identity of ours: the drop speaks for the identity named by
-the setting ``drop_identity`` (``ops.auth.door_for``), and receive refuses a message whose sender
-is not one of its parties (recorded rejected at stage ``sender``, moved to ``done/`` with its
-receipt). Unset while identities are configured, it speaks for nobody and every file is refused;
-on a gateway without identities (local-only) it takes any sender.
+Whoever can write a folder is no identity of ours: each identity named in ``drop_identities``
+has a drop of its own, ``drop/<name>/`` (with the layout above), speaking for it
+(``ops.auth.door_for``); receive refuses a message whose sender is not one of its parties
+(recorded rejected at stage ``sender``, moved to ``done/`` with its receipt). ``drop/`` itself
+speaks for nobody once identities are configured (every file is refused), and on a gateway
+without identities (local-only) for anyone.
 """
 
 from __future__ import annotations

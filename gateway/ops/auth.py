@@ -25,7 +25,7 @@ environment variable)::
   may send only as its own ``parties``, as on ``/v1/messages/inbound``.
 
 Doors that cannot authenticate per message (the AMQP ingress, the file drop) are configured with
-the identity they speak for (``amqp_ingress_identity``, ``drop_identity``): see :func:`door_for`.
+the identity they speak for (``amqp_ingress_identity``, ``drop_identities``): see :func:`door_for`.
 
 Without any identity configured the API is open: every caller is ``anonymous`` with every role
 and may send as anyone. ``check_exposure`` refuses that unless the server listens on loopback.
@@ -208,21 +208,20 @@ ANYONE = Door("", None)
 NOBODY = Door("", frozenset())
 
 
-def door_for(settings: object, setting: str) -> Door:
-    """Who the door configured by ``setting`` (``amqp_ingress_identity``, ``drop_identity``)
-    speaks for. Without any identity configured (a local-only gateway: ``check_exposure``) it
-    speaks for anyone, as the open HTTP API does; with identities, for the identity the setting
-    names, or for nobody when it names none."""
+def door_for(settings: object, name: str) -> Door:
+    """Who a door configured to speak for the identity ``name`` (``amqp_ingress_identity``, a
+    drop folder of ``drop_identities``; "" for none) speaks for. Without any identity
+    configured (a local-only gateway: ``check_exposure``) it speaks for anyone, as the open
+    HTTP API does; with identities, for the one named, or for nobody when none is."""
     identities = parse_identities(getattr(settings, "ops_identities", ()))
     if not identities:
         return ANYONE
-    name = str(getattr(settings, setting, "") or "")
     if not name:
         return NOBODY
     for identity in identities:
         if identity.name == name:
             return Door(identity.name, identity.may_send_as)
-    raise ValueError(f"{setting}: {name} is not one of ops_identities")
+    raise ValueError(f"{name} is not one of ops_identities")
 
 
 def check_exposure(settings: object) -> None:

@@ -1,6 +1,7 @@
 """A gateway on the real RabbitMQ and its own SQLite ledger, with identities configured, and the
 doors the security tests knock on: HTTP (FastAPI's test client), the AMQP ingress handler (as the
-consumer calls it) and the file drop (one poll); the last two speak for ``internal``."""
+consumer calls it) and the file drop (one poll, on ``drop/`` itself made to speak as an identity's
+own folder would); the last two speak for ``internal``."""
 
 from __future__ import annotations
 
@@ -50,7 +51,6 @@ def doors(settings: Settings) -> Iterator[Doors]:
             identity_line("beleid", BELEID_KEY, ["beleid"], []),
         ),
         amqp_ingress_identity="internal",
-        drop_identity="internal",
     )
     gateway = Gateway(configured)
     gateway.declare_topology()
@@ -60,9 +60,7 @@ def doors(settings: Settings) -> Iterator[Doors]:
                 gateway,
                 client,
                 IngressHandler(gateway),
-                FileDrop(
-                    configured.drop_dir, gateway.receiver, door_for(configured, "drop_identity")
-                ),
+                FileDrop(configured.drop_dir, gateway.receiver, door_for(configured, "internal")),
             )
     finally:
         gateway.close()

@@ -28,10 +28,10 @@ from gateway.app import Gateway
 from gateway.bus.publisher import connect
 from gateway.config import Settings
 from gateway.ingress.amqp import IngressHandler
-from gateway.ingress.filedrop import FileDrop
 from gateway.ingress.http import make_app
 from gateway.ledger import Entry, Event
-from gateway.ops.auth import door_for, identity_line
+from gateway.ops.auth import identity_line
+from gateway.service import Services
 from tests.conftest import EXAMPLES
 from tests.counterparts import corv_messages as m
 from tests.counterparts.helpers import counterpart_settings
@@ -279,15 +279,18 @@ def _amqp(gateway: Gateway, body: bytes) -> Verdict:
 
 
 def _file(gateway: Gateway, body: bytes) -> Verdict:
+    """One file in the drop folder of the gateway's one drop identity (none: ``drop/``), taken
+    by the drops ``ketenpoort run`` starts."""
     before = gateway.ledger.tree_size()
-    root = gateway.settings.drop_dir / "outbound"
-    root.mkdir(parents=True, exist_ok=True)
+    [folder] = gateway.settings.drop_identities or ("",)
     name = f"{uuid.uuid4()}.xml"
+    drops = Services(gateway, workers=0, ingress=False, sweeper=False, pollers=False).drops
+    assert [d.root for d in drops] == [
+        gateway.settings.drop_dir / n for n in ("", *gateway.settings.drop_identities)
+    ]
+    root = gateway.settings.drop_dir / folder / "outbound"
     (root / name).write_bytes(body)
-    drop = FileDrop(
-        gateway.settings.drop_dir, gateway.receiver, door_for(gateway.settings, "drop_identity")
-    )
-    assert drop.poll_once() == 1
+    assert sum(drop.poll_once() for drop in drops) == 1
     entries = _recorded(gateway, before)
     [moved] = (root / "done").glob(f"*.{name}")
     receipts = list((root / "done").glob(f"*.{name}.receipt.json"))
@@ -298,7 +301,7 @@ def _file(gateway: Gateway, body: bytes) -> Verdict:
 
 DOORS: dict[str, tuple[str, Callable[[Gateway, bytes], Verdict]]] = {
     "amqp": ("amqp_ingress_identity", _amqp),
-    "file": ("drop_identity", _file),
+    "file": ("drop_identities", _file),
 }
 # the door's configured identity ("": unset), refused at stage sender? (the message: Afzender 0599)
 CONFIGURED = [("", True), ("aanbieder", True), ("gemeente", False)]
@@ -310,7 +313,8 @@ def test_amqp_and_file_drop_speak_for_their_configured_identity_only(
     secured: Callable[..., Gateway], door: str, speaks_for: str, refused: bool
 ) -> None:
     setting, knock = DOORS[door]
-    gateway = secured(**{setting: speaks_for})
+    value = tuple(filter(None, [speaks_for])) if setting == "drop_identities" else speaks_for
+    gateway = secured(**{setting: value})
     verdict = knock(gateway, WMO301)
     assert verdict.sender_refused is refused
     assert verdict.entries[0].detail.get("identity", "") == speaks_for
