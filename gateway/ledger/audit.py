@@ -24,7 +24,7 @@ from enum import Enum
 from hashlib import sha256
 from typing import Any
 
-from gateway.ledger import Entry, Event, MessageState, erasure, merkle, payloads
+from gateway.ledger import Entry, Event, MessageState, counts, erasure, merkle, payloads
 from gateway.ledger.checkpoint import Checkpoint, Verifier, signature_ok
 from gateway.ledger.records import (
     COLUMNS,
@@ -268,7 +268,8 @@ class _Erasures:
 
 
 def verify_derived(ledger: SqlLedger, *, max_problems: int = 100) -> Report:
-    """Only the derived data: the key index and the message states (part of :func:`verify`)."""
+    """Only the derived data: the key index, the message states and the counts (part of
+    :func:`verify`)."""
     report = Report()
     _check_derived(ledger, report, True, max_problems)
     return report
@@ -280,6 +281,7 @@ def _check_derived(
     _check_key_index(ledger, report, max_problems)
     if check_states:
         _check_states(ledger, report, max_problems)
+        report.problems += counts.problems(ledger, max_problems)
 
 
 def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: int = 1000) -> None:

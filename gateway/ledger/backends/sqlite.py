@@ -91,6 +91,14 @@ CREATE TABLE IF NOT EXISTS claims (
     pid INTEGER NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS counts (
+    bucket TEXT NOT NULL,
+    route TEXT NOT NULL,
+    counterpart TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (bucket, route, counterpart, outcome)
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     root TEXT NOT NULL,
