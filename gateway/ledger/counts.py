@@ -5,10 +5,10 @@ appends the entries (``SqlLedger._write``), so the overview reads a few hundred 
 scanning millions of entries. Each entry counts at most once, under:
 
 - its hour (``bucket``: the first 13 characters of ``at``, ``2026-12-03T17``, UTC);
-- its route (the entry's own);
-- the counterpart: the receiver of an outbound message, the sender of an inbound one, as the
-  message's state names it after the transaction that recorded the entry ("" while unknown: a
-  message refused before it was identified);
+- its message's route and counterpart (the receiver of an outbound message, the sender of an
+  inbound one) as the message's state names them after the transaction that recorded the entry
+  (so a ``received`` counts under the route its verdict in the same transaction identified;
+  counterpart "" while unknown: a message refused before a party was named);
 - its outcome (:func:`outcome`): received, accepted, rejected (by the rules), refused (before
   them), delivered, retrying, parked, overdue (a deadline passed without its answer).
 
@@ -20,13 +20,14 @@ judged nor rebuilt (their stored rows stay).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Mapping
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from gateway.ledger import Entry, Event, MessageState
+from gateway.ledger.records import COLUMNS
+from gateway.ledger.state import advance
 
 if TYPE_CHECKING:
     from gateway.ledger.sql import SqlLedger
@@ -75,7 +76,7 @@ def counterpart(route: str, sender: str, receiver: str) -> str:
     return receiver if route.startswith("outbound") else sender
 
 
-def tally(entries: Iterable[Entry], states: dict[str, MessageState | None]) -> Counter[Key]:
+def tally(entries: Iterable[Entry], states: Mapping[str, MessageState | None]) -> Counter[Key]:
     """The counts of entries committed together, ``states`` being their messages' states after
     the transaction (``SqlLedger._update_states``)."""
     out: Counter[Key] = Counter()
@@ -84,49 +85,35 @@ def tally(entries: Iterable[Entry], states: dict[str, MessageState | None]) -> C
         if what is None:
             continue
         state = states.get(entry.message_id)
-        party = counterpart(entry.route, state.sender, state.receiver) if state else ""
-        out[bucket(entry.at), entry.route, party, what] += 1
+        if state is None:
+            out[bucket(entry.at), entry.route, "", what] += 1
+        else:
+            party = counterpart(state.route, state.sender, state.receiver)
+            out[bucket(entry.at), state.route, party, what] += 1
     return out
 
 
 def rebuild_rows(ledger: SqlLedger) -> tuple[Counter[Key], set[str]]:
     """The counts the entries give, and the hours not rebuildable (a redacted message's)."""
+    from gateway.ledger.sql import entry_from_row
+
     out: Counter[Key] = Counter()
     skipped: set[str] = set()
-    for _, rows in _by_message(
-        ledger.scan(
-            "SELECT message_id, event, at, route, sender, receiver, detail, redacted "
-            "FROM entries ORDER BY message_id, seq"
-        )
-    ):
-        if any(r[7] for r in rows):
-            skipped.update(bucket(r[2]) for r in rows)
+    rows = ledger.scan(f"SELECT {COLUMNS} FROM entries ORDER BY message_id, seq")
+    for _, together in groupby(map(entry_from_row, rows), key=lambda e: e.message_id):
+        entries = list(together)
+        if any(e.redacted for e in entries):
+            skipped.update(bucket(e.at) for e in entries)
             continue
-        sender = receiver = ""
-        # Entries committed together share their time: they count with the parties the message
-        # had after that transaction.
-        for at, together in groupby(rows, key=lambda r: r[2]):
-            group = list(together)
-            for r in group:
-                sender, receiver = r[4] or sender, r[5] or receiver
-            for r in group:
-                what = outcome(Event(r[1]), json.loads(r[6]))
-                if what is not None:
-                    out[bucket(at), r[3], counterpart(r[3], sender, receiver), what] += 1
+        state: MessageState | None = None
+        # Entries committed together share their time: they count with the message's state
+        # after that transaction, as the ledger counted them.
+        for _, committed in groupby(entries, key=lambda e: e.at):
+            group = list(committed)
+            for e in group:
+                state = advance(state, e)
+            out += tally(group, {group[0].message_id: state})
     return out, skipped
-
-
-def _by_message(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, list[Sequence[Any]]]]:
-    current: str | None = None
-    group: list[Sequence[Any]] = []
-    for row in rows:
-        if row[0] != current:
-            if group:
-                yield current or "", group
-            current, group = row[0], []
-        group.append(row)
-    if group:
-        yield current or "", group
 
 
 def stored(ledger: SqlLedger) -> Counter[Key]:

@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 from gateway.bus.publisher import PublishError
 from gateway.ledger import Query, Status
 from gateway.ops import messages as ops
+from gateway.ops import overview
 from gateway.ops import replay as jobs
 from gateway.ops.auth import SESSION_COOKIE, Identity, Role, csrf_token
 from gateway.ops.messages import NotAllowed, NotFound
@@ -193,7 +194,13 @@ async def logout(request: Request) -> Response:
 
 
 @ui.get("/")
-async def home(
+async def home(request: Request, who: Viewer, gateway: AppGateway) -> HTMLResponse:
+    context = await run_in_threadpool(overview.page_context, gateway)
+    return _page(request, gateway, "overview.html", who, **context)
+
+
+@ui.get("/failures")
+async def failures(
     request: Request, who: Viewer, gateway: AppGateway, runtime: AppOperations
 ) -> HTMLResponse:
     ledger = gateway.ledger

@@ -96,7 +96,8 @@ def test_an_operator_replays_a_parked_message_in_the_browser(
     assert browser.current_url.endswith("/ui/login")  # not signed in
     browser.find_element(By.ID, "key").send_keys(KEYS["op"])
     browser.find_element(By.ID, "sign-in").click()
-    wait_for(lambda: browser.current_url.endswith("/ui/"), 10, "the failures page")
+    wait_for(lambda: browser.current_url.endswith("/ui/"), 10, "the overview")
+    browser.find_element(By.LINK_TEXT, "Failures").click()
     row = browser.find_element(
         By.CSS_SELECTOR, f'#parked ~ table tr[data-id="{receipt.message_id}"]'
     )
