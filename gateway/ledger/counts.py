@@ -1,20 +1,24 @@
-"""Counts per hour, route, counterpart and outcome, kept as the entries are appended.
+"""Counts per hour or day, route, counterpart and outcome, kept as the entries are appended.
 
 The ``counts`` table is derived, like ``messages``: the ledger adds to it in the transaction that
-appends the entries (``SqlLedger._write``), so the overview reads a few hundred rows instead of
-scanning millions of entries. Each entry counts at most once, under:
+appends the entries (``SqlLedger._write``), so the overview reads a few thousand rows instead of
+scanning millions of entries. Each entry counts at most once in each of three spans:
 
-- its hour (``bucket``: the first 13 characters of ``at``, ``2026-12-03T17``, UTC);
-- its message's route and counterpart (the receiver of an outbound message, the sender of an
+- ``hour`` and ``day``: under its hour (``bucket``: the first 13 characters of ``at``,
+  ``2026-12-03T17``, UTC) or its day (``2026-12-03``), route, counterpart and outcome;
+- ``total``: under its hour and outcome alone (route and counterpart ""), for the chart;
+
+with
+- route and counterpart: its message's (the receiver of an outbound message, the sender of an
   inbound one) as the message's state names them after the transaction that recorded the entry
   (so a ``received`` counts under the route its verdict in the same transaction identified;
   counterpart "" while unknown: a message refused before a party was named);
-- its outcome (:func:`outcome`): received, accepted, rejected (by the rules), refused (before
+- outcome (:func:`outcome`): received, accepted, rejected (by the rules), refused (before
   them), delivered, retrying, parked, overdue (a deadline passed without its answer).
 
 :func:`rebuild_rows` derives the same rows from the entries alone; ``ledger verify`` compares
 (:func:`problems`), and :func:`rebuild` replaces the table with them. A message whose entries
-were redacted by retention has lost its parties and detail: the hours it touched are neither
+were redacted by retention has lost its parties and detail: the days it touched are neither
 judged nor rebuilt (their stored rows stay).
 """
 
@@ -52,11 +56,13 @@ _BY_EVENT = {
     Event.OVERDUE: "overdue",
 }
 
-Key = tuple[str, str, str, str]  # bucket, route, counterpart, outcome
+SPANS = ("hour", "day", "total")
+Key = tuple[str, str, str, str, str]  # span, bucket, route, counterpart, outcome
 
 UPSERT = (
-    "INSERT INTO counts (bucket, route, counterpart, outcome, n) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (bucket, route, counterpart, outcome) DO UPDATE SET n = counts.n + excluded.n"
+    "INSERT INTO counts (span, bucket, route, counterpart, outcome, n) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (span, bucket, route, counterpart, outcome) "
+    "DO UPDATE SET n = counts.n + excluded.n"
 )
 
 
@@ -85,16 +91,17 @@ def tally(entries: Iterable[Entry], states: Mapping[str, MessageState | None]) -
         if what is None:
             continue
         state = states.get(entry.message_id)
-        if state is None:
-            out[bucket(entry.at), entry.route, "", what] += 1
-        else:
-            party = counterpart(state.route, state.sender, state.receiver)
-            out[bucket(entry.at), state.route, party, what] += 1
+        route = state.route if state else entry.route
+        party = counterpart(state.route, state.sender, state.receiver) if state else ""
+        hour = bucket(entry.at)
+        out["hour", hour, route, party, what] += 1
+        out["day", hour[:10], route, party, what] += 1
+        out["total", hour, "", "", what] += 1
     return out
 
 
 def rebuild_rows(ledger: SqlLedger) -> tuple[Counter[Key], set[str]]:
-    """The counts the entries give, and the hours not rebuildable (a redacted message's)."""
+    """The counts the entries give, and the days not rebuildable (a redacted message's)."""
     from gateway.ledger.sql import entry_from_row
 
     out: Counter[Key] = Counter()
@@ -103,7 +110,7 @@ def rebuild_rows(ledger: SqlLedger) -> tuple[Counter[Key], set[str]]:
     for _, together in groupby(map(entry_from_row, rows), key=lambda e: e.message_id):
         entries = list(together)
         if any(e.redacted for e in entries):
-            skipped.update(bucket(e.at) for e in entries)
+            skipped.update(e.at[:10] for e in entries)
             continue
         state: MessageState | None = None
         # Entries committed together share their time: they count with the message's state
@@ -119,9 +126,9 @@ def rebuild_rows(ledger: SqlLedger) -> tuple[Counter[Key], set[str]]:
 def stored(ledger: SqlLedger) -> Counter[Key]:
     return Counter(
         {
-            (r[0], r[1], r[2], r[3]): int(r[4])
-            for r in ledger.scan("SELECT bucket, route, counterpart, outcome, n FROM counts")
-            if int(r[4])
+            (r[0], r[1], r[2], r[3], r[4]): int(r[5])
+            for r in ledger.scan("SELECT span, bucket, route, counterpart, outcome, n FROM counts")
+            if int(r[5])
         }
     )
 
@@ -132,11 +139,10 @@ def problems(ledger: SqlLedger, max_problems: int = 100) -> list[str]:
     have = stored(ledger)
     out: list[str] = []
     for key in sorted(set(rebuilt) | set(have)):
-        if key[0] in skipped or rebuilt[key] == have[key]:
+        if key[1][:10] in skipped or rebuilt[key] == have[key]:
             continue
         out.append(
-            f"count {'/'.join(key) or '-'}: stored {have[key]} where the entries give "
-            f"{rebuilt[key]}"
+            f"count {'/'.join(key)}: stored {have[key]} where the entries give {rebuilt[key]}"
         )
         if len(out) >= max_problems:
             break
@@ -144,12 +150,12 @@ def problems(ledger: SqlLedger, max_problems: int = 100) -> list[str]:
 
 
 def rebuild(ledger: SqlLedger) -> int:
-    """Replace the counts with what the entries give (the hours of redacted messages stay);
+    """Replace the counts with what the entries give (the days of redacted messages stay);
     returns the rows written."""
     rebuilt, skipped = rebuild_rows(ledger)
     with ledger._commit, ledger._transaction(ledger._writer) as cur:
-        for hour in {k[0] for k in stored(ledger)} - skipped:
-            cur.execute(ledger._q("DELETE FROM counts WHERE bucket = ?"), (hour,))
-        rows = [(*k, n) for k, n in sorted(rebuilt.items()) if k[0] not in skipped]
+        for span, at in {k[:2] for k in stored(ledger) if k[1][:10] not in skipped}:
+            cur.execute(ledger._q("DELETE FROM counts WHERE span = ? AND bucket = ?"), (span, at))
+        rows = [(*k, n) for k, n in sorted(rebuilt.items()) if k[1][:10] not in skipped]
         cur.executemany(ledger._q(UPSERT), rows)
     return len(rows)

@@ -3,10 +3,11 @@
 :func:`read` gathers it (:class:`Overview`, the body of ``GET /v1/overview`` and what the
 dashboard's home page shows):
 
-- counts for the last hour, day and week per route and counterpart, and per counterpart, by
-  outcome; read from the ledger's ``counts`` (``gateway/ledger/counts.py``: kept as entries are
-  appended), never from a scan of the entries. A window starts at the hour it began in: "the
-  last hour" is this hour and the previous one so far;
+- counts for the last hour, day and week per route, per counterpart and per route and
+  counterpart, by outcome; read from the ledger's ``counts`` (``gateway/ledger/counts.py``: kept
+  as entries are appended), never from a scan of the entries. The hour and the day start at the
+  hour they began in (the last hour is this hour and the previous one so far), the week at the
+  (UTC) day it began in: the hour and day read hourly counts, the week daily ones;
 - volume and failures per hour over the week (the chart, :func:`chart_svg`: SVG made here);
 - the depth of every queue of the bus (a passive declare each; None when the broker is away);
 - the deadline monitor's latest result (open breaches) and how many heenberichten await an
@@ -65,9 +66,14 @@ class Windows(BaseModel):
     week: Counts
 
 
-class RouteRow(BaseModel):
+class PairRow(BaseModel):
     route: str  # <direction>.<standard>.<code>
     counterpart: str  # "" while unknown (refused before a party was named)
+    counts: Windows
+
+
+class RouteRow(BaseModel):
+    route: str
     counts: Windows
 
 
@@ -111,7 +117,8 @@ class Overdue(BaseModel):
 
 class Overview(BaseModel):
     at: str  # when it was read (UTC)
-    since: dict[str, str]  # window -> the first hour it counts
+    since: dict[str, str]  # window -> the first hour (or, for the week, day) it counts
+    pairs: list[PairRow]  # per route and counterpart
     routes: list[RouteRow]
     counterparts: list[CounterpartRow]
     hours: list[Hour]  # the week's hours, oldest first
@@ -122,38 +129,56 @@ class Overview(BaseModel):
     checkpoint: Freshness
 
 
+# Window -> (the span of counts it reads, how far back it starts).
+_READS = {
+    "hour": ("hour", dt.timedelta(hours=1)),
+    "day": ("hour", dt.timedelta(days=1)),
+    "week": ("day", dt.timedelta(days=7)),
+}
+
+
 def _since(now: dt.datetime) -> dict[str, str]:
-    return {name: bucket((now - span).isoformat()) for name, span in WINDOWS.items()}
+    """The first bucket each window reads: an hour (``2026-12-03T17``) or a day."""
+    out = {}
+    for window, (span, back) in _READS.items():
+        first = bucket((now - back).isoformat())
+        out[window] = first if span == "hour" else first[:10]
+    return out
 
 
-def _counts(ledger: Any, since: dict[str, str]) -> tuple[list[RouteRow], list[CounterpartRow]]:
-    rows = ledger.rows(
-        "SELECT route, counterpart, outcome, "
-        "SUM(CASE WHEN bucket >= ? THEN n ELSE 0 END), "
-        "SUM(CASE WHEN bucket >= ? THEN n ELSE 0 END), SUM(n) "
-        "FROM counts WHERE bucket >= ? GROUP BY route, counterpart, outcome",
-        (since["hour"], since["day"], since["week"]),
-    )
-    by_route: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
-    by_party: dict[str, dict[str, dict[str, int]]] = {}
-    for route, party, outcome, hour, day, week in rows:
-        if outcome not in OUTCOMES:
-            continue
-        for target in (
-            by_route.setdefault((route, party), {w: {} for w in WINDOWS}),
-            by_party.setdefault(party, {w: {} for w in WINDOWS}),
+_Found = dict[str, dict[str, int]]  # window -> outcome -> n
+
+
+def _counts(
+    ledger: Any, since: dict[str, str]
+) -> tuple[list[PairRow], list[RouteRow], list[CounterpartRow]]:
+    by_pair: dict[tuple[str, str], _Found] = {}
+    by_route: dict[str, _Found] = {}
+    by_party: dict[str, _Found] = {}
+    for window, (span, _) in _READS.items():
+        for route, party, outcome, n in ledger.rows(
+            "SELECT route, counterpart, outcome, SUM(n) FROM counts "
+            "WHERE span = ? AND bucket >= ? GROUP BY route, counterpart, outcome",
+            (span, since[window]),
         ):
-            for window, n in zip(WINDOWS, (hour, day, week), strict=True):
-                target[window][outcome] = target[window].get(outcome, 0) + int(n)
+            if outcome not in OUTCOMES:
+                continue
+            for found in (
+                by_pair.setdefault((route, party), {w: {} for w in WINDOWS}),
+                by_route.setdefault(route, {w: {} for w in WINDOWS}),
+                by_party.setdefault(party, {w: {} for w in WINDOWS}),
+            ):
+                found[window][outcome] = found[window].get(outcome, 0) + int(n)
 
-    def windows(found: dict[str, dict[str, int]]) -> Windows:
+    def windows(found: _Found) -> Windows:
         return Windows(**{w: Counts(**found[w]) for w in WINDOWS})
 
     return (
         [
-            RouteRow(route=r, counterpart=p, counts=windows(c))
-            for (r, p), c in sorted(by_route.items())
+            PairRow(route=r, counterpart=p, counts=windows(c))
+            for (r, p), c in sorted(by_pair.items())
         ],
+        [RouteRow(route=r, counts=windows(c)) for r, c in sorted(by_route.items())],
         [CounterpartRow(counterpart=p, counts=windows(c)) for p, c in sorted(by_party.items())],
     )
 
@@ -170,7 +195,7 @@ def _hours(ledger: Any, now: dt.datetime) -> list[Hour]:
     for hour, volume, failures in ledger.rows(
         "SELECT bucket, SUM(CASE WHEN outcome = 'received' THEN n ELSE 0 END), "  # noqa: S608
         f"SUM(CASE WHEN outcome IN ({marks}) THEN n ELSE 0 END) "
-        "FROM counts WHERE bucket >= ? GROUP BY bucket",
+        "FROM counts WHERE span = 'total' AND bucket >= ? GROUP BY bucket",
         (*FAILURES, bucket(first.isoformat())),
     ):
         if hour in found:
@@ -248,11 +273,12 @@ def read(
 ) -> Overview:
     now = now or dt.datetime.now(dt.UTC)
     since = _since(now)
-    routes, counterparts = _counts(ledger, since)
+    pairs, routes, counterparts = _counts(ledger, since)
     waiting, unanswered = _unanswered(ledger)
     return Overview(
         at=now.isoformat(timespec="seconds"),
         since=since,
+        pairs=pairs,
         routes=routes,
         counterparts=counterparts,
         hours=_hours(ledger, now),
@@ -309,7 +335,7 @@ def link(
     if counterpart:
         params["party"] = counterpart
     if since:
-        params["since"] = f"{since}:00:00"
+        params["since"] = f"{since}:00:00" if len(since) > 10 else f"{since}T00:00:00"
     return "/ui/messages?" + urlencode(params) if params else "/ui/messages"
 
 

@@ -65,8 +65,9 @@ def _mix(ledger: SqlLedger) -> None:
 
 def _by_route_party_outcome(ledger: SqlLedger) -> dict[tuple[str, str, str], int]:
     out: dict[tuple[str, str, str], int] = {}
-    for (_, route, party, what), n in counts.stored(ledger).items():
-        out[route, party, what] = out.get((route, party, what), 0) + n
+    for (span, _, route, party, what), n in counts.stored(ledger).items():
+        if span == "hour":
+            out[route, party, what] = out.get((route, party, what), 0) + n
     return out
 
 
@@ -87,8 +88,11 @@ def test_counts_follow_a_mix_of_messages(ledger: SqlLedger) -> None:
         ("inbound.iwmo.WMO315", AANBIEDER, "accepted"): 1,
         ("inbound.iwmo.WMO315", AANBIEDER, "overdue"): 1,
     }
-    hours = {key[0] for key in counts.stored(ledger)}
-    assert all(len(h) == 13 and h[10] == "T" for h in hours)
+    kept = counts.stored(ledger)
+    assert all(len(k[1]) == 13 and k[1][10] == "T" for k in kept if k[0] != "day")
+    for span in ("day", "total"):  # the same entries, summed by day, and by hour alone
+        assert sum(n for k, n in kept.items() if k[0] == span) == 14
+    assert {k[2:4] for k in kept if k[0] == "total"} == {("", "")}
 
 
 def test_rebuilt_counts_equal_the_kept_ones_and_verify_agrees(ledger: SqlLedger) -> None:
@@ -107,12 +111,13 @@ def test_verify_finds_a_tampered_count_and_recount_repairs_it(
     _mix(ledger)
     backend.raw("UPDATE counts SET n = n + 5 WHERE outcome = 'parked'")
     backend.raw(
-        "INSERT INTO counts (bucket, route, counterpart, outcome, n) "
-        "VALUES ('2020-01-01T00', 'outbound.iwmo.WMO301', 'X', 'delivered', 3)"
+        "INSERT INTO counts (span, bucket, route, counterpart, outcome, n) "
+        "VALUES ('hour', '2020-01-01T00', 'outbound.iwmo.WMO301', 'X', 'delivered', 3)"
     )
     report = verify_derived(ledger)
     assert not report.ok
-    assert any("parked: stored 6 where the entries give 1" in p for p in report.problems)
+    parked = [p for p in report.problems if "parked: stored 6 where the entries give 1" in p]
+    assert len(parked) == 3  # hour, day and total
     assert any("2020-01-01T00" in p and "stored 3" in p for p in report.problems)
     counts.rebuild(ledger)
     assert verify_derived(ledger).ok

@@ -28,14 +28,15 @@ def test_the_overview_counts_links_and_draws_what_flowed(settings: Settings) -> 
         assert client.get("/v1/overview").status_code == 401
         found = client.get("/v1/overview", headers=as_("viewer")).json()
 
-        [row] = [r for r in found["routes"] if r["route"] == ROUTE]
+        [row] = [r for r in found["pairs"] if r["route"] == ROUTE]
         assert row["counterpart"] == AANBIEDER
+        assert [r["counts"] for r in found["routes"] if r["route"] == ROUTE] == [row["counts"]]
         for window in ("hour", "day", "week"):
             counts = row["counts"][window]
             assert set(counts) == set(OUTCOMES)
             assert (counts["received"], counts["accepted"], counts["delivered"]) == (3, 3, 2)
             assert (counts["parked"], counts["rejected"], counts["refused"]) == (1, 0, 0)
-        [refused] = [r for r in found["routes"] if r["route"] == "outbound.unidentified"]
+        [refused] = [r for r in found["pairs"] if r["route"] == "outbound.unidentified"]
         assert refused["counterpart"] == "" and refused["counts"]["hour"]["refused"] == 1
         [party] = [c for c in found["counterparts"] if c["counterpart"] == AANBIEDER]
         assert party["counts"]["week"]["received"] == 3
@@ -54,12 +55,13 @@ def test_the_overview_counts_links_and_draws_what_flowed(settings: Settings) -> 
         client.post("/ui/login", data={"key": KEYS["viewer"]})
         page = client.get("/ui/").text
         assert "<h1>Overview</h1>" in page and 'class="volume"' in page
-        parked = link("parked", ROUTE, AANBIEDER, found["since"]["week"])
+        assert html.escape(link("parked", ROUTE, None, found["since"]["week"])) in page
+        parked = link("parked", None, AANBIEDER, found["since"]["week"])
         assert html.escape(parked) in page
         listed = client.get(parked).text
         assert seeded["parked"] in listed and seeded["delivered"][0] not in listed  # type: ignore[index]
-        cells = re.findall(r'data-window="hour" data-outcome="delivered">(.*?)</td>', page)
-        assert any(">2</a>" in c for c in cells)
+        cell = f'data-row="{ROUTE}" data-window="hour" data-outcome="delivered">(.*?)</td>'
+        assert ">2</a>" in re.findall(cell, page)[0]
 
 
 def test_the_chart_draws_a_bar_per_hour_with_failures_over_volume() -> None:
@@ -79,4 +81,5 @@ def test_a_figure_links_to_the_messages_behind_it() -> None:
     assert link("parked", ROUTE, AANBIEDER, since) == (
         "/ui/messages?status=parked&code=WMO301&party=12345678&since=2026-12-03T17%3A00%3A00"
     )
+    assert link("delivered", since="2026-11-26") == "/ui/messages?since=2026-11-26T00%3A00%3A00"
     assert link("received") == "/ui/messages" and link("refused") == "/ui/messages?status=failed"

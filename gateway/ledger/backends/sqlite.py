@@ -92,12 +92,13 @@ CREATE TABLE IF NOT EXISTS claims (
     at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counts (
+    span TEXT NOT NULL,
     bucket TEXT NOT NULL,
     route TEXT NOT NULL,
     counterpart TEXT NOT NULL,
     outcome TEXT NOT NULL,
     n INTEGER NOT NULL,
-    PRIMARY KEY (bucket, route, counterpart, outcome)
+    PRIMARY KEY (span, bucket, route, counterpart, outcome)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
