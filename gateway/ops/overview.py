@@ -290,7 +290,7 @@ def read(
     )
 
 
-def queue_depths(url: str, names: Sequence[str], wait: float = 2.0) -> list[QueueDepth] | None:
+def queue_depths(url: str, names: Sequence[str], wait: float = 1.0) -> list[QueueDepth] | None:
     """Messages ready in each queue (a passive declare: nothing is created); a queue that does
     not exist is left out; None when the broker cannot be reached."""
     import pika.exceptions

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from gateway.envelope import Direction
 from gateway.ledger import Event, Query, Record, counts
 from gateway.ledger.audit import verify_derived
@@ -131,3 +135,28 @@ def test_a_redacted_message_leaves_its_hours_unjudged(ledger: SqlLedger) -> None
     assert verify_derived(ledger).ok
     counts.rebuild(ledger)
     assert counts.stored(ledger) == kept  # its hours kept as they were counted
+
+
+def test_ledger_recount_restores_counts_verify_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ledger whose counts are missing (as after an upgrade that added them): ``ledger
+    verify`` exits 1 naming them, ``ledger recount`` rebuilds them, and verify passes."""
+    from gateway.cli import main
+    from gateway.config import load_settings
+    from gateway.ledger import ledger_from_settings
+
+    config = tmp_path / "ketenpoort.toml"
+    config.write_text(f'var_dir = "{tmp_path / "var"}"\n')
+    ledger = ledger_from_settings(load_settings(env={}, path=config))
+    _mix(ledger)
+    kept = len(counts.stored(ledger))
+    ledger._writer.execute("DELETE FROM counts")  # type: ignore[attr-defined]
+    ledger._writer.commit()  # type: ignore[attr-defined]
+    ledger.close()
+    args = ["--config", str(config), "ledger"]
+    assert main([*args, "verify", "--no-payloads"]) == 1
+    assert "count hour/" in capsys.readouterr().out
+    assert main([*args, "recount"]) == 0
+    assert f"counts rebuilt: {kept} rows" in capsys.readouterr().out
+    assert main([*args, "verify", "--no-payloads"]) == 0
