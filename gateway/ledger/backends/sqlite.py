@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS counts (
     outcome TEXT NOT NULL,
     n INTEGER NOT NULL,
     PRIMARY KEY (span, bucket, route, counterpart, outcome)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     root TEXT NOT NULL,
