@@ -151,7 +151,8 @@ def problems(ledger: SqlLedger, max_problems: int = 100) -> list[str]:
 
 def rebuild(ledger: SqlLedger) -> int:
     """Replace the counts with what the entries give (the days of redacted messages stay);
-    returns the rows written."""
+    returns the rows written. Run it with nothing appending (``ledger recount``: the gateway
+    stopped): what is appended between reading the entries and writing is not counted."""
     rebuilt, skipped = rebuild_rows(ledger)
     with ledger._commit, ledger._transaction(ledger._writer) as cur:
         for span, at in {k[:2] for k in stored(ledger) if k[1][:10] not in skipped}:
