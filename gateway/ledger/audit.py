@@ -281,11 +281,11 @@ def _check_derived(
     _check_key_index(ledger, report, max_problems)
     if check_states:
         _check_states(ledger, report, max_problems)
-        report.problems += counts.problems(ledger, max_problems)
 
 
 def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: int = 1000) -> None:
-    """Every message's state (the ``messages`` table) must be what its entries make of it.
+    """Every message's state (the ``messages`` table) must be what its entries make of it, and
+    the counts (``counts.py``) what they add up to.
 
     Operations read failures from that table: a parked message set to "delivered" there would
     hide from the dashboard. Each message's entries are replayed through ``state.advance`` in
@@ -312,11 +312,13 @@ def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: i
     ):
         report.problems.append(f"message {message_id} has a state but no entries")
     found = len(report.problems)
+    tallied = counts.Rebuilt()  # the counts, from the same histories
 
     def judge(ids: list[str]) -> bool:
         nonlocal found
         histories, stored = ledger.histories(ids), ledger.states(ids)
         for message_id in ids:
+            tallied.add(histories.get(message_id, []))
             if message_id not in stored:
                 text: str | None = f"message {message_id} has entries but no state"
             else:
@@ -337,8 +339,9 @@ def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: i
             if not judge(batch):
                 return
             batch = []
-    if batch:
-        judge(batch)
+    if batch and not judge(batch):
+        return
+    report.problems += tallied.problems(ledger, max_problems - found)
 
 
 def _state_problem(

@@ -16,8 +16,9 @@ with
 - outcome (:func:`outcome`): received, accepted, rejected (by the rules), refused (before
   them), delivered, retrying, parked, overdue (a deadline passed without its answer).
 
-:func:`rebuild_rows` derives the same rows from the entries alone; ``ledger verify`` compares
-(:func:`problems`), and :func:`rebuild` replaces the table with them. A message whose entries
+:class:`Rebuilt` derives the same rows from the entries alone; ``ledger verify`` compares
+(while it rebuilds the messages' states from the same histories), and :func:`rebuild` replaces
+the table with them. A message whose entries
 were redacted by retention has lost its parties and detail: the days it touched are neither
 judged nor rebuilt (their stored rows stay).
 """
@@ -25,7 +26,7 @@ judged nor rebuilt (their stored rows stay).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -100,18 +101,18 @@ def tally(entries: Iterable[Entry], states: Mapping[str, MessageState | None]) -
     return out
 
 
-def rebuild_rows(ledger: SqlLedger) -> tuple[Counter[Key], set[str]]:
-    """The counts the entries give, and the days not rebuildable (a redacted message's)."""
-    from gateway.ledger.sql import entry_from_row
+class Rebuilt:
+    """Counts rebuilt from messages' entries, one message at a time (:meth:`add`)."""
 
-    out: Counter[Key] = Counter()
-    skipped: set[str] = set()
-    rows = ledger.scan(f"SELECT {COLUMNS} FROM entries ORDER BY message_id, seq")
-    for _, together in groupby(map(entry_from_row, rows), key=lambda e: e.message_id):
-        entries = list(together)
+    def __init__(self) -> None:
+        self.counts: Counter[Key] = Counter()
+        self.skipped: set[str] = set()  # days a redacted message touched: not rebuildable
+
+    def add(self, entries: Sequence[Entry]) -> None:
+        """One message's entries, oldest first."""
         if any(e.redacted for e in entries):
-            skipped.update(e.at[:10] for e in entries)
-            continue
+            self.skipped.update(e.at[:10] for e in entries)
+            return
         state: MessageState | None = None
         # Entries committed together share their time: they count with the message's state
         # after that transaction, as the ledger counted them.
@@ -119,8 +120,33 @@ def rebuild_rows(ledger: SqlLedger) -> tuple[Counter[Key], set[str]]:
             group = list(committed)
             for e in group:
                 state = advance(state, e)
-            out += tally(group, {group[0].message_id: state})
-    return out, skipped
+            self.counts += tally(group, {group[0].message_id: state})
+
+    def problems(self, ledger: SqlLedger, max_problems: int = 100) -> list[str]:
+        """Where the stored counts differ from these (``ledger verify``)."""
+        have = stored(ledger)
+        out: list[str] = []
+        for key in sorted(set(self.counts) | set(have)):
+            if key[1][:10] in self.skipped or self.counts[key] == have[key]:
+                continue
+            out.append(
+                f"count {'/'.join(key)}: stored {have[key]} where the entries give "
+                f"{self.counts[key]}"
+            )
+            if len(out) >= max_problems:
+                break
+        return out
+
+
+def rebuilt(ledger: SqlLedger) -> Rebuilt:
+    """The counts every message's entries give."""
+    from gateway.ledger.sql import entry_from_row
+
+    out = Rebuilt()
+    rows = ledger.scan(f"SELECT {COLUMNS} FROM entries ORDER BY message_id, seq")
+    for _, together in groupby(map(entry_from_row, rows), key=lambda e: e.message_id):
+        out.add(list(together))
+    return out
 
 
 def stored(ledger: SqlLedger) -> Counter[Key]:
@@ -133,30 +159,15 @@ def stored(ledger: SqlLedger) -> Counter[Key]:
     )
 
 
-def problems(ledger: SqlLedger, max_problems: int = 100) -> list[str]:
-    """Where the stored counts differ from what the entries give (``ledger verify``)."""
-    rebuilt, skipped = rebuild_rows(ledger)
-    have = stored(ledger)
-    out: list[str] = []
-    for key in sorted(set(rebuilt) | set(have)):
-        if key[1][:10] in skipped or rebuilt[key] == have[key]:
-            continue
-        out.append(
-            f"count {'/'.join(key)}: stored {have[key]} where the entries give {rebuilt[key]}"
-        )
-        if len(out) >= max_problems:
-            break
-    return out
-
-
 def rebuild(ledger: SqlLedger) -> int:
     """Replace the counts with what the entries give (the days of redacted messages stay);
     returns the rows written. Run it with nothing appending (``ledger recount``: the gateway
     stopped): what is appended between reading the entries and writing is not counted."""
-    rebuilt, skipped = rebuild_rows(ledger)
+    found = rebuilt(ledger)
+    skipped = found.skipped
     with ledger._commit, ledger._transaction(ledger._writer) as cur:
         for span, at in {k[:2] for k in stored(ledger) if k[1][:10] not in skipped}:
             cur.execute(ledger._q("DELETE FROM counts WHERE span = ? AND bucket = ?"), (span, at))
-        rows = [(*k, n) for k, n in sorted(rebuilt.items()) if k[1][:10] not in skipped]
+        rows = [(*k, n) for k, n in sorted(found.counts.items()) if k[1][:10] not in skipped]
         cur.executemany(ledger._q(UPSERT), rows)
     return len(rows)

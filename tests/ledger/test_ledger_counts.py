@@ -102,8 +102,8 @@ def test_counts_follow_a_mix_of_messages(ledger: SqlLedger) -> None:
 def test_rebuilt_counts_equal_the_kept_ones_and_verify_agrees(ledger: SqlLedger) -> None:
     _mix(ledger)
     kept = counts.stored(ledger)
-    rebuilt, skipped = counts.rebuild_rows(ledger)
-    assert rebuilt == kept and not skipped
+    rebuilt = counts.rebuilt(ledger)
+    assert rebuilt.counts == kept and not rebuilt.skipped
     assert verify_derived(ledger).ok
     counts.rebuild(ledger)
     assert counts.stored(ledger) == kept
