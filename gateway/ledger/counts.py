@@ -28,14 +28,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway.ledger import Entry, Event, MessageState
-from gateway.ledger.records import COLUMNS
 from gateway.ledger.state import advance
-
-if TYPE_CHECKING:
-    from gateway.ledger.sql import SqlLedger
 
 OUTCOMES = (
     "received",
@@ -122,7 +118,7 @@ class Rebuilt:
                 state = advance(state, e)
             self.counts += tally(group, {group[0].message_id: state})
 
-    def problems(self, ledger: SqlLedger, max_problems: int = 100) -> list[str]:
+    def problems(self, ledger: Any, max_problems: int = 100) -> list[str]:
         """Where the stored counts differ from these (``ledger verify``)."""
         have = stored(ledger)
         out: list[str] = []
@@ -138,18 +134,22 @@ class Rebuilt:
         return out
 
 
-def rebuilt(ledger: SqlLedger) -> Rebuilt:
-    """The counts every message's entries give."""
-    from gateway.ledger.sql import entry_from_row
-
+def rebuilt(ledger: Any, chunk: int = 1000) -> Rebuilt:
+    """The counts every message's entries give (``ledger``: a ``SqlLedger``)."""
     out = Rebuilt()
-    rows = ledger.scan(f"SELECT {COLUMNS} FROM entries ORDER BY message_id, seq")
-    for _, together in groupby(map(entry_from_row, rows), key=lambda e: e.message_id):
-        out.add(list(together))
+    batch: list[str] = []
+    for (message_id,) in ledger.scan("SELECT DISTINCT message_id FROM entries"):
+        batch.append(message_id)
+        if len(batch) >= chunk:
+            for entries in ledger.histories(batch).values():
+                out.add(entries)
+            batch = []
+    for entries in ledger.histories(batch).values() if batch else ():
+        out.add(entries)
     return out
 
 
-def stored(ledger: SqlLedger) -> Counter[Key]:
+def stored(ledger: Any) -> Counter[Key]:
     return Counter(
         {
             (r[0], r[1], r[2], r[3], r[4]): int(r[5])
@@ -159,7 +159,7 @@ def stored(ledger: SqlLedger) -> Counter[Key]:
     )
 
 
-def rebuild(ledger: SqlLedger) -> int:
+def rebuild(ledger: Any) -> int:
     """Replace the counts with what the entries give (the days of redacted messages stay);
     returns the rows written. Run it with nothing appending (``ledger recount``: the gateway
     stopped): what is appended between reading the entries and writing is not counted."""
