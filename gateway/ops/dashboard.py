@@ -1,7 +1,8 @@
-"""The failure dashboard: server-rendered pages under ``/ui`` (Jinja2 templates in
+"""The dashboard: server-rendered pages under ``/ui`` (Jinja2 templates in
 ``ops/templates/``).
 
-Failures first (parked, refused/rejected, retrying, overdue), search by business keys (and by
+The overview first (``/ui/``, ``ops/overview.py``), then the failures (``/ui/failures``: parked,
+refused/rejected, retrying, overdue), search by business keys (and by
 BSN, posted, hashed before the lookup), a message's full history with the retour it got, its
 payload for payload-viewers (each view recorded), replay and discard for operators, bulk replay
 of a filtered set as a job with its progress. List pages show codes, routes and business keys
