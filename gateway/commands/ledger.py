@@ -11,6 +11,7 @@
 - ``search``: messages by id, correlation id, business key, BSN (hashed), party, code, status,
   time range.
 - ``retention``: apply the ``ledger.retention`` policies (``--dry-run`` lists what is due).
+- ``recount``: rebuild the overview's counts from the entries (after an upgrade that added them).
 - ``backup DEST``: a consistent copy of the SQLite ledger (and its exported checkpoints), made
   while the gateway runs, then verified; for PostgreSQL use its own tools.
 """
@@ -39,6 +40,7 @@ from gateway.ledger import (
     LedgerError,
     Query,
     Status,
+    counts,
     ledger_from_settings,
     options_from_settings,
 )
@@ -69,6 +71,12 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         )
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
+
+
+def cmd_recount(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as ledger:
+        print(f"counts rebuilt: {counts.rebuild(ledger)} rows")
+    return 0
 
 
 def cmd_prove(args: argparse.Namespace, settings: Settings) -> int:
@@ -267,6 +275,7 @@ def add_ledger_commands(sub: Any, load: SettingsLoader) -> None:
     )
     p.add_argument("--no-payloads", action="store_true", help="skip re-hashing the payloads")
     p.add_argument("--no-states", action="store_true", help="skip rebuilding every message's state")
+    add("recount", cmd_recount, "rebuild the overview's counts from the entries")
     p = add("prove", cmd_prove, "inclusion proof of an entry number or of a message's entries")
     p.add_argument("entry", help="entry number (seq) or message id")
     p.add_argument(

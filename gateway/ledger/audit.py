@@ -24,7 +24,7 @@ from enum import Enum
 from hashlib import sha256
 from typing import Any
 
-from gateway.ledger import Entry, Event, MessageState, erasure, merkle, payloads
+from gateway.ledger import Entry, Event, MessageState, counts, erasure, merkle, payloads
 from gateway.ledger.checkpoint import Checkpoint, Verifier, signature_ok
 from gateway.ledger.records import (
     COLUMNS,
@@ -268,7 +268,8 @@ class _Erasures:
 
 
 def verify_derived(ledger: SqlLedger, *, max_problems: int = 100) -> Report:
-    """Only the derived data: the key index and the message states (part of :func:`verify`)."""
+    """Only the derived data: the key index, the message states and the counts (part of
+    :func:`verify`)."""
     report = Report()
     _check_derived(ledger, report, True, max_problems)
     return report
@@ -283,7 +284,8 @@ def _check_derived(
 
 
 def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: int = 1000) -> None:
-    """Every message's state (the ``messages`` table) must be what its entries make of it.
+    """Every message's state (the ``messages`` table) must be what its entries make of it, and
+    the counts (``counts.py``) what they add up to.
 
     Operations read failures from that table: a parked message set to "delivered" there would
     hide from the dashboard. Each message's entries are replayed through ``state.advance`` in
@@ -310,11 +312,13 @@ def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: i
     ):
         report.problems.append(f"message {message_id} has a state but no entries")
     found = len(report.problems)
+    tallied = counts.Rebuilt()  # the counts, from the same histories
 
     def judge(ids: list[str]) -> bool:
         nonlocal found
         histories, stored = ledger.histories(ids), ledger.states(ids)
         for message_id in ids:
+            tallied.add(histories.get(message_id, []))
             if message_id not in stored:
                 text: str | None = f"message {message_id} has entries but no state"
             else:
@@ -335,8 +339,9 @@ def _check_states(ledger: SqlLedger, report: Report, max_problems: int, chunk: i
             if not judge(batch):
                 return
             batch = []
-    if batch:
-        judge(batch)
+    if batch and not judge(batch):
+        return
+    report.problems += tallied.problems(ledger, max_problems - found)
 
 
 def _state_problem(

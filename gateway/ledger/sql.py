@@ -9,6 +9,7 @@ Tables (the backends create them; DDL differs only in types and triggers):
   empty ``content`` but never remove the row or change its hash;
 - ``entry_keys``: business-key index (``bsn`` only as a keyed hash);
 - ``messages``: each message's current state (``state.py``), derived, for search;
+- ``counts``: entries per hour, route, counterpart and outcome (``counts.py``), derived;
 - ``checkpoints``: signed tree heads, each with the tree's right edge (``merkle.Frontier``) so
   the next checkpoint only hashes the entries added since.
 
@@ -40,6 +41,7 @@ from gateway.ledger import (
     Query,
     Record,
     Status,
+    counts,
     keyed_hash,
     merkle,
     payloads,
@@ -469,12 +471,16 @@ class SqlLedger:
                     ),
                     key_rows,
                 )
-            self._update_states(cur, batch, entries)
+            states = self._update_states(cur, batch, entries)
+            tally = sorted(counts.tally(entries, states).items())  # in one order: no deadlock
+            cur.executemany(self._q(counts.UPSERT), [(*key, n) for key, n in tally])
         for p, entry in zip(batch, entries, strict=True):
             p.entry = entry
         return seq
 
-    def _update_states(self, cur: Any, batch: list[_Pending], entries: list[Entry]) -> None:
+    def _update_states(
+        self, cur: Any, batch: list[_Pending], entries: list[Entry]
+    ) -> dict[str, MessageState | None]:
         ids = sorted({entry.message_id for entry in entries})
         states: dict[str, MessageState | None] = dict.fromkeys(ids)
         for chunk in _chunks(ids):
@@ -533,6 +539,7 @@ class SqlLedger:
                         states[heen] = answered(heen_state, entry.message_id)
                         changed.add(heen)
         flush()
+        return states
 
     # -- checkpoints -----------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from gateway.openapi import (
     ReplayJobList,
 )
 from gateway.ops import messages as ops
+from gateway.ops import overview
 from gateway.ops import replay as jobs
 from gateway.ops.auth import Identity, Role
 from gateway.ops.messages import NotAllowed, NotFound
@@ -291,6 +292,13 @@ def deadline_breaches(who: Viewer, runtime: AppOperations) -> dict[str, Any]:
     return {"count": len(found), "breaches": [b.to_dict() for b in found]}
 
 
+def get_overview(who: Viewer, gateway: AppGateway) -> overview.Overview:
+    """Counts per route and counterpart (last hour, day, week), per hour over the week, queue
+    depths, deadlines, the oldest unanswered heenbericht per counterpart, checkpoint freshness
+    (``gateway/ops/overview.py``)."""
+    return overview.of(gateway)
+
+
 def prometheus(who: Viewer, runtime: AppOperations) -> Response:
     """Prometheus text format (viewer role: give Prometheus an identity of its own)."""
     text = render(runtime.metrics)
@@ -400,6 +408,12 @@ def router(contract: Contract) -> APIRouter:
             "/v1/deadlines",
             deadline_breaches,
             _answering(contract, 200, "the open breaches", BreachList, 503),
+        ),
+        (
+            "GET",
+            "/v1/overview",
+            get_overview,
+            _answering(contract, 200, "the overview", overview.Overview, 503),
         ),
         (
             "GET",

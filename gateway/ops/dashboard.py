@@ -1,7 +1,8 @@
-"""The failure dashboard: server-rendered pages under ``/ui`` (Jinja2 templates in
+"""The dashboard: server-rendered pages under ``/ui`` (Jinja2 templates in
 ``ops/templates/``).
 
-Failures first (parked, refused/rejected, retrying, overdue), search by business keys (and by
+The overview first (``/ui/``, ``ops/overview.py``), then the failures (``/ui/failures``: parked,
+refused/rejected, retrying, overdue), search by business keys (and by
 BSN, posted, hashed before the lookup), a message's full history with the retour it got, its
 payload for payload-viewers (each view recorded), replay and discard for operators, bulk replay
 of a filtered set as a job with its progress. List pages show codes, routes and business keys
@@ -30,6 +31,7 @@ from starlette.templating import Jinja2Templates
 from gateway.bus.publisher import PublishError
 from gateway.ledger import Query, Status
 from gateway.ops import messages as ops
+from gateway.ops import overview
 from gateway.ops import replay as jobs
 from gateway.ops.auth import SESSION_COOKIE, Identity, Role, csrf_token
 from gateway.ops.messages import NotAllowed, NotFound
@@ -193,7 +195,13 @@ async def logout(request: Request) -> Response:
 
 
 @ui.get("/")
-async def home(
+async def home(request: Request, who: Viewer, gateway: AppGateway) -> HTMLResponse:
+    context = await run_in_threadpool(overview.page_context, gateway)
+    return _page(request, gateway, "overview.html", who, **context)
+
+
+@ui.get("/failures")
+async def failures(
     request: Request, who: Viewer, gateway: AppGateway, runtime: AppOperations
 ) -> HTMLResponse:
     ledger = gateway.ledger

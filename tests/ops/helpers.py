@@ -84,3 +84,23 @@ def wait_status(gateway: Gateway, message_id: str, status: Status, timeout: floa
         return state is not None and state.status is status
 
     wait_for(reached, timeout, f"{status.value} on {message_id}")
+
+
+def seed_overview(settings: Settings, gateway: Gateway) -> dict[str, object]:
+    """Something to show on the overview: two toewijzingen delivered (awaiting their retour),
+    one parked (its delivery failed), one refused (not XML). Returns their ids."""
+    from gateway.envelope import Direction, Envelope
+
+    def send(number: int, status: Status) -> str:
+        receipt = gateway.receiver.receive_mapped(
+            Envelope(body=toewijzing(number), direction=Direction.OUTBOUND), "iwmo", "toewijzing"
+        )
+        wait_status(gateway, receipt.message_id, status)
+        return receipt.message_id
+
+    delivered = [send(7001, Status.AWAITING_ANSWER), send(7002, Status.AWAITING_ANSWER)]
+    block_delivery(settings)
+    parked = send(7003, Status.PARKED)
+    unblock_delivery(settings)
+    refused = gateway.receiver.receive(Envelope(body=b"not xml", direction=Direction.OUTBOUND))
+    return {"delivered": delivered, "parked": parked, "refused": refused.message_id}

@@ -70,7 +70,7 @@ def test_pages_roles_and_the_recorded_payload_view(live: tuple[Gateway, TestClie
     assert bad.status_code == 401 and "unknown key" in bad.text
 
     _sign_in(client, KEYS["viewer"])
-    home = client.get("/ui/").text
+    home = client.get("/ui/failures").text
     assert message_id in home and "Replay all parked" not in home
     page = client.get(f"/ui/messages/{message_id}").text
     assert 'id="replay"' not in page and 'id="payload"' not in page
@@ -147,7 +147,7 @@ def test_a_breach_on_the_dashboard_in_metrics_and_alerted_once(settings: Setting
         # The aanbieder owes the retour on our 301: the counterpart's breach, ours to chase.
         assert (body["breaches"][0]["owed_by"], body["breaches"][0]["ours"]) == ("12345678", False)
         _sign_in(client, KEYS["viewer"])
-        home = client.get("/ui/").text
+        home = client.get("/ui/failures").text
         overdue = home.split('id="overdue"', 1)[1].split("<h2", 1)[0]
         assert receipt.message_id[:8] in overdue and "OP090" in overdue
         assert "<td>0363</td><td>12345678</td><td>12345678</td>" in overdue  # owed by

@@ -1,6 +1,7 @@
 """The dashboard end to end in real headless Chromium (Debian's chromium and chromedriver,
 driven by Selenium): an operator signs in, finds a parked message among the failures, clicks
-replay and sees it delivered."""
+replay and sees it delivered; a viewer sees on the overview the figures the API gives, and a
+chart that is drawn (its bars' colours in the screenshot)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import uvicorn
+from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -23,10 +26,13 @@ from gateway.ledger import Status
 from tests.integration.busutil import free_port
 from tests.integration.helpers import wait_for
 from tests.ops.helpers import (
+    AANBIEDER,
     KEYS,
+    as_,
     block_delivery,
     ops_settings,
     running,
+    seed_overview,
     toewijzing,
     unblock_delivery,
     wait_status,
@@ -96,7 +102,8 @@ def test_an_operator_replays_a_parked_message_in_the_browser(
     assert browser.current_url.endswith("/ui/login")  # not signed in
     browser.find_element(By.ID, "key").send_keys(KEYS["op"])
     browser.find_element(By.ID, "sign-in").click()
-    wait_for(lambda: browser.current_url.endswith("/ui/"), 10, "the failures page")
+    wait_for(lambda: browser.current_url.endswith("/ui/"), 10, "the overview")
+    browser.find_element(By.LINK_TEXT, "Failures").click()
     row = browser.find_element(
         By.CSS_SELECTOR, f'#parked ~ table tr[data-id="{receipt.message_id}"]'
     )
@@ -123,3 +130,60 @@ def test_an_operator_replays_a_parked_message_in_the_browser(
     assert "by op" in browser.find_element(By.CSS_SELECTOR, "tr.event-replayed").text
     browser.save_screenshot(str(tmp_path / "replayed.png"))
     assert (gateway.settings.outbox_dir / "12345678").is_dir()
+
+
+def test_the_overview_in_the_browser_shows_the_api_figures_and_a_chart(
+    served: tuple[Gateway, str], browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    gateway, base = served
+    seeded = seed_overview(gateway.settings, gateway)
+    browser.get(f"{base}/ui/login")
+    browser.find_element(By.ID, "key").send_keys(KEYS["viewer"])
+    browser.find_element(By.ID, "sign-in").click()
+    wait_for(lambda: browser.current_url.endswith("/ui/"), 10, "the overview")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Overview"
+    found = requests.get(f"{base}/v1/overview", headers=as_("viewer"), timeout=10).json()
+
+    shown = 0
+    for kind, name in (("route", "route"), ("counterpart", "counterpart")):
+        for row in found[f"{kind}s"]:
+            for window, counts in row["counts"].items():
+                for outcome, n in counts.items():
+                    selector = (
+                        f'#by-{kind} td[data-row="{row[name]}"]'
+                        f'[data-window="{window}"][data-outcome="{outcome}"]'
+                    )
+                    assert browser.find_element(By.CSS_SELECTOR, selector).text == str(n)
+                    shown += n
+    assert shown == 2 * 3 * 11  # the 11 outcomes seeded, in every window, in both tables
+    [waiting] = found["unanswered"]
+    table = browser.find_element(By.ID, "unanswered").text
+    assert waiting["oldest_message_id"][:8] in table and AANBIEDER in table
+    assert waiting["oldest_message_id"] == seeded["delivered"][0]  # type: ignore[index]
+    for queue in found["queues"]:
+        cell = browser.find_element(By.CSS_SELECTOR, f'td[data-queue="{queue["queue"]}"]')
+        assert cell.text == str(queue["messages"])
+
+    screenshot = tmp_path / "overview.png"
+    browser.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 0
+    chart = browser.find_element(By.ID, "chart")
+    box = chart.rect
+    ratio = browser.execute_script("return window.devicePixelRatio") or 1
+    with Image.open(screenshot) as image:
+        area = image.convert("RGB").crop(
+            (
+                int(box["x"] * ratio),
+                int(box["y"] * ratio),
+                int((box["x"] + box["width"]) * ratio),
+                int((box["y"] + box["height"]) * ratio),
+            )
+        )
+        colours = area.getcolors(maxcolors=1 << 20) or []
+    painted = {colour: n for n, colour in colours}
+    assert painted.get((47, 111, 173), 0) > 10, "no volume bar in the chart"  # #2f6fad
+    assert painted.get((192, 57, 43), 0) > 2, "no failures bar in the chart"  # #c0392b
+
+    browser.find_element(By.CSS_SELECTOR, "#by-route a.fig-parked").click()
+    wait_for(lambda: "/ui/messages?" in browser.current_url, 10, "the messages behind it")
+    assert seeded["parked"] in browser.page_source

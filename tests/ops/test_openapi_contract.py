@@ -49,6 +49,7 @@ from gateway.openapi import (
 from gateway.openapi import Receipt as ReceiptDoc
 from gateway.ops import messages as ops
 from gateway.ops import replay as jobs
+from gateway.ops.overview import Overview
 from gateway.ops.runtime import operations as operations_of
 from gateway.receive import Receipt
 from tests.conftest import EXAMPLES
@@ -118,6 +119,7 @@ BODIES: dict[str, tuple[int, type[BaseModel]]] = {
     "GET /v1/replay-jobs/{job_id}": (200, ReplayJobDetail),
     "POST /v1/replay-jobs/{job_id}/resume": (202, ReplayJob),
     "GET /v1/deadlines": (200, BreachList),
+    "GET /v1/overview": (200, Overview),
     "GET /health/live": (200, Liveness),
 }
 PAYLOAD = "GET /v1/messages/{message_id}/payload"  # the bytes a sender handed in, as they were
@@ -363,6 +365,7 @@ def _answers(gateway: Gateway, client: TestClient, seeded: Seeded) -> dict[str, 
     runtime.clock = lambda: dt.datetime.now(dt.UTC) + LATER
     runtime.breaches(max_age=0.0)
     ask("GET /v1/deadlines", "/v1/deadlines")
+    ask("GET /v1/overview", "/v1/overview")
     ask("GET /health/live", "/health/live")
     return out
 

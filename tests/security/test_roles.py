@@ -27,6 +27,7 @@ ROUTES: list[tuple[str, str, object, str | None]] = [
     ("GET", f"/v1/replay-jobs/{SOME_ID}", None, "viewer"),
     ("POST", f"/v1/replay-jobs/{SOME_ID}/resume", None, "operator"),
     ("GET", "/v1/deadlines", None, "viewer"),
+    ("GET", "/v1/overview", None, "viewer"),
     ("GET", "/metrics", None, "viewer"),
     ("GET", "/v1/monitor?peildatum=2026-03-31", None, "beleid"),
     ("GET", "/v1/monitor?peildatum=2026-03-31&format=csv", None, "beleid"),

@@ -85,6 +85,15 @@ CREATE INDEX IF NOT EXISTS messages_sender ON messages (sender, first_seq);
 CREATE INDEX IF NOT EXISTS messages_receiver ON messages (receiver, first_seq);
 CREATE INDEX IF NOT EXISTS messages_first_at ON messages (first_at);
 CREATE INDEX IF NOT EXISTS messages_retention ON messages (standard, last_at);
+CREATE TABLE IF NOT EXISTS counts (
+    span TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    route TEXT NOT NULL,
+    counterpart TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (span, bucket, route, counterpart, outcome)
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size BIGINT PRIMARY KEY,
     root TEXT NOT NULL,

@@ -91,6 +91,15 @@ CREATE TABLE IF NOT EXISTS claims (
     pid INTEGER NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS counts (
+    span TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    route TEXT NOT NULL,
+    counterpart TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (span, bucket, route, counterpart, outcome)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     root TEXT NOT NULL,

@@ -1,0 +1,85 @@
+"""The overview (``GET /v1/overview`` and the dashboard's home) on a running gateway: counts
+from the ledger's counts, the bus's queues, the unanswered heenberichten, each figure's link."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.config import Settings
+from gateway.ingress.http import make_app
+from gateway.ledger.counts import OUTCOMES
+from gateway.ops.overview import Hour, chart_svg, link
+from tests.ops.helpers import AANBIEDER, KEYS, as_, ops_settings, running, seed_overview
+
+pytestmark = pytest.mark.integration
+ROUTE = "outbound.iwmo.WMO301"
+
+
+def test_the_overview_counts_links_and_draws_what_flowed(settings: Settings) -> None:
+    configured = ops_settings(settings)
+    with running(configured) as gateway, TestClient(make_app(gateway)) as client:
+        seeded = seed_overview(configured, gateway)
+        gateway.ledger.checkpoint(force=True)
+        assert client.get("/v1/overview").status_code == 401
+        found = client.get("/v1/overview", headers=as_("viewer")).json()
+
+        [row] = [r for r in found["pairs"] if r["route"] == ROUTE]
+        assert row["counterpart"] == AANBIEDER
+        assert [r["counts"] for r in found["routes"] if r["route"] == ROUTE] == [row["counts"]]
+        for window in ("hour", "day", "week"):
+            counts = row["counts"][window]
+            assert set(counts) == set(OUTCOMES)
+            assert (counts["received"], counts["accepted"], counts["delivered"]) == (3, 3, 2)
+            assert (counts["parked"], counts["rejected"], counts["refused"]) == (1, 0, 0)
+        [refused] = [r for r in found["pairs"] if r["route"] == "outbound.unidentified"]
+        assert refused["counterpart"] == "" and refused["counts"]["hour"]["refused"] == 1
+        [party] = [c for c in found["counterparts"] if c["counterpart"] == AANBIEDER]
+        assert party["counts"]["week"]["received"] == 3
+        assert len(found["hours"]) in (169, 170)
+        assert sum(h["volume"] for h in found["hours"]) == 4
+        assert sum(h["failures"] for h in found["hours"]) == 2  # parked and refused
+        queues = {q["queue"]: q["messages"] for q in found["queues"]}
+        assert gateway.topology.parking in queues and all(n >= 0 for n in queues.values())
+        [waiting] = found["unanswered"]
+        assert waiting["counterpart"] == AANBIEDER and waiting["waiting"] == 2
+        assert waiting["oldest_message_id"] == seeded["delivered"][0]  # type: ignore[index]
+        assert found["awaiting_answer"] == 2 and found["overdue"] == []
+        fresh = found["checkpoint"]
+        assert fresh["checkpoint_size"] == fresh["entries"] > 0 and fresh["not_covered"] == 0
+
+        client.post("/ui/login", data={"key": KEYS["viewer"]})
+        page = client.get("/ui/").text
+        assert "<h1>Overview</h1>" in page and 'class="volume"' in page
+        assert html.escape(link("parked", ROUTE, None, found["since"]["week"])) in page
+        parked = link("parked", None, AANBIEDER, found["since"]["week"])
+        assert html.escape(parked) in page
+        listed = client.get(parked).text
+        assert seeded["parked"] in listed and seeded["delivered"][0] not in listed  # type: ignore[index]
+        cell = f'data-row="{ROUTE}" data-window="hour" data-outcome="delivered">(.*?)</td>'
+        assert ">2</a>" in re.findall(cell, page)[0]
+
+
+def test_the_chart_draws_a_bar_per_hour_with_failures_over_volume() -> None:
+    hours = [
+        Hour(hour=f"2026-12-0{d}T{h:02d}", volume=h, failures=h // 4)
+        for d in (1, 2)
+        for h in range(24)
+    ]
+    svg = chart_svg(hours)
+    assert svg.count('class="volume"') == 46 and svg.count('class="failures"') == 40
+    assert "max 23/h" in svg and ">12-02<" in svg
+    assert chart_svg([]).count("<rect") == 1  # the background only
+
+
+def test_a_figure_links_to_the_messages_behind_it() -> None:
+    since = dt.datetime(2026, 12, 3, 17).isoformat()[:13]
+    assert link("parked", ROUTE, AANBIEDER, since) == (
+        "/ui/messages?status=parked&code=WMO301&party=12345678&since=2026-12-03T17%3A00%3A00"
+    )
+    assert link("delivered", since="2026-11-26") == "/ui/messages?since=2026-11-26T00%3A00%3A00"
+    assert link("received") == "/ui/messages" and link("refused") == "/ui/messages?status=failed"
