@@ -13,8 +13,21 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from gateway.identities import ANONYMOUS, Identity, caller_name, id_scope
 from gateway.openapi import Contract
-from gateway.ops.auth import Authenticator, Identity
+from gateway.ops.auth import Authenticator
+
+# What an adapter's endpoint may use of the core's identities (gateway.identities is the core's).
+__all__ = [
+    "ANONYMOUS",
+    "Identity",
+    "Sender",
+    "TooLarge",
+    "caller_name",
+    "contract",
+    "id_scope",
+    "read_body",
+]
 
 
 class TooLarge(Exception):

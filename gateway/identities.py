@@ -137,3 +137,18 @@ def identity_line(name: str, key: str, roles: Sequence[str], parties: Sequence[s
         line += " parties=" + "+".join(parties)
     parse_identity(line)  # the line it prints is one the settings accept
     return line
+
+
+def caller_name(caller: Identity) -> str:
+    """The name recorded on the envelope for a caller ("" for the anonymous caller of an open,
+    local-only gateway, as for the other doors without an identity)."""
+    return "" if caller is ANONYMOUS else caller.name
+
+
+def id_scope(caller: Identity) -> tuple[str, ...]:
+    """What a channel endpoint adds to the parts it derives a message id from (zender and
+    referentienummer): nothing for an identity that speaks for others (the relay, ``*``, the
+    anonymous caller of a local-only gateway), whose ids are the counterparts'; the identity's
+    name for any other, so that a message it may not send never takes the id the genuine one
+    will have (it would answer that one as a duplicate)."""
+    return () if caller.relay or caller.may_send_as is None else (caller.name,)

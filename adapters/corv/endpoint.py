@@ -43,11 +43,19 @@ from adapters.lib.stuf.messages import (
 )
 from adapters.shared.answers import original, record_fault
 from gateway.adapter import Context
-from gateway.endpoints import Sender, TooLarge, contract, read_body
+from gateway.endpoints import (
+    ANONYMOUS,
+    Identity,
+    Sender,
+    TooLarge,
+    caller_name,
+    contract,
+    id_scope,
+    read_body,
+)
 from gateway.envelope import Direction, Envelope, new_id
 from gateway.logs import get_logger
 from gateway.openapi import text, xml_body
-from gateway.ops.auth import ANONYMOUS, Identity, caller_name, id_scope
 from gateway.receive import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
