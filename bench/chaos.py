@@ -506,7 +506,7 @@ def soak(args: argparse.Namespace) -> int:
         harness.pg_stop(base, mode="immediate")
         time.sleep(5)
         harness.pg_start(base)
-        fault = Fault("PostgreSQL stopped (immediate) for 5 s", time.monotonic())
+        fault = Fault("PostgreSQL stopped (immediate), started 5 s later", time.monotonic())
         fault.note = f"down {fault.at - stopped:.1f} s"
         faults.append(fault)
         fault.recovered = probe(load, ledger, alive, fault.at)
