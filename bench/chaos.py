@@ -38,6 +38,7 @@ import base64
 import contextlib
 import dataclasses
 import http.server
+import itertools
 import json
 import os
 import random
@@ -49,7 +50,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -399,15 +400,18 @@ class Fault:
     note: str = ""
 
 
-def probe(load: Load, ledger: Ledger, port_of: Callable[[], int], since: float) -> float | None:
-    """Seconds from ``since`` until a heenbericht sent now (and again each second) is
-    answered end to end; None after 120 s."""
+_probes = itertools.count(900_000)  # the probes' WMO301 numbers (the load's are below)
+
+
+def probe(load: Load, ledger: Ledger, since: float) -> float | None:
+    """Seconds from ``since`` until a heenbericht sent now (and again each second, to the next
+    gateway) is answered end to end; None after 120 s. The probes count as load."""
     deadline = since + 120
     sent: list[str] = []
     while time.monotonic() < deadline:
         message_id = str(uuid.uuid4())
-        job = Job("single", [(message_id, wmo301(900_000 + random.randrange(99_999)))])
-        threading.Thread(target=load.send, args=(job, 100), kwargs={}, daemon=True).start()
+        job = Job("single", [(message_id, wmo301(next(_probes)))])
+        threading.Thread(target=load.send, args=(job, 100), daemon=True).start()
         sent.append(message_id)
         for _ in range(4):
             time.sleep(0.25)
@@ -474,9 +478,6 @@ def soak(args: argparse.Namespace) -> int:
             while len(load.acked) < share * total and sender.is_alive():
                 time.sleep(0.2)
 
-        def alive() -> int:
-            return next(p for p in ports if gateways.processes[p].poll() is None)
-
         # 1. kill -9 the node leading the work queue; it comes back 15 s later.
         wait_share(0.2)
         queue = f"{settings.bus_prefix}.inbound.iwmo"
@@ -486,7 +487,7 @@ def soak(args: argparse.Namespace) -> int:
         faults.append(fault)
         restart = threading.Timer(15, harness.start_node, args=(base, leader))
         restart.start()
-        fault.recovered = probe(load, ledger, alive, fault.at)
+        fault.recovered = probe(load, ledger, fault.at)
         restart.join()
 
         # 2. kill -9 a gateway; it starts again 5 s later.
@@ -495,7 +496,7 @@ def soak(args: argparse.Namespace) -> int:
         gateways.kill(victim)
         fault = Fault(f"kill -9 gateway :{victim}", time.monotonic())
         faults.append(fault)
-        fault.recovered = probe(load, ledger, alive, fault.at)
+        fault.recovered = probe(load, ledger, fault.at)
         time.sleep(max(0.0, fault.at + 5 - time.monotonic()))
         gateways.start(victim)
         fault.note = f"back in {gateways.ready(victim) and time.monotonic() - fault.at:.1f} s"
@@ -509,7 +510,7 @@ def soak(args: argparse.Namespace) -> int:
         fault = Fault("PostgreSQL stopped (immediate), started 5 s later", time.monotonic())
         fault.note = f"down {fault.at - stopped:.1f} s"
         faults.append(fault)
-        fault.recovered = probe(load, ledger, alive, fault.at)
+        fault.recovered = probe(load, ledger, fault.at)
         faults_over = time.monotonic()
         for fault in faults:
             print(f"  {fault.name}: recovered in {fault.recovered} s {fault.note}", flush=True)
@@ -610,7 +611,8 @@ def report(
     print(f"  messages sent                {load.sent} ({len(inbound)} inbound heenberichten, "
           f"{len(outbound)} outbound toewijzingen acknowledged)")  # fmt: skip
     print(
-        f"  acknowledged (202)           {len(load.acked)}   not acknowledged: {len(load.unacked)}"
+        f"  acknowledged (202)           {len(load.acked)}   refused: "
+        f"{dict(Counter(load.refused.values()))}   given up: {len(load.unacked)}"
     )
     print(f"  delivered (incl. retours)    {delivered} of {len(ids)}   parked: {parked}")
     print(f"  lost                         {len(lost)}")
