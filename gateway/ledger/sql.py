@@ -221,8 +221,8 @@ class SqlLedger:
         # The newest checkpoint this process knows of: (size, when the tail after it began).
         self._last_checkpoint: tuple[int, datetime] | None = None
         self._checkpointing = threading.Lock()  # this process's threads make one at a time
-        self._writer = self._connect()
-        self._create_schema(self._writer)
+        self._writer_conn = self._connect()
+        self._create_schema(self._writer_conn)
 
     # -- backend hooks ---------------------------------------------------------------------
 
@@ -266,21 +266,34 @@ class SqlLedger:
 
     # -- connections -----------------------------------------------------------------------
 
+    # A connection the database closed (it restarted, or cut the session) is replaced on next
+    # use: the call that found it broken failed (its caller retries), the next one reconnects.
+    # (psycopg sets ``closed`` once a call found the connection lost; sqlite3 has no such state.)
+
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or getattr(conn, "closed", False):
             conn = self._connect()
-            self._local.conn = conn
             with self._lock:
+                if getattr(self._local, "conn", None) in self._all:
+                    self._all.remove(self._local.conn)
                 self._all.append(conn)
+            self._local.conn = conn
         return conn
+
+    @property
+    def _writer(self) -> Any:
+        with self._lock:
+            if getattr(self._writer_conn, "closed", False):
+                self._writer_conn = self._connect()
+            return self._writer_conn
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return list(self._conn().execute(self._q(sql), params).fetchall())
 
     def close(self) -> None:
         with self._lock:
-            for conn in [*self._all, self._writer]:
+            for conn in [*self._all, self._writer_conn]:
                 conn.close()
             self._all.clear()
         self._local = threading.local()

@@ -166,7 +166,7 @@ class SqliteLedger(SqlLedger):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             super().__init__(bsn_hash_key, options)
         except (sqlite3.DatabaseError, OSError, LedgerError) as exc:
-            writer = getattr(self, "_writer", None)
+            writer = getattr(self, "_writer_conn", None)
             if writer is not None:
                 writer.close()
             if isinstance(exc, LedgerError):
