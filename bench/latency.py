@@ -26,9 +26,7 @@ import datetime as dt
 import http.client
 import os
 import queue
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,60 +38,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from messages import wmo301  # noqa: E402
+from running import RunningGateway  # noqa: E402
 
-from gateway.ledger import Event, open_ledger  # noqa: E402
+from gateway.ledger import Event  # noqa: E402
 from gateway.worker import retour_id  # noqa: E402
 
 GEMEENTE = "0599"  # Afzender of the WMO301s: the retours go to its outbox
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-class Gateway:
-    """``ketenpoort run`` in a process of its own."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = _free_port()
-        self.prefix = f"kp-bench-{uuid.uuid4().hex[:8]}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KETENPOORT_")}
-        env.update(
-            KETENPOORT_VAR_DIR=str(folder / "var"),
-            KETENPOORT_BUS_PREFIX=self.prefix,
-            KETENPOORT_HTTP_PORT=str(self.port),
-            KETENPOORT_LOG_LEVEL="warning",
-            KETENPOORT_LOG_FORMAT="json",
-        )
-        self.log = open(folder / "gateway.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "run"], env=env, cwd=ROOT, stderr=self.log
-        )
-        self._wait()
-        self.ledger = open_ledger(f"sqlite:///{folder / 'var' / 'ledger.sqlite3'}", "k")
-
-    def _wait(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the gateway ended; see {self.folder / 'gateway.log'}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/health/ready")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("the gateway did not get ready in time")
+class Gateway(RunningGateway):
+    """``ketenpoort run`` on embedded defaults, in a process of its own."""
 
     def delivered_at(self, heen_id: str) -> float | None:
         """Wall-clock time the retour of ``heen_id`` was delivered, if it was."""
@@ -101,30 +59,6 @@ class Gateway:
             if entry.event is Event.DELIVERED:
                 return dt.datetime.fromisoformat(entry.at).timestamp()
         return None
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.ledger.close()
-        self.log.close()
-        # the private bus prefix goes, as in bench/throughput.py
-        from gateway.app import Gateway as Gw
-        from gateway.bus.publisher import connect
-        from gateway.config import load_settings
-
-        settings = load_settings(
-            env={
-                "KETENPOORT_VAR_DIR": str(self.folder / "var"),
-                "KETENPOORT_BUS_PREFIX": self.prefix,
-            }
-        )
-        with Gw(settings) as gateway:
-            connection = connect(settings.amqp_url)
-            gateway.topology.delete(connection.channel())
-            connection.close()
 
 
 class Sender:

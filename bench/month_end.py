@@ -42,7 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from latency import _free_port, _load  # noqa: E402
+from latency import _load  # noqa: E402
+from running import RunningGateway  # noqa: E402
 
 from adapters.istandaarden.adapter import IStandaardenAdapter  # noqa: E402
 from gateway.adapter import Registry  # noqa: E402
@@ -109,35 +110,20 @@ def fill(url: str, clients: list[int], total: int) -> tuple[int, float]:
     return done * PRESTATIES, time.perf_counter() - start
 
 
-class Gateway:
-    """``ketenpoort run`` on a given ledger, in a process of its own."""
+class Gateway(RunningGateway):
+    """``ketenpoort run`` on a given ledger, in a process of its own, its peak memory watched."""
 
     def __init__(self, folder: Path, ledger_url: str) -> None:
-        self.folder = folder
-        self.port = _free_port()
-        self.prefix = f"kp-bench-{uuid.uuid4().hex[:8]}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KETENPOORT_")}
-        env.update(
-            KETENPOORT_VAR_DIR=str(folder / "var"),
-            KETENPOORT_BUS_PREFIX=self.prefix,
-            KETENPOORT_HTTP_PORT=str(self.port),
-            KETENPOORT_LEDGER_URL=ledger_url,
-            KETENPOORT_LOG_LEVEL="warning",
-            KETENPOORT_LOG_FORMAT="json",
-        )
-        self.env = env
-        self.log = open(folder / "gateway.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "run"], env=env, cwd=ROOT, stderr=self.log
-        )
         self.peak_mb = 0.0
         self._watching = True
         self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self.process: subprocess.Popen[bytes] | None = None
         self._watcher.start()
-        self._wait()
-        self.ledger = open_ledger(ledger_url, "bench")
+        super().__init__(folder, ledger_url)
 
     def _pids(self) -> list[int]:
+        if self.process is None:  # not started yet
+            return []
         found, todo = [], [self.process.pid]
         while todo:
             pid = todo.pop()
@@ -165,22 +151,6 @@ class Gateway:
             self.peak_mb = max(self.peak_mb, total)
             time.sleep(0.2)
 
-    def _wait(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the gateway ended; see {self.folder / 'gateway.log'}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/health/ready")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("the gateway did not get ready in time")
-
     def post(self, path: str, body: bytes, content_type: str) -> dict[str, object]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
         conn.request("POST", path, body, {"Content-Type": content_type})
@@ -204,22 +174,7 @@ class Gateway:
 
     def stop(self) -> None:
         self._watching = False
-        self.process.terminate()
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.ledger.close()
-        self.log.close()
-        from gateway.app import Gateway as Gw
-        from gateway.bus.publisher import connect
-        from gateway.config import load_settings
-
-        settings = load_settings(env=self.env)
-        with Gw(settings) as gateway:
-            connection = connect(settings.amqp_url)
-            gateway.topology.delete(connection.channel())
-            connection.close()
+        super().stop()
 
 
 def verdict(index: int, body: bytes) -> bytes:
