@@ -48,9 +48,11 @@ class Event(StrEnum):
     # Exchanged before Ketenpoort and recorded so that rules know it (``gateway/imports.py``).
     IMPORTED = "imported"
     ERASED = "erased"
-    # Operations: someone saw the payload (who, which); a deadline passed without its answer.
+    # Operations: someone saw the payload (who, which); a deadline passed without its answer;
+    # its answer came after all, later than due (recorded by the deadline monitor).
     VIEWED = "viewed"
     OVERDUE = "overdue"
+    ANSWERED_LATE = "answered-late"
 
 
 # The events that make a message count as an earlier message for rules and derivations: accepted

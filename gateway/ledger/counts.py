@@ -14,7 +14,9 @@ with
   (so a ``received`` counts under the route its verdict in the same transaction identified;
   counterpart "" while unknown: a message refused before a party was named);
 - outcome (:func:`outcome`): received, accepted, rejected (by the rules), refused (before
-  them), delivered, retrying, parked, overdue (a deadline passed without its answer).
+  them), delivered, retrying, parked, overdue (a deadline passed without its answer), late
+  (answered late: the answer came after the due date; counted on the heenbericht when the
+  deadline monitor records it, ``answered-late``, at most one check interval after the answer).
 
 :class:`Rebuilt` derives the same rows from the entries alone; ``ledger verify`` compares
 (while it rebuilds the messages' states from the same histories), and :func:`rebuild` replaces
@@ -42,6 +44,7 @@ OUTCOMES = (
     "retrying",
     "parked",
     "overdue",
+    "late",
 )
 
 _BY_EVENT = {
@@ -51,6 +54,7 @@ _BY_EVENT = {
     Event.RETRIED: "retrying",
     Event.PARKED: "parked",
     Event.OVERDUE: "overdue",
+    Event.ANSWERED_LATE: "late",
 }
 
 SPANS = ("hour", "day", "total")

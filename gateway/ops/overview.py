@@ -44,6 +44,7 @@ _STATUS = {
     "retrying": Status.RETRYING,
     "parked": Status.PARKED,
     "overdue": Status.AWAITING_ANSWER,
+    "late": Status.ANSWERED,
 }
 
 
@@ -58,6 +59,7 @@ class Counts(BaseModel):
     retrying: int = 0
     parked: int = 0
     overdue: int = 0
+    late: int = 0  # answered late: the answer came after its due date
 
 
 class Windows(BaseModel):
