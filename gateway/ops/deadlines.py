@@ -44,10 +44,9 @@ from zoneinfo import ZoneInfo
 import requests
 
 from gateway.adapter import Deadlines
-from gateway.ledger import Entry, Event, Ledger, MessageState, Query, Status
+from gateway.ledger import OPERATIONS, Entry, Event, Ledger, MessageState, Query, Status
 from gateway.ledger.history import read_history
 from gateway.logs import get_logger
-from gateway.ops.messages import OPERATIONS
 from gateway.ops.workdays import Calendar
 
 log = get_logger(__name__)
@@ -106,6 +105,16 @@ class Late:
     message_id: str
     due: str  # ISO date by whose end it was due
     answered: str  # ISO time its answer came (received, or ours handed over)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A heenbericht unanswered on the last day of its time (answer kind): due by tonight."""
+
+    rule: str
+    text: str
+    message_id: str
+    due: str  # ISO date: today
 
 
 def breach_id(message_id: str, rule: str) -> str:
@@ -184,9 +193,10 @@ def judged(
     horizon_days: int = 120,
     page: int = 5000,
     settled: Settled | None = None,
-) -> list[Breach | Late]:
-    """The breaches open now: unanswered past their due date, or reported late; and the
-    heenberichten answered after their due date (:class:`Late`: closed, answered late).
+) -> list[Breach | Late | Due]:
+    """The breaches open now: unanswered past their due date, or reported late; the
+    heenberichten answered after their due date (:class:`Late`: closed, answered late); and
+    those unanswered on their due date (:class:`Due`: due by tonight).
     Every message in the horizon is looked at, ``page`` at a time.
 
     ``settled``, kept by a caller that checks again and again (the monitor), remembers the
@@ -201,7 +211,7 @@ def judged(
     if settled is not None:
         for key in [k for k, (first_at, _) in settled.items() if first_at < since]:
             del settled[key]  # out of the horizon: never looked at again
-    out: list[Breach | Late] = []
+    out: list[Breach | Late | Due] = []
     for rule in rules:
         for code in rule.starts:
             for state in _in_horizon(ledger, code, since, page):
@@ -209,11 +219,12 @@ def judged(
                     continue
                 key = (state.message_id, rule.rule)
                 known = settled.get(key) if settled is not None else None
+                found: Breach | Late | Due | None
                 if known is not None:
                     found = known[1]
                 else:
                     found, final = _check(ledger, rule, state, calendar, today)
-                    if final and settled is not None:
+                    if final and settled is not None and not isinstance(found, Due):
                         settled[key] = (state.first_at, found)
                 if found is not None:
                     out.append(found)
@@ -237,7 +248,7 @@ def _in_horizon(ledger: Ledger, code: str, since: str, page: int) -> Iterator[Me
 
 def _check(
     ledger: Ledger, rule: Deadline, state: MessageState, calendar: Calendar, today: dt.date
-) -> tuple[Breach | Late | None, bool]:
+) -> tuple[Breach | Late | Due | None, bool]:
     """The breach (or None), and whether that outcome is final."""
     if rule.dates is not None:  # report: did it come within its time? (fixed once judged)
         if state.verdict != "validated" and state.direction == "outbound":
@@ -264,9 +275,11 @@ def _check(
         return None, False
     start = local_date(started)
     due = calendar.add(start, rule.working_days)
-    if today <= due:
+    if today < due:
         return None, False
     came = _answered(ledger, state, rule, _keys(history, rule.key))
+    if came is None and today == due:
+        return Due(rule.rule, rule.text, state.message_id, due.isoformat()), False
     if came is None:
         return _breach(rule, state, start, due), False
     if local_date(came) <= due:

@@ -24,7 +24,7 @@ from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.logs import get_logger
 from gateway.ops.auth import Authenticator
-from gateway.ops.deadlines import Alerter, Breach, Late, Settled, deadlines_of, judged
+from gateway.ops.deadlines import Alerter, Breach, Due, Late, Settled, deadlines_of, judged
 from gateway.ops.metrics import registry
 from gateway.ops.parking import ParkingRecorder
 from gateway.ops.workdays import Calendar
@@ -42,7 +42,7 @@ class Operations:
         self.alerter = Alerter(gateway.ledger, settings.ops_alert_webhook)
         # What "now" is for the deadlines (a test may move it forward).
         self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
-        self._latest: list[Breach | Late] = []
+        self._latest: list[Breach | Late | Due] = []
         self._checked: float | None = None  # time.monotonic() of the latest check; None: never
         self._lock = threading.Lock()
         # One check at a time (API requests, scrapes and the monitor share its result), and what
@@ -58,8 +58,9 @@ class Operations:
         """The open breaches, from the latest check if it is younger than ``max_age``."""
         return [b for b in self.judged(max_age) if isinstance(b, Breach)]
 
-    def judged(self, max_age: float | None = None) -> list[Breach | Late]:
-        """The open breaches and the late answers (``deadlines.judged``), from the latest check
+    def judged(self, max_age: float | None = None) -> list[Breach | Late | Due]:
+        """The open breaches, the late answers and what is due today (``deadlines.judged``),
+        from the latest check
         if it is younger than ``max_age``."""
         max_age = self.gateway.settings.ops_deadline_interval if max_age is None else max_age
         asked = time.monotonic()

@@ -23,8 +23,10 @@ from gateway.ledger import sql as ledger_sql
 from gateway.ledger.sql import SqlLedger
 from gateway.ops import overview
 from gateway.ops.deadlines import (
+    ZONE,
     Alerter,
     Breach,
+    Due,
     Late,
     Settled,
     breach_id,
@@ -342,3 +344,32 @@ def test_an_answer_after_its_due_date_is_recorded_once_and_counted_late(
     shown = overview.read(world.ledger, lambda: [], lambda: None)
     [row] = [r for r in shown.pairs if r.route == state.route]
     assert (row.counterpart, row.counts.hour.late, row.counts.week.late) == (state.receiver, 1, 1)
+
+
+def test_on_its_last_day_an_unanswered_heenbericht_is_due_today(world: World) -> None:
+    answered, waiting = _toewijzing(world), _toewijzing(world)
+    adapter = world.registry.for_standard("iwmo")
+    retour = adapter.answer(answered, parse(answered.body, 10**7), [])
+    assert retour is not None
+    world.send(retour.body, Direction.INBOUND)
+    state = world.ledger.state(waiting.message_id)
+    assert state is not None
+    delivered = [
+        e.at for e in world.ledger.history(waiting.message_id) if e.event is Event.DELIVERED
+    ]
+    due = Calendar().add(local_date(delivered[0]), 3)
+    rules = deadlines_of(world.registry)
+
+    def on(day: dt.date) -> list[object]:
+        noon = dt.datetime.combine(day, dt.time(12), tzinfo=ZONE)
+        found = judged(world.ledger, rules, Calendar(), now=noon.astimezone(dt.UTC))
+        return [f for f in found if f.message_id in (answered.message_id, waiting.message_id)]
+
+    assert on(due - dt.timedelta(days=1)) == []
+    [today] = on(due)
+    assert isinstance(today, Due) and today.message_id == waiting.message_id
+    assert (today.rule, today.due) == ("OP090", due.isoformat())
+    shown = overview.read(world.ledger, lambda: [today], lambda: None)
+    assert [(d.rule, d.count) for d in shown.due_today] == [("OP090", 1)] and shown.overdue == []
+    [after] = on(due + dt.timedelta(days=1))
+    assert isinstance(after, Breach) and after.message_id == waiting.message_id
