@@ -55,6 +55,10 @@ class Event(StrEnum):
     ANSWERED_LATE = "answered-late"
 
 
+# The direction of the gateway's records of its own operations (a bulk replay job, a monitor
+# export): kept in the ledger like messages, but nothing that flowed.
+OPERATIONS = "operations"
+
 # The events that make a message count as an earlier message for rules and derivations: accepted
 # by the gateway, or exchanged before it and imported (``gateway/imports.py``).
 EARLIER = frozenset({Event.VALIDATED, Event.IMPORTED})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.envelope import Direction
-from gateway.ledger import Event, Query, Record, counts
+from gateway.ledger import OPERATIONS, Event, Query, Record, counts
 from gateway.ledger.audit import verify_derived
 from gateway.ledger.sql import SqlLedger
 from tests.ledger.conftest import Backend
@@ -19,7 +19,8 @@ GEMEENTE, AANBIEDER, OTHER = "0363", "12345678", "87654321"
 def _mix(ledger: SqlLedger) -> None:
     """Received and accepted, rejected by the rules, refused before them, delivered, retried,
     parked, overdue, answered late: outbound to two aanbieders, inbound from one; and one
-    message imported (exchanged before Ketenpoort: no flow, not counted)."""
+    message imported (exchanged before Ketenpoort) and one record of the gateway's own
+    operations (a replay job): no flow, not counted."""
     ok = message("WMO301")
     ledger.append_many(
         [
@@ -74,6 +75,8 @@ def _mix(ledger: SqlLedger) -> None:
             Record(old, Event.IMPORTED, {"stage": "import"}, description=description(bericht="5")),
         ]
     )
+    job = message("WMO301")
+    ledger.append(job, Event.RECEIVED, detail={"direction": OPERATIONS})
 
 
 def _by_route_party_outcome(ledger: SqlLedger) -> dict[tuple[str, str, str], int]:
