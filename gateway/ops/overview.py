@@ -47,6 +47,8 @@ _STATUS = {
     "overdue": Status.AWAITING_ANSWER,
     "late": Status.ANSWERED,
 }
+# Outcomes counted days after their message was first recorded.
+_DAYS_LATER = frozenset({"overdue", "late"})
 
 
 class Counts(BaseModel):
@@ -332,7 +334,9 @@ def link(
     since: str | None = None,
 ) -> str:
     """The message search behind a figure: code (of the route), party, first recorded since the
-    window's first hour, and the status the outcome's messages are in now."""
+    window's first hour, and the status the outcome's messages are in now. An overdue or late
+    answer comes days after its heenbericht was first recorded: for those the search is not
+    bounded in time (it lists every such heenbericht of the code and party, these among them)."""
     params: dict[str, str] = {}
     if outcome in _STATUS:
         params["status"] = _STATUS[outcome].value
@@ -340,7 +344,7 @@ def link(
         params["code"] = route.rsplit(".", 1)[1]
     if counterpart:
         params["party"] = counterpart
-    if since:
+    if since and outcome not in _DAYS_LATER:
         params["since"] = f"{since}:00:00" if len(since) > 10 else f"{since}T00:00:00"
     return "/ui/messages?" + urlencode(params) if params else "/ui/messages"
 

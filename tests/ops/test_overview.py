@@ -99,6 +99,11 @@ def test_a_figure_links_to_the_messages_behind_it() -> None:
     )
     assert link("delivered", since="2026-11-26") == "/ui/messages?since=2026-11-26T00%3A00%3A00"
     assert link("received") == "/ui/messages" and link("refused") == "/ui/messages?status=failed"
+    # overdue and late answers come days after the heenbericht: no bound in time
+    assert link("late", ROUTE, AANBIEDER, since) == (
+        "/ui/messages?status=answered&code=WMO301&party=12345678"
+    )
+    assert link("overdue", since=since) == "/ui/messages?status=awaiting-answer"
 
 
 def test_an_answer_after_its_due_date_shows_as_answered_late(
@@ -142,3 +147,5 @@ def test_an_answer_after_its_due_date_shows_as_answered_late(
         page = client.get("/ui/").text
         cell = f'data-row="{ROUTE}" data-window="week" data-outcome="late">(.*?)</td>'
         assert ">1</a>" in re.findall(cell, page)[0] and "answered late" in page
+        behind = re.findall(r'href="([^"]+)">1</a>', re.findall(cell, page)[0])[0]
+        assert receipt.message_id in client.get(html.unescape(behind)).text
