@@ -48,10 +48,16 @@ class Event(StrEnum):
     # Exchanged before Ketenpoort and recorded so that rules know it (``gateway/imports.py``).
     IMPORTED = "imported"
     ERASED = "erased"
-    # Operations: someone saw the payload (who, which); a deadline passed without its answer.
+    # Operations: someone saw the payload (who, which); a deadline passed without its answer;
+    # its answer came after all, later than due (recorded by the deadline monitor).
     VIEWED = "viewed"
     OVERDUE = "overdue"
+    ANSWERED_LATE = "answered-late"
 
+
+# The direction of the gateway's records of its own operations (a bulk replay job, a monitor
+# export): kept in the ledger like messages, but nothing that flowed.
+OPERATIONS = "operations"
 
 # The events that make a message count as an earlier message for rules and derivations: accepted
 # by the gateway, or exchanged before it and imported (``gateway/imports.py``).

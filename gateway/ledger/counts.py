@@ -13,8 +13,13 @@ with
   inbound one) as the message's state names them after the transaction that recorded the entry
   (so a ``received`` counts under the route its verdict in the same transaction identified;
   counterpart "" while unknown: a message refused before a party was named);
+- nothing for a message imported (``ketenpoort import``, the region demo: exchanged before
+  Ketenpoort) nor for the gateway's records of its own operations (a replay job, a monitor
+  export): neither flowed through it;
 - outcome (:func:`outcome`): received, accepted, rejected (by the rules), refused (before
-  them), delivered, retrying, parked, overdue (a deadline passed without its answer).
+  them), delivered, retrying, parked, overdue (a deadline passed without its answer), late
+  (answered late: the answer came after the due date; counted on the heenbericht when the
+  deadline monitor records it, ``answered-late``, at most one check interval after the answer).
 
 :class:`Rebuilt` derives the same rows from the entries alone; ``ledger verify`` compares
 (while it rebuilds the messages' states from the same histories), and :func:`rebuild` replaces
@@ -30,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
-from gateway.ledger import Entry, Event, MessageState
+from gateway.ledger import OPERATIONS, Entry, Event, MessageState, Status
 from gateway.ledger.state import advance
 
 OUTCOMES = (
@@ -42,6 +47,7 @@ OUTCOMES = (
     "retrying",
     "parked",
     "overdue",
+    "late",
 )
 
 _BY_EVENT = {
@@ -51,6 +57,7 @@ _BY_EVENT = {
     Event.RETRIED: "retrying",
     Event.PARKED: "parked",
     Event.OVERDUE: "overdue",
+    Event.ANSWERED_LATE: "late",
 }
 
 SPANS = ("hour", "day", "total")
@@ -88,6 +95,8 @@ def tally(entries: Iterable[Entry], states: Mapping[str, MessageState | None]) -
         if what is None:
             continue
         state = states.get(entry.message_id)
+        if state is not None and (state.status is Status.IMPORTED or state.direction == OPERATIONS):
+            continue  # exchanged before Ketenpoort, or the gateway's own record: no flow
         route = state.route if state else entry.route
         party = counterpart(state.route, state.sender, state.receiver) if state else ""
         hour = bucket(entry.at)

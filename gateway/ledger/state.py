@@ -24,8 +24,9 @@ SETTLED = frozenset(
 )
 
 
-# Retention erasing, someone viewing the payload, a deadline passing: not the message's activity.
-_NOT_ACTIVITY = frozenset({Event.ERASED, Event.VIEWED, Event.OVERDUE})
+# Retention erasing, someone viewing the payload, a deadline passing (or its late answer seen by
+# the deadline monitor): not the message's activity.
+_NOT_ACTIVITY = frozenset({Event.ERASED, Event.VIEWED, Event.OVERDUE, Event.ANSWERED_LATE})
 
 
 def advance(

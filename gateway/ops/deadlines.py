@@ -44,10 +44,9 @@ from zoneinfo import ZoneInfo
 import requests
 
 from gateway.adapter import Deadlines
-from gateway.ledger import Entry, Event, Ledger, MessageState, Query, Status
+from gateway.ledger import OPERATIONS, Entry, Event, Ledger, MessageState, Query, Status
 from gateway.ledger.history import read_history
 from gateway.logs import get_logger
-from gateway.ops.messages import OPERATIONS
 from gateway.ops.workdays import Calendar
 
 log = get_logger(__name__)
@@ -97,6 +96,27 @@ class Breach:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Late:
+    """A heenbericht whose answer came after its due date (answer kind; closed)."""
+
+    breach_id: str  # the breach it was (or would have been, had a check seen it open)
+    rule: str
+    message_id: str
+    due: str  # ISO date by whose end it was due
+    answered: str  # ISO time its answer came (received, or ours handed over)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A heenbericht unanswered on the last day of its time (answer kind): due by tonight."""
+
+    rule: str
+    text: str
+    message_id: str
+    due: str  # ISO date: today
+
+
 def breach_id(message_id: str, rule: str) -> str:
     return str(uuid.uuid5(_BREACH_NAMESPACE, f"{message_id}/{rule}"))
 
@@ -122,12 +142,15 @@ def _keys(history: Sequence[Entry], key: str) -> set[str]:
     return {v for e in history for v in e.keys.get(key, ())}
 
 
-def _answered(ledger: Ledger, state: MessageState, rule: Deadline, values: set[str]) -> bool:
+def _answered(ledger: Ledger, state: MessageState, rule: Deadline, values: set[str]) -> str | None:
+    """When the answer came (received, or ours handed over): for each value the first answer
+    carrying it, the latest of those; None while a value is unanswered."""
     if not values:
-        return False
+        return None
     parties = {state.sender, state.receiver}
+    came: list[str] = []
     for value in values:
-        found = False
+        first: str | None = None
         for message_id in {e.message_id for e in ledger.find(rule.key, value)}:
             if message_id == state.message_id:
                 continue
@@ -138,11 +161,14 @@ def _answered(ledger: Ledger, state: MessageState, rule: Deadline, values: set[s
                 continue
             if answer.direction == "outbound" and answer.status not in _HANDED_OVER:
                 continue  # ours, not yet handed over
-            found = True
-            break
-        if not found:
-            return False
-    return True
+            inbound = answer.direction == "inbound"
+            at = answer.first_at if inbound else _started(answer, ledger.history(message_id))
+            if at is not None and (first is None or at < first):
+                first = at
+        if first is None:
+            return None
+        came.append(first)
+    return max(came)
 
 
 def breaches(
@@ -154,12 +180,29 @@ def breaches(
     page: int = 5000,
     settled: Settled | None = None,
 ) -> list[Breach]:
-    """The breaches open now: unanswered past their due date, or reported late. Every message
-    in the horizon is looked at, ``page`` at a time.
+    """The breaches open now (:func:`judged` without the late answers)."""
+    found = judged(ledger, rules, calendar, now, horizon_days, page, settled)
+    return [b for b in found if isinstance(b, Breach)]
+
+
+def judged(
+    ledger: Ledger,
+    rules: Sequence[Deadline],
+    calendar: Calendar,
+    now: dt.datetime | None = None,
+    horizon_days: int = 120,
+    page: int = 5000,
+    settled: Settled | None = None,
+) -> list[Breach | Late | Due]:
+    """The breaches open now: unanswered past their due date, or reported late; the
+    heenberichten answered after their due date (:class:`Late`: closed, answered late); and
+    those unanswered on their due date (:class:`Due`: due by tonight).
+    Every message in the horizon is looked at, ``page`` at a time.
 
     ``settled``, kept by a caller that checks again and again (the monitor), remembers the
     outcomes that cannot change, so the next check skips their queries: a report judged (late or
-    in time: its dates and its recording time are fixed), a heenbericht answered. (An answer
+    in time: its dates and its recording time are fixed), a heenbericht answered (in time or
+    late). (An answer
     discarded afterwards does not reopen its heenbericht's clock while it is remembered.)
     """
     now = now or dt.datetime.now(dt.UTC)
@@ -168,7 +211,7 @@ def breaches(
     if settled is not None:
         for key in [k for k, (first_at, _) in settled.items() if first_at < since]:
             del settled[key]  # out of the horizon: never looked at again
-    out: list[Breach] = []
+    out: list[Breach | Late | Due] = []
     for rule in rules:
         for code in rule.starts:
             for state in _in_horizon(ledger, code, since, page):
@@ -176,19 +219,21 @@ def breaches(
                     continue
                 key = (state.message_id, rule.rule)
                 known = settled.get(key) if settled is not None else None
+                found: Breach | Late | Due | None
                 if known is not None:
                     found = known[1]
                 else:
                     found, final = _check(ledger, rule, state, calendar, today)
-                    if final and settled is not None:
+                    if final and settled is not None and not isinstance(found, Due):
                         settled[key] = (state.first_at, found)
                 if found is not None:
                     out.append(found)
     return out
 
 
-# (message id, rule) -> (the message's first_at, its breach or None), for outcomes that stay.
-Settled = dict[tuple[str, str], tuple[str, "Breach | None"]]
+# (message id, rule) -> (the message's first_at, its breach, late answer or None), for outcomes
+# that stay.
+Settled = dict[tuple[str, str], tuple[str, "Breach | Late | None"]]
 
 
 def _in_horizon(ledger: Ledger, code: str, since: str, page: int) -> Iterator[MessageState]:
@@ -203,7 +248,7 @@ def _in_horizon(ledger: Ledger, code: str, since: str, page: int) -> Iterator[Me
 
 def _check(
     ledger: Ledger, rule: Deadline, state: MessageState, calendar: Calendar, today: dt.date
-) -> tuple[Breach | None, bool]:
+) -> tuple[Breach | Late | Due | None, bool]:
     """The breach (or None), and whether that outcome is final."""
     if rule.dates is not None:  # report: did it come within its time? (fixed once judged)
         if state.verdict != "validated" and state.direction == "outbound":
@@ -230,11 +275,19 @@ def _check(
         return None, False
     start = local_date(started)
     due = calendar.add(start, rule.working_days)
-    if today <= due:
+    if today < due:
         return None, False
-    if _answered(ledger, state, rule, _keys(history, rule.key)):
+    came = _answered(ledger, state, rule, _keys(history, rule.key))
+    if came is None and today == due:
+        return Due(rule.rule, rule.text, state.message_id, due.isoformat()), False
+    if came is None:
+        return _breach(rule, state, start, due), False
+    if local_date(came) <= due:
         return None, True
-    return _breach(rule, state, start, due), False
+    late = Late(
+        breach_id(state.message_id, rule.rule), rule.rule, state.message_id, due.isoformat(), came
+    )
+    return late, True
 
 
 def _clock(
@@ -289,8 +342,16 @@ def alerted(ledger: Ledger, found: Breach) -> bool:
     )
 
 
+def recorded_late(ledger: Ledger, late: Late) -> bool:
+    return any(
+        e.event is Event.ANSWERED_LATE and e.detail.get("rule") == late.rule
+        for e in ledger.history(late.message_id)
+    )
+
+
 class Alerter:
-    """Records new breaches once (``overdue``) and posts them to the webhook in one call."""
+    """Records new breaches once (``overdue``) and posts them to the webhook in one call; records
+    each late answer once (``answered-late``, on the heenbericht: the overview counts it)."""
 
     def __init__(
         self,
@@ -305,12 +366,14 @@ class Alerter:
         self.batch = batch
         self.timeout = timeout
         self.session = session or requests.Session()
+        self._late: set[str] = set()  # breach ids of the late answers known to be recorded
 
     def new(self, found: Sequence[Breach]) -> list[Breach]:
         return [b for b in found if not alerted(self.ledger, b)]
 
-    def alert(self, found: Sequence[Breach]) -> list[Breach]:
-        """Alert and record what was not alerted before; returns what was alerted now.
+    def alert(self, found: Sequence[Breach], late: Sequence[Late] = ()) -> list[Breach]:
+        """Alert and record what was not alerted before, record the late answers not recorded
+        before; returns what was alerted now.
 
         One alerter at a time across every process on this ledger: a second monitor started by
         mistake finds the section taken and alerts nothing this round (and the breaches the
@@ -319,7 +382,24 @@ class Alerter:
             if not mine:
                 log.info("deadlines.alert_skipped", reason="another monitor is alerting")
                 return []
+            self._record_late(late)
             return self._alert(found)
+
+    def _record_late(self, late: Sequence[Late]) -> None:
+        fresh = [
+            one
+            for one in late
+            if one.breach_id not in self._late and not recorded_late(self.ledger, one)
+        ]
+        for one in fresh:
+            self.ledger.append_event(
+                one.message_id,
+                Event.ANSWERED_LATE,
+                detail={"rule": one.rule, "due": one.due, "answered": one.answered},
+            )
+        self._late = {one.breach_id for one in late}  # those past the horizon are forgotten
+        if fresh:
+            log.info("deadlines.answered_late", count=len(fresh))
 
     def _alert(self, found: Sequence[Breach]) -> list[Breach]:
         fresh = self.new(found)[: self.batch]

@@ -21,7 +21,7 @@ from typing import Any
 from gateway.adapter import Description
 from gateway.bus.publisher import PublishError
 from gateway.envelope import Envelope
-from gateway.ledger import Entry, Event, Ledger, MessageState, Query, Status
+from gateway.ledger import OPERATIONS, Entry, Event, Ledger, MessageState, Query, Status
 from gateway.ledger.history import read_history
 from gateway.logs import get_logger, message_context
 from gateway.receive import envelope_from_ledger
@@ -32,8 +32,6 @@ log = get_logger(__name__)
 REPLAYABLE = frozenset({Status.PARKED, Status.DELIVERED, Status.AWAITING_ANSWER, Status.ANSWERED})
 # Failures first on the dashboard.
 FAILURES = (Status.PARKED, Status.FAILED, Status.RETRYING)
-# Records of the operations themselves (a bulk replay job) carry this direction.
-OPERATIONS = "operations"
 
 
 class NotAllowed(Exception):

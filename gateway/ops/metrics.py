@@ -42,10 +42,9 @@ from prometheus_client.core import (
     Metric,
 )
 
-from gateway.ledger import Event, Status
+from gateway.ledger import OPERATIONS, Event, Status
 from gateway.logs import get_logger
 from gateway.ops.deadlines import Breach
-from gateway.ops.messages import OPERATIONS
 
 log = get_logger(__name__)
 

@@ -21,10 +21,9 @@ from openpyxl.styles import Font
 
 from gateway.adapter import Description
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.ledger import Event, Ledger, Record
+from gateway.ledger import OPERATIONS, Event, Ledger, Record
 from gateway.logs import get_logger
 from gateway.ops.facts import FactTable
-from gateway.ops.messages import OPERATIONS
 from gateway.ops.monitor import Report, as_json, report, wide
 
 log = get_logger(__name__)

@@ -10,8 +10,9 @@ dashboard's home page shows):
   (UTC) day it began in: the hour and day read hourly counts, the week daily ones;
 - volume and failures per hour over the week (the chart, :func:`chart_svg`: SVG made here);
 - the depth of every queue of the bus (a passive declare each; None when the broker is away);
-- the deadline monitor's latest result (open breaches) and how many heenberichten await an
-  answer, with the oldest unanswered one per counterpart;
+- the deadline monitor's latest result (open breaches, and the heenberichten unanswered on the
+  last day of their time: due today) and how many heenberichten await an answer, with the
+  oldest unanswered one per counterpart;
 - checkpoint freshness: the latest signed checkpoint, its age and the entries it does not cover.
 
 :func:`link` gives the message search behind a figure (``/ui/messages`` with filters).
@@ -30,7 +31,7 @@ from pydantic import BaseModel
 
 from gateway.ledger import Status
 from gateway.ledger.counts import OUTCOMES, bucket
-from gateway.ops.deadlines import Breach
+from gateway.ops.deadlines import Breach, Due, Late
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -44,7 +45,10 @@ _STATUS = {
     "retrying": Status.RETRYING,
     "parked": Status.PARKED,
     "overdue": Status.AWAITING_ANSWER,
+    "late": Status.ANSWERED,
 }
+# Outcomes counted days after their message was first recorded.
+_DAYS_LATER = frozenset({"overdue", "late"})
 
 
 class Counts(BaseModel):
@@ -58,6 +62,7 @@ class Counts(BaseModel):
     retrying: int = 0
     parked: int = 0
     overdue: int = 0
+    late: int = 0  # answered late: the answer came after its due date
 
 
 class Windows(BaseModel):
@@ -124,6 +129,7 @@ class Overview(BaseModel):
     hours: list[Hour]  # the week's hours, oldest first
     queues: list[QueueDepth] | None  # None: the broker could not be asked
     overdue: list[Overdue]  # the deadline monitor's latest result, per rule
+    due_today: list[Overdue]  # unanswered on the last day of their time, per rule
     awaiting_answer: int
     unanswered: list[Unanswered]  # the oldest unanswered heenbericht per counterpart
     checkpoint: Freshness
@@ -258,7 +264,7 @@ def _freshness(ledger: Any, now: dt.datetime) -> Freshness:
     )
 
 
-def _overdue(found: Sequence[Breach]) -> list[Overdue]:
+def _overdue(found: Sequence[Breach | Due]) -> list[Overdue]:
     by_rule: dict[tuple[str, str], int] = {}
     for b in found:
         by_rule[b.rule, b.text] = by_rule.get((b.rule, b.text), 0) + 1
@@ -267,7 +273,7 @@ def _overdue(found: Sequence[Breach]) -> list[Overdue]:
 
 def read(
     ledger: Any,
-    breaches: Callable[[], Sequence[Breach]],
+    deadlines: Callable[[], Sequence[Breach | Late | Due]],
     queues: Callable[[], list[QueueDepth] | None],
     now: dt.datetime | None = None,
 ) -> Overview:
@@ -275,6 +281,7 @@ def read(
     since = _since(now)
     pairs, routes, counterparts = _counts(ledger, since)
     waiting, unanswered = _unanswered(ledger)
+    judged = deadlines()
     return Overview(
         at=now.isoformat(timespec="seconds"),
         since=since,
@@ -283,7 +290,8 @@ def read(
         counterparts=counterparts,
         hours=_hours(ledger, now),
         queues=queues(),
-        overdue=_overdue(breaches()),
+        overdue=_overdue([b for b in judged if isinstance(b, Breach)]),
+        due_today=_overdue([d for d in judged if isinstance(d, Due)]),
         awaiting_answer=waiting,
         unanswered=unanswered,
         checkpoint=_freshness(ledger, now),
@@ -326,7 +334,9 @@ def link(
     since: str | None = None,
 ) -> str:
     """The message search behind a figure: code (of the route), party, first recorded since the
-    window's first hour, and the status the outcome's messages are in now."""
+    window's first hour, and the status the outcome's messages are in now. An overdue or late
+    answer comes days after its heenbericht was first recorded: for those the search is not
+    bounded in time (it lists every such heenbericht of the code and party, these among them)."""
     params: dict[str, str] = {}
     if outcome in _STATUS:
         params["status"] = _STATUS[outcome].value
@@ -334,7 +344,7 @@ def link(
         params["code"] = route.rsplit(".", 1)[1]
     if counterpart:
         params["party"] = counterpart
-    if since:
+    if since and outcome not in _DAYS_LATER:
         params["since"] = f"{since}:00:00" if len(since) > 10 else f"{since}T00:00:00"
     return "/ui/messages?" + urlencode(params) if params else "/ui/messages"
 
@@ -376,13 +386,14 @@ def chart_svg(hours: Sequence[Hour], width: int = 840, height: int = 180) -> str
 
 def of(gateway: Gateway) -> Overview:
     """The overview of a running gateway: its ledger, its bus, its deadline monitor's latest
-    result (checked now only if it never ran in this process)."""
+    result (breaches, and what is due today; checked now only if it never ran in this
+    process)."""
     from gateway.ops.runtime import operations
 
     names = [q.name for q in gateway.topology.queues()]
     return read(
         gateway.ledger,
-        lambda: operations(gateway).breaches(max_age=float("inf")),
+        lambda: operations(gateway).judged(max_age=float("inf")),
         lambda: queue_depths(gateway.settings.amqp_url, names),
     )
 

@@ -32,7 +32,7 @@ from typing import Any
 from gateway.adapter import Description
 from gateway.bus.publisher import PublishError
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.ledger import Event, Ledger, Query, Status
+from gateway.ledger import OPERATIONS, Event, Ledger, Query, Status
 from gateway.logs import get_logger
 from gateway.ops import messages as ops
 from gateway.ops.messages import NotAllowed, NotFound
@@ -145,7 +145,7 @@ def create(ledger: Ledger, who: str, job_filter: Filter, reason: str = "") -> Jo
         Event.RECEIVED,
         payload=json.dumps(definition, sort_keys=True).encode(),
         detail={
-            "direction": ops.OPERATIONS,
+            "direction": OPERATIONS,
             "kind": "replay-job",
             "by": who,
             "count": len(selection),

@@ -24,7 +24,7 @@ from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.logs import get_logger
 from gateway.ops.auth import Authenticator
-from gateway.ops.deadlines import Alerter, Breach, Settled, breaches, deadlines_of
+from gateway.ops.deadlines import Alerter, Breach, Due, Late, Settled, deadlines_of, judged
 from gateway.ops.metrics import registry
 from gateway.ops.parking import ParkingRecorder
 from gateway.ops.workdays import Calendar
@@ -42,7 +42,7 @@ class Operations:
         self.alerter = Alerter(gateway.ledger, settings.ops_alert_webhook)
         # What "now" is for the deadlines (a test may move it forward).
         self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
-        self._latest: list[Breach] = []
+        self._latest: list[Breach | Late | Due] = []
         self._checked: float | None = None  # time.monotonic() of the latest check; None: never
         self._lock = threading.Lock()
         # One check at a time (API requests, scrapes and the monitor share its result), and what
@@ -56,6 +56,12 @@ class Operations:
 
     def breaches(self, max_age: float | None = None) -> list[Breach]:
         """The open breaches, from the latest check if it is younger than ``max_age``."""
+        return [b for b in self.judged(max_age) if isinstance(b, Breach)]
+
+    def judged(self, max_age: float | None = None) -> list[Breach | Late | Due]:
+        """The open breaches, the late answers and what is due today (``deadlines.judged``),
+        from the latest check
+        if it is younger than ``max_age``."""
         max_age = self.gateway.settings.ops_deadline_interval if max_age is None else max_age
         asked = time.monotonic()
         with self._checking:
@@ -63,7 +69,7 @@ class Operations:
                 checked = self._checked
                 if checked is not None and (asked - checked <= max_age or checked >= asked):
                     return list(self._latest)  # fresh enough, or checked while this waited
-            found = breaches(
+            found = judged(
                 self.gateway.ledger,
                 self.rules,
                 self.calendar,
@@ -76,8 +82,11 @@ class Operations:
         return found
 
     def check_deadlines(self) -> list[Breach]:
-        """One monitor round: find the open breaches, alert (and record) the new ones."""
-        return self.alerter.alert(self.breaches(max_age=0.0))
+        """One monitor round: find the open breaches and the late answers, alert (and record)
+        the new breaches, record the new late answers."""
+        found = self.judged(max_age=0.0)
+        late = [b for b in found if isinstance(b, Late)]
+        return self.alerter.alert([b for b in found if isinstance(b, Breach)], late)
 
 
 _by_gateway: weakref.WeakKeyDictionary[Gateway, Operations] = weakref.WeakKeyDictionary()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.envelope import Direction
-from gateway.ledger import Event, Query, Record, counts
+from gateway.ledger import OPERATIONS, Event, Query, Record, counts
 from gateway.ledger.audit import verify_derived
 from gateway.ledger.sql import SqlLedger
 from tests.ledger.conftest import Backend
@@ -18,7 +18,9 @@ GEMEENTE, AANBIEDER, OTHER = "0363", "12345678", "87654321"
 
 def _mix(ledger: SqlLedger) -> None:
     """Received and accepted, rejected by the rules, refused before them, delivered, retried,
-    parked, overdue: outbound to two aanbieders, inbound from one."""
+    parked, overdue, answered late: outbound to two aanbieders, inbound from one; and one
+    message imported (exchanged before Ketenpoort) and one record of the gateway's own
+    operations (a replay job): no flow, not counted."""
     ok = message("WMO301")
     ledger.append_many(
         [
@@ -65,6 +67,16 @@ def _mix(ledger: SqlLedger) -> None:
         ]
     )
     ledger.append(heen, Event.OVERDUE, detail={"rule": "OP090"})
+    ledger.append(heen, Event.ANSWERED_LATE, detail={"rule": "OP090"})
+    old = message("WMO301")
+    ledger.append_many(
+        [
+            Record(old, Event.RECEIVED),
+            Record(old, Event.IMPORTED, {"stage": "import"}, description=description(bericht="5")),
+        ]
+    )
+    job = message("WMO301")
+    ledger.append(job, Event.RECEIVED, detail={"direction": OPERATIONS})
 
 
 def _by_route_party_outcome(ledger: SqlLedger) -> dict[tuple[str, str, str], int]:
@@ -91,11 +103,12 @@ def test_counts_follow_a_mix_of_messages(ledger: SqlLedger) -> None:
         ("inbound.iwmo.WMO315", AANBIEDER, "received"): 1,
         ("inbound.iwmo.WMO315", AANBIEDER, "accepted"): 1,
         ("inbound.iwmo.WMO315", AANBIEDER, "overdue"): 1,
+        ("inbound.iwmo.WMO315", AANBIEDER, "late"): 1,
     }
     kept = counts.stored(ledger)
     assert all(len(k[1]) == 13 and k[1][10] == "T" for k in kept if k[0] != "day")
     for span in ("day", "total"):  # the same entries, summed by day, and by hour alone
-        assert sum(n for k, n in kept.items() if k[0] == span) == 14
+        assert sum(n for k, n in kept.items() if k[0] == span) == 15
     assert {k[2:4] for k in kept if k[0] == "total"} == {("", "")}
 
 

@@ -22,6 +22,7 @@ KEYS = {
     "viewer": "key-viewer-0123456789abcdef0123456789",
     "pv": "key-payload-viewer-0123456789abcdef01",
     "op": "key-operator-0123456789abcdef01234567",
+    "policy": "key-policy-staff-0123456789abcdef0123",
 }
 IDENTITIES = (
     identity_line("bo-0363", KEYS["bo-0363"], [], ["0363"]),
@@ -29,6 +30,7 @@ IDENTITIES = (
     identity_line("viewer", KEYS["viewer"], ["viewer"], []),
     identity_line("pv", KEYS["pv"], ["payload-viewer"], []),
     identity_line("op", KEYS["op"], ["operator"], []),
+    identity_line("policy", KEYS["policy"], ["beleid"], []),
 )
 AANBIEDER = "12345678"  # the toewijzing's receiver (examples/toewijzing.json)
 

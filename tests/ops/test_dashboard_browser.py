@@ -5,33 +5,26 @@ chart that is drawn (its bars' colours in the screenshot)."""
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-import uvicorn
-from PIL import Image
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from gateway.app import Gateway
 from gateway.config import Settings
 from gateway.envelope import Direction, Envelope
-from gateway.ingress.http import make_app
 from gateway.ledger import Status
-from tests.integration.busutil import free_port
 from tests.integration.helpers import wait_for
+from tests.ops.browser import chromium, painted, serve, sign_in
 from tests.ops.helpers import (
     AANBIEDER,
     KEYS,
     as_,
     block_delivery,
     ops_settings,
-    running,
     seed_overview,
     toewijzing,
     unblock_delivery,
@@ -39,52 +32,18 @@ from tests.ops.helpers import (
 )
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("needs Debian's chromium and chromium-driver (./dev test installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
-    try:
+    with chromium(tmp_path / "chromium") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[tuple[Gateway, str]]:
-    port = free_port()
-    with running(ops_settings(settings)) as gateway:
-        server = uvicorn.Server(
-            uvicorn.Config(make_app(gateway), "127.0.0.1", port, log_config=None, access_log=False)
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        wait_for(lambda: server.started, 20, "uvicorn")
-        try:
-            yield gateway, f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(10)
+    with serve(ops_settings(settings)) as found:
+        yield found
 
 
 def test_an_operator_replays_a_parked_message_in_the_browser(
@@ -137,10 +96,7 @@ def test_the_overview_in_the_browser_shows_the_api_figures_and_a_chart(
 ) -> None:
     gateway, base = served
     seeded = seed_overview(gateway.settings, gateway)
-    browser.get(f"{base}/ui/login")
-    browser.find_element(By.ID, "key").send_keys(KEYS["viewer"])
-    browser.find_element(By.ID, "sign-in").click()
-    wait_for(lambda: browser.current_url.endswith("/ui/"), 10, "the overview")
+    sign_in(browser, base, KEYS["viewer"], "/ui/")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Overview"
     found = requests.get(f"{base}/v1/overview", headers=as_("viewer"), timeout=10).json()
 
@@ -164,25 +120,9 @@ def test_the_overview_in_the_browser_shows_the_api_figures_and_a_chart(
         cell = browser.find_element(By.CSS_SELECTOR, f'td[data-queue="{queue["queue"]}"]')
         assert cell.text == str(queue["messages"])
 
-    screenshot = tmp_path / "overview.png"
-    browser.save_screenshot(str(screenshot))
-    assert screenshot.stat().st_size > 0
-    chart = browser.find_element(By.ID, "chart")
-    box = chart.rect
-    ratio = browser.execute_script("return window.devicePixelRatio") or 1
-    with Image.open(screenshot) as image:
-        area = image.convert("RGB").crop(
-            (
-                int(box["x"] * ratio),
-                int(box["y"] * ratio),
-                int((box["x"] + box["width"]) * ratio),
-                int((box["y"] + box["height"]) * ratio),
-            )
-        )
-        colours = area.getcolors(maxcolors=1 << 20) or []
-    painted = {colour: n for n, colour in colours}
-    assert painted.get((47, 111, 173), 0) > 10, "no volume bar in the chart"  # #2f6fad
-    assert painted.get((192, 57, 43), 0) > 2, "no failures bar in the chart"  # #c0392b
+    colours = painted(browser, tmp_path / "overview.png", browser.find_element(By.ID, "chart"))
+    assert colours.get((47, 111, 173), 0) > 10, "no volume bar in the chart"  # #2f6fad
+    assert colours.get((192, 57, 43), 0) > 2, "no failures bar in the chart"  # #c0392b
 
     browser.find_element(By.CSS_SELECTOR, "#by-route a.fig-parked").click()
     wait_for(lambda: "/ui/messages?" in browser.current_url, 10, "the messages behind it")

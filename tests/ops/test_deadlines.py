@@ -18,9 +18,23 @@ from gateway.adapter import Registry
 from gateway.config import Settings, load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.identify import identify
-from gateway.ledger import Event, ledger_from_settings
+from gateway.ledger import Event, counts, ledger_from_settings
+from gateway.ledger import sql as ledger_sql
 from gateway.ledger.sql import SqlLedger
-from gateway.ops.deadlines import Alerter, Breach, Settled, breach_id, breaches, deadlines_of
+from gateway.ops import overview
+from gateway.ops.deadlines import (
+    ZONE,
+    Alerter,
+    Breach,
+    Due,
+    Late,
+    Settled,
+    breach_id,
+    breaches,
+    deadlines_of,
+    judged,
+    local_date,
+)
 from gateway.ops.workdays import Calendar
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
@@ -281,3 +295,81 @@ def test_two_monitors_by_mistake_alert_a_breach_once(backend: Backend) -> None:
     assert len(responses.calls) == 1
     overdue = [e for e in second.history(heen.message_id) if e.event is Event.OVERDUE]
     assert len(overdue) == 1
+
+
+def test_an_answer_after_its_due_date_is_recorded_once_and_counted_late(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two toewijzingen delivered ten days ago: one answered then (in time), one answered now
+    (after its 3 werkdagen). The monitor records the late one once (``answered-late`` on the
+    heenbericht); the overview's counts hold it under the heenbericht's route and counterpart,
+    and the counts rebuilt from the entries agree."""
+    adapter = world.registry.for_standard("iwmo")
+
+    def answer(heen: Envelope) -> None:
+        retour = adapter.answer(heen, parse(heen.body, 10**7), [])
+        assert retour is not None
+        world.send(retour.body, Direction.INBOUND)
+
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+    monkeypatch.setattr(ledger_sql, "now", lambda: then.isoformat(timespec="microseconds"))
+    in_time, late = _toewijzing(world), _toewijzing(world)
+    answer(in_time)
+    monkeypatch.undo()
+    answer(late)
+
+    rules, settled = deadlines_of(world.registry), {}  # type: ignore[var-annotated]
+    found = judged(world.ledger, rules, Calendar(), settled=settled)
+    [one] = [f for f in found if f.message_id in (in_time.message_id, late.message_id)]
+    assert isinstance(one, Late) and one.message_id == late.message_id and one.rule == "OP090"
+    assert dt.date.fromisoformat(one.due) < dt.date.today() <= local_date(one.answered)
+    assert breaches(world.ledger, rules, Calendar()) == []  # closed: no open breach
+    assert settled[late.message_id, "OP090"][1] == one  # it cannot change: not asked again
+
+    alerter = Alerter(world.ledger)
+    alerter.alert([], [one])
+    Alerter(world.ledger).alert([], [one])  # another monitor (a restart): not again
+    recorded = [e for e in world.ledger.history(late.message_id) if e.event is Event.ANSWERED_LATE]
+    assert len(recorded) == 1 and recorded[0].detail["rule"] == "OP090"
+    assert world.ledger.state(late.message_id).status.value == "answered"  # type: ignore[union-attr]
+
+    state = world.ledger.state(late.message_id)
+    assert state is not None
+    hour = recorded[0].at[:13]
+    stored = counts.stored(world.ledger)
+    assert stored["hour", hour, state.route, state.receiver, "late"] == 1
+    assert stored["total", hour, "", "", "late"] == 1
+    assert sum(n for k, n in stored.items() if k[0] == "day" and k[4] == "late") == 1
+    assert counts.rebuilt(world.ledger).problems(world.ledger) == []
+    shown = overview.read(world.ledger, lambda: [], lambda: None)
+    [row] = [r for r in shown.pairs if r.route == state.route]
+    assert (row.counterpart, row.counts.hour.late, row.counts.week.late) == (state.receiver, 1, 1)
+
+
+def test_on_its_last_day_an_unanswered_heenbericht_is_due_today(world: World) -> None:
+    answered, waiting = _toewijzing(world), _toewijzing(world)
+    adapter = world.registry.for_standard("iwmo")
+    retour = adapter.answer(answered, parse(answered.body, 10**7), [])
+    assert retour is not None
+    world.send(retour.body, Direction.INBOUND)
+    state = world.ledger.state(waiting.message_id)
+    assert state is not None
+    delivered = [
+        e.at for e in world.ledger.history(waiting.message_id) if e.event is Event.DELIVERED
+    ]
+    due = Calendar().add(local_date(delivered[0]), 3)
+    rules = deadlines_of(world.registry)
+
+    def on(day: dt.date) -> list[object]:
+        noon = dt.datetime.combine(day, dt.time(12), tzinfo=ZONE)
+        found = judged(world.ledger, rules, Calendar(), now=noon.astimezone(dt.UTC))
+        return [f for f in found if f.message_id in (answered.message_id, waiting.message_id)]
+
+    assert on(due - dt.timedelta(days=1)) == []
+    [today] = on(due)
+    assert isinstance(today, Due) and today.message_id == waiting.message_id
+    assert (today.rule, today.due) == ("OP090", due.isoformat())
+    shown = overview.read(world.ledger, lambda: [today], lambda: None)
+    assert [(d.rule, d.count) for d in shown.due_today] == [("OP090", 1)] and shown.overdue == []
+    [after] = on(due + dt.timedelta(days=1))
+    assert isinstance(after, Breach) and after.message_id == waiting.message_id

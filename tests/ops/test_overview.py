@@ -11,10 +11,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
+from gateway.envelope import Direction, Envelope
+from gateway.identify import identify
 from gateway.ingress.http import make_app
+from gateway.ledger import Event, Status
+from gateway.ledger import sql as ledger_sql
 from gateway.ledger.counts import OUTCOMES
+from gateway.ledger.history import read_history
 from gateway.ops.overview import Hour, chart_svg, link
-from tests.ops.helpers import AANBIEDER, KEYS, as_, ops_settings, running, seed_overview
+from gateway.ops.runtime import operations
+from gateway.xmlsafe import parse
+from tests.ops.helpers import (
+    AANBIEDER,
+    KEYS,
+    as_,
+    ops_settings,
+    running,
+    seed_overview,
+    toewijzing,
+    wait_status,
+)
 
 pytestmark = pytest.mark.integration
 ROUTE = "outbound.iwmo.WMO301"
@@ -83,3 +99,53 @@ def test_a_figure_links_to_the_messages_behind_it() -> None:
     )
     assert link("delivered", since="2026-11-26") == "/ui/messages?since=2026-11-26T00%3A00%3A00"
     assert link("received") == "/ui/messages" and link("refused") == "/ui/messages?status=failed"
+    # overdue and late answers come days after the heenbericht: no bound in time
+    assert link("late", ROUTE, AANBIEDER, since) == (
+        "/ui/messages?status=answered&code=WMO301&party=12345678"
+    )
+    assert link("overdue", since=since) == "/ui/messages?status=awaiting-answer"
+
+
+def test_an_answer_after_its_due_date_shows_as_answered_late(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A toewijzing delivered ten days ago and answered now: the deadline monitor's round
+    records it once, and the overview counts it under the route and the aanbieder."""
+    configured = ops_settings(settings)
+    with running(configured) as gateway, TestClient(make_app(gateway)) as client:
+        then = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+        monkeypatch.setattr(ledger_sql, "now", lambda: then.isoformat(timespec="microseconds"))
+        receipt = gateway.receiver.receive_mapped(
+            Envelope(body=toewijzing(6303), direction=Direction.OUTBOUND), "iwmo", "toewijzing"
+        )
+        wait_status(gateway, receipt.message_id, Status.AWAITING_ANSWER)
+        monkeypatch.undo()
+        history = gateway.ledger.history(receipt.message_id)
+        sent = gateway.ledger.payload(read_history(history).body_sha256 or "")
+        assert sent is not None
+        doc = parse(sent, 10**7)
+        _, message_type = identify(doc, gateway.registry)
+        heen = Envelope(sent, Direction.OUTBOUND, receipt.message_id, message_type=message_type)
+        made = gateway.registry.for_standard("iwmo").answer(heen, doc, [])
+        assert made is not None
+        assert gateway.receiver.receive(Envelope(made.body, Direction.INBOUND)).published
+        wait_status(gateway, receipt.message_id, Status.ANSWERED)
+
+        runtime = operations(gateway)
+        assert runtime.check_deadlines() == []  # no open breach: answered, late
+        assert runtime.check_deadlines() == []
+        late = [
+            e for e in gateway.ledger.history(receipt.message_id) if e.event is Event.ANSWERED_LATE
+        ]
+        assert len(late) == 1  # once, however many rounds
+        found = client.get("/v1/overview", headers=as_("viewer")).json()
+        [row] = [r for r in found["pairs"] if r["route"] == ROUTE]
+        assert row["counterpart"] == AANBIEDER
+        assert [row["counts"][w]["late"] for w in ("hour", "day", "week")] == [1, 1, 1]
+        assert row["counts"]["week"]["received"] == 0  # received ten days ago
+        client.post("/ui/login", data={"key": KEYS["viewer"]})
+        page = client.get("/ui/").text
+        cell = f'data-row="{ROUTE}" data-window="week" data-outcome="late">(.*?)</td>'
+        assert ">1</a>" in re.findall(cell, page)[0] and "answered late" in page
+        behind = re.findall(r'href="([^"]+)">1</a>', re.findall(cell, page)[0])[0]
+        assert receipt.message_id in client.get(html.unescape(behind)).text
