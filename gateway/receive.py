@@ -38,42 +38,16 @@ from gateway.identify import identify, identify_bytes
 from gateway.ledger import AlreadyReceived, Event, Ledger, Record
 from gateway.ledger.history import History, read_history
 from gateway.logs import get_logger, message_context
+from gateway.receipt import ACCEPTED, REFUSED, REJECTED, Receipt
 from gateway.validate import SchemaCache, Verdict, name_sources, validate, validate_stream
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
 
-ACCEPTED = "accepted"  # valid; recorded; published
-REJECTED = "rejected"  # schema-valid but the standard's rules fired; recorded
-REFUSED = "refused"  # not XML, not identifiable, not schema-valid, or not mappable; recorded
-
 # Messages larger than this are identified from their first element and, when their adapter
 # names a record element (a declaratie's Client), read record by record in flat memory with the
 # XSD attached to the parser; smaller ones are parsed whole. Both paths give the same verdicts.
 STREAM_ABOVE = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Receipt:
-    message_id: str
-    correlation_id: str
-    route: str
-    status: str
-    published: bool = False
-    message_type: str | None = None
-    errors: tuple[str, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    duplicate: bool = False
-    # Refused because the sender named in the message is not who handed it in (HTTP 403).
-    forbidden: bool = False
-    # Refused, not recorded: the message id was taken by another identity before (HTTP 409).
-    conflict: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["findings"] = [asdict(f) for f in self.findings]
-        data["errors"] = list(self.errors)
-        return data
 
 
 @dataclass(frozen=True)
