@@ -12,8 +12,8 @@
   (``gateway/ingress/batch.py``).
 - ``GET /v1/toewijzingen``: the grants a care provider received (``gateway/ingress/grants.py``).
 - ``GET /health/live``, ``GET /health/ready`` (broker and ledger reachable).
-- what the loaded adapters add (the capability ``Endpoints``: ``router``), e.g. ``POST /v1/ggk`` where the
-  ebMS adapter in front of us hands over what the GGk sent.
+- what the loaded adapters add (the capability ``Endpoints``: ``router``), e.g. ``POST /v1/ggk``
+  where the ebMS adapter in front of us hands over what the GGk sent.
 - the operations API (``/v1/messages`` queries, payloads, replay, discard, replay jobs,
   deadlines, ``/metrics``) and the dashboard (``/ui``): ``gateway/ops/``.
 
