@@ -51,7 +51,8 @@ from gateway.commands.ledger import add_ledger_commands
 from gateway.commands.messages import add_messages_commands
 from gateway.commands.monitor import add_monitor_commands, add_region_arguments, cmd_region_demo
 from gateway.config import ConfigError, Settings, load_settings
-from gateway.envelope import Direction, Envelope
+from gateway.door import ANYONE, envelope_for
+from gateway.envelope import Direction
 from gateway.imports import ALREADY, IMPORTED, import_messages
 from gateway.imports import REFUSED as REFUSED_IMPORT
 from gateway.ledger import Entry, Event, Ledger, LedgerUnavailable
@@ -175,7 +176,7 @@ def cmd_topology(args: argparse.Namespace) -> int:
 
 
 def _send(gateway: Gateway, path: Path, direction: Direction, mapping: str | None) -> Receipt:
-    envelope = Envelope(body=path.read_bytes(), direction=direction, source="cli")
+    envelope = envelope_for("cli", path.read_bytes(), direction, who=ANYONE)
     if mapping:
         standard, _, name = mapping.partition("/")
         return gateway.receiver.receive_mapped(envelope, standard, name)

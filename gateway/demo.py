@@ -18,7 +18,8 @@ from typing import Any
 from gateway.app import Gateway
 from gateway.bus.publisher import connect
 from gateway.config import Settings
-from gateway.envelope import Direction, Envelope
+from gateway.door import ANYONE, envelope_for
+from gateway.envelope import Direction
 from gateway.ledger import Query, Status
 from gateway.link import Link
 from gateway.service import Services
@@ -75,11 +76,8 @@ def run_both_sides(base: Settings, examples: Path, root: Path, timeout: float) -
             for number, step in enumerate(scenario["step"], start=1):
                 gateway = gateways[step["side"]]
                 standard, _, mapping = step["mapping"].partition("/")
-                envelope = Envelope(
-                    body=(examples / step["file"]).read_bytes(),
-                    direction=Direction.OUTBOUND,
-                    source="demo",
-                )
+                body = (examples / step["file"]).read_bytes()
+                envelope = envelope_for("demo", body, Direction.OUTBOUND, who=ANYONE)
                 receipt = gateway.receiver.receive_mapped(envelope, standard, mapping)
                 deadline = time.monotonic() + timeout
                 while time.monotonic() < deadline and not _answered(gateway, receipt.message_id):

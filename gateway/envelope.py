@@ -102,3 +102,27 @@ class Envelope:
         if self.message_type is None:
             return f"{self.direction}.unidentified"
         return f"{self.direction}.{self.message_type.standard}.{self.message_type.code}"
+
+
+def record_envelope(
+    message_id: str,
+    message_type: MessageType | None = None,
+    *,
+    direction: Direction = Direction.OUTBOUND,
+    correlation_id: str = "",
+    content_type: str = "application/xml",
+    source: str = "",
+) -> Envelope:
+    """An envelope without a body that only names a ledger record the gateway writes itself
+    about something no door handed to receive: an operations record (a replay job, a monitor
+    export) or bytes the parking recorder keeps that were never a message of the ledger. A
+    message coming in gets its envelope from ``gateway.door.envelope_for``."""
+    return Envelope(
+        body=b"",
+        direction=direction,
+        message_id=message_id,
+        correlation_id=correlation_id,
+        content_type=content_type,
+        message_type=message_type,
+        source=source,
+    )

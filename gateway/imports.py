@@ -24,11 +24,12 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.adapter import Registry, Unidentified
-from gateway.envelope import Direction, Envelope
+from gateway.door import ANYONE, envelope_for
+from gateway.envelope import Direction
 from gateway.identify import identify, identify_bytes
 from gateway.ledger import AlreadyReceived, Event, Ledger, Record
 from gateway.logs import get_logger, message_context
@@ -202,13 +203,10 @@ def _check_one(
     if errors or description is None:
         return Imported(name, REFUSED, message_id, str(message_type), errors=errors), []
     direction = Direction.OUTBOUND if description.sender in ours else Direction.INBOUND
-    envelope = Envelope(
-        body=body,
-        direction=direction,
-        message_id=message_id,
-        message_type=message_type,
-        source="import",
-    )
+    # Made as at every door; recorded here, not through receive: an import is settled, nothing
+    # publishes, delivers or watches it.
+    taken = envelope_for("import", body, direction, who=ANYONE, message_id=message_id)
+    envelope = replace(taken, message_type=message_type)
     found = Imported(name, IMPORTED, message_id, str(message_type), direction.value)
     detail = {"direction": direction.value, "source": "import", "size": len(body)}
     return found, [

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -38,42 +38,16 @@ from gateway.identify import identify, identify_bytes
 from gateway.ledger import AlreadyReceived, Event, Ledger, Record
 from gateway.ledger.history import History, read_history
 from gateway.logs import get_logger, message_context
+from gateway.receipt import ACCEPTED, REFUSED, REJECTED, Receipt
 from gateway.validate import SchemaCache, Verdict, name_sources, validate, validate_stream
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
 
-ACCEPTED = "accepted"  # valid; recorded; published
-REJECTED = "rejected"  # schema-valid but the standard's rules fired; recorded
-REFUSED = "refused"  # not XML, not identifiable, not schema-valid, or not mappable; recorded
-
 # Messages larger than this are identified from their first element and, when their adapter
 # names a record element (a declaratie's Client), read record by record in flat memory with the
 # XSD attached to the parser; smaller ones are parsed whole. Both paths give the same verdicts.
 STREAM_ABOVE = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Receipt:
-    message_id: str
-    correlation_id: str
-    route: str
-    status: str
-    published: bool = False
-    message_type: str | None = None
-    errors: tuple[str, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    duplicate: bool = False
-    # Refused because the sender named in the message is not who handed it in (HTTP 403).
-    forbidden: bool = False
-    # Refused, not recorded: the message id was taken by another identity before (HTTP 409).
-    conflict: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["findings"] = [asdict(f) for f in self.findings]
-        data["errors"] = list(self.errors)
-        return data
 
 
 @dataclass(frozen=True)
@@ -255,7 +229,7 @@ class Receiver:
         """Back-office JSON for ``<standard>/<mapping>`` (e.g. ``iwmo``/``toewijzing``)."""
         return self._one(Incoming(envelope, mapping=f"{standard}/{mapping}"), dry_run)
 
-    def receive_many(  # noqa: C901  16 > 15: to split where receive.py is reworked (issue 13)
+    def receive_many(
         self, items: Sequence[Envelope | Incoming], dry_run: bool = False
     ) -> list[Receipt | Exception]:
         """Several messages, each taking the same steps as :meth:`receive`, recorded together.
@@ -270,20 +244,11 @@ class Receiver:
         that loses answers from the winner's history (a duplicate), as if it had come later.
         """
         incoming = [i if isinstance(i, Incoming) else Incoming(i) for i in items]
-        ids = [i.envelope.message_id for i in incoming]
         try:
-            earlier = self.ledger.histories(ids)
+            earlier = self.ledger.histories([i.envelope.message_id for i in incoming])
         except Exception as exc:
             return self._counted([exc for _ in incoming])
-        results: list[Receipt | Exception | None] = [None] * len(incoming)
-        jobs: dict[str, _Job] = {}
-        for index, item in enumerate(incoming):
-            envelope = item.envelope
-            if envelope.message_id in earlier:  # the same message id again: as before
-                history = read_history(earlier[envelope.message_id])
-                results[index] = _taken_by_another(envelope, history) or _duplicate(history)
-            elif envelope.message_id not in jobs:
-                jobs[envelope.message_id] = _Job(item, envelope)
+        answered, jobs = _new_jobs(incoming, earlier)
         batch = _Batch(self.ledger, single=len(incoming) == 1, dry_run=dry_run)
         for job in jobs.values():
             envelope = job.envelope
@@ -296,36 +261,23 @@ class Receiver:
         if dry_run:  # judged only: nothing was recorded, nothing may be published
             for job in jobs.values():
                 job.publish = False
-        for job in jobs.values():
-            if isinstance(job.error, AlreadyReceived):  # received at this moment elsewhere
-                history = read_history(self.ledger.history(job.envelope.message_id))
-                job.receipt = _taken_by_another(job.envelope, history) or _duplicate(history)
-                job.error, job.publish = None, False
+        self._answer_races(jobs.values())
         for job in self._publish_jobs([j for j in jobs.values() if j.error is None and j.publish]):
             assert job.receipt is not None
             job.receipt = replace(job.receipt, published=True)
-        for index, item in enumerate(incoming):
-            if results[index] is None:
-                job = jobs[item.envelope.message_id]
-                result = job.error or job.receipt
-                assert result is not None
-                if isinstance(result, Receipt) and job.incoming is not item:
-                    result = replace(result, duplicate=True)  # twice in one batch
-                results[index] = result
-        done = self._counted([r for r in results if r is not None])
+        done = self._counted(_in_order(incoming, answered, jobs))
         if not batch.single:
-            receipts = [r for r in done if isinstance(r, Receipt)]
-            log.info(
-                "receive.batch",
-                messages=len(done),
-                accepted=sum(r.status == ACCEPTED for r in receipts),
-                rejected=sum(r.status == REJECTED for r in receipts),
-                refused=sum(r.status == REFUSED for r in receipts),
-                duplicates=sum(r.duplicate for r in receipts),
-                unpublished=sum(r.status == ACCEPTED and not r.published for r in receipts),
-                failed=len(done) - len(receipts),
-            )
+            _log_batch(done)
         return done
+
+    def _answer_races(self, jobs: Iterable[_Job]) -> None:
+        """A message whose ``received`` the ledger refused (the same id received elsewhere at
+        this moment) is answered from the winner's history, as a duplicate."""
+        for job in jobs:
+            if isinstance(job.error, AlreadyReceived):
+                history = read_history(self.ledger.history(job.envelope.message_id))
+                job.receipt = _taken_by_another(job.envelope, history) or _duplicate(history)
+                job.error, job.publish = None, False
 
     def _counted(self, results: list[Receipt | Exception]) -> list[Receipt | Exception]:
         """``results``, with those that could not be recorded counted (``not_recorded``)."""
@@ -571,6 +523,56 @@ class Receiver:
             self.unpublished.difference_update(published)
             self.unpublished.update({j.envelope.message_id for j in jobs} - published)
         return done
+
+
+def _new_jobs(
+    incoming: list[Incoming], earlier: Mapping[str, Sequence[Any]]
+) -> tuple[dict[int, Receipt], dict[str, _Job]]:
+    """The batch's receipts of ids known before (by position: answered from their histories)
+    and a job for each new message id (the first item carrying it)."""
+    answered: dict[int, Receipt] = {}
+    jobs: dict[str, _Job] = {}
+    for index, item in enumerate(incoming):
+        envelope = item.envelope
+        if envelope.message_id in earlier:  # the same message id again: as before
+            history = read_history(earlier[envelope.message_id])
+            answered[index] = _taken_by_another(envelope, history) or _duplicate(history)
+        elif envelope.message_id not in jobs:
+            jobs[envelope.message_id] = _Job(item, envelope)
+    return answered, jobs
+
+
+def _in_order(
+    incoming: list[Incoming], answered: dict[int, Receipt], jobs: dict[str, _Job]
+) -> list[Receipt | Exception]:
+    """Each item's result in the order handed in; a second item with an id of the batch gets
+    the first one's receipt as a duplicate."""
+    results: list[Receipt | Exception] = []
+    for index, item in enumerate(incoming):
+        if index in answered:
+            results.append(answered[index])
+            continue
+        job = jobs[item.envelope.message_id]
+        result = job.error or job.receipt
+        assert result is not None
+        if isinstance(result, Receipt) and job.incoming is not item:
+            result = replace(result, duplicate=True)  # twice in one batch
+        results.append(result)
+    return results
+
+
+def _log_batch(done: list[Receipt | Exception]) -> None:
+    receipts = [r for r in done if isinstance(r, Receipt)]
+    log.info(
+        "receive.batch",
+        messages=len(done),
+        accepted=sum(r.status == ACCEPTED for r in receipts),
+        rejected=sum(r.status == REJECTED for r in receipts),
+        refused=sum(r.status == REFUSED for r in receipts),
+        duplicates=sum(r.duplicate for r in receipts),
+        unpublished=sum(r.status == ACCEPTED and not r.published for r in receipts),
+        failed=len(done) - len(receipts),
+    )
 
 
 def _duplicate(history: History) -> Receipt:

@@ -44,6 +44,7 @@ from gateway.adapter import (
 from gateway.bus.failures import Permanent, Retryable, Stranger
 from gateway.bus.redelivery import call_outbound
 from gateway.bus.wire import Unreadable, from_amqp
+from gateway.door import GATEWAY, envelope_for
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import Entry, Event, Ledger, Record
 from gateway.ledger.history import read_history
@@ -64,6 +65,20 @@ def retour_id(heenbericht_id: str) -> str:
 def follow_up_id(parent_id: str, name: str) -> str:
     """The message id of a derived message: the same follow-up derived twice is one message."""
     return str(uuid.uuid5(_FOLLOW_UP_NAMESPACE, f"{parent_id}/{name}"))
+
+
+def _ours(body: bytes, message_id: str, parent: Envelope) -> Envelope:
+    """A message the gateway makes from ``parent`` (its retour, a follow-up), received as an
+    outbound message in ``parent``'s conversation."""
+    return envelope_for(
+        "gateway",
+        body,
+        Direction.OUTBOUND,
+        who=GATEWAY,
+        message_id=message_id,
+        correlation_id=parent.correlation_id,
+        parent_id=parent.message_id,
+    )
 
 
 class Worker:
@@ -329,14 +344,7 @@ class Worker:
             made.append(
                 (
                     job,
-                    Envelope(
-                        body=answer.body,
-                        direction=Direction.OUTBOUND,
-                        message_id=retour_id(job.envelope.message_id),
-                        correlation_id=job.envelope.correlation_id,
-                        parent_id=job.envelope.message_id,
-                        source="gateway",
-                    ),
+                    _ours(answer.body, retour_id(job.envelope.message_id), job.envelope),
                 )
             )
 
@@ -349,14 +357,10 @@ class Worker:
         """
         for deriver in self.registry.derivers():
             derived = [
-                Envelope(
-                    body=follow_up.body,
-                    direction=Direction.OUTBOUND,
-                    message_id=follow_up.message_id
-                    or follow_up_id(envelope.message_id, follow_up.name),
-                    correlation_id=envelope.correlation_id,
-                    parent_id=envelope.message_id,
-                    source="gateway",
+                _ours(
+                    follow_up.body,
+                    follow_up.message_id or follow_up_id(envelope.message_id, follow_up.name),
+                    envelope,
                 )
                 for follow_up in deriver.derive(envelope, doc, self.ledger)
             ]

@@ -95,7 +95,7 @@ def encode(functie: str, data: Mapping[str, Any]) -> etree._Element:
     return root
 
 
-def _fill(  # noqa: C901  17 > 15: to split with the adapters' restructuring (issue 13)
+def _fill(
     element: etree._Element,
     data: Any,
     shape_: Shape,
@@ -105,18 +105,7 @@ def _fill(  # noqa: C901  17 > 15: to split with the adapters' restructuring (is
     for name, value in fixed.get(path, {}).items():
         element.set(name, value)
     if shape_.is_leaf:
-        if isinstance(data, Mapping):
-            for key, value in data.items():
-                if key.startswith("@"):
-                    element.set(_clark(key[1:]), str(value))
-                elif key != "#":
-                    raise CodecError(f"{path}: unknown key {key}")
-            if "#" in data:
-                element.text = str(data["#"])
-        elif isinstance(data, list):
-            raise CodecError(f"{path}: expected a value, got a list")
-        else:
-            element.text = str(data)
+        _fill_leaf(element, data, path)
         return
     if not isinstance(data, Mapping):
         raise CodecError(f"{path}: expected an object, got {type(data).__name__}")
@@ -128,15 +117,40 @@ def _fill(  # noqa: C901  17 > 15: to split with the adapters' restructuring (is
         if key.startswith("@"):
             element.set(_clark(key[1:]), str(value))
     for child in shape_.children:
-        if child.name not in data:
-            continue
-        value = data[child.name]
-        items = value if isinstance(value, list) else [value]
-        if len(items) > 1 and not child.repeat:
-            raise CodecError(f"{path}/{child.name}: occurs once")
-        for item in items:
-            sub = etree.SubElement(element, child.tag)
-            _fill(sub, item, child, f"{path}/{child.name}", fixed)
+        if child.name in data:
+            _fill_child(element, data[child.name], child, path, fixed)
+
+
+def _fill_leaf(element: etree._Element, data: Any, path: str) -> None:
+    """A value (its text), or an object of its text (``#``) and attributes (``@`` keys)."""
+    if isinstance(data, list):
+        raise CodecError(f"{path}: expected a value, got a list")
+    if not isinstance(data, Mapping):
+        element.text = str(data)
+        return
+    for key, value in data.items():
+        if key.startswith("@"):
+            element.set(_clark(key[1:]), str(value))
+        elif key != "#":
+            raise CodecError(f"{path}: unknown key {key}")
+    if "#" in data:
+        element.text = str(data["#"])
+
+
+def _fill_child(
+    parent: etree._Element,
+    value: Any,
+    child: Shape,
+    path: str,
+    fixed: Mapping[str, Mapping[str, str]],
+) -> None:
+    """The child element(s) ``child`` of ``parent``: one per item of a list (a repeat)."""
+    items = value if isinstance(value, list) else [value]
+    if len(items) > 1 and not child.repeat:
+        raise CodecError(f"{path}/{child.name}: occurs once")
+    for item in items:
+        sub = etree.SubElement(parent, child.tag)
+        _fill(sub, item, child, f"{path}/{child.name}", fixed)
 
 
 def decode(element: etree._Element, functie: str) -> dict[str, Any]:

@@ -43,20 +43,20 @@ from adapters.lib.stuf.messages import (
 )
 from adapters.shared.answers import original, record_fault
 from gateway.adapter import Context
+from gateway.door import Speaker, envelope_for
 from gateway.endpoints import (
     ANONYMOUS,
     Identity,
     Sender,
     TooLarge,
-    caller_name,
     contract,
     id_scope,
     read_body,
 )
-from gateway.envelope import Direction, Envelope, new_id
+from gateway.envelope import Direction, new_id
 from gateway.logs import get_logger
 from gateway.openapi import text, xml_body
-from gateway.receive import REFUSED, Receipt
+from gateway.receipt import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
@@ -126,14 +126,13 @@ class CorvIntake:
             "ontvanger": sg.ontvanger.organisatie,
             "tijdstipBericht": sg.tijdstip,
         }
-        envelope = Envelope(
-            body=_bytes(element),
-            direction=Direction.INBOUND,
+        envelope = envelope_for(
+            "corv",
+            _bytes(element),
+            Direction.INBOUND,
+            who=Speaker.relaying(caller, sg.zender.organisatie),
             message_id=message_id,
             correlation_id=sg.referentienummer,
-            source="corv",
-            identity=caller_name(caller),
-            may_send_as=caller.relaying(sg.zender.organisatie),
         )
         receipt = self.receiver.receive(envelope, context)
         log.info("corv.received", functie=sg.functie, status=receipt.status)
@@ -151,15 +150,14 @@ class CorvIntake:
         message_id = uuid4_for(
             "corv", sg.zender.organisatie, sg.referentienummer, *id_scope(caller)
         )
-        envelope = Envelope(
-            body=_bytes(element),
-            direction=Direction.INBOUND,
+        envelope = envelope_for(
+            "corv",
+            _bytes(element),
+            Direction.INBOUND,
+            who=Speaker.relaying(caller, sg.zender.organisatie),
             message_id=message_id,
             correlation_id=answered.correlation_id if answered else sg.cross_ref,
-            source="corv",
             parent_id=answered.message_id if answered else None,
-            identity=caller_name(caller),
-            may_send_as=caller.relaying(sg.zender.organisatie),
         )
         context: dict[str, Any] = {
             "transport": "corv",
@@ -206,13 +204,7 @@ class CorvIntake:
     def _refuse(
         self, raw: bytes, caller: Identity, sg: Stuurgegevens | None, code: str, reason: str
     ) -> Answer:
-        envelope = Envelope(
-            body=raw,
-            direction=Direction.INBOUND,
-            message_id=new_id(),
-            source="corv",
-            identity=caller_name(caller),
-        )
+        envelope = envelope_for("corv", raw, Direction.INBOUND, who=Speaker.caller(caller))
         receipt = self.receiver.refuse(envelope, (f"{code}: {reason}",), {"transport": "corv"})
         log.warning("corv.refused", code=code)
         if sg is None or not sg.referentienummer:

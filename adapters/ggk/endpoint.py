@@ -54,21 +54,21 @@ from adapters.lib.stuf.messages import (
 )
 from adapters.shared.answers import original, record_fault
 from gateway.adapter import Context
+from gateway.door import GATEWAY, Speaker, envelope_for
 from gateway.endpoints import (
     ANONYMOUS,
     Identity,
     Sender,
     TooLarge,
-    caller_name,
     contract,
     id_scope,
     read_body,
 )
-from gateway.envelope import Direction, Envelope, new_id
+from gateway.envelope import Direction, Envelope
 from gateway.logs import get_logger
 from gateway.openapi import Receipt as ReceiptDoc
 from gateway.openapi import text, xml_body
-from gateway.receive import REFUSED, Receipt
+from gateway.receipt import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
@@ -145,14 +145,14 @@ class GgkIntake:
         context = self._context(ggk)
         message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer, *id_scope(caller))
         if ggk.bestandsnaam:
-            envelope = Envelope(
-                body=ggk.payload,
-                direction=Direction.INBOUND,
+            envelope = envelope_for(
+                "ggk",
+                ggk.payload,
+                Direction.INBOUND,
+                who=Speaker.caller(caller),
                 message_id=message_id,
                 correlation_id=sg.referentienummer,
                 content_type="text/plain",
-                source="ggk",
-                identity=caller_name(caller),
             )
             receipt = self.receiver.refuse(
                 envelope, ("a tekstBestand is a file, not a message Ketenpoort processes",), context
@@ -165,15 +165,14 @@ class GgkIntake:
                 correlation, parent = answered.correlation_id, answered.message_id
             else:
                 correlation = sg.cross_ref
-        envelope = Envelope(
-            body=ggk.payload,
-            direction=Direction.INBOUND,
+        envelope = envelope_for(
+            "ggk",
+            ggk.payload,
+            Direction.INBOUND,
+            who=Speaker.relaying(caller, sg.zender.organisatie),
             message_id=message_id,
             correlation_id=correlation,
-            source="ggk",
             parent_id=parent,
-            identity=caller_name(caller),
-            may_send_as=caller.relaying(sg.zender.organisatie),
         )
         receipt = self.receiver.receive(envelope, context)
         fo01_id = None
@@ -201,15 +200,14 @@ class GgkIntake:
             return self._refuse(raw, caller, str(exc))
         answered = original(self.ledger, REFERENCE_KEY, sg.cross_ref)
         message_id = uuid4_for("ggk", sg.zender.organisatie, sg.referentienummer, *id_scope(caller))
-        envelope = Envelope(
-            body=_bytes(element),
-            direction=Direction.INBOUND,
+        envelope = envelope_for(
+            "ggk",
+            _bytes(element),
+            Direction.INBOUND,
+            who=Speaker.relaying(caller, sg.zender.organisatie),
             message_id=message_id,
             correlation_id=answered.correlation_id if answered else sg.cross_ref,
-            source="ggk",
             parent_id=answered.message_id if answered else None,
-            identity=caller_name(caller),
-            may_send_as=caller.relaying(sg.zender.organisatie),
         )
         context = {
             "transport": "ggk",
@@ -260,13 +258,7 @@ class GgkIntake:
     def _refuse(
         self, raw: bytes, caller: Identity, reason: str, errors: list[str] | None = None
     ) -> Outcome:
-        envelope = Envelope(
-            body=raw,
-            direction=Direction.INBOUND,
-            message_id=new_id(),
-            source="ggk",
-            identity=caller_name(caller),
-        )
+        envelope = envelope_for("ggk", raw, Direction.INBOUND, who=Speaker.caller(caller))
         self.receiver.refuse(
             envelope, (reason, *(errors or [])[:20]), {"transport": "ggk", "envelope": "refused"}
         )
@@ -302,13 +294,14 @@ class GgkIntake:
             cross_ref=sg.referentienummer,
         )
         body = _bytes(foutbericht(answer, fout))
-        fo01 = Envelope(
-            body=body,
-            direction=Direction.OUTBOUND,
+        fo01 = envelope_for(
+            "gateway",
+            body,
+            Direction.OUTBOUND,
+            who=GATEWAY,
             message_id=fo01_id,
             correlation_id=envelope.correlation_id,
             parent_id=envelope.message_id,
-            source="gateway",
         )
         sent = self.receiver.receive(fo01, {"transport": "ggk", "answers": envelope.message_id})
         log.info("ggk.fo01_sent", status=sent.status, answers=envelope.message_id)

@@ -82,70 +82,112 @@ def _content(data: dict[str, Any]) -> tuple[Any, ...]:
     return (data["Budgethouder"], data.get("Relaties"), data["Budget"])
 
 
-def check_toekenning(data: dict[str, Any], state: State) -> list[Finding]:  # noqa: C901  22 > 15: to split with the adapters' restructuring (issue 13)
-    found: list[Finding] = []
+def check_toekenning(data: dict[str, Any], state: State) -> list[Finding]:
+    """A TKB's findings: first what the message says of itself, then against the earlier
+    toekenningen of the same budgethouder and gemeente."""
+    return _toekenning_itself(data) + _toekenning_against_earlier(data, state)
 
-    def hit(rule: str, path: str, text: str) -> None:
-        found.append(Finding(rule, _CODE, path, text))
 
-    for path, bsn in _bsns(data):
-        if not passes_elfproef(bsn):
-            hit("CS002", path, "Bsn does not pass the 11-proef")
+def _hit(rule: str, path: str, text: str) -> Finding:
+    return Finding(rule, _CODE, path, text)
+
+
+def _toekenning_itself(data: dict[str, Any]) -> list[Finding]:
+    found = [
+        _hit("CS002", path, "Bsn does not pass the 11-proef")
+        for path, bsn in _bsns(data)
+        if not passes_elfproef(bsn)
+    ]
     budget = data["Budget"]
     periode = _periode(budget["Periode"])
     if periode[0] > periode[1]:
-        hit("IP01", "Budget", "Ingangsdatum is after Einddatum")
-    total = 0
+        found.append(_hit("IP01", "Budget", "Ingangsdatum is after Einddatum"))
+    found += _functiebudgetten_findings(budget, periode)
+    if sum(int(item["Bedrag"]) for item in _functiebudgetten(budget)) != int(budget["Bedrag"]):
+        found.append(_hit("IP03", "Budget", "Bedrag is not the sum of the functiebudgetten"))
+    ident, old = budget["Budgetidentificatie"], budget.get("BudgetidentificatieOud")
+    if old is not None and old == ident:
+        found.append(_hit("OP501", "Budget", "BudgetidentificatieOud names this budget itself"))
+    numbers = [r["Relatienummer"] for r in data.get("Relaties", {}).get("Relatie", [])]
+    if len(numbers) != len(set(numbers)):
+        found.append(_hit("OP514", "Relaties", "a Relatienummer occurs more than once"))
+    return found
+
+
+def _functiebudgetten_findings(
+    budget: dict[str, Any], periode: tuple[dt.date, dt.date]
+) -> list[Finding]:
+    """Each functiebudget's period: in order, within the budget's, not overlapping another of
+    the same zorgfunctie."""
+    found: list[Finding] = []
     per_functie: dict[str, list[tuple[int, tuple[dt.date, dt.date]]]] = {}
     for index, item in enumerate(_functiebudgetten(budget), start=1):
         path = f"Budget/Functiebudgetten/Functiebudget[{index}]"
         own = _periode(item["Periode"])
         if own[0] > own[1]:
-            hit("IP01", path, "Ingangsdatum is after Einddatum")
+            found.append(_hit("IP01", path, "Ingangsdatum is after Einddatum"))
         if own[0] < periode[0] or own[1] > periode[1]:
-            hit("IP02", path, "the functiebudget lies outside the budget's period")
+            found.append(_hit("IP02", path, "the functiebudget lies outside the budget's period"))
         for other_index, other in per_functie.get(item["Zorgfunctie"], []):
             if _overlap(own, other):
-                hit("IP04", path, f"overlaps Functiebudget[{other_index}] of the same zorgfunctie")
+                found.append(
+                    _hit(
+                        "IP04",
+                        path,
+                        f"overlaps Functiebudget[{other_index}] of the same zorgfunctie",
+                    )
+                )
         per_functie.setdefault(item["Zorgfunctie"], []).append((index, own))
-        total += int(item["Bedrag"])
-    if total != int(budget["Bedrag"]):
-        hit("IP03", "Budget", "Bedrag is not the sum of the functiebudgetten")
-    ident, old = budget["Budgetidentificatie"], budget.get("BudgetidentificatieOud")
-    if old is not None and old == ident:
-        hit("OP501", "Budget", "BudgetidentificatieOud names this budget itself")
-    numbers = [r["Relatienummer"] for r in data.get("Relaties", {}).get("Relatie", [])]
-    if len(numbers) != len(set(numbers)):
-        hit("OP514", "Relaties", "a Relatienummer occurs more than once")
+    return found
 
+
+def _toekenning_against_earlier(data: dict[str, Any], state: State) -> list[Finding]:
+    budget = data["Budget"]
+    ident, old = budget["Budgetidentificatie"], budget.get("BudgetidentificatieOud")
     earlier = earlier_budgets(state, data["Budgethouder"]["Bsn"], data["Header"]["Afzender"])
     if ident in earlier and _content(earlier[ident][1]) == _content(data):
-        hit(
-            "IP07",
-            "Budget",
-            f"unchanged: the same toekenning was sent as message {earlier[ident][0].message_id}",
-        )
-        return found
+        sent_as = earlier[ident][0].message_id
+        return [
+            _hit("IP07", "Budget", f"unchanged: the same toekenning was sent as message {sent_as}")
+        ]
+    found: list[Finding] = []
     status = budget["StatusAanlevering"]
     if status == "1" and ident in earlier:
-        hit("IP05", "Budget", "the budget was sent before: use StatusAanlevering 2 or 3")
+        found.append(
+            _hit("IP05", "Budget", "the budget was sent before: use StatusAanlevering 2 or 3")
+        )
     if status in ("2", "3") and ident not in earlier:
-        hit("IP05", "Budget", "no earlier TKB for this budget: use StatusAanlevering 1")
+        found.append(
+            _hit("IP05", "Budget", "no earlier TKB for this budget: use StatusAanlevering 1")
+        )
     if status != "3":
-        for other_ident, (_, other_tkb) in earlier.items():
-            if other_ident in (ident, old) or other_tkb["Budget"]["StatusAanlevering"] == "3":
-                continue
-            theirs = _functiebudgetten(other_tkb["Budget"])
-            for index, item in enumerate(_functiebudgetten(budget), start=1):
-                for their in theirs:
-                    if item["Zorgfunctie"] == their["Zorgfunctie"] and _overlap(
-                        _periode(item["Periode"]), _periode(their["Periode"])
-                    ):
-                        hit(
+        others = [
+            tkb["Budget"]
+            for other_ident, (_, tkb) in earlier.items()
+            if other_ident not in (ident, old) and tkb["Budget"]["StatusAanlevering"] != "3"
+        ]
+        found += _covered_elsewhere(budget, others)
+    return found
+
+
+def _covered_elsewhere(budget: dict[str, Any], others: list[dict[str, Any]]) -> list[Finding]:
+    """IP06: a functiebudget whose zorgfunctie another budget covers in an overlapping period
+    (once per such other functiebudget)."""
+    found: list[Finding] = []
+    for other in others:
+        theirs = _functiebudgetten(other)
+        for index, item in enumerate(_functiebudgetten(budget), start=1):
+            for their in theirs:
+                if item["Zorgfunctie"] == their["Zorgfunctie"] and _overlap(
+                    _periode(item["Periode"]), _periode(their["Periode"])
+                ):
+                    found.append(
+                        _hit(
                             "IP06",
                             f"Budget/Functiebudgetten/Functiebudget[{index}]",
                             "another budget covers this zorgfunctie in an overlapping period",
                         )
+                    )
     return found
 
 

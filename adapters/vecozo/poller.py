@@ -26,7 +26,8 @@ from adapters.shared.http import HttpPolicy, call, status_error
 from adapters.vecozo import codec, rules
 from adapters.vecozo.transport import NAME, REFERENCE_KEY, session_for
 from gateway.adapter import Context
-from gateway.envelope import Direction, Envelope
+from gateway.door import ANYONE, Speaker, envelope_for
+from gateway.envelope import Direction
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
@@ -142,12 +143,13 @@ class VecozoPoller:
             _, xml = codec.unzip_payload(content, self.max_bytes)
             bericht = codec.from_metadata(meta, xml)
         except codec.VecozoCodecError as exc:
-            refused = Envelope(
-                body=content,
-                direction=Direction.INBOUND,
+            refused = envelope_for(
+                "vecozo",
+                content,
+                Direction.INBOUND,
+                who=ANYONE,  # not read: no sender to hold it to
                 message_id=message_id,
                 content_type="application/zip",
-                source="vecozo",
             )
             self.receiver.refuse(refused, (f"VECOZO payload: {exc}",), context)
         else:
@@ -159,16 +161,16 @@ class VecozoPoller:
                 actie=bericht.actie,
             )
             answered = original(self.ledger, REFERENCE_KEY, bericht.als_antwoord_op)
-            envelope = Envelope(
-                body=xml,
-                direction=Direction.INBOUND,
-                message_id=message_id,
-                correlation_id=bericht.conversatie_id,
-                source="vecozo",
-                parent_id=answered.message_id if answered else None,
+            envelope = envelope_for(
+                "vecozo",
+                xml,
+                Direction.INBOUND,
                 # VECOZO authenticated the afzender it names (its certificate): the message
                 # must come from that party (receive's sender check).
-                may_send_as=frozenset({bericht.afzender.code}),
+                who=Speaker.vouched(bericht.afzender.code),
+                message_id=message_id,
+                correlation_id=bericht.conversatie_id,
+                parent_id=answered.message_id if answered else None,
             )
             receipt = self.receiver.receive(envelope, context)
             outcome.received.append(receipt.message_id)

@@ -32,42 +32,41 @@ from gateway.app import Gateway
 from gateway.bus.consumer import Consumer
 from gateway.bus.publisher import PublishError, Unroutable
 from gateway.bus.wire import Unreadable, direction_of, header, identifier, loose_text
-from gateway.envelope import BadId, Envelope, checked_id, new_id
+from gateway.door import ANYONE, Given, Speaker, envelope_for
+from gateway.envelope import BadId
 from gateway.logs import get_logger
-from gateway.ops.auth import ANYONE, Door, door_for
+from gateway.ops.auth import door_for
 from gateway.receive import Incoming
 
 log = get_logger(__name__)
 
 
-def _incoming(properties: pika.BasicProperties, body: bytes, door: Door = ANYONE) -> Incoming:
+def _incoming(properties: pika.BasicProperties, body: bytes, who: Speaker = ANYONE) -> Incoming:
     """The message as receive takes it; :class:`Unreadable` when a property or header cannot
     be read (then it is parked alone, and the parking recorder records it)."""
-    message_id = identifier(properties.message_id)
-    correlation_id = identifier(properties.correlation_id, "correlation id")
+    given = Given(
+        identifier(properties.message_id) or None,
+        identifier(properties.correlation_id, "correlation id"),
+    )
+    direction = direction_of(properties)
     try:  # an id that is not of the safe charset (gateway.envelope.checked_id) is unreadable
-        for given, what in ((message_id, "message id"), (correlation_id, "correlation id")):
-            if given:
-                checked_id(given, what)
+        envelope = envelope_for(
+            "amqp",
+            body,
+            direction,
+            who=who,
+            given=given,
+            content_type=loose_text(properties.content_type),
+        )
     except BadId as exc:
         raise Unreadable(str(exc)) from None
-    envelope = Envelope(
-        body=body,
-        direction=direction_of(properties),
-        message_id=message_id or new_id(),
-        correlation_id=correlation_id or "",
-        content_type=loose_text(properties.content_type),
-        source="amqp",
-        identity=door.identity,
-        may_send_as=door.may_send_as,
-    )
     return Incoming(envelope, mapping=header(properties, "mapping") or None)
 
 
 class IngressHandler:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self.door = door_for(gateway.settings, gateway.settings.amqp_ingress_identity)
+        self.who = door_for(gateway.settings, gateway.settings.amqp_ingress_identity)
 
     def handle(self, properties: pika.BasicProperties, body: bytes) -> None:
         error = self.handle_many([(properties, body)])[0]
@@ -80,7 +79,7 @@ class IngressHandler:
         items: list[Incoming | Exception] = []
         for properties, body in deliveries:
             try:
-                items.append(_incoming(properties, body, self.door))
+                items.append(_incoming(properties, body, self.who))
             except Unreadable as exc:  # e.g. an unknown direction: this one is parked alone
                 items.append(exc)
         received = iter(

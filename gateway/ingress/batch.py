@@ -29,12 +29,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.envelope import Direction, Envelope, checked_id, new_id
-from gateway.receive import ACCEPTED, REJECTED, Receipt
+from gateway.door import Given, Speaker, envelope_for
+from gateway.envelope import Direction, Envelope
+from gateway.receipt import ACCEPTED, REJECTED, Receipt
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,7 @@ def parse_batch(
     raw: bytes,
     direction: Direction,
     limits: Limits,
-    *,
-    identity: str,
-    may_send_as: frozenset[str] | None,
+    who: Speaker,
 ) -> list[Envelope]:
     """The request's messages as envelopes, in order; :class:`BatchRefused` if it is not of the
     documented shape or over a limit."""
@@ -140,7 +138,7 @@ def parse_batch(
     too_large: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            envelope = _envelope(item, direction, identity, may_send_as)
+            envelope = _envelope(item, direction, who)
         except ValueError as exc:
             problems.append({"index": index, "error": str(exc)})
             continue
@@ -156,9 +154,11 @@ def parse_batch(
     return envelopes
 
 
-def _envelope(
-    item: object, direction: Direction, identity: str, may_send_as: frozenset[str] | None
-) -> Envelope:
+# What a batch's items call the ids a sender chooses (in a refusal's text).
+_NAMES = ("'message_id'", "'correlation_id'")
+
+
+def _envelope(item: object, direction: Direction, who: Speaker) -> Envelope:
     if not isinstance(item, dict):
         raise ValueError("expected an object with at least 'body'")
     unknown = sorted(set(item) - _FIELDS)
@@ -172,29 +172,14 @@ def _envelope(
     except (binascii.Error, ValueError):
         raise ValueError("'body' is not base64") from None
     message_id = item.get("message_id")
-    if message_id is None:
-        message_id = new_id()
-    else:
-        try:
-            message_id = str(uuid.UUID(str(message_id)))
-        except ValueError:
-            raise ValueError("'message_id' must be a UUID") from None
     correlation_id = item.get("correlation_id", "")
     content_type = item.get("content_type", "application/xml")
     if not isinstance(correlation_id, str) or not isinstance(content_type, str):
         raise ValueError("'correlation_id' and 'content_type' are strings")
-    if correlation_id:
-        checked_id(correlation_id, "'correlation_id'")
-    return Envelope(
-        body=decoded,
-        direction=direction,
-        message_id=message_id,
-        correlation_id=correlation_id,
-        content_type=content_type,
-        source="http",
-        identity=identity,
-        may_send_as=may_send_as,
+    given = Given(
+        None if message_id is None else str(message_id), correlation_id, _NAMES, uuid=True
     )
+    return envelope_for("http", decoded, direction, who=who, given=given, content_type=content_type)
 
 
 def http_status(receipt: Receipt, direction: Direction) -> int:

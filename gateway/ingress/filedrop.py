@@ -39,10 +39,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.envelope import Direction, Envelope
+from gateway.door import ANYONE, Speaker, envelope_for
+from gateway.envelope import Direction
 from gateway.logs import get_logger
-from gateway.ops.auth import ANYONE, Door
-from gateway.receive import ACCEPTED, Incoming, Receiver
+from gateway.receipt import ACCEPTED
+from gateway.receive import Incoming, Receiver
 
 log = get_logger(__name__)
 _NAMESPACE = uuid.UUID("0b7f3f0e-8c1d-4d7a-9b1e-5a0c3e2f4d61")
@@ -108,10 +109,10 @@ def _write_new(path: Path, text: str) -> None:
 
 
 class FileDrop:
-    def __init__(self, root: Path, receiver: Receiver, door: Door = ANYONE) -> None:
+    def __init__(self, root: Path, receiver: Receiver, who: Speaker = ANYONE) -> None:
         self.root = Path(root)
         self.receiver = receiver
-        self.door = door
+        self.who = who
         for direction in Direction:
             (self.root / direction.value / "done").mkdir(parents=True, exist_ok=True)
         self._left_alone: set[Path] = set()  # special files, logged once
@@ -166,13 +167,9 @@ class FileDrop:
                     seen = path.lstat()
                     key = f"{relative}:refused:{seen.st_ino}:{seen.st_mtime_ns}:{seen.st_size}"
                     log.warning("filedrop.refused", file=path.name, reason=got.refused)
-                envelope = Envelope(
-                    body=got.body,
-                    direction=direction,
-                    message_id=str(uuid.uuid5(_NAMESPACE, key)),
-                    source="file",
-                    identity=self.door.identity,
-                    may_send_as=self.door.may_send_as,
+                message_id = str(uuid.uuid5(_NAMESPACE, key))
+                envelope = envelope_for(
+                    "file", got.body, direction, who=self.who, message_id=message_id
                 )
                 why = None if got.refused is None else (got.refused,)
                 items.append((path, direction, Incoming(envelope, mapping=mapping, refused=why)))

@@ -12,8 +12,8 @@
   (``gateway/ingress/batch.py``).
 - ``GET /v1/toewijzingen``: the grants a care provider received (``gateway/ingress/grants.py``).
 - ``GET /health/live``, ``GET /health/ready`` (broker and ledger reachable).
-- what the loaded adapters add (optional member ``router``), e.g. ``POST /v1/ggk`` where the
-  ebMS adapter in front of us hands over what the GGk sent.
+- what the loaded adapters add (the capability ``Endpoints``: ``router``), e.g. ``POST /v1/ggk``
+  where the ebMS adapter in front of us hands over what the GGk sent.
 - the operations API (``/v1/messages`` queries, payloads, replay, discard, replay jobs,
   deadlines, ``/metrics``) and the dashboard (``/ui``): ``gateway/ops/``.
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, cast
@@ -47,10 +46,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from gateway import __version__
+from gateway.adapter import Endpoints, Mappings
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
-from gateway.endpoints import Sender, TooLarge, authenticator, read_body
-from gateway.envelope import BadId, Direction, Envelope, checked_id, new_id
+from gateway.door import Given, Speaker, envelope_for
+from gateway.endpoints import Sender, TooLarge, read_body
+from gateway.envelope import BadId, Direction
 from gateway.ingress import grants
 from gateway.ingress.batch import BatchRefused, Limits, answer, parse_batch, request_schema
 from gateway.ingress.batch import http_status as _status
@@ -73,22 +74,6 @@ from gateway.ops.auth import Identity
 from gateway.ops.runtime import AppGateway, operations
 
 log = get_logger(__name__)
-
-
-def _message_id(given: str | None) -> str:
-    if not given:
-        return new_id()
-    try:
-        return str(uuid.UUID(given))
-    except ValueError:
-        raise HTTPException(400, "X-Message-Id must be a UUID") from None
-
-
-def _correlation_id(given: str | None) -> str:
-    try:
-        return checked_id(given, "X-Correlation-Id") if given else ""
-    except BadId as exc:
-        raise HTTPException(400, str(exc)) from None
 
 
 def _ledger_errors() -> tuple[type[Exception], ...]:
@@ -115,13 +100,12 @@ def unavailable_ledger_is_503(app: FastAPI) -> None:
 
 
 def mappings(gateway: Gateway) -> dict[str, list[str]]:
-    """The back-office mappings per standard (adapters' optional member ``mappings``)."""
+    """The back-office mappings per standard (adapters with the capability ``Mappings``)."""
     known: dict[str, list[str]] = {}
-    for adapter in gateway.registry:
-        names = getattr(adapter, "mappings", None)
-        if callable(names):
+    for adapter in gateway.registry.standards():
+        if isinstance(adapter, Mappings):
             for standard in adapter.standards:  # the first adapter of a standard maps it
-                known.setdefault(standard, sorted(names()))
+                known.setdefault(standard, sorted(adapter.mappings()))
     return {standard: names for standard, names in known.items() if names}
 
 
@@ -150,6 +134,8 @@ def _dry_run(value: str | None) -> bool:
     return value == "true"
 
 
+# What the single routes call the ids a sender chooses (in a 400's text).
+HEADERS = ("X-Message-Id", "X-Correlation-Id")
 RECEIVED = "received and recorded: accepted (published), or, inbound, rejected with a retour"
 REFUSED = "refused (recorded): not XML, not identifiable, not schema-valid"
 XML = xml_body("the message (XML)")
@@ -198,12 +184,9 @@ def make_app(gateway: Gateway) -> FastAPI:
 
 def adapter_routers(gateway: Gateway) -> list[APIRouter]:
     """The adapters' own endpoints (a counterpart's receiving endpoint, e.g. POST /v1/ggk)."""
-    routers = []
-    for adapter in gateway.registry:
-        make_router = getattr(adapter, "router", None)
-        if callable(make_router):
-            routers.append(make_router(gateway))
-    return routers
+    return [
+        adapter.router(gateway) for adapter in gateway.registry if isinstance(adapter, Endpoints)
+    ]
 
 
 # -- one message ---------------------------------------------------------------------------
@@ -232,16 +215,18 @@ async def ingest(
     except TooLarge:
         return JSONResponse({"error": f"message is larger than {limit} bytes"}, 413)
     message_id, correlation_id = headers
-    envelope = Envelope(
-        body=body,
-        direction=direction,
-        message_id=_message_id(message_id),
-        correlation_id=_correlation_id(correlation_id),
-        content_type=request.headers.get("content-type", ""),
-        source="http",
-        identity="" if authenticator(request).open else who.name,
-        may_send_as=who.may_send_as,
-    )
+    given = Given(message_id or None, correlation_id, HEADERS, uuid=True)
+    try:
+        envelope = envelope_for(
+            "http",
+            body,
+            direction,
+            who=Speaker.caller(who),
+            given=given,
+            content_type=request.headers.get("content-type", ""),
+        )
+    except BadId as exc:
+        raise HTTPException(400, str(exc)) from None
     receiver = gateway.receiver
     try:
         if mapping is None:
@@ -412,19 +397,17 @@ async def ingest_batch(
     direction: Direction,
 ) -> Answer:
     """Receive the body as a batch: refused whole, or each message received (in order)."""
-    who = "" if authenticator(request).open else identity.name
+    who = Speaker.caller(identity)
     limits = batch_limits(gateway)
     try:
         raw = await read_body(request, limits.request_bytes)
     except TooLarge:
         too_large = f"the request is larger than {limits.request_bytes} bytes"
-        return refuse_batch(BatchRefused(413, too_large), who)
+        return refuse_batch(BatchRefused(413, too_large), who.identity)
     try:
-        envelopes = parse_batch(
-            raw, direction, limits, identity=who, may_send_as=identity.may_send_as
-        )
+        envelopes = parse_batch(raw, direction, limits, who)
     except BatchRefused as refused:
-        return refuse_batch(refused, who)
+        return refuse_batch(refused, who.identity)
     threads = cast(ThreadPoolExecutor, request.app.state.batch_threads)
     results = await asyncio.get_running_loop().run_in_executor(
         threads, gateway.receiver.receive_many, envelopes

@@ -96,7 +96,7 @@ def _merge_checkpoints(
     return by_size
 
 
-def verify(  # noqa: C901  18 > 15: to split with the ledger audit work in progress
+def verify(
     ledger: SqlLedger,
     *,
     verifier: Verifier | None = None,
@@ -108,16 +108,43 @@ def verify(  # noqa: C901  18 > 15: to split with the ledger audit work in progr
     report = Report()
     verifier = verifier or ledger.options.signer
     checkpoints = _merge_checkpoints(ledger.checkpoints(), exported, report)
-    for c in checkpoints.values():
+    _check_signatures(checkpoints.values(), verifier, report)
+    erasures = _Erasures(verifier)
+    size = _walk(ledger, checkpoints, erasures, report, max_problems)
+    if size is None:  # stopped: too many problems
+        return report
+    report.size = size
+    report.erasures = erasures.signed
+    _check_ends(checkpoints, size, erasures, report, max_problems)
+    if check_payloads:
+        _check_payloads(ledger, report, erasures.payloads)
+    _check_derived(ledger, report, check_states, max_problems)
+    return report
+
+
+def _check_signatures(
+    checkpoints: Iterable[Checkpoint], verifier: Verifier | None, report: Report
+) -> None:
+    for c in checkpoints:
         if verifier is None:
             report.problems.append("no key to check checkpoint signatures with")
             break
         if not signature_ok(c, verifier):
             report.problems.append(f"checkpoint of size {c.size} has no valid signature")
 
+
+def _walk(
+    ledger: SqlLedger,
+    checkpoints: dict[int, Checkpoint],
+    erasures: _Erasures,
+    report: Report,
+    max_problems: int,
+) -> int | None:
+    """Every entry in order: its leaf, format, private part and erasures checked, the tree
+    rebuilt and compared at each checkpoint. The number of entries; None when it stopped
+    (``max_problems``)."""
     frontier = merkle.Frontier()
     expected = 1
-    erasures = _Erasures(verifier)
     form = FORMAT  # the format of the entry before: tried first
     modern = False  # an entry of the current format was seen: no earlier format after it
     for row in ledger.scan(f"SELECT {COLUMNS} FROM entries ORDER BY seq"):
@@ -130,54 +157,78 @@ def verify(  # noqa: C901  18 > 15: to split with the ledger audit work in progr
             report.problems.append(f"entry {seq} does not match its leaf hash (changed)")
         else:
             form = found
-            if found == FORMAT:
-                modern = True
-            else:
-                report.legacy += 1
-                if modern:
-                    report.problems.append(
-                        f"entry {seq} is in the earlier format {LEGACY_FORMAT}, after entries "
-                        f"of {FORMAT} (added afterwards)"
-                    )
-                    found = None  # and what it says is not taken in
+            found, modern = _in_format(seq, found, modern, report)
         report.problems += _private_problems(row)
-        if row[16]:
-            report.redacted += 1
-            erasures.redacted(seq, row[1], row[15])
-        elif row[3] == Event.ERASED.value:
-            report.problems += erasures.erasure(seq, row[1], json.loads(row[11]), found)
+        _take_erasure(row, found, erasures, report)
         frontier.append(leaf)
         expected += 1
-        signed = checkpoints.get(frontier.size)
-        if signed is not None:
-            report.checkpoints += 1
-            if frontier.root() != signed.root:
-                report.problems.append(
-                    f"the tree of the first {signed.size} entries does not have the signed root "
-                    f"of checkpoint {signed.size} ({signed.at})"
-                )
-            else:
-                report.covered = signed.size
+        _check_checkpoint(frontier, checkpoints, report)
         if len(report.problems) >= max_problems:
             report.problems.append("stopped: too many problems")
-            return report
-    report.size = frontier.size
-    report.erasures = erasures.signed
-    for size in sorted(checkpoints):
-        if size > frontier.size:
+            return None
+    return frontier.size
+
+
+def _in_format(seq: int, found: str, modern: bool, report: Report) -> tuple[str | None, bool]:
+    """The entry's format as taken in (None: an earlier format after the current one, added
+    afterwards: what it says is not taken in), and whether the current format was seen."""
+    if found == FORMAT:
+        return found, True
+    report.legacy += 1
+    if modern:
+        report.problems.append(
+            f"entry {seq} is in the earlier format {LEGACY_FORMAT}, after entries "
+            f"of {FORMAT} (added afterwards)"
+        )
+        return None, modern
+    return found, modern
+
+
+def _take_erasure(row: Any, form: str | None, erasures: _Erasures, report: Report) -> None:
+    """A redacted entry waits for its erasure; an erasure is checked and taken in."""
+    if row[16]:
+        report.redacted += 1
+        erasures.redacted(row[0], row[1], row[15])
+    elif row[3] == Event.ERASED.value:
+        report.problems += erasures.erasure(row[0], row[1], json.loads(row[11]), form)
+
+
+def _check_checkpoint(
+    frontier: merkle.Frontier, checkpoints: dict[int, Checkpoint], report: Report
+) -> None:
+    """The tree so far against the checkpoint signed at its size, if there is one."""
+    signed = checkpoints.get(frontier.size)
+    if signed is None:
+        return
+    report.checkpoints += 1
+    if frontier.root() != signed.root:
+        report.problems.append(
+            f"the tree of the first {signed.size} entries does not have the signed root "
+            f"of checkpoint {signed.size} ({signed.at})"
+        )
+    else:
+        report.covered = signed.size
+
+
+def _check_ends(
+    checkpoints: dict[int, Checkpoint],
+    size: int,
+    erasures: _Erasures,
+    report: Report,
+    max_problems: int,
+) -> None:
+    """After the last entry: no checkpoint larger than the ledger (a cut-off tail), no redacted
+    entry without a signed erasure listing it."""
+    for signed in sorted(checkpoints):
+        if signed > size:
             report.problems.append(
-                f"checkpoint {size} signed {size} entries but the ledger has {frontier.size} "
+                f"checkpoint {signed} signed {signed} entries but the ledger has {size} "
                 "(entries removed from the end)"
             )
     for seq in sorted(erasures.pending)[:max_problems]:
         report.problems.append(
             f"entry {seq} is redacted without a recorded erasure (no signed erasure lists it)"
         )
-    erased_payloads = erasures.payloads
-    if check_payloads:
-        _check_payloads(ledger, report, erased_payloads)
-    _check_derived(ledger, report, check_states, max_problems)
-    return report
 
 
 def _leaf(row: Any, form: str) -> tuple[bytes, str | None]:

@@ -36,12 +36,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from fastapi import HTTPException, Request
 
+from gateway.door import ANYONE, NOBODY, Speaker
 from gateway.identities import (
     ANONYMOUS,
     ANY_PARTY,
@@ -65,7 +65,6 @@ __all__ = [
     "ANY_PARTY",
     "SESSION_COOKIE",
     "Authenticator",
-    "Door",
     "Identity",
     "Role",
     "caller_name",
@@ -82,15 +81,6 @@ __all__ = [
 
 
 SESSION_COOKIE = "kp_session"
-
-
-@dataclass(frozen=True)
-class Door:
-    """Who speaks through a door that cannot authenticate per message: the identity's name
-    (on the envelope, in the ledger) and the parties it may send as (None: anyone)."""
-
-    identity: str
-    may_send_as: frozenset[str] | None
 
 
 class Authenticator:
@@ -188,14 +178,7 @@ class Authenticator:
         return identity
 
 
-# A door on a gateway without identities (local-only): anyone, as the open HTTP API.
-ANYONE = Door("", None)
-# A door configured with no identity while identities exist: it speaks for nobody, and receive
-# refuses every message it hands in (stage ``sender``).
-NOBODY = Door("", frozenset())
-
-
-def door_for(settings: object, name: str) -> Door:
+def door_for(settings: object, name: str) -> Speaker:
     """Who a door configured to speak for the identity ``name`` (``amqp_ingress_identity``, a
     drop folder of ``drop_identities``; "" for none) speaks for. Without any identity
     configured (a local-only gateway: ``check_exposure``) it speaks for anyone, as the open
@@ -207,7 +190,7 @@ def door_for(settings: object, name: str) -> Door:
         return NOBODY
     for identity in identities:
         if identity.name == name:
-            return Door(identity.name, identity.may_send_as)
+            return Speaker(identity.name, identity.may_send_as)
     raise ValueError(f"{name} is not one of ops_identities")
 
 

@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from gateway.adapter import Description
-from gateway.envelope import Direction, Envelope, MessageType
+from gateway.envelope import MessageType, record_envelope
 from gateway.ledger import OPERATIONS, Event, Ledger, Record
 from gateway.logs import get_logger
 from gateway.ops.facts import FactTable
@@ -78,14 +78,7 @@ RENDER: dict[str, Callable[[Report], bytes]] = {"csv": to_csv, "xlsx": to_xlsx, 
 def record_export(ledger: Ledger, who: str, rep: Report, fmt: str, channel: str) -> str:
     """Record an export of ``rep`` (before it leaves); returns the record's id."""
     export_id = str(uuid.uuid4())
-    envelope = Envelope(
-        body=b"",
-        direction=Direction.OUTBOUND,
-        message_id=export_id,
-        correlation_id=export_id,
-        message_type=EXPORT_TYPE,
-        source=OPERATIONS,
-    )
+    envelope = record_envelope(export_id, EXPORT_TYPE, correlation_id=export_id, source=OPERATIONS)
     what = {
         "peildata": [d.isoformat() for d in rep.peildata],
         "products": rep.products,

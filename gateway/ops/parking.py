@@ -36,7 +36,7 @@ from gateway.bus.wire import (
     identifier,
     loose_text,
 )
-from gateway.envelope import BadId, Direction, Envelope, checked_id
+from gateway.envelope import BadId, Direction, checked_id, record_envelope
 from gateway.ledger import Entry, Event, Ledger
 from gateway.ledger.history import read_history
 from gateway.logs import get_logger, message_context
@@ -152,10 +152,9 @@ class ParkingRecorder:
             detail["sent_id"] = None if sent is None else _text(sent)[:300]
         if failures:
             detail["failures"] = failures[-5:]
-        envelope = Envelope(
-            body=b"",
+        envelope = record_envelope(
+            record_id,
             direction=direction or Direction.OUTBOUND,
-            message_id=record_id,
             correlation_id=_readable(identifier, properties.correlation_id) or "",
             content_type=content_type,
         )

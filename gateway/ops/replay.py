@@ -31,7 +31,7 @@ from typing import Any
 
 from gateway.adapter import Description
 from gateway.bus.publisher import PublishError
-from gateway.envelope import Direction, Envelope, MessageType
+from gateway.envelope import Envelope, MessageType, record_envelope
 from gateway.ledger import OPERATIONS, Event, Ledger, Query, Status
 from gateway.logs import get_logger
 from gateway.ops import messages as ops
@@ -108,14 +108,7 @@ _running_lock = threading.Lock()
 
 
 def _job_envelope(job_id: str) -> Envelope:
-    return Envelope(
-        body=b"",
-        direction=Direction.OUTBOUND,
-        message_id=job_id,
-        correlation_id=job_id,
-        message_type=JOB_TYPE,
-        source="operations",
-    )
+    return record_envelope(job_id, JOB_TYPE, correlation_id=job_id, source="operations")
 
 
 def create(ledger: Ledger, who: str, job_filter: Filter, reason: str = "") -> Job:

@@ -1,0 +1,37 @@
+"""What receive answers for a message: its receipt, the same for every door (the HTTP routes,
+a batch's results, the AMQP ingress's ``reply_to``, the file drop's ``.receipt.json``, the
+adapters' endpoints). Public: an adapter's endpoint answers its caller from it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gateway.adapter import Finding
+
+ACCEPTED = "accepted"  # valid; recorded; published
+REJECTED = "rejected"  # schema-valid but the standard's rules fired; recorded
+REFUSED = "refused"  # not XML, not identifiable, not schema-valid, or not mappable; recorded
+
+
+@dataclass(frozen=True)
+class Receipt:
+    message_id: str
+    correlation_id: str
+    route: str
+    status: str
+    published: bool = False
+    message_type: str | None = None
+    errors: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    duplicate: bool = False
+    # Refused because the sender named in the message is not who handed it in (HTTP 403).
+    forbidden: bool = False
+    # Refused, not recorded: the message id was taken by another identity before (HTTP 409).
+    conflict: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["findings"] = [asdict(f) for f in self.findings]
+        data["errors"] = list(self.errors)
+        return data
