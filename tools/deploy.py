@@ -1,0 +1,228 @@
+"""The compose stack of ``deploy/compose.yaml`` on this machine, with podman and podman-compose:
+three RabbitMQ nodes, PostgreSQL and two gateways, each container on the host's network.
+
+    python -m tools.deploy up       # (./dev deploy up) with the secrets of deploy/.env
+    python -m tools.deploy status
+    python -m tools.deploy down     # removes the containers and their volumes
+
+``up`` starts the services in the order compose.yaml's ``depends_on`` gives, waiting for each
+one's own healthcheck (``podman healthcheck run``), since podman-compose does not wait for health
+and podman runs no healthchecks by itself without systemd: epmd and RabbitMQ node 1, nodes 2
+and 3 (which join node 1 when they boot), PostgreSQL, then the two gateways, ready when
+``/health/ready`` answers. Every container carries the label ``io.podman.compose.project`` =
+``PROJECT``; ``down`` removes only those (and the project's volumes).
+
+The images come from ``deploy/build-images.sh``. podman uses ``deploy/podman/containers.conf``
+(runc, cgroupfs, host network, no default ulimits: what runs on this machine) unless
+``CONTAINERS_CONF`` names another file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "deploy" / "compose.yaml"
+PROJECT = "kpdeploy"
+IMAGES = ("ketenpoort:latest", "ketenpoort-rabbitmq:latest", "ketenpoort-postgres:latest")
+NODES = {"rabbitmq1": "kpd1", "rabbitmq2": "kpd2", "rabbitmq3": "kpd3"}
+GATEWAYS = {"gateway1": 8091, "gateway2": 8092}
+PORTS = (4391, 5691, 5692, 5693, 25691, 25692, 25693, 5452, *GATEWAYS.values())
+# The start order: each stage once the one before is healthy.
+STAGES = (("epmd", "rabbitmq1"), ("rabbitmq2", "rabbitmq3", "postgres"), tuple(GATEWAYS))
+
+
+def podman_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("CONTAINERS_CONF", str(ROOT / "deploy" / "podman" / "containers.conf"))
+    env.update(extra or {})
+    return env
+
+
+def _podman_compose() -> str | None:
+    beside = Path(sys.executable).with_name("podman-compose")
+    return str(beside) if beside.exists() else shutil.which("podman-compose")
+
+
+def missing() -> str | None:
+    """Why the stack cannot run here (None: it can)."""
+    if shutil.which("podman") is None:
+        return "podman is not installed (./dev deploy build installs it)"
+    if _podman_compose() is None:
+        return "podman-compose is not installed (pip install podman-compose)"
+    for image in IMAGES:
+        if _podman("image", "exists", image, timeout=60).returncode != 0:
+            return f"image {image} is not built (./dev deploy build, about two minutes)"
+    return None
+
+
+def container(service: str) -> str:
+    return f"{PROJECT}_{service}_1"
+
+
+def _compose(folder: Path, env: Mapping[str, str], *args: str) -> None:
+    command = [str(_podman_compose()), "-p", PROJECT, "-f", str(folder / "compose.yaml"), *args]
+    done = subprocess.run(command, env=podman_env(env), capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"podman-compose {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+
+
+def _podman(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["podman", *args], env=podman_env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def podman(*args: str, check: bool = True, timeout: float = 120) -> str:
+    done = _podman(*args, timeout=timeout)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"podman {' '.join(args)}: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def exec_in(service: str, *command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` run in the service's container."""
+    return _podman("exec", container(service), *command)
+
+
+def healthy(service: str) -> bool:
+    """The service's compose healthcheck passes now."""
+    return _podman("healthcheck", "run", container(service), timeout=60).returncode == 0
+
+
+def gateway_ready(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/health/ready", timeout=3).ok
+    except requests.RequestException:
+        return False
+
+
+def _wait(what: str, predicate: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(1)
+    raise RuntimeError(f"{what} was not ready within {seconds:.0f} s")
+
+
+def _taken_ports() -> list[int]:
+    import socket
+
+    taken = []
+    for port in PORTS:
+        with socket.socket() as s:
+            s.settimeout(0.3)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                taken.append(port)
+    return taken
+
+
+def up(env: Mapping[str, str] | None = None, folder: Path | None = None) -> None:
+    """Start the stack and wait until both gateways are ready. ``env`` holds the variables
+    compose.yaml asks for (deploy/.env.example); without it, deploy/.env (read by
+    podman-compose) is used. ``folder`` is where compose.yaml is read from (a copy is put
+    there with ``env``, so that a deploy/.env cannot mix in)."""
+    if taken := _taken_ports():
+        raise RuntimeError(f"ports {taken} are taken: is the stack already up? (./dev deploy down)")
+    if env is not None:
+        folder = folder or Path(tempfile.mkdtemp(prefix="kpdeploy-"))
+        shutil.copy(COMPOSE, folder / "compose.yaml")
+    folder = folder or COMPOSE.parent
+    for stage in STAGES:
+        _compose(folder, env or {}, "up", "-d", "--no-deps", *stage)
+        for service in stage:
+            if service in GATEWAYS:
+                port = GATEWAYS[service]
+                _wait(service, lambda port=port: gateway_ready(port), 180)
+            elif service != "epmd":
+                _wait(service, lambda service=service: healthy(service), 120)
+    cluster = running_nodes("rabbitmq1")
+    if len(cluster) != len(NODES):
+        raise RuntimeError(f"the RabbitMQ cluster has {cluster}, not three nodes")
+
+
+def _rabbitmqctl(service: str, *args: str) -> str:
+    return podman("exec", container(service), "rabbitmqctl", "-q", *args, "--formatter", "json")
+
+
+def running_nodes(service: str) -> list[str]:
+    return sorted(json.loads(_rabbitmqctl(service, "cluster_status"))["running_nodes"])
+
+
+def queue_leader(queue: str, ask: str = "rabbitmq1") -> str:
+    """The service (rabbitmq1...) whose node leads quorum queue ``queue``, asking ``ask``."""
+    for row in json.loads(_rabbitmqctl(ask, "list_queues", "name", "leader", "type")):
+        if row["name"] == queue:
+            node = str(row["leader"]).split("@")[0]
+            return next(s for s, n in NODES.items() if n == node)
+    raise KeyError(queue)
+
+
+def kill(service: str) -> None:
+    """A crash: SIGKILL to every process of the container (``podman kill``)."""
+    podman("kill", container(service))
+
+
+def ours() -> list[str]:
+    label = f"label=io.podman.compose.project={PROJECT}"
+    return podman("ps", "-a", "--filter", label, "--format", "{{.Names}}").split()
+
+
+def down() -> None:
+    """Remove the stack's containers and volumes (by the project label), and its network."""
+    label = f"label=io.podman.compose.project={PROJECT}"
+    names = ours()
+    if names:
+        podman("rm", "-f", "-v", "-t", "10", *names, timeout=180)
+    volumes = podman("volume", "ls", "--filter", label, "--format", "{{.Name}}").split()
+    if volumes:
+        podman("volume", "rm", "-f", *volumes)
+    podman("network", "rm", "-f", f"{PROJECT}_default", check=False)
+
+
+def status() -> dict[str, object]:
+    label = f"label=io.podman.compose.project={PROJECT}"
+    rows = json.loads(podman("ps", "-a", "--filter", label, "--format", "json") or "[]")
+    return {
+        "containers": {row["Names"][0]: row["State"] for row in rows},
+        "gateways ready": {name: gateway_ready(port) for name, port in GATEWAYS.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dev deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("up", "down", "status"))
+    args = parser.parse_args(argv)
+    if args.action == "up":
+        if reason := missing():
+            print(f"cannot start: {reason}", file=sys.stderr)
+            return 1
+        if not (COMPOSE.parent / ".env").exists():
+            print(
+                "cannot start: no deploy/.env (cp deploy/.env.example deploy/.env)", file=sys.stderr
+            )
+            return 1
+        up()
+        print(json.dumps(status(), indent=2))
+    elif args.action == "down":
+        down()
+        print("down")
+    else:
+        print(json.dumps(status(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
