@@ -65,4 +65,6 @@ build() {
 build ketenpoort "$context"
 build ketenpoort-rabbitmq deploy/images/rabbitmq
 build ketenpoort-postgres deploy/images/postgres
+# the images these replaced, now untagged
+podman image prune -f --filter label=org.opencontainers.image.source=ketenpoort >/dev/null
 podman images --filter label=org.opencontainers.image.source=ketenpoort

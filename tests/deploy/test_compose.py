@@ -2,8 +2,9 @@
 PostgreSQL and two gateways come up from the images of deploy/build-images.sh; a WMO301 posted
 to gateway 1 over HTTP is answered (its retour delivered), seen from gateway 2; the RabbitMQ
 node leading the work queue is killed (podman kill); a WMO301 posted to gateway 2 is answered
-all the same; each message was handed over once and ``ketenpoort ledger verify`` passes in a
-gateway's container; then the stack goes down.
+all the same; each message was handed over once; a checkpoint signed in gateway 1's container
+lands on the volume both share and ``ketenpoort ledger verify`` in gateway 2's passes; then the
+stack goes down and leaves no container.
 
 Skipped, saying why, where podman, podman-compose or the built images are absent (building
 them takes minutes: ./dev deploy build). Takes about two minutes."""
@@ -117,5 +118,8 @@ def test_a_message_through_a_node_killed_and_a_message_through(stack: str) -> No
     for message_id in (first, second):
         history = events(message(deploy.GATEWAYS["gateway1"], key, message_id)["history"])
         assert (history["received"], history["delivered"], history["retour-sent"]) == (1, 1, 1)
+    # a checkpoint signed by one gateway, on the volume both share, verified by the other
+    signed = deploy.exec_in("gateway1", "ketenpoort", "ledger", "checkpoint")
+    assert signed.returncode == 0, signed.stdout + signed.stderr
     verified = deploy.exec_in("gateway2", "ketenpoort", "ledger", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
