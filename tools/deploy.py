@@ -63,7 +63,7 @@ def missing() -> str | None:
         return "podman-compose is not installed (pip install podman-compose)"
     for image in IMAGES:
         if _podman("image", "exists", image, timeout=60).returncode != 0:
-            return f"image {image} is not built (./dev deploy build, about two minutes)"
+            return f"image {image} is not built (./dev deploy build, a few minutes)"
     return None
 
 

@@ -7,7 +7,7 @@ lands on the volume both share and ``ketenpoort ledger verify`` in gateway 2's p
 stack goes down and leaves no container.
 
 Skipped, saying why, where podman, podman-compose or the built images are absent (building
-them takes minutes: ./dev deploy build). Takes about two minutes."""
+them takes minutes: ./dev deploy build). Takes a minute and a half (72-92 s here)."""
 
 from __future__ import annotations
 
