@@ -7,7 +7,7 @@ lands on the volume both share and ``ketenpoort ledger verify`` in gateway 2's p
 stack goes down and leaves no container.
 
 Skipped, saying why, where podman, podman-compose or the built images are absent (building
-them takes minutes: ./dev deploy build). Takes a minute and a half (72-92 s here)."""
+them takes minutes: ./dev deploy build). Takes one to two minutes (72-133 s here, by the load)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from tools import deploy
 
 pytestmark = [pytest.mark.deploy, pytest.mark.integration]
 WORK_QUEUE = "ketenpoort.inbound.iwmo"  # where the inbound heenberichten wait for a worker
+STACK = deploy.Stack("kpdeploy-test")  # not the project of ./dev deploy up, which it leaves be
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +49,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "OPS_IDENTITIES": identity_line("deploy-test", key, ["admin"], ["*"]),
         "AMQP_INGRESS_IDENTITY": "deploy-test",
     }
-    deploy.down()  # one a killed run left
+    STACK.down()  # what a killed run left
     try:
-        deploy.up(env, folder=Path(tmp_path_factory.mktemp("compose")))
+        STACK.up(env, folder=Path(tmp_path_factory.mktemp("compose")))
         yield key
     finally:
-        deploy.down()
-    assert deploy.ours() == []
+        STACK.down()
+    assert STACK.containers() == []
 
 
 def post_wmo301(port: int, key: str, number: int) -> str:
@@ -105,21 +106,21 @@ def test_a_message_through_a_node_killed_and_a_message_through(stack: str) -> No
     assert shown["retour"]["message_id"] == retour_id(first)
     assert events(shown["retour_history"])["delivered"] == 1, shown
 
-    leader = deploy.queue_leader(WORK_QUEUE)
-    deploy.kill(leader)
+    leader = STACK.queue_leader(WORK_QUEUE)
+    STACK.kill(leader)
     survivor = next(s for s in deploy.NODES if s != leader)
-    assert len(deploy.running_nodes(survivor)) == 2
+    assert len(STACK.running_nodes(survivor)) == 2
 
     second = post_wmo301(deploy.GATEWAYS["gateway2"], key, 880_002)
     shown = answered(deploy.GATEWAYS["gateway2"], key, second)
     assert events(shown["retour_history"])["delivered"] == 1, shown
-    assert deploy.queue_leader(WORK_QUEUE, ask=survivor) != leader
+    assert STACK.queue_leader(WORK_QUEUE, ask=survivor) != leader
 
     for message_id in (first, second):
         history = events(message(deploy.GATEWAYS["gateway1"], key, message_id)["history"])
         assert (history["received"], history["delivered"], history["retour-sent"]) == (1, 1, 1)
     # a checkpoint signed by one gateway, on the volume both share, verified by the other
-    signed = deploy.exec_in("gateway1", "ketenpoort", "ledger", "checkpoint")
+    signed = STACK.exec_in("gateway1", "ketenpoort", "ledger", "checkpoint")
     assert signed.returncode == 0, signed.stdout + signed.stderr
-    verified = deploy.exec_in("gateway2", "ketenpoort", "ledger", "verify")
+    verified = STACK.exec_in("gateway2", "ketenpoort", "ledger", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
