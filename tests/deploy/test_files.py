@@ -1,0 +1,284 @@
+"""deploy/: what can be checked without a container engine, and the Kubernetes manifests against
+the compose topology (Kubernetes does not run on the development machine; compose.yaml does,
+with podman: tests/deploy/test_compose.py). The files parse; every setting they name exists;
+every command they run is a real `ketenpoort` command; compose.yaml wires three RabbitMQ nodes,
+PostgreSQL and two gateways on ports of their own; deploy/k8s runs the same images, the same
+three-node RabbitMQ cluster (a StatefulSet), the gateways as one Deployment ready on
+/health/ready with the same settings, and nothing configured for the elected duties; the
+example configurations load; the alerting rules name real metrics."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from gateway.cli import main
+from gateway.config import ConfigError, load_settings, setting_names
+from gateway.ledger.checkpoint import new_ed25519_key
+from gateway.ops.auth import check_exposure
+from tests.conftest import ALL_ADAPTERS
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+GATEWAY_IMAGE = "ketenpoort:latest"
+RABBITMQ_IMAGE = "ketenpoort-rabbitmq:latest"
+POSTGRES_IMAGE = "ketenpoort-postgres:latest"
+# Ports this machine's own services and the cluster harness (tools/cluster.py, bench/chaos.py:
+# offset 100) use; the compose stack runs on the host's network beside them.
+TAKEN = {5672, 4369, 25672, 5432, 8080, 5442, 5542} | {
+    p + offset for p in (5681, 5682, 5683, 25681, 25682, 25683) for offset in (0, 100)
+}
+
+
+def _compose() -> dict[str, Any]:
+    found: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    return found
+
+
+def _example_env() -> dict[str, str]:
+    lines = (DEPLOY / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def _interpolated(value: str, env: dict[str, str]) -> str:
+    """``value`` with compose's ${NAME:?message} filled in from ``env``."""
+    return re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", lambda m: env[m.group(1)], value)
+
+
+def _services(image: str) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in _compose()["services"].items() if s["image"] == image}
+
+
+def _manifests() -> list[dict[str, Any]]:
+    out = []
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        out += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return [doc for doc in out if doc["kind"] != "Kustomization"]
+
+
+def _one(kind: str, name: str) -> dict[str, Any]:
+    [found] = [d for d in _manifests() if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found
+
+
+def _containers(workload: dict[str, Any], init: bool = False) -> list[dict[str, Any]]:
+    spec = workload["spec"]["template"]["spec"]
+    found: list[dict[str, Any]] = spec["containers"] + (
+        spec.get("initContainers", []) if init else []
+    )
+    return found
+
+
+def _workloads() -> list[dict[str, Any]]:
+    return [d for d in _manifests() if d["kind"] in ("Deployment", "StatefulSet", "Job")]
+
+
+def _required(entrypoint: str) -> set[str]:
+    """The variables an image's entrypoint refuses to start without."""
+    text = (DEPLOY / "images" / entrypoint / "entrypoint.sh").read_text()
+    return set(re.findall(r'^: "\$\{([A-Z_]+):\?', text, re.M))
+
+
+def _k8s_env(container: dict[str, Any]) -> dict[str, str | None]:
+    """The container's environment: its own and what it takes from config maps and secrets."""
+    env: dict[str, str | None] = {e["name"]: e.get("value") for e in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(_one("ConfigMap", source["configMapRef"]["name"])["data"])
+        else:
+            env.update(_one("Secret", source["secretRef"]["name"])["stringData"])
+    return env
+
+
+def _settings_named(text: str) -> set[str]:
+    return set(re.findall(r"KETENPOORT_([A-Z0-9_]+)", text)) - {"CONFIG"}
+
+
+def test_every_setting_named_in_deploy_exists() -> None:
+    paths = [DEPLOY / "compose.yaml", DEPLOY / ".env.example", *(DEPLOY / "k8s").glob("*.yaml")]
+    names = set()
+    for path in [*paths, *(DEPLOY / "images").glob("*/*")]:
+        names |= _settings_named(path.read_text())
+    assert names, "no settings found"
+    known = setting_names(ALL_ADAPTERS)
+    unknown = {n for n in names if n.lower() not in known}
+    assert not unknown, f"not settings: {sorted(unknown)}"
+
+
+def test_every_command_run_is_a_ketenpoort_command(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = {tuple(s["command"]) for s in _services(GATEWAY_IMAGE).values()}
+    for workload in _workloads():
+        commands |= {
+            tuple(c["command"]) for c in _containers(workload) if c["image"] == GATEWAY_IMAGE
+        }
+    containerfile = (DEPLOY / "images" / "gateway" / "Containerfile").read_text()
+    [cmd] = re.findall(r"^CMD (\[.*\])$", containerfile, re.M)
+    commands.add(tuple(yaml.safe_load(cmd)))
+    assert commands == {("ketenpoort", "run")}
+    for command in commands:
+        with pytest.raises(SystemExit) as done:
+            main([*command[1:], "--help"])
+        assert done.value.code == 0, shlex.join(command)
+
+
+def test_compose_runs_three_nodes_postgres_and_two_gateways_on_ports_of_their_own() -> None:
+    services = _compose()["services"]
+    assert all(s["network_mode"] == "host" for s in services.values())
+    nodes = {
+        name: s["environment"]
+        for name, s in _services(RABBITMQ_IMAGE).items()
+        if "RABBITMQ_NODENAME" in s.get("environment", {})
+    }
+    assert len(nodes) == 3
+    for name, env in nodes.items():
+        assert _required("rabbitmq") <= set(env), name
+        assert env["RABBITMQ_CLUSTER_NODES"].split(",") == [
+            e["RABBITMQ_NODENAME"] for e in nodes.values()
+        ]
+        assert env["ERL_EPMD_PORT"] in services["epmd"]["entrypoint"]  # their own port mapper
+    assert len({s["volumes"][0] for n, s in services.items() if n in nodes}) == 3
+    [postgres] = _services(POSTGRES_IMAGE).values()
+    assert _required("postgres") <= set(postgres["environment"])
+
+    gateways = _services(GATEWAY_IMAGE)
+    assert len(gateways) == 2
+    amqp_ports = {int(e["RABBITMQ_NODE_PORT"]) for e in nodes.values()}
+    ports = [*amqp_ports, int(postgres["environment"]["POSTGRES_PORT"])]
+    ports += [int(e["RABBITMQ_DIST_PORT"]) for e in nodes.values()]
+    ports += [int(nodes["rabbitmq1"]["ERL_EPMD_PORT"])]
+    env = _example_env()
+    for name, gateway in gateways.items():
+        assert set(gateway["depends_on"]) == {*nodes, "postgres"}, name
+        assert {c["condition"] for c in gateway["depends_on"].values()} == {"service_healthy"}
+        settings = {k: _interpolated(str(v), env) for k, v in gateway["environment"].items()}
+        urls = [urlsplit(u) for u in settings["KETENPOORT_AMQP_URL"].split(",")]
+        assert {u.port for u in urls} == amqp_ports
+        ledger = urlsplit(settings["KETENPOORT_LEDGER_URL"])
+        assert ledger.scheme == "postgresql" and ledger.port == int(
+            postgres["environment"]["POSTGRES_PORT"]
+        )
+        ports.append(int(settings["KETENPOORT_HTTP_PORT"]))
+        # the example's placeholder checkpoint key is refused until replaced by a real one
+        with pytest.raises(ConfigError, match="LEDGER_CHECKPOINT_KEY"):
+            load_settings(env=settings)
+        loaded = load_settings(
+            env={**settings, "KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key()}
+        )
+        check_exposure(loaded)
+    assert len(ports) == len(set(ports)) and not set(ports) & TAKEN, sorted(ports)
+
+
+def test_kubernetes_runs_the_compose_topology(tmp_path: Path) -> None:
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == sorted(
+        p.name for p in (DEPLOY / "k8s").glob("*.yaml") if p.name != "kustomization.yaml"
+    )
+    # the same images
+    images = {c["image"] for w in _workloads() for c in _containers(w, init=True)}
+    assert images == {s["image"] for s in _compose()["services"].values()}
+
+    # RabbitMQ: a StatefulSet of three nodes, each joining the others by its stable DNS name
+    rabbitmq = _one("StatefulSet", "ketenpoort-rabbitmq")
+    service = _one("Service", rabbitmq["spec"]["serviceName"])
+    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"]
+    replicas = rabbitmq["spec"]["replicas"]
+    assert replicas == 3 == len([s for s in _services(RABBITMQ_IMAGE) if s != "epmd"])
+    [node] = _containers(rabbitmq)
+    env = _k8s_env(node)
+    assert _required("rabbitmq") <= set(env)
+    pods = [f"ketenpoort-rabbitmq-{i}.{service['metadata']['name']}" for i in range(replicas)]
+    cluster = str(env["RABBITMQ_CLUSTER_NODES"]).split(",")
+    assert [n.split("@")[1].split(".ketenpoort.svc")[0] for n in cluster] == pods
+    assert str(env["RABBITMQ_NODENAME"]).startswith("rabbit@$(POD_NAME).ketenpoort-rabbitmq.")
+    assert _one("PodDisruptionBudget", "ketenpoort-rabbitmq")["spec"]["maxUnavailable"] == 1
+
+    postgres = _one("StatefulSet", "ketenpoort-postgres")
+    assert _required("postgres") <= set(_k8s_env(_containers(postgres)[0]))
+
+    # the gateways: one Deployment of identical replicas, as many as compose runs, ready on
+    # /health/ready; nothing else runs the gateway (no monitor or worker of its own)
+    gateway_workloads = [
+        w for w in _workloads() if any(c["image"] == GATEWAY_IMAGE for c in _containers(w))
+    ]
+    assert [(w["kind"], w["metadata"]["name"]) for w in gateway_workloads] == [
+        ("Deployment", "ketenpoort-gateway")
+    ]
+    [deployment] = gateway_workloads
+    assert deployment["spec"]["replicas"] == len(_services(GATEWAY_IMAGE)) == 2
+    [gateway] = _containers(deployment)
+    readiness = gateway["readinessProbe"]["httpGet"]
+    assert readiness["path"] == "/health/ready"
+    [port] = [p["containerPort"] for p in gateway["ports"] if p["name"] == readiness["port"]]
+    settings = _k8s_env(gateway)
+    assert settings["KETENPOORT_HTTP_PORT"] == str(port)
+
+    # the same settings as compose's gateways, the broker URL naming every node of the set
+    compose_names = {n for s in _services(GATEWAY_IMAGE).values() for n in s["environment"]}
+    assert compose_names <= set(settings), sorted(compose_names - set(settings))
+    assert not [n for n in settings if "MONITOR" in n]  # the elected duties need no setting
+    hosts = [urlsplit(u).hostname for u in str(settings["KETENPOORT_AMQP_URL"]).split(",")]
+    assert hosts == pods
+    ledger = urlsplit(str(settings["KETENPOORT_LEDGER_URL"]))
+    assert ledger.hostname == _one("Service", "ketenpoort-postgres")["metadata"]["name"]
+
+    # they load: the placeholder checkpoint key is refused until replaced by a real one
+    values = {k: str(v) for k, v in settings.items()}
+    with pytest.raises(ConfigError, match="KETENPOORT_LEDGER_CHECKPOINT_KEY\\): must be ed25519"):
+        load_settings(env=values)
+    loaded = load_settings(env={**values, "KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key()})
+    check_exposure(loaded)
+    assert loaded.ledger_url.startswith("postgresql://") and len(loaded.ops_identities) == 2
+    assert loaded.ops_client_cert_header == "X-Client-Cert-Sha256"
+    assert len(loaded.amqp_url.split(",")) == replicas
+
+
+def test_the_example_configuration_loads_and_may_listen_beyond_loopback() -> None:
+    path = DEPLOY / "ketenpoort.example.toml"
+    tomllib.loads(path.read_text())
+    settings = load_settings(env={}, path=path)
+    assert settings.http_host == "0.0.0.0" and len(settings.ops_identities) == 5
+    check_exposure(settings)
+    assert settings.ops_closed_days == ("2026-05-15",)
+
+
+def test_the_alerting_rules_name_metrics_the_gateway_exports(tmp_path: Path) -> None:
+    """deploy/prometheus: every rule is complete, and every metric (and state) it names is one
+    /metrics really exports: collected here from a real ledger holding a parked message."""
+    from gateway.envelope import Direction, Envelope, MessageType
+    from gateway.ledger import Event, Status, open_ledger
+    from gateway.ops.deadlines import Breach
+    from gateway.ops.metrics import registry
+
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'l.sqlite3'}", "k")
+    envelope = Envelope(
+        b"<a/>", Direction.OUTBOUND, message_type=MessageType("iwmo", "WMO301", "3.2")
+    )
+    ledger.append(envelope, Event.RECEIVED, payload=envelope.body)
+    ledger.append(envelope, Event.PARKED, detail={"reason": "test"})
+    breach = Breach(
+        "b", "OP090", "retour within 3 working days", "answer", "m", "WMO301", "r", "", "", "", ""
+    )
+    metrics = registry(ledger, lambda: [breach], lambda: 0)
+    samples = {s.name for family in metrics.collect() for s in family.samples}
+    ledger.close()
+    assert "ketenpoort_parked_messages" in samples
+
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "ketenpoort-alerts.yml").read_text())
+    [group] = rules["groups"]
+    names = [rule["alert"] for rule in group["rules"]]
+    assert len(names) == len(set(names)) >= 6
+    for rule in group["rules"]:
+        assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"}, rule["alert"]
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+        assert re.fullmatch(r"\d+[smh]", rule.get("for", "0s")), rule["alert"]
+        for metric in re.findall(r"ketenpoort_[a-z_]+", rule["expr"]):
+            assert metric in samples, f"{rule['alert']}: /metrics has no {metric}"
+        for state in re.findall(r'status="([^"]+)"', rule["expr"]):
+            assert state in {s.value for s in Status}, f"{rule['alert']}: no state {state}"
