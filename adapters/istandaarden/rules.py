@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from adapters.istandaarden.catalogue import Bericht
@@ -564,7 +564,7 @@ def _product_key(node: dict[str, Any]) -> tuple[Any, Any] | None:
 
 
 def _overlapping(
-    items: list[tuple[str, dict[str, Any]]], begin: str, end: str, skip_deleted: bool = False
+    items: Sequence[tuple[str, dict[str, Any]]], begin: str, end: str, skip_deleted: bool = False
 ) -> Iterator[Hit]:
     seen: list[tuple[tuple[Any, Any], Any, Any]] = []
     for path, node in items:
