@@ -276,7 +276,7 @@ class Message:
     refdata: Any  # adapters.istandaarden.refdata.RefData
     memo: dict[str, Any] = field(default_factory=dict)  # per-message cache for rules
 
-    @property
+    @functools.cached_property
     def header(self) -> dict[str, Any]:
         header: dict[str, Any] = self.data["Header"]
         return header

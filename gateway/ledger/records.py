@@ -14,7 +14,7 @@ format 2 on, every erasure is signed (``erasure.py``), and no entry of format 1 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from hashlib import sha256
 from typing import Any
 
@@ -124,9 +124,3 @@ def row_leaf(row: Sequence[Any], form: str = FORMAT) -> bytes:
             form,
         )
     )
-
-
-def keys_text(keys: Mapping[str, Sequence[str]]) -> str:
-    if not keys:
-        return "{}"  # most entries name no business keys
-    return canonical({k: sorted(set(v)) for k, v in sorted(keys.items()) if v})
