@@ -427,6 +427,10 @@ class Registry:
         # Root element name -> (adapter, type), for names identified before. Only successes
         # are kept, so the map is bounded by the message types the adapters accept.
         self._identified: dict[str, tuple[Standard, MessageType]] = {}
+        # Who has which optional capability, worked out once: a runtime protocol check costs
+        # tens of microseconds, and the worker asks for the derivers of every message.
+        self._granting = [a for a in self._standards if isinstance(a, Grants)]
+        self._derivers = [a for a in self._standards if isinstance(a, Derives)]
 
     @classmethod
     def load(cls, module_names: Iterable[str], settings: Any) -> Registry:
@@ -472,11 +476,11 @@ class Registry:
 
     def granting(self) -> list[Grants]:
         """Standards that tell the grants a party received (capability :class:`Grants`)."""
-        return [a for a in self._standards if isinstance(a, Grants)]
+        return list(self._granting)
 
     def derivers(self) -> list[Derives]:
         """Standards that derive follow-up messages (capability :class:`Derives`)."""
-        return [a for a in self._standards if isinstance(a, Derives)]
+        return list(self._derivers)
 
     def identify(self, root: etree._Element) -> tuple[Standard, MessageType]:
         """The owning adapter and the message type of a document (see ``Standard.identify``)."""

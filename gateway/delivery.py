@@ -75,6 +75,13 @@ def sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (no file object per delivery)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class OutboxTransport:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -105,8 +112,7 @@ class OutboxTransport:
                         continue  # delivered before: the message id is the idempotency key
                     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                     try:
-                        with open(fd, "wb", closefd=False) as fh:
-                            fh.write(delivery.body)
+                        _write_all(fd, delivery.body)
                     except OSError:
                         os.close(fd)
                         raise

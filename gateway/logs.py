@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -67,12 +67,20 @@ def redact_personal_data(
     return event
 
 
+# The message a line is logged for (:func:`message_context`): one context variable holding the
+# three fields, set and reset once per block (structlog's own keep one variable per field).
+_MESSAGE: ContextVar[tuple[str | None, str | None, str | None]] = ContextVar(
+    "ketenpoort_message", default=(None, None, None)
+)
+
+
 def ensure_message_fields(
     _logger: Any, _name: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor: message id, route and correlation id on every line (None if unknown)."""
-    for name in MESSAGE_FIELDS:
-        event.setdefault(name, None)
+    """structlog processor: message id, route and correlation id on every line (those of the
+    :func:`message_context` it is logged in; None if unknown); a field given to the call wins."""
+    for name, value in zip(MESSAGE_FIELDS, _MESSAGE.get(), strict=True):
+        event.setdefault(name, value)
     return event
 
 
@@ -116,18 +124,27 @@ def configure_logging(log_format: str = "console", level: str = "info") -> None:
     _configured = True
 
 
-@contextmanager
 def message_context(
     message_id: str | None, route: str | None = None, correlation_id: str | None = None
-) -> Iterator[None]:
+) -> MessageContext:
     """Bind a message's ids to every line logged inside the block (thread- and task-local)."""
-    tokens = structlog.contextvars.bind_contextvars(
-        message_id=message_id, route=route, correlation_id=correlation_id
-    )
-    try:
-        yield
-    finally:
-        structlog.contextvars.reset_contextvars(**tokens)
+    return MessageContext((message_id, route, correlation_id))
+
+
+class MessageContext:
+    """What :func:`message_context` gives: a class rather than a generator, as the worker and
+    receive enter one per message and step."""
+
+    __slots__ = ("_ids", "_token")
+
+    def __init__(self, ids: tuple[str | None, str | None, str | None]) -> None:
+        self._ids = ids
+
+    def __enter__(self) -> None:
+        self._token = _MESSAGE.set(self._ids)
+
+    def __exit__(self, *_: object) -> None:
+        _MESSAGE.reset(self._token)
 
 
 def get_logger(name: str) -> Any:

@@ -4,7 +4,7 @@ adapters' endpoints). Public: an adapter's endpoint answers its caller from it."
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from gateway.adapter import Finding
@@ -31,7 +31,15 @@ class Receipt:
     conflict: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["findings"] = [asdict(f) for f in self.findings]
+        # Field by field (what ``dataclasses.asdict`` gives, without its deep copy of every
+        # value: a batch answer makes one per message).
+        data = {f.name: getattr(self, f.name) for f in _RECEIPT_FIELDS}
+        data["findings"] = [
+            {f.name: getattr(x, f.name) for f in _FINDING_FIELDS} for x in self.findings
+        ]
         data["errors"] = list(self.errors)
         return data
+
+
+_RECEIPT_FIELDS = fields(Receipt)
+_FINDING_FIELDS = fields(Finding)

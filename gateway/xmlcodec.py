@@ -31,6 +31,10 @@ class Shape:
     required: bool
     children: tuple[Shape, ...] = ()
     index: Mapping[str, Shape] = field(default_factory=dict, compare=False, repr=False)
+    # Per child tag: (local name, its shape, may repeat, is a class): one lookup per element.
+    plan: Mapping[str, tuple[str, Shape, bool, bool]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def is_leaf(self) -> bool:
@@ -64,6 +68,7 @@ def _build(element: Any, depth: int = 0) -> Shape:
         required=element.min_occurs > 0,
         children=children,
         index={c.tag: c for c in children},
+        plan={c.tag: (c.name, c, c.repeat, bool(c.children)) for c in children},
     )
 
 
@@ -104,34 +109,38 @@ def decode_indexed(
 def _decode_into(
     element: etree._Element, shape: Shape, out: dict[str, Any], path: str, index: ClassIndex
 ) -> None:
-    lookup = shape.index
+    plan = shape.plan
+    prefix = f"{path}/" if path else ""
     for child in element:
-        tag = child.tag
-        if tag.__class__ is not str:
-            continue  # comments, processing instructions
-        sub = lookup.get(tag)
-        if sub is None:
+        step = plan.get(child.tag)
+        if step is None:
+            if child.tag.__class__ is not str:
+                continue  # comments, processing instructions
             raise CodecError(f"unexpected element {etree.QName(child).localname} in {shape.name}")
-        name = sub.name
-        if sub.children:
+        name, sub, repeat, is_class = step
+        if is_class:
             value: dict[str, Any] = {}
-            if sub.repeat:
+            if repeat:
                 items = out.get(name)
                 if items is None:
                     items = out[name] = []
                 items.append(value)
-                here = f"{path}/{name}[{len(items)}]" if path else f"{name}[{len(items)}]"
+                here = f"{prefix}{name}[{len(items)}]"
             else:
                 out[name] = value
-                here = f"{path}/{name}" if path else name
+                here = prefix + name
             found = index.get(name)
             if found is None:
                 index[name] = [(here, value)]
             else:
                 found.append((here, value))
             _decode_into(child, sub, value, here, index)
-        elif sub.repeat:
-            out.setdefault(name, []).append(child.text or "")
+        elif repeat:
+            items = out.get(name)
+            if items is None:
+                out[name] = [child.text or ""]
+            else:
+                items.append(child.text or "")
         else:
             out[name] = child.text or ""
 

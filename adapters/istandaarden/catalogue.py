@@ -34,6 +34,11 @@ _TABLE: dict[int, tuple[str, str, str, str, int | None]] = {
     323: ("484", "490", "Declaratie", "aanbieder", 325),
     325: ("485", "491", "Declaratie-antwoord", "gemeente", None),
 }
+# Retourbericht number -> its heenbericht number (the first in the table that names it).
+_ANSWERS: dict[int, int] = {}
+for _number, _row in _TABLE.items():
+    if _row[4] is not None:
+        _ANSWERS.setdefault(_row[4], _number)
 
 STANDARDS = ("iwmo", "ijw")
 NUMBERS = tuple(_TABLE)  # the 14 messages of each standard
@@ -83,14 +88,12 @@ class Bericht:
     @property
     def is_retour(self) -> bool:
         """302/306/308/316/318/320: header copied from the heenbericht plus retour fields."""
-        return any(row[4] == self.number for row in _TABLE.values()) and self.number != 325
+        return self.number in _ANSWERS and self.number != 325
 
     @property
     def heenbericht(self) -> Bericht | None:
-        for number, row in _TABLE.items():
-            if row[4] == self.number:
-                return Bericht(self.standard, number)
-        return None
+        number = _ANSWERS.get(self.number)
+        return Bericht(self.standard, number) if number is not None else None
 
     @property
     def prefix(self) -> str:

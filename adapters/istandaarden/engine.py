@@ -24,7 +24,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -143,6 +143,8 @@ def rule(
 class Part:
     """The head or one record, with an index of its classes by local name (built once)."""
 
+    __slots__ = ("index", "name", "node", "path")
+
     def __init__(
         self,
         node: dict[str, Any],
@@ -153,28 +155,23 @@ class Part:
         self.node = node
         self.path = path
         self.name = name  # the record's own element name ("Client"), None for the head
-        # Given when the decoder built it in the same walk (``gateway.xmlcodec.decode_indexed``).
-        self._index = index
+        # Every class in this part by local name, as (path, dict), document order. Given when
+        # the decoder built it in the same walk (``gateway.xmlcodec.decode_indexed``).
+        if index is None:
+            index = {}
+            if name is not None:
+                index[name] = [(path, node)]
+            for path_, name_, node_ in classes(node, path):
+                index.setdefault(name_, []).append((path_, node_))
+        self.index = index
 
     @property
     def is_record(self) -> bool:
         return self.name is not None
 
-    @property
-    def index(self) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-        """Every class in this part by local name, as (path, dict), document order."""
-        if self._index is None:
-            index: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-            if self.name is not None:
-                index[self.name] = [(self.path, self.node)]
-            for path, name_, node in classes(self.node, self.path):
-                index.setdefault(name_, []).append((path, node))
-            self._index = index
-        return self._index
-
-    def find(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+    def find(self, name: str) -> Sequence[tuple[str, dict[str, Any]]]:
         """Every class with local name ``name`` in this part, as (path, dict), document order."""
-        return self.index.get(name) or []
+        return self.index.get(name, ())
 
     def has_any(self, names: frozenset[str]) -> bool:
         """Whether any class named in ``names`` occurs in this part."""
@@ -215,8 +212,13 @@ def date(value: Any) -> dt.date | None:
     """An ``xs:date`` text as a date; None when absent or not a real date."""
     if not isinstance(value, str):
         return None
+    return _iso_date(value[:10])
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_date(text: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value[:10])
+        return dt.date.fromisoformat(text)
     except ValueError:
         return None
 
@@ -274,7 +276,7 @@ class Message:
     refdata: Any  # adapters.istandaarden.refdata.RefData
     memo: dict[str, Any] = field(default_factory=dict)  # per-message cache for rules
 
-    @property
+    @functools.cached_property
     def header(self) -> dict[str, Any]:
         header: dict[str, Any] = self.data["Header"]
         return header
@@ -347,6 +349,42 @@ def rules_for(bericht: Bericht) -> dict[Scope, tuple[Rule, ...]]:
     return found
 
 
+class PartPlan:
+    """The part rules of a message compiled against the classes a part holds: a rule that
+    names its classes (:attr:`Rule.classes`) runs only on a part with one of them. Worked out
+    once per set of class names (a few per message type), so a part costs one lookup instead
+    of a test per rule."""
+
+    _LIMIT = 1024  # distinct class-name sets kept (a message type has a handful)
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self._by_names: dict[frozenset[str], tuple[Rule, ...]] = {}
+
+    def for_part(self, part: Part) -> tuple[Rule, ...]:
+        names = frozenset(part.index)
+        chosen = self._by_names.get(names)
+        if chosen is None:
+            if len(self._by_names) >= self._LIMIT:
+                self._by_names.clear()
+            chosen = self._by_names[names] = tuple(
+                r for r in self.rules if r.classes is None or not r.classes.isdisjoint(names)
+            )
+        return chosen
+
+
+_PART_PLANS: dict[tuple[Bericht, int], PartPlan] = {}
+
+
+def part_plan(bericht: Bericht) -> PartPlan:
+    """The :class:`PartPlan` of every registered part rule that applies to ``bericht``."""
+    key = (bericht, len(RULES))
+    plan = _PART_PLANS.get(key)
+    if plan is None:
+        plan = _PART_PLANS[key] = PartPlan(rules_for(bericht)[Scope.PART])
+    return plan
+
+
 class Checker:
     """Runs the rules of one message: the head first, then records in order, then the folds.
 
@@ -375,10 +413,11 @@ class Checker:
         )
         if rules is None:
             by_scope = rules_for(bericht)
+            self._plan = part_plan(bericht)
         else:
             chosen = [r for r in rules if r.applies(bericht)]
             by_scope = {s: tuple(r for r in chosen if r.scope is s) for s in Scope}
-        self._part_rules = by_scope[Scope.PART]
+            self._plan = PartPlan(by_scope[Scope.PART])
         self._folds = [(r, r.fn(self.message)) for r in by_scope[Scope.FOLD]]
         self.findings: list[Finding] = []
         self._count = 0
@@ -421,10 +460,10 @@ class Checker:
                 self._collect(r, fold.add(part))
 
     def _run_part_rules(self, part: Part) -> None:
-        message = self.message
-        for r in self._part_rules:
-            if r.classes is None or part.has_any(r.classes):
-                self._collect(r, r.fn(message, part))
+        message, findings = self.message, self.findings
+        for r in self._plan.for_part(part):
+            for path, text in r.fn(message, part) or ():
+                findings.append(Finding(rule=r.id, code=r.retourcode, path=path, text=text))
 
     def finish(self) -> list[Finding]:
         self._flush()

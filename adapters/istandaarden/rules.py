@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from adapters.istandaarden.catalogue import Bericht
@@ -417,13 +417,17 @@ def conditions(
 ) -> None:  # fmt: skip
     """Register one CD condition: ``element`` of ``klass`` is required/forbidden when."""
 
-    def check_condition(msg: Message, part: Part) -> Iterator[Hit]:
+    def check_condition(msg: Message, part: Part) -> list[Hit]:
+        # A list, not a generator: twelve of these run on every toewijzing, nearly always
+        # finding nothing, and a generator costs more to make than the check itself.
+        hits = []
         for path, node in part.find(klass):
             present = get(node, element) is not None
             missing = not present and required is not None and required(node)
             wrong = present and forbidden is not None and forbidden(node)
             if missing or wrong:
-                yield path, text
+                hits.append((path, text))
+        return hits
 
     check_condition.__doc__ = f"{CD_TEXT[rule_id]} ({klass}/{element})"
     rule(rule_id, "0001", XSLT, messages, Scope.PART, classes=(klass,))(check_condition)
@@ -564,7 +568,7 @@ def _product_key(node: dict[str, Any]) -> tuple[Any, Any] | None:
 
 
 def _overlapping(
-    items: list[tuple[str, dict[str, Any]]], begin: str, end: str, skip_deleted: bool = False
+    items: Sequence[tuple[str, dict[str, Any]]], begin: str, end: str, skip_deleted: bool = False
 ) -> Iterator[Hit]:
     seen: list[tuple[tuple[Any, Any], Any, Any]] = []
     for path, node in items:

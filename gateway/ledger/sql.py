@@ -52,7 +52,7 @@ from gateway.ledger.records import (
     COLUMNS,
     LEGACY_FORMAT,
     REDACTED,
-    keys_text,
+    canonical,
     leaf_data,
     private_digest,
     row_leaf,
@@ -374,12 +374,13 @@ class SqlLedger:
             if description.answers:
                 described["answers"] = description.answers
             detail[DESCRIBED] = described
+        keys_value = {k: sorted(set(v)) for k, v in sorted(keys.items()) if v}
         return _Pending(
             envelope=record.envelope,
             event=record.event,
             detail=_DETAIL(detail),
-            keys=keys_text(keys),
-            keys_value={k: sorted(set(v)) for k, v in sorted(keys.items()) if v},
+            keys=canonical(keys_value) if keys_value else "{}",  # most entries name no keys
+            keys_value=keys_value,
             key_rows=sorted({(k, v) for k, values in keys.items() for v in values}),
             digest=digest,
             sealed=sealed,

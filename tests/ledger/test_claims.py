@@ -103,3 +103,27 @@ def test_a_claim_of_a_dead_worker_is_free(backend: Backend, tmp_path: Path) -> N
         assert mine == {"m-1"}
     with ledger.claim(["m-1"]) as mine, backend.open().claim(["m-1"]) as theirs:
         assert mine == {"m-1"} and theirs == set()  # one holder at a time
+
+
+def test_sqlite_claims_are_not_synced_and_appends_stay_durable(tmp_path: Path) -> None:
+    """A claim only matters while its process lives: its transaction skips the journal sync
+    (one fewer fsync per worker batch, twice); the writer is back to ``synchronous=FULL`` for
+    the entries, while the claim is held and after."""
+    import sqlite3
+
+    from gateway.ledger import open_ledger
+
+    path = tmp_path / "ledger.sqlite3"
+    ledger = open_ledger(f"sqlite:///{path}", "claims")
+    full = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL
+    try:
+        with ledger.claim(["m-1"]) as mine:
+            assert mine == {"m-1"}
+            other = sqlite3.connect(path)  # committed: another connection sees the claim
+            assert other.execute("SELECT message_id FROM claims").fetchall() == [("m-1",)]
+            assert ledger._writer.execute("PRAGMA synchronous").fetchone()[0] == full  # type: ignore[attr-defined]
+        assert other.execute("SELECT message_id FROM claims").fetchall() == []
+        assert ledger._writer.execute("PRAGMA synchronous").fetchone()[0] == full  # type: ignore[attr-defined]
+        other.close()
+    finally:
+        ledger.close()
