@@ -30,12 +30,13 @@ from gateway.description import Description
 from gateway.envelope import Envelope, MessageType
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from fastapi import APIRouter
 
     from gateway.bus.redelivery import Redelivery
     from gateway.config import Settings
     from gateway.ledger import Ledger
-    from gateway.ops.deadlines import Deadline
     from gateway.provisions import Folder
     from gateway.receive import Receiver
 
@@ -298,6 +299,27 @@ class Mappings(Protocol):
     def mapping_source(self, standard: str, mapping: str, path: str) -> str | None:
         """The JSON field of that mapping that filled the element at ``path`` (below the root)."""
         ...
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline a standard declares (:class:`Deadlines`), watched by the deadline monitor
+    (``gateway/ops/deadlines.py``): an answer within ``working_days`` of a message whose code is
+    in ``starts``, or a report of dates no later than that."""
+
+    rule: str  # the standard's rule, e.g. "OP090"
+    text: str  # readable, e.g. "retour within 3 working days"
+    starts: tuple[str, ...]  # message codes that start the clock
+    working_days: int
+    answered_by: tuple[str, ...] = ()  # answer kind: codes that meet it ...
+    key: str = ""  # ... carrying the same value of this business key
+    # report kind: the dates a message reports, each with the ``key`` value it concerns ("")
+    dates: Callable[[bytes], Sequence[tuple[dt.date, str]]] | None = None
+    after: tuple[str, ...] = ()  # report kind: codes whose arrival the clock also waits for
+
+    @property
+    def kind(self) -> str:
+        return "report" if self.dates is not None else "answer"
 
 
 @runtime_checkable

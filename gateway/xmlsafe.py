@@ -8,6 +8,7 @@ door for entity expansion and external fetches).
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -181,3 +182,35 @@ def parse_skeleton(data: bytes, max_bytes: int, record_tag: str) -> etree._Eleme
         pass
     assert stream.skeleton is not None
     return stream.skeleton
+
+
+# -- schema error texts that quote no value ---------------------------------------------------
+
+_NAMESPACE = re.compile(r"\{[^}]*\}")
+# A value is quoted as it is, apostrophes and all: what is cut out runs up to the (last) text
+# libxml2 puts after it, not to the next apostrophe.
+_VALUE = re.compile(
+    r"The value '.*'(?= (?:is not accepted by the pattern|is not an element of the set|has a "
+    r"length of|is (?:less|greater) than|has more (?:fractional )?digits|is not a valid))",
+    re.DOTALL,
+)
+_ATOMIC = re.compile(r"(?<=: )'.*' is not a valid value", re.DOTALL)
+_ELEMENT = re.compile(r"Element '[^']*'(?:, attribute '[^']*')?: (?:\[facet '\w+'\] )?")
+_LONGEST = 1000  # libxml2's own texts are shorter; a longer one quotes a value
+_KEYS = re.compile(r"key-sequence \[.*\](?= in )", re.DOTALL)
+_PREFIX = re.compile(r"/[A-Za-z0-9_]+:")
+
+
+def safe_schema_error(entry: etree._LogEntry) -> str:
+    """``line 12: /Bericht/Client/Bsn: [facet 'pattern'] The value is not accepted ...``."""
+    message = _NAMESPACE.sub("", entry.message)
+    message = _VALUE.sub("The value", message)
+    message = _ATOMIC.sub("The value is not a valid value", message)
+    message = _KEYS.sub("key-sequence", message)
+    if "The value '" in message or len(message) > _LONGEST:  # libxml2 cut it short: keep only
+        known = _ELEMENT.match(message)  # what names the element (a name holds no apostrophe)
+        message = (known.group(0) if known else "") + "the value is not valid (not shown)"
+    path = _PREFIX.sub("/", entry.path or "")
+    if not entry.line and not path:  # validated while streaming: libxml2 gives neither
+        return message
+    return f"line {entry.line}: {path}: {message}"

@@ -30,6 +30,7 @@ from adapters.shared.mapped import BackOfficeMappings
 from gateway.adapter import (
     BACKOFFICE,
     Answer,
+    Deadline,
     Delivery,
     Description,
     Finding,
@@ -39,7 +40,6 @@ from gateway.adapter import (
     Unidentified,
 )
 from gateway.envelope import Direction, Envelope, MessageType
-from gateway.ops.deadlines import Deadline
 from gateway.xmlsafe import parse
 
 # Elements whose values are business keys worth indexing in the ledger (the rules that need

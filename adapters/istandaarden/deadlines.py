@@ -25,7 +25,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from adapters.istandaarden.catalogue import STANDARDS, Bericht
-from gateway.ops.deadlines import Deadline
+from gateway.adapter import Deadline
 from gateway.xmlsafe import parse
 
 

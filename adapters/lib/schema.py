@@ -7,8 +7,7 @@ import threading
 
 from lxml import etree
 
-from gateway.validate import safe_schema_error
-from gateway.xmlsafe import parse_schema
+from gateway.xmlsafe import parse_schema, safe_schema_error
 
 
 class SchemaCheck:

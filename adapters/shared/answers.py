@@ -9,15 +9,17 @@ message it answers in the ledger state ``parked`` with the foutcode's meaning
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.lib.stuf import faults
 from adapters.lib.stuf.messages import Fout
-from gateway.bus.redelivery import Redelivery
 from gateway.ledger import Entry, Event, Ledger
 from gateway.logs import mask_bsns
 from gateway.ops.messages import replay
-from gateway.receive import envelope_from_ledger
+
+if TYPE_CHECKING:
+    from gateway.adapter import Context
+    from gateway.bus.redelivery import Redelivery
 
 
 def original(ledger: Ledger, key: str, reference: str) -> Entry | None:
@@ -29,7 +31,7 @@ def original(ledger: Ledger, key: str, reference: str) -> Entry | None:
 
 
 def record_fault(
-    gateway: Any, message_id: str, counterpart: str, fout: Fout, answer_id: str
+    context: Context, message_id: str, counterpart: str, fout: Fout, answer_id: str
 ) -> dict[str, Any]:
     """Record on message ``message_id`` that ``counterpart`` answered it with ``fout``.
 
@@ -37,7 +39,7 @@ def record_fault(
     later" (e.g. IB103, a release freeze), it is then sent again automatically after the next
     retry tier's wait (:func:`resend_later`), up to ``max_attempts`` times.
     """
-    ledger: Ledger = gateway.ledger
+    ledger = context.ledger
     history = ledger.history(message_id)
     if any(e.detail.get("answer_id") == answer_id for e in history):
         return dict(next(e.detail for e in history if e.detail.get("answer_id") == answer_id))
@@ -52,10 +54,10 @@ def record_fault(
         "by": counterpart,
         "answer_id": answer_id,
     }
-    ledger.append(envelope_from_ledger(ledger, message_id), Event.PARKED, detail=detail)
+    ledger.append_event(message_id, Event.PARKED, detail=detail)
     if meaning.retry:
         detail["resent_after"] = resend_later(
-            ledger, gateway.redelivery(), message_id, counterpart, detail["reason"]
+            ledger, context.redelivery(), message_id, counterpart, detail["reason"]
         )
     return detail
 

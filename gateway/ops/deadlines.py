@@ -36,14 +36,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
 
-from gateway.adapter import Deadlines
+from gateway.adapter import Deadline, Deadlines
 from gateway.ledger import OPERATIONS, Entry, Event, Ledger, MessageState, Query, Status
 from gateway.ledger.history import read_history
 from gateway.logs import get_logger
@@ -57,23 +57,6 @@ _BREACH_NAMESPACE = uuid.UUID("2d7c4f0e-8b1a-4c3e-9f6d-5a0b1c2d3e4f")
 _HANDED_OVER = frozenset({Status.DELIVERED, Status.AWAITING_ANSWER, Status.ANSWERED})
 # Imported messages were exchanged, and answered, before Ketenpoort: no clock starts for them.
 _NOT_WATCHED = frozenset({Status.FAILED, Status.DISCARDED, Status.IMPORTED})
-
-
-@dataclass(frozen=True)
-class Deadline:
-    rule: str  # the standard's rule, e.g. "OP090"
-    text: str  # readable, e.g. "retour within 3 working days"
-    starts: tuple[str, ...]  # message codes that start the clock
-    working_days: int
-    answered_by: tuple[str, ...] = ()  # answer kind: codes that meet it ...
-    key: str = ""  # ... carrying the same value of this business key
-    # report kind: the dates a message reports, each with the ``key`` value it concerns ("")
-    dates: Callable[[bytes], Sequence[tuple[dt.date, str]]] | None = None
-    after: tuple[str, ...] = ()  # report kind: codes whose arrival the clock also waits for
-
-    @property
-    def kind(self) -> str:
-        return "report" if self.dates is not None else "answer"
 
 
 @dataclass(frozen=True)

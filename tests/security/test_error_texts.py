@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from gateway.validate import safe_schema_error
+from gateway.xmlsafe import safe_schema_error
 from tests.conftest import EXAMPLES
 from tests.security.conftest import Doors, as_
 
