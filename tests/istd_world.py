@@ -324,6 +324,10 @@ class MemoryState:
     def personal(self, value: str) -> str:
         return keyed_hash("test-key", value)
 
+    def erase_payloads(self) -> None:
+        """As payload retention does: the bytes are gone, the entries and tables stay."""
+        self.payloads.clear()
+
     def find(self, key: str, value: str) -> list[Entry]:
         return list(self.index.get((key, value), []))
 

@@ -18,6 +18,7 @@ stored rows are neither judged nor replaced.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from gateway.description import Rows, Table
 from gateway.envelope import MessageType
 from gateway.ledger import EARLIER, Entry, Event
 
+_TABLE_NAME = re.compile(r"domain_[a-z][a-z0-9_]{0,40}")
 CORE = ("message_id", "seq", "event", "at", "standard", "sender", "receiver")
 _CORE_TYPES = ("TEXT NOT NULL", "BIGINT NOT NULL", *("TEXT NOT NULL",) * 5)
 
@@ -43,6 +45,11 @@ class Tabulates(Protocol):
 
 def name(table: Table) -> str:
     return f"domain_{table.name}"
+
+
+def is_name(text: str) -> bool:
+    """Whether ``text`` is the name of a domain table (as the database lists them)."""
+    return bool(_TABLE_NAME.fullmatch(text))
 
 
 def columns(table: Table) -> tuple[str, ...]:

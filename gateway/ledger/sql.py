@@ -252,6 +252,8 @@ class SqlLedger:
 
     # Whether the backend serves one gateway instance only (SQLite, embedded).
     single_instance: bool = True
+    # The names of the domain tables in the database (``domain.py``), one column.
+    _DOMAIN_TABLES = ""
 
     def lease(self, name: str) -> Lease:
         """See :meth:`gateway.ledger.Ledger.lease` (each backend has its own)."""
@@ -920,6 +922,7 @@ class SqlLedger:
         ``seqs`` (those a signed erasure listed). Returns rows redacted."""
         done = 0
         wanted = None if seqs is None else set(seqs)
+        redacted: list[tuple[str, int]] = []
         with self._commit, self._transaction(self._writer) as cur:
             cur.execute(
                 self._q(
@@ -948,8 +951,16 @@ class SqlLedger:
                     (*REDACTED, private, seq),
                 )
                 done += 1
+                redacted.append((message_id, seq))
             cur.execute(
                 self._q("UPDATE messages SET sender = '', receiver = '' WHERE message_id = ?"),
                 (message_id,),
             )
+            # the domain rows a redacted verdict carried go with its parties (``domain.py``)
+            cur.execute(self._q(self._DOMAIN_TABLES))
+            for (table,) in cur.fetchall():
+                if redacted and domain.is_name(table):
+                    cur.executemany(
+                        self._q(f"DELETE FROM {table} WHERE message_id = ? AND seq = ?"), redacted
+                    )
         return done
