@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from latency import _load  # noqa: E402
-from running import RunningGateway  # noqa: E402
+from running import BSN_HASH_KEY, RunningGateway  # noqa: E402
 
 from adapters.istandaarden.adapter import IStandaardenAdapter  # noqa: E402
 from gateway.adapter import Registry  # noqa: E402
@@ -76,7 +76,7 @@ def clients_for(size: int) -> int:
 
 def fill(url: str, clients: list[int], total: int) -> tuple[int, float]:
     """Record the toewijzingen through the importer; (toewijzingen, seconds)."""
-    ledger = open_ledger(url, "bench")
+    ledger = open_ledger(url, BSN_HASH_KEY)
     adapter = IStandaardenAdapter(None)  # type: ignore[arg-type]
     registry, schemas = Registry([adapter]), SchemaCache()
     needed = sum(clients) * PRESTATIES
