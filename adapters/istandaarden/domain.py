@@ -13,6 +13,7 @@ only as the ledger's keyed hash (``adres`` as the monitor hashes a household:
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -189,6 +190,12 @@ def _declaratie_of(head: dict[str, Any]) -> str | None:
     return _text(get(head.get("Header", {}), "DeclaratieIdentificatie/Identificatie"))
 
 
+def _shared(value: Any) -> str | None:
+    """A value many rows repeat (a product code, a period), held once: a large declaratie's
+    rows wait in memory until its verdict is recorded."""
+    return None if value is None else sys.intern(str(value))
+
+
 def _prestaties(head: dict[str, Any], client: dict[str, Any]) -> Iterable[tuple[Table, Any]]:
     for p in get(client, "Prestaties/Prestatie") or []:
         yield (
@@ -197,12 +204,12 @@ def _prestaties(head: dict[str, Any], client: dict[str, Any]) -> Iterable[tuple[
                 _text(get(p, "ProductReferentie/ReferentieNummer")),
                 _text(get(p, "ProductReferentie/VorigReferentieNummer")),
                 _text(p.get("ToewijzingNummer")),
-                _text(p.get("ProductCategorie")),
-                _text(p.get("ProductCode")),
-                _text(get(p, "ProductPeriode/Begindatum")),
-                _text(get(p, "ProductPeriode/Einddatum")),
+                _shared(p.get("ProductCategorie")),
+                _shared(p.get("ProductCode")),
+                _shared(get(p, "ProductPeriode/Begindatum")),
+                _shared(get(p, "ProductPeriode/Einddatum")),
                 int(p.get("GeleverdVolume") or 0),
-                _text(p.get("Eenheid")),
+                _shared(p.get("Eenheid")),
                 int(get(p, "IngediendBedrag/Bedrag") or 0),
                 int(get(p, "IngediendBedrag/DebetCredit") == "C"),
             ),
