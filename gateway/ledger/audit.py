@@ -132,8 +132,7 @@ def verify(
     if check_payloads:
         _check_payloads(ledger, report, erasures.payloads)
     _check_derived(ledger, report, check_states, max_problems)
-    if tables:
-        _check_domain(ledger, report, tables, max_problems)
+    _check_domain(ledger, report, tables, max_problems)
     return report
 
 
@@ -247,10 +246,15 @@ def _check_ends(
 
 
 def _check_domain(
-    ledger: SqlLedger, report: Report, tables: Mapping[str, domain.Tabulates], max_problems: int
+    ledger: SqlLedger,
+    report: Report,
+    tables: Mapping[str, domain.Tabulates] | None,
+    max_problems: int,
 ) -> None:
     """The domain tables against the rows the verdict entries' payloads give (a message whose
-    payload was erased or whose entries were redacted is not judged)."""
+    payload was erased or whose entries were redacted is not judged); none without ``tables``."""
+    if not tables:
+        return
     report.problems += domain.problems(ledger, domain.rebuilt(ledger, tables), max_problems)
 
 
