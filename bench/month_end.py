@@ -69,9 +69,11 @@ def base(index: int) -> int:
 
 
 def clients_for(size: int) -> int:
+    """Clients of a declaratie of about ``size`` bytes, not more: a client's bytes grow a little
+    with its numbers, so 1% is kept free (the largest must stay under ``max_message_bytes``)."""
     one = len(declaratie("ijw", clients=1, prestaties=PRESTATIES))
     two = len(declaratie("ijw", clients=2, prestaties=PRESTATIES))
-    return max(1, (size - one) // (two - one) + 1)
+    return max(1, int(size * 0.99 - one) // (two - one) + 1)
 
 
 def fill(url: str, clients: list[int], total: int) -> tuple[int, float]:
@@ -232,10 +234,17 @@ def run(name: str, url: str, sizes: list[int], total: int, folder: Path) -> None
         accepted: dict[int, float] = {}
         start = time.time()
 
+        failed: list[str] = []  # a sender thread's SystemExit would end it without a word
+
         def send(i: int) -> None:
-            result = gateway.post("/v1/messages/inbound", bodies[i], "application/xml")
+            try:
+                result = gateway.post("/v1/messages/inbound", bodies[i], "application/xml")
+            except SystemExit as exc:
+                failed.append(f"declaratie {i}: {exc}")
+                return
             if result.get("status") != "accepted":
-                raise SystemExit(f"declaratie {i}: {result}")
+                failed.append(f"declaratie {i}: {result}")
+                return
             ids[i] = str(result["message_id"])
             accepted[i] = time.time()
 
@@ -245,7 +254,7 @@ def run(name: str, url: str, sizes: list[int], total: int, folder: Path) -> None
         answered: set[int] = set()
         done: set[int] = set()
         deadline = time.monotonic() + 3600
-        while len(done) < len(bodies) and time.monotonic() < deadline:
+        while len(done) < len(bodies) and time.monotonic() < deadline and not failed:
             for i, message_id in list(ids.items()):
                 if i not in answered and gateway.delivered(message_id):
                     gateway.post(
@@ -260,6 +269,8 @@ def run(name: str, url: str, sizes: list[int], total: int, folder: Path) -> None
         last = time.time()
         for t in senders:
             t.join()
+        if failed:
+            raise SystemExit(f"[{name}] " + "; ".join(failed))
         if len(done) < len(bodies):
             raise SystemExit(f"[{name}] only {len(done)} of {len(bodies)} 325s delivered")
         print(
