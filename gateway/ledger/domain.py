@@ -85,8 +85,9 @@ def written(event: Event, detail: Mapping[str, Any]) -> bool:
 
 def prepared(
     entry: Entry, table: Table, rows: Iterable[Sequence[Any]], hashed: Callable[[str], str]
-) -> list[tuple[Any, ...]]:
-    """The rows as stored: the entry's columns first, personal values hashed."""
+) -> Iterator[tuple[Any, ...]]:
+    """The rows as stored: the entry's columns first, personal values hashed (one at a time:
+    a large declaratie's rows are not copied whole)."""
     core = (
         entry.message_id,
         entry.seq,
@@ -97,16 +98,17 @@ def prepared(
         entry.receiver,
     )
     personal = [i for i, c in enumerate(table.columns) if c in table.personal]
-    out = []
     for row in rows:
         if len(row) != len(table.columns):
             raise ValueError(f"a row of table {table.name} has {len(row)} values")
+        if not personal:
+            yield (*core, *row)
+            continue
         values = list(row)
         for i in personal:
             if values[i] is not None:
                 values[i] = hashed(str(values[i]))
-        out.append((*core, *values))
-    return out
+        yield (*core, *values)
 
 
 # -- rebuilt from the ledger ---------------------------------------------------------------------

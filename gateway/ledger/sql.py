@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
+from itertools import chain
 from typing import Any
 
 from gateway.description import Description, Table
@@ -502,23 +503,22 @@ class SqlLedger:
 
     def _write_domain(self, cur: Any, batch: list[_Pending], entries: list[Entry]) -> set[Table]:
         """Insert the rows the verdicts of this transaction carry; returns the tables made."""
-        rows: dict[Table, list[tuple[Any, ...]]] = {}
+        rows: dict[Table, list[Iterator[tuple[Any, ...]]]] = {}
         for p, entry in zip(batch, entries, strict=True):
             d = p.description
             if d is None or not d.rows or not domain.written(entry.event, entry.detail):
                 continue
             for table, values in d.rows.items():
-                rows.setdefault(table, []).extend(
-                    domain.prepared(entry, table, values, self.personal)
-                )
+                if values:
+                    made_rows = domain.prepared(entry, table, values, self.personal)
+                    rows.setdefault(table, []).append(made_rows)
         made = set()
         for table in sorted(rows, key=lambda t: t.name):  # in one order: no deadlock
             if table not in self._tables:
                 for statement in domain.create(table):
                     cur.execute(statement)
                 made.add(table)
-            if rows[table]:
-                cur.executemany(self._q(domain.insert(table)), rows[table])
+            cur.executemany(self._q(domain.insert(table)), chain.from_iterable(rows[table]))
         return made
 
     def personal(self, value: str) -> str:
