@@ -31,6 +31,9 @@ class Table:
     personal: frozenset[str] = frozenset()
     indexes: tuple[tuple[str, ...], ...] = ()
 
+    def __hash__(self) -> int:  # by its name alone: asked on every lookup, names are unique
+        return hash(self.name)
+
     def __post_init__(self) -> None:
         names = (self.name, *self.columns)
         if not all(_NAME.fullmatch(n) for n in names) or len(set(self.columns)) != len(

@@ -101,13 +101,12 @@ def toewijzingnummer_uniek(msg: Message, part: Part) -> Iterator[Hit]:
     (an earlier toewijzing of this gemeente with the same number must be the same toegewezen
     product: same client, aanbieder, product and Ingangsdatum)."""
     gemeente, aanbieder = parties(msg)
-    bsn = client_key(msg)
     for path, node in part.find("ToegewezenProduct"):
         for earlier in history(msg).toewijzing_versions(str(node.get("ToewijzingNummer"))):
             if earlier.gemeente != gemeente:
                 continue
             same = (
-                earlier.bsn == bsn
+                earlier.bsn == client_key(msg)
                 and earlier.aanbieder == aanbieder
                 and earlier.product.get("Product") == node.get("Product")
                 and earlier.ingangsdatum == node.get("Ingangsdatum")
