@@ -22,6 +22,11 @@ Prints the time from the first POST to the last 325 delivered, the time until ev
 was accepted, and the peak RSS of the gateway's processes (``ketenpoort run`` and its children,
 VmHWM from /proc, read while they run). ``--small``: 5 declaraties of 0.2-1 MB against 20,000
 toewijzingen. The machine is shared: read the load average printed with each figure.
+
+December 2026, SQLite, the rules reading the domain tables: 50 declaraties (708 MB, 1,045,030
+prestaties, against 1,045,030 toewijzingen), every one accepted after 617 s, the last 325
+delivered after 668 s, peak RSS 3,034 MB (every body is held while the 50 are received at once),
+at a load average of 3.6 to 7.9 on two shared cores.
 """
 
 from __future__ import annotations
