@@ -17,6 +17,7 @@ from gateway.ledger import open_ledger
 from gateway.ledger.sql import SqlLedger
 
 ROOT = Path(__file__).resolve().parents[1]
+BSN_HASH_KEY = "bench"  # the bench's ledgers, the gateway it runs and their fillers hash BSNs alike
 
 
 def free_port() -> int:
@@ -39,6 +40,9 @@ class RunningGateway:
             KETENPOORT_HTTP_PORT=str(self.port),
             KETENPOORT_LOG_LEVEL="warning",
             KETENPOORT_LOG_FORMAT="json",
+            # the key the bench's own ledger handles (and a filled ledger's importer) hash BSNs
+            # with: the gateway must find a client's toewijzingen under the same hash
+            KETENPOORT_BSN_HASH_KEY=BSN_HASH_KEY,
         )
         if ledger_url:
             env["KETENPOORT_LEDGER_URL"] = ledger_url
@@ -49,7 +53,7 @@ class RunningGateway:
         )
         self._wait(ready_within)
         self.ledger: SqlLedger = open_ledger(
-            ledger_url or f"sqlite:///{folder / 'var' / 'ledger.sqlite3'}", "bench"
+            ledger_url or f"sqlite:///{folder / 'var' / 'ledger.sqlite3'}", BSN_HASH_KEY
         )
 
     def _wait(self, timeout: float) -> None:

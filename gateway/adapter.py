@@ -8,7 +8,8 @@
 An adapter package (``adapters/<name>/``) exposes ``make_adapter(settings)`` giving one
 adapter, or a tuple of them (a standard and the channel that carries it). The registry checks
 each once at start (:func:`checked`). Optional capabilities are the small protocols below
-(:class:`Derives`, :class:`Mappings`, :class:`Deadlines`, :class:`Grants`, :class:`Endpoints`,
+(:class:`Derives`, :class:`Mappings`, :class:`Deadlines`, :class:`Grants`, :class:`Tables`,
+:class:`Endpoints`,
 :class:`Pollers`, and :class:`DeliversMany` of a transport), asked with ``isinstance``.
 Endpoints and pollers get a :class:`Context`, never the gateway itself.
 The core never looks inside a message.
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 from lxml import etree
 
 from gateway.config import ConfigError
-from gateway.description import Description
+from gateway.description import Description, Rows, Table
 from gateway.envelope import Envelope, MessageType
 
 if TYPE_CHECKING:
@@ -107,22 +108,15 @@ class State(Protocol):
         """The recorded bytes with this SHA-256 (an earlier message, to decode it)."""
         ...
 
-
-@runtime_checkable
-class BatchState(State, Protocol):
-    """A :class:`State` that also answers for many keys at once (the ledger does), so rules
-    reading a large message can look up a chunk of its records in one query each."""
-
-    def find_many(self, key: str, values: Sequence[str]) -> Mapping[str, Sequence[Any]]:
-        """:meth:`find` of each value (every value gets a key)."""
+    def domain_rows(
+        self, table: Table, column: str, values: Sequence[str]
+    ) -> Sequence[Mapping[str, Any]]:
+        """Rows of a standard's domain table (capability :class:`Tables`) whose ``column`` is
+        one of ``values`` (a personal column: the values are hashed first), oldest first."""
         ...
 
-    def histories(self, message_ids: Sequence[str]) -> Mapping[str, Sequence[Any]]:
-        """:meth:`history` of each message (absent ids: no key)."""
-        ...
-
-    def payloads(self, sha256s: Sequence[str]) -> Mapping[str, bytes]:
-        """:meth:`payload` of each (unknown or erased: no key)."""
+    def personal(self, value: str) -> str:
+        """The keyed hash a personal value (a BSN) is stored under in a domain table."""
         ...
 
 
@@ -383,6 +377,23 @@ class Reports(Protocol):
 
 
 @runtime_checkable
+class Tables(Protocol):
+    """Keeps a read model of the standard's domain (capability of a standard): the tables it
+    declares (:class:`gateway.description.Table`) are kept by the ledger; ``describe`` hands
+    a message's rows in ``Description.rows``, written with its verdict, and ``table_rows``
+    makes them again from a recorded payload (``ketenpoort ledger rebuild-domain``, ``ledger
+    verify``). Rules read them through :meth:`State.domain_rows`."""
+
+    standards: tuple[str, ...]
+
+    def tables(self) -> Sequence[Table]: ...
+
+    def table_rows(self, body: bytes, message_type: MessageType) -> Rows:
+        """The rows of one recorded message, as ``describe`` gave them ({} for none)."""
+        ...
+
+
+@runtime_checkable
 class Endpoints(Protocol):
     """HTTP endpoints of the adapter (a counterpart's receiving endpoint, e.g. ``POST /v1/ggk``),
     mounted by ``ingress/http.py``."""
@@ -499,6 +510,10 @@ class Registry:
     def granting(self) -> list[Grants]:
         """Standards that tell the grants a party received (capability :class:`Grants`)."""
         return list(self._granting)
+
+    def tabulating(self) -> dict[str, Tables]:
+        """Standards that keep domain tables (capability :class:`Tables`), by standard."""
+        return {s: a for a in self._standards if isinstance(a, Tables) for s in a.standards}
 
     def derivers(self) -> list[Derives]:
         """Standards that derive follow-up messages (capability :class:`Derives`)."""

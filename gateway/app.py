@@ -41,7 +41,10 @@ class Gateway:
         self.registry = Registry.load(settings.adapters, settings)
         self.topology = topology_for(settings, self.registry)
         self.schemas = SchemaCache()
-        self.ledger: Ledger = ledger_from_settings(settings)
+        ledger = ledger_from_settings(settings)
+        # the standards' domain tables (``ledger/domain.py``) exist before anything reads them
+        ledger.ensure_tables([t for a in self.registry.tabulating().values() for t in a.tables()])
+        self.ledger: Ledger = ledger
         self._publisher: Publisher | None = None
         self._lock = threading.Lock()
         self.receiver = Receiver(

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.adapter import Registry, Unidentified
+from gateway.description import Table
 from gateway.door import ANYONE, envelope_for
 from gateway.envelope import Direction
 from gateway.identify import identify, identify_bytes
@@ -73,6 +74,12 @@ class _Nothing:
 
     def payload(self, sha256: str) -> bytes | None:
         return None
+
+    def domain_rows(self, table: Table, column: str, values: Sequence[str]) -> Sequence[Any]:
+        return ()
+
+    def personal(self, value: str) -> str:
+        return ""
 
 
 def import_id(body: bytes) -> str:

@@ -33,6 +33,7 @@ from gateway.adapter import (
     Unidentified,
 )
 from gateway.bus.publisher import PublishError
+from gateway.description import Table
 from gateway.envelope import Direction, Envelope
 from gateway.identify import identify, identify_bytes
 from gateway.ledger import AlreadyReceived, Event, Ledger, Record
@@ -94,6 +95,7 @@ class _Batch:
         self._ids: set[str] = set()
         self._keys: set[tuple[str, str]] = set()
         self._payloads: set[bytes] = set()
+        self._tables: set[str] = set()
 
     def add(self, job: _Job, record: Record) -> None:
         self.waiting.append((job, record))
@@ -104,6 +106,7 @@ class _Batch:
         if description is not None:
             self._keys.update((k, v) for k, values in description.keys.items() for v in values)
             self._keys.update(("bsn", s) for s in description.subjects)
+            self._tables.update(t.name for t, rows in description.rows.items() if rows)
 
     def flush(self) -> None:
         """Record what is waiting in one transaction; a job whose entries could not be recorded
@@ -112,6 +115,7 @@ class _Batch:
         self._ids.clear()
         self._keys.clear()
         self._payloads.clear()
+        self._tables.clear()
         if not self.dry_run:
             record_all(self.ledger, waiting)
 
@@ -132,21 +136,15 @@ class _Batch:
             self.flush()
         return self.ledger.payload(sha256)
 
-    def find_many(self, key: str, values: Sequence[str]) -> Mapping[str, Sequence[Any]]:
-        if any((key, v) in self._keys for v in values):
+    def domain_rows(
+        self, table: Table, column: str, values: Sequence[str]
+    ) -> Sequence[Mapping[str, Any]]:
+        if table.name in self._tables:
             self.flush()
-        return self.ledger.find_many(key, values)
+        return self.ledger.domain_rows(table, column, values)
 
-    def histories(self, message_ids: Sequence[str]) -> Mapping[str, Sequence[Any]]:
-        if not self._ids.isdisjoint(message_ids):
-            self.flush()
-        return self.ledger.histories(message_ids)
-
-    def payloads(self, sha256s: Sequence[str]) -> Mapping[str, bytes]:
-        wanted = set(sha256s)
-        if any(hashlib.sha256(p).hexdigest() in wanted for p in self._payloads):
-            self.flush()
-        return self.ledger.payloads(sha256s)
+    def personal(self, value: str) -> str:
+        return self.ledger.personal(value)
 
 
 def _attempt(publish: Callable[[Envelope], None], envelope: Envelope) -> Exception | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,10 @@ from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.refdata import RefData, Validity
 from adapters.istandaarden.retour import build_declaratie_antwoord
 from adapters.lib.istandaard import codec
+from gateway.description import Table
 from gateway.envelope import MessageType
+from gateway.ledger import Entry as LedgerEntry
+from gateway.ledger import Event, domain, keyed_hash
 
 GEMEENTE = "0363"
 AANBIEDER = "12345678"
@@ -284,6 +288,7 @@ class MemoryState:
         self.entries: list[Entry] = []
         self.index: dict[tuple[str, str], list[Entry]] = {}
         self.payloads: dict[str, bytes] = {}
+        self.tables: dict[str, list[dict[str, Any]]] = {}  # the domain tables' rows
 
     def add(self, number: int, data: dict[str, Any], event: str = "validated") -> MemoryState:
         bericht = self.world.bericht(number)
@@ -302,7 +307,26 @@ class MemoryState:
                 self.index.setdefault((key, value), []).append(verdict)
         for bsn in description.subjects:
             self.index.setdefault(("bsn", bsn), []).append(verdict)
+        stored = LedgerEntry(verdict.seq, message_id, "", Event(event), "", "", bericht.standard,
+                       bericht.code, "3.2", description.sender, description.receiver,
+                       {"stage": "rules"})  # fmt: skip
+        for table, rows in description.rows.items():
+            for row in domain.prepared(stored, table, rows, self.personal):
+                self.tables.setdefault(table.name, []).append(
+                    dict(zip(domain.columns(table), row, strict=True))
+                )
         return self
+
+    def domain_rows(self, table: Table, column: str, values: Sequence[str]) -> list[dict]:
+        wanted = {self.personal(v) if column in table.personal else v for v in values}
+        return [r for r in self.tables.get(table.name, []) if r[column] in wanted]
+
+    def personal(self, value: str) -> str:
+        return keyed_hash("test-key", value)
+
+    def erase_payloads(self) -> None:
+        """As payload retention does: the bytes are gone, the entries and tables stay."""
+        self.payloads.clear()
 
     def find(self, key: str, value: str) -> list[Entry]:
         return list(self.index.get((key, value), []))

@@ -49,7 +49,12 @@ text in short.
   their ReferentieAanbieder or a 319 that rejects them, prestaties approved once a 325 did not
   reject them; only accepted (`validated`) earlier messages of the same standard count, and
   messages exchanged before the gateway that were imported (`imported`, `ketenpoort import`; see
-  README "Going live").
+  README "Going live"). The rules read this state from the adapter's domain tables
+  (`adapters/istandaarden/domain.py`, through `history.py`: toewijzingen, starts, stops,
+  verzoeken, antwoorden, declaraties, prestaties, declaratie-antwoorden), a chunk of a
+  declaratie's clients per query, never the earlier payloads: they give the same findings after
+  retention erased those. A declaratie the rules rejected is kept too (its 325 is checked
+  against it) but never counts as an earlier declaratie. TR056 reads the ledger's key index.
 
 | rule | code | level | messages | scope | ledger | text |
 |---|---|---|---|---|---|---|

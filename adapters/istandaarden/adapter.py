@@ -11,7 +11,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden import deadlines as deadline_table
-from adapters.istandaarden import grants, mapping, retour, rules
+from adapters.istandaarden import domain, grants, mapping, retour, rules
 from adapters.istandaarden.catalogue import (
     NAMESPACE_RE,
     STANDARDS,
@@ -35,7 +35,9 @@ from gateway.adapter import (
     Description,
     Finding,
     Grant,
+    Rows,
     State,
+    Table,
     Transport,
     Unidentified,
 )
@@ -151,7 +153,20 @@ class IStandaardenAdapter(BackOfficeMappings):
                 }
         subjects: set[str] = set()
         collect_keys(root, keys, subjects)
-        return self._description(bericht, header, keys, subjects)
+        rows = (
+            domain.message_rows(bericht, codec.decode_message(root, bericht))
+            if bericht.number in domain.NUMBERS
+            else {}
+        )
+        return self._description(bericht, header, keys, subjects, rows)
+
+    # -- the read model (capability Tables) -----------------------------------------------------
+
+    def tables(self) -> Sequence[Table]:
+        return domain.TABLES
+
+    def table_rows(self, body: bytes, message_type: MessageType) -> Rows:
+        return domain.body_rows(body, _bericht(message_type))
 
     def _description(
         self,
@@ -159,6 +174,7 @@ class IStandaardenAdapter(BackOfficeMappings):
         header: etree._Element,
         keys: dict[str, set[str]],
         subjects: set[str],
+        rows: Rows,
     ) -> Description:
         identificatie = next(iter(keys["BerichtIdentificatie"]))
         sender, receiver = self._parties(bericht, header)
@@ -169,6 +185,7 @@ class IStandaardenAdapter(BackOfficeMappings):
             subjects=sorted(subjects),
             expects_answer=bericht.retour is not None,
             answers=identificatie if bericht.is_retour else None,
+            rows=rows,
         )
 
     @staticmethod
@@ -292,9 +309,12 @@ class RecordSink:
         self.checker: Checker | None = None
         self.keys: dict[str, set[str]] = {}
         self.subjects: set[str] = set()
+        self.head: dict[str, Any] = {}
+        self.rows: domain.Made = {}  # the records' rows
 
     def _start(self, root: etree._Element) -> Checker:
         head, _ = split(self.bericht, codec.decode_message(root, self.bericht))
+        self.head = head
         history = History(self.state, self.bericht.standard)
         return Checker(self.bericht, head, history, self.adapter._today(), self.adapter.refdata)
 
@@ -303,6 +323,7 @@ class RecordSink:
             self.checker = self._start(element.getroottree().getroot())
         collect_keys(element, self.keys, self.subjects)
         node, index = decode_record_indexed(element, self.bericht, self.checker.next_path())
+        domain.record_rows(self.bericht, self.head, node, self.rows)
         self.checker.record(node, index)
 
     def finish(self, skeleton: etree._ElementTree) -> tuple[list[Finding], Description]:
@@ -318,7 +339,10 @@ class RecordSink:
             keys.setdefault(name, set()).update(values)
         header = root.find(f"{{{self.bericht.namespace}}}Header")
         assert header is not None
+        rows = {t: [*self.rows.get(t, ()), *r] for t, r in description.rows.items()}
+        for table, more in self.rows.items():
+            rows.setdefault(table, more)
         full = self.adapter._description(
-            self.bericht, header, keys, set(description.subjects) | self.subjects
+            self.bericht, header, keys, set(description.subjects) | self.subjects, rows
         )
         return self.checker.finish(), full

@@ -26,9 +26,9 @@ def received(
     for standard in STANDARDS:
         history = History(state, standard)
         pairs = {
-            (earlier.sender, earlier.receiver)
-            for earlier in history.accepted("bsn", bsn, (301,))
-            if earlier.receiver == aanbieder and gemeente in (None, earlier.sender)
+            (grantor, holder)
+            for grantor, holder in history.granting_parties(bsn)
+            if holder == aanbieder and gemeente in (None, grantor)
         }
         for grantor, holder in sorted(pairs):
             for t in history.toewijzingen_of_client(bsn, grantor, holder):

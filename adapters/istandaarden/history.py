@@ -1,52 +1,64 @@
-"""The earlier messages rules may need (toewijzingen, starts, stops, verzoeken, declaraties),
-derived inside the adapter from the ledger through the small :class:`gateway.adapter.State`
-protocol: ``find(key, value)`` (entries indexed under a business key), ``history(message_id)``
-and ``payload(sha256)``.
+"""The earlier messages rules may need (toewijzingen, starts, stops, verzoeken, declaraties), read
+from the adapter's domain tables (``domain.py``) through the :class:`gateway.adapter.State`
+protocol: ``domain_rows(table, column, values)``, which the ledger answers with an indexed query
+for a chunk of values at once; the payloads of earlier messages are never read again, so the
+rules keep working after retention erased them.
 
-Only accepted earlier messages count (ledger event ``validated``, or ``imported`` for what was
-exchanged before the gateway: ``gateway.ledger.EARLIER``), of the same standard. Payloads
-are decoded once per message and kept for the lifetime of one :class:`History` (one message's
-check). Earlier declaraties are read streaming, record by record, keeping only the compact
-prestatie facts the rules need.
+Only accepted earlier messages count (verdict entry ``validated``, or ``imported`` for what was
+exchanged before the gateway: ``gateway.ledger.EARLIER``), of the same standard; a declaratie
+the rules rejected is still found by the declaratie-antwoord that answers it. BSNs are compared
+as the ledger's keyed hash (:meth:`History.subject`).
 """
 
 from __future__ import annotations
 
-import io
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lxml import etree
-
-from adapters.istandaarden.catalogue import Bericht, by_code
-from adapters.istandaarden.engine import decode_record, get, record_tag
-from adapters.lib.istandaard.codec import decode_message
-from gateway.adapter import BatchState, State
+from adapters.istandaarden.catalogue import by_code
+from adapters.istandaarden.domain import (
+    ANTWOORD,
+    DECLARATIE,
+    DECLARATIE_ANTWOORD,
+    PRESTATIE,
+    START,
+    STOP,
+    TOEWIJZING,
+    VERZOEK,
+)
+from gateway.adapter import State
+from gateway.description import Table
 from gateway.ledger import EARLIER, Event
+
+_ACCEPTED = frozenset(e.value for e in EARLIER)
+_RECEIVED = _ACCEPTED | {Event.REJECTED.value}
+# Lookups kept per check beside the prefetched chunk (a large declaratie: flat memory).
+_KEPT = 8192
 
 
 @dataclass(frozen=True)
 class Earlier:
-    """An accepted earlier message."""
+    """An earlier message (its verdict entry's ``seq``)."""
 
     message_id: str
     seq: int
-    bericht: Bericht
     sender: str
     receiver: str
 
 
 @dataclass(frozen=True)
 class Toewijzing:
-    """The latest version of one ToegewezenProduct (IV013: newest Toewijzingsdatum/-tijd)."""
+    """One version of one ToegewezenProduct (the latest: IV013, newest Toewijzingsdatum/-tijd).
+    ``bsn`` is the keyed hash; ``product`` the fields the rules compare, as the message has
+    them."""
 
     nummer: str
     gemeente: str
     aanbieder: str
-    bsn: str
+    bsn: str | None
     product: dict[str, Any]
+    seq: int = 0
 
     @property
     def ingangsdatum(self) -> str:
@@ -59,13 +71,11 @@ class Toewijzing:
 
     @property
     def categorie(self) -> str | None:
-        value = get(self.product, "Product/Categorie")
-        return str(value) if value is not None else None
+        return self.product.get("Product", {}).get("Categorie")
 
     @property
     def code(self) -> str | None:
-        value = get(self.product, "Product/Code")
-        return str(value) if value is not None else None
+        return self.product.get("Product", {}).get("Code")
 
     @property
     def deleted(self) -> bool:
@@ -78,7 +88,7 @@ class Prestatie:
 
     message_id: str
     seq: int
-    declaratienummer: str
+    sender: str
     referentie: str
     vorige: str | None
     toewijzing: str
@@ -92,69 +102,148 @@ class Prestatie:
     credit: bool
 
 
+@dataclass(frozen=True)
+class Declaratie:
+    """An earlier declaratie (323), accepted or rejected by the rules."""
+
+    earlier: Earlier
+    identificatie: str
+    dagtekening: str | None
+    nummer: str | None
+    xsd: dict[str, str]
+
+
+def _product(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A ToegewezenProduct's compared fields, in the canonical dict's form."""
+    out: dict[str, Any] = {}
+    for name, column in (
+        ("Ingangsdatum", "ingangsdatum"),
+        ("Einddatum", "einddatum"),
+        ("Toewijzingsdatum", "toewijzingsdatum"),
+        ("Toewijzingstijd", "toewijzingstijd"),
+        ("RedenWijziging", "reden_wijziging"),
+        ("ReferentieAanbieder", "referentie_aanbieder"),
+        ("Budget", "budget"),
+    ):
+        if row[column] is not None:
+            out[name] = row[column]
+    product = _present(("Categorie", row["categorie"]), ("Code", row["code"]))
+    if product:
+        out["Product"] = product
+    omvang = _present(
+        ("Volume", row["volume"]), ("Eenheid", row["eenheid"]), ("Frequentie", row["frequentie"])
+    )
+    if omvang:
+        out["Omvang"] = omvang
+    return out
+
+
+def regie_product(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A Start- or StopProduct's key fields, in the canonical dict's form (``regie_key``)."""
+    out: dict[str, Any] = {"ToewijzingNummer": row["nummer"]}
+    product = _present(("Categorie", row["categorie"]), ("Code", row["code"]))
+    if product:
+        out["Product"] = product
+    out.update(_present(("Begindatum", row["begindatum"]), ("StatusAanlevering", row["status"])))
+    if "reden" in row:
+        out.update(_present(("Einddatum", row["einddatum"]), ("RedenBeeindiging", row["reden"])))
+    return out
+
+
+def _present(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in pairs if v is not None}
+
+
+def _earlier(row: Mapping[str, Any]) -> Earlier:
+    return Earlier(row["message_id"], int(row["seq"]), row["sender"], row["receiver"])
+
+
+def _prestatie(row: Mapping[str, Any]) -> Prestatie:
+    return Prestatie(
+        message_id=row["message_id"],
+        seq=int(row["seq"]),
+        sender=row["sender"],
+        referentie=str(row["referentie"]),
+        vorige=row["vorige"],
+        toewijzing=str(row["toewijzing"]),
+        categorie=str(row["categorie"]),
+        code=str(row["code"]),
+        begin=str(row["begin"]),
+        eind=str(row["eind"]),
+        volume=int(row["volume"]),
+        eenheid=str(row["eenheid"]),
+        bedrag=int(row["bedrag"]),
+        credit=bool(row["credit"]),
+    )
+
+
 class History:
-    """Earlier accepted messages of one standard, as the rules ask for them."""
+    """Earlier messages of one standard, as the rules ask for them."""
 
     def __init__(self, state: State | None, standard: str, exclude: str | None = None) -> None:
         self.state = state
         self.standard = standard
         self.exclude = exclude  # the message being checked itself, if already recorded
-        self._messages: dict[str, dict[str, Any]] = {}
-        self._prestaties: dict[str, list[Prestatie]] = {}
-        # What :meth:`prefetch` fetched for the current chunk of records (replaced by the next).
-        self._found: dict[tuple[str, str], Sequence[Any]] = {}
-        self._histories: Mapping[str, Sequence[Any]] = {}
-        self._bodies: Mapping[str, bytes] = {}
+        # Rows by (table, column, value): the prefetched chunk, then what was asked beside it.
+        self._rows: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
 
-    def prefetch(self, keys: Mapping[str, Iterable[str]], numbers: Iterable[int]) -> None:
-        """Fetch what the rules will ask next in one query per kind: the entries under each
-        ``key = value`` and, of the accepted messages among them with one of ``numbers``, the
-        entries and payloads. Kept until the next prefetch; lookups outside it ask the state
-        one by one as before, so the answers are the same either way."""
-        if not isinstance(self.state, BatchState):
+    def subject(self, bsn: Any) -> str | None:
+        """The keyed hash a BSN is kept under (None for none)."""
+        if bsn is None or self.state is None:
+            return None
+        return self.state.personal(str(bsn))
+
+    def prefetch(self, keys: Mapping[tuple[Table, str], Iterable[str]]) -> None:
+        """Fetch the rows the rules will ask next, one query per (table, column) for a chunk
+        of values; kept until the next prefetch (lookups outside it ask one by one)."""
+        if self.state is None:
             return
-        self._messages.clear()  # the last chunk's (decoded ones stay in _DECODED): flat memory
-        found: dict[tuple[str, str], Sequence[Any]] = {}
-        for key, values in keys.items():
-            for value, entries in self.state.find_many(key, sorted(set(values))).items():
-                found[(key, value)] = entries
-        self._found = found
-        wanted = tuple(numbers)
-        earlier = {
-            e.message_id: e
-            for (key, value) in found
-            for e in self.accepted(key, value, wanted)
-            if e.message_id not in self._messages
-        }
-        self._histories = self.state.histories(sorted(earlier)) if earlier else {}
-        shas = []
-        for message_id, e in earlier.items():
-            sha = _carrying(self._histories.get(message_id, ()))
-            if sha is not None and (sha, e.bericht) not in _DECODED:
-                shas.append(sha)
-        self._bodies = self.state.payloads(shas) if shas else {}
+        self._rows = {}
+        for (table, column), values in keys.items():
+            wanted = sorted({str(v) for v in values})
+            self._fetch(table, column, wanted)
 
-    def _find(self, key: str, value: str) -> Sequence[Any]:
+    def _fetch(self, table: Table, column: str, values: list[str]) -> None:
         assert self.state is not None
-        found = self._found.get((key, value))
-        return found if found is not None else self.state.find(key, value)
+        found: dict[str, list[Mapping[str, Any]]] = {v: [] for v in values}
+        hashed = {self.state.personal(v): v for v in values} if column in table.personal else {}
+        for row in self.state.domain_rows(table, column, values):
+            key = str(row[column])
+            found.setdefault(hashed.get(key, key), []).append(row)
+        for value, rows in found.items():
+            self._rows[(table.name, column, value)] = rows
 
-    # -- raw access ---------------------------------------------------------------------------
+    def rows(
+        self, table: Table, column: str, value: Any, events: frozenset[str] = _ACCEPTED
+    ) -> list[Mapping[str, Any]]:
+        """Rows of earlier messages of this standard whose ``column`` is ``value``."""
+        if self.state is None or value is None:
+            return []
+        key = (table.name, column, str(value))
+        if key not in self._rows:
+            if len(self._rows) >= _KEPT:
+                self._rows.clear()
+            self._fetch(table, column, [str(value)])
+        return [
+            r
+            for r in self._rows.get(key, ())
+            if r["event"] in events
+            and r["standard"] == self.standard
+            and r["message_id"] != self.exclude
+        ]
 
-    def accepted(
-        self, key: str, value: str, numbers: Iterable[int], rejected: bool = False
-    ) -> list[Earlier]:
-        """Accepted earlier messages indexed under ``key = value`` with one of ``numbers``
-        (``rejected``: received ones our rules rejected too, e.g. the 323 a 325 answers)."""
+    # -- by business key in the ledger's index (no payload) -----------------------------------
+
+    def accepted(self, key: str, value: str, numbers: Iterable[int]) -> list[Earlier]:
+        """Accepted earlier messages indexed under ``key = value`` with one of ``numbers``."""
         if self.state is None:
             return []
         wanted = set(numbers)
-        events = EARLIER | {Event.REJECTED} if rejected else EARLIER
         found: dict[str, Earlier] = {}
-        for entry in self._find(key, value):
-            if str(getattr(entry, "event", "")) not in events or entry.message_id == self.exclude:
+        for entry in self.state.find(key, value):
+            if str(getattr(entry, "event", "")) not in _ACCEPTED:
                 continue
-            if getattr(entry, "standard", self.standard) != self.standard:
+            if entry.message_id == self.exclude or entry.standard != self.standard:
                 continue
             try:
                 bericht = by_code(entry.code)
@@ -163,66 +252,24 @@ class History:
             if bericht.number in wanted and bericht.standard == self.standard:
                 found.setdefault(
                     entry.message_id,
-                    Earlier(entry.message_id, entry.seq, bericht, entry.sender, entry.receiver),
+                    Earlier(entry.message_id, entry.seq, entry.sender, entry.receiver),
                 )
         return sorted(found.values(), key=lambda e: e.seq)
 
-    def _payload(self, earlier: Earlier) -> tuple[str | None, bytes | None]:
-        """(SHA-256, bytes) of an earlier message; the bytes only when not decoded before."""
-        assert self.state is not None
-        entries = self._histories.get(earlier.message_id)
-        sha = _carrying(entries if entries is not None else self.state.history(earlier.message_id))
-        if sha is None:
-            return None, None
-        if (sha, earlier.bericht) in _DECODED:
-            _DECODED.move_to_end((sha, earlier.bericht))
-            return sha, None
-        payload = self._bodies.get(sha)
-        return sha, payload if payload is not None else self.state.payload(sha)
-
-    def _body(self, earlier: Earlier) -> bytes | None:
-        assert self.state is not None
-        sha, _ = self._payload(earlier)
-        return self.state.payload(sha) if sha is not None else None
-
-    def message(self, earlier: Earlier) -> dict[str, Any]:
-        """The decoded canonical dict of an earlier (small) message (rules never change it)."""
-        if earlier.message_id not in self._messages:
-            sha, body = self._payload(earlier)
-            data: dict[str, Any] = {}
-            if sha is not None:
-                key = (sha, earlier.bericht)
-                cached = _DECODED.get(key)
-                if cached is None and body is not None:
-                    cached = decode_message(etree.fromstring(body, _PARSER), earlier.bericht)
-                    _DECODED[key] = cached
-                    while len(_DECODED) > _DECODED_MAX:
-                        _DECODED.popitem(last=False)
-                data = cached or {}
-            self._messages[earlier.message_id] = data
-        return self._messages[earlier.message_id]
-
     # -- toewijzingen -------------------------------------------------------------------------
 
-    def toewijzing_versions(self, nummer: str) -> Iterator[tuple[Earlier, Toewijzing]]:
-        for earlier in self.accepted("ToewijzingNummer", nummer, (301,)):
-            data = self.message(earlier)
-            client = data.get("Client", {})
-            for product in get(client, "ToegewezenProducten/ToegewezenProduct") or []:
-                if product.get("ToewijzingNummer") == nummer:
-                    yield (
-                        earlier,
-                        Toewijzing(
-                            nummer, earlier.sender, earlier.receiver, client.get("Bsn", ""), product
-                        ),
-                    )
+    def toewijzing_versions(self, nummer: str) -> Iterator[Toewijzing]:
+        for row in self.rows(TOEWIJZING, "nummer", nummer):
+            yield Toewijzing(
+                nummer, row["sender"], row["receiver"], row["bsn"], _product(row), int(row["seq"])
+            )
 
     def toewijzing(
         self, nummer: str, gemeente: str | None = None, aanbieder: str | None = None
     ) -> Toewijzing | None:
         """The latest version of toewijzing ``nummer`` of ``gemeente`` (to ``aanbieder``)."""
         best: tuple[tuple[str, str, int], Toewijzing] | None = None
-        for earlier, t in self.toewijzing_versions(nummer):
+        for t in self.toewijzing_versions(nummer):
             if gemeente is not None and t.gemeente != gemeente:
                 continue
             if aanbieder is not None and t.aanbieder != aanbieder:
@@ -230,7 +277,7 @@ class History:
             order = (
                 str(t.product.get("Toewijzingsdatum", "")),
                 str(t.product.get("Toewijzingstijd", "")),
-                earlier.seq,
+                t.seq,
             )
             if best is None or order >= best[0]:
                 best = (order, t)
@@ -238,120 +285,99 @@ class History:
 
     def toewijzingen_of_client(self, bsn: str, gemeente: str, aanbieder: str) -> list[Toewijzing]:
         """Latest version of every toewijzing of this client between these two parties."""
-        numbers: set[str] = set()
-        for earlier in self.accepted("bsn", bsn, (301,)):
-            if earlier.sender != gemeente or earlier.receiver != aanbieder:
-                continue
-            client = self.message(earlier).get("Client", {})
-            for product in get(client, "ToegewezenProducten/ToegewezenProduct") or []:
-                numbers.add(str(product.get("ToewijzingNummer")))
+        numbers = {
+            str(row["nummer"])
+            for row in self.rows(TOEWIJZING, "bsn", bsn)
+            if row["sender"] == gemeente and row["receiver"] == aanbieder
+        }
         found = [self.toewijzing(n, gemeente, aanbieder) for n in sorted(numbers)]
         return [t for t in found if t is not None]
 
+    def granting_parties(self, bsn: str) -> set[tuple[str, str]]:
+        """(gemeente, aanbieder) of every toewijzing of this client."""
+        return {(row["sender"], row["receiver"]) for row in self.rows(TOEWIJZING, "bsn", bsn)}
+
+    def toegewezen_op(self, referentie: str) -> list[Earlier]:
+        """Toewijzingen (301) honouring the verzoek with this ReferentieAanbieder."""
+        return [_earlier(r) for r in self.rows(TOEWIJZING, "referentie_aanbieder", referentie)]
+
     # -- regieberichten -----------------------------------------------------------------------
 
-    def regie(self, nummer: str, number: int) -> list[tuple[Earlier, dict[str, Any], str]]:
-        """(message, StartProduct/StopProduct, Bsn) of accepted 305 (or 307) for a toewijzing."""
-        name = "StartProduct" if number == 305 else "StopProduct"
-        out = []
-        for earlier in self.accepted("ToewijzingNummer", nummer, (number,)):
-            client = self.message(earlier).get("Client", {})
-            for product in get(client, f"{name}en/{name}") or []:
-                if product.get("ToewijzingNummer") == nummer:
-                    out.append((earlier, product, str(client.get("Bsn", ""))))
-        return out
+    def regie(self, nummer: str, number: int) -> list[tuple[dict[str, Any], str | None]]:
+        """(StartProduct/StopProduct, hashed Bsn) of accepted 305 (or 307) for a toewijzing,
+        oldest first."""
+        table = START if number == 305 else STOP
+        return [(regie_product(row), row["bsn"]) for row in self.rows(table, "nummer", nummer)]
 
     # -- verzoeken ----------------------------------------------------------------------------
 
-    def by_referentie(self, referentie: str, numbers: Iterable[int]) -> list[Earlier]:
-        return self.accepted("ReferentieAanbieder", referentie, numbers)
+    def verzoeken(self, referentie: str) -> list[Earlier]:
+        """Verzoeken (315/317) carrying this ReferentieAanbieder."""
+        return [_earlier(r) for r in self.rows(VERZOEK, "referentie", referentie)]
+
+    def verzoeken_of_client(self, bsn: str) -> dict[Earlier, list[str]]:
+        """The ReferentieAanbieders of each verzoek for this client."""
+        out: dict[Earlier, list[str]] = {}
+        for row in self.rows(VERZOEK, "bsn", bsn):
+            out.setdefault(_earlier(row), []).append(str(row["referentie"]))
+        return out
+
+    def antwoorden(self, referentie: str) -> list[tuple[Earlier, str | None]]:
+        """(antwoord, VerzoekAntwoord) of each 319 on this ReferentieAanbieder."""
+        return [
+            (_earlier(r), r["verzoek_antwoord"])
+            for r in self.rows(ANTWOORD, "referentie", referentie)
+        ]
 
     # -- declaraties --------------------------------------------------------------------------
 
-    def prestaties(self, earlier: Earlier) -> list[Prestatie]:
-        """The prestaties of an earlier 323, read record by record (flat memory)."""
-        if earlier.message_id not in self._prestaties:
-            self._prestaties[earlier.message_id] = list(self._read_prestaties(earlier))
-        return self._prestaties[earlier.message_id]
+    def declaraties(self, column: str, value: str, rejected: bool = False) -> list[Declaratie]:
+        """Declaraties (323) by ``identificatie``, ``nummer`` or ``message_id`` (``rejected``:
+        the ones the rules rejected too, which the gateway answers)."""
+        return [
+            Declaratie(
+                _earlier(r),
+                str(r["identificatie"]),
+                r["dagtekening"],
+                r["nummer"],
+                _present(
+                    ("BasisschemaXsdVersie", r["xsd_basis"]), ("BerichtXsdVersie", r["xsd_bericht"])
+                ),
+            )
+            for r in self.rows(DECLARATIE, column, value, _RECEIVED if rejected else _ACCEPTED)
+        ]
 
-    def _read_prestaties(self, earlier: Earlier) -> Iterator[Prestatie]:
-        body = self._body(earlier)
-        tag = record_tag(earlier.bericht)
-        if body is None or tag is None:
-            return
-        nummer = ""
-        for _, element in etree.iterparse(io.BytesIO(body), events=("end",), **_ITER):
-            if etree.QName(element).localname == "DeclaratieNummer":
-                nummer = element.text or ""
-            if element.tag != tag:
-                continue
-            client = decode_record(element, earlier.bericht)
-            element.clear()
-            for p in get(client, "Prestaties/Prestatie") or []:
-                yield Prestatie(
-                    message_id=earlier.message_id,
-                    seq=earlier.seq,
-                    declaratienummer=nummer,
-                    referentie=str(get(p, "ProductReferentie/ReferentieNummer")),
-                    vorige=get(p, "ProductReferentie/VorigReferentieNummer"),
-                    toewijzing=str(p.get("ToewijzingNummer")),
-                    categorie=str(p.get("ProductCategorie")),
-                    code=str(p.get("ProductCode")),
-                    begin=str(get(p, "ProductPeriode/Begindatum")),
-                    eind=str(get(p, "ProductPeriode/Einddatum")),
-                    volume=int(p.get("GeleverdVolume", 0)),
-                    eenheid=str(p.get("Eenheid")),
-                    bedrag=int(get(p, "IngediendBedrag/Bedrag") or 0),
-                    credit=get(p, "IngediendBedrag/DebetCredit") == "C",
-                )
+    def prestaties(self, message_id: str) -> list[Prestatie]:
+        """The prestaties of one earlier declaratie (accepted or rejected)."""
+        return [_prestatie(r) for r in self.rows(PRESTATIE, "message_id", message_id, _RECEIVED)]
 
-    def rejected_referenties(self, declaratie: Earlier) -> set[str] | None:
+    def prestaties_on(self, toewijzing: str) -> list[Prestatie]:
+        """Prestaties of accepted declaraties on this toewijzing."""
+        return [_prestatie(r) for r in self.rows(PRESTATIE, "toewijzing", toewijzing)]
+
+    def prestaties_by_referentie(self, referentie: str) -> list[Prestatie]:
+        """Prestaties of accepted declaraties whose ReferentieNummer or Vorig is this one."""
+        found = {
+            (p.message_id, p.referentie, p.vorige, p.credit): p
+            for column in ("referentie", "vorige")
+            for p in map(_prestatie, self.rows(PRESTATIE, column, referentie))
+        }
+        return sorted(found.values(), key=lambda p: p.seq)
+
+    def rejected_referenties(self, declaratie: Declaratie) -> set[str] | None:
         """ReferentieNummers a 325 rejected for this 323; None while no 325 answered it.
 
         A 325 lists only rejected prestaties (TR342); a rejection on the Declaratie class itself
         (TotaalToegekendBedrag 0 with a code other than 8001) rejects every prestatie.
         """
-        header = self.message(declaratie).get("Header", {}) if declaratie else {}
-        identificatie = get(header, "BerichtIdentificatie/Identificatie")
-        answers = [
-            a
-            for a in self.accepted("DeclaratieIdentificatie", str(identificatie), (325,))
-            if a.sender == declaratie.receiver
+        rows = [
+            r
+            for r in self.rows(DECLARATIE_ANTWOORD, "declaratie", declaratie.identificatie)
+            if r["sender"] == declaratie.earlier.receiver
         ]
-        if not answers:
+        if not rows:
             return None
-        rejected: set[str] = set()
-        for answer in answers:
-            data = self.message(answer)
-            antwoord = data.get("DeclaratieAntwoord") or {}
-            codes = get(antwoord, "RetourCodes/RetourCode") or []
-            toegekend = get(antwoord, "TotaalToegekendBedrag/TotaalBedrag")
-            if antwoord and "8001" not in codes and toegekend == "0":
-                rejected |= {p.referentie for p in self.prestaties(declaratie)}
-            for client in get(antwoord, "Clienten/Client") or []:
-                for p in get(client, "Prestaties/Prestatie") or []:
-                    rejected.add(str(get(p, "ProductReferentie/ReferentieNummer")))
+        rejected = {str(r["referentie"]) for r in rows if r["referentie"] is not None}
+        if any(r["geheel"] for r in rows):
+            rejected |= {p.referentie for p in self.prestaties(declaratie.earlier.message_id)}
         return rejected
-
-    def declaraties_on(self, toewijzing: str) -> list[Earlier]:
-        return self.accepted("ToewijzingNummer", toewijzing, (323,))
-
-
-def _carrying(entries: Iterable[Any]) -> str | None:
-    """The SHA-256 of the payload a message's entries last recorded (received or mapped)."""
-    carrying = [e for e in entries if e.payload_sha256 and str(e.event) in ("received", "mapped")]
-    return str(carrying[-1].payload_sha256) if carrying else None
-
-
-# Decoded earlier messages by content hash: payloads never change, so a decoded one can serve
-# every later check (a least-recently-used set of at most _DECODED_MAX).
-_DECODED: OrderedDict[tuple[str, Bericht], dict[str, Any]] = OrderedDict()
-_DECODED_MAX = 1024  # a 25 MB declaratie with 4096 of them held stayed above 200 MB RSS
-
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
-_ITER: dict[str, Any] = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "huge_tree": True,
-}

@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+from adapters.istandaarden.domain import PRESTATIE, TOEWIJZING
 from adapters.istandaarden.engine import (
     Hit,
     Level,
@@ -31,7 +32,7 @@ from adapters.istandaarden.engine import (
     regie_key,
     rule,
 )
-from adapters.istandaarden.history import History, Prestatie, Toewijzing
+from adapters.istandaarden.history import Declaratie, History, Prestatie, Toewijzing
 
 OVER = Level.BERICHTOVERSTIJGEND
 NVT = "n.v.t."
@@ -51,6 +52,14 @@ def parties(msg: Message) -> tuple[str, str]:
 def history(msg: Message) -> History:
     state: History = msg.state
     return state
+
+
+def client_key(msg: Message) -> str | None:
+    """The keyed hash of the message's client's BSN (as the tables keep it)."""
+    if "client" not in msg.memo:
+        msg.memo["client"] = history(msg).subject(get(msg.data, "Client/Bsn"))
+    key: str | None = msg.memo["client"]
+    return key
 
 
 def toewijzing(msg: Message, nummer: Any) -> Toewijzing | None:
@@ -92,13 +101,12 @@ def toewijzingnummer_uniek(msg: Message, part: Part) -> Iterator[Hit]:
     (an earlier toewijzing of this gemeente with the same number must be the same toegewezen
     product: same client, aanbieder, product and Ingangsdatum)."""
     gemeente, aanbieder = parties(msg)
-    bsn = get(msg.data, "Client/Bsn")
     for path, node in part.find("ToegewezenProduct"):
-        for _, earlier in history(msg).toewijzing_versions(str(node.get("ToewijzingNummer"))):
+        for earlier in history(msg).toewijzing_versions(str(node.get("ToewijzingNummer"))):
             if earlier.gemeente != gemeente:
                 continue
             same = (
-                earlier.bsn == bsn
+                earlier.bsn == client_key(msg)
                 and earlier.aanbieder == aanbieder
                 and earlier.product.get("Product") == node.get("Product")
                 and earlier.ingangsdatum == node.get("Ingangsdatum")
@@ -117,7 +125,7 @@ def referentie_uit_verzoek(msg: Message, part: Part) -> Iterator[Hit]:
         referentie = node.get("ReferentieAanbieder")
         if referentie is None:
             continue
-        requests = history(msg).by_referentie(str(referentie), (315, 317))
+        requests = history(msg).verzoeken(str(referentie))
         if not any(r.sender == aanbieder and r.receiver == gemeente for r in requests):
             yield path, "ReferentieAanbieder does not come from a verzoek of this aanbieder"
 
@@ -139,19 +147,19 @@ def verwijderen_met_prestaties(msg: Message, part: Part) -> Iterator[Hit]:
 
 def active(
     msg: Message, nummer: str, number: int
-) -> dict[tuple[Any, ...], tuple[dict[str, Any], str]]:
+) -> dict[tuple[Any, ...], tuple[dict[str, Any], str | None]]:
     """Current (delivered and not deleted) Start/StopProducts of a toewijzing by logical key."""
     cache = msg.memo.setdefault(f"regie{number}", {})
     if nummer not in cache:
-        found: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
-        for _, product, bsn in history(msg).regie(nummer, number):
+        found: dict[tuple[Any, ...], tuple[dict[str, Any], str | None]] = {}
+        for product, bsn in history(msg).regie(nummer, number):
             key = regie_key(product)
             if product.get("StatusAanlevering") == "1":
                 found[key] = (product, bsn)
             elif product.get("StatusAanlevering") == "3":
                 found.pop(key, None)
         cache[nummer] = found
-    result: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = cache[nummer]
+    result: dict[tuple[Any, ...], tuple[dict[str, Any], str | None]] = cache[nummer]
     return result
 
 
@@ -176,7 +184,7 @@ def regie_bij_toewijzing(msg: Message, part: Part) -> Iterator[Hit]:
 def verwijderen_na_aanlevering(msg: Message, part: Part) -> Iterator[Hit]:
     """StatusAanlevering 3: er moet eerder een aanlevering met dezelfde logische sleutel
     verstuurd zijn voor de betreffende Client."""
-    bsn = get(msg.data, "Client/Bsn")
+    bsn = client_key(msg)
     for path, node, number in _regie_products(part):
         if node.get("StatusAanlevering") != "3":
             continue
@@ -207,7 +215,7 @@ def _stops_of_start(msg: Message, nummer: str, begindatum: Any, bsn: Any) -> lis
 @rule("TR071", "9071", OVER, (305,), Scope.PART, needs_state=True)
 def start_niet_verwijderen_na_stop(msg: Message, part: Part) -> Iterator[Hit]:
     """StatusAanlevering mag niet 3 zijn als voor de betreffende start al een stop is verstuurd."""
-    bsn = get(msg.data, "Client/Bsn")
+    bsn = client_key(msg)
     for path, node in part.find("StartProduct"):
         if node.get("StatusAanlevering") == "3" and _stops_of_start(
             msg, str(node.get("ToewijzingNummer")), node.get("Begindatum"), bsn
@@ -219,7 +227,7 @@ def start_niet_verwijderen_na_stop(msg: Message, part: Part) -> Iterator[Hit]:
 def geen_actuele_start(msg: Message, part: Part) -> Iterator[Hit]:
     """Een Startbericht mag pas verstuurd worden als er géén actueel Startbericht bij het
     ToegewezenProduct is (a start is actual until a stop with its Begindatum is delivered)."""
-    bsn = get(msg.data, "Client/Bsn")
+    bsn = client_key(msg)
     for path, node in part.find("StartProduct"):
         nummer = node.get("ToewijzingNummer")
         if node.get("StatusAanlevering") != "1" or nummer is None:
@@ -248,7 +256,7 @@ def _start_of(msg: Message, node: dict[str, Any], bsn: Any) -> dict[str, Any] | 
 def stop_na_start(msg: Message, part: Part) -> Iterator[Hit]:
     """De sleutelelementen uit het startbericht moeten in het stopbericht ongewijzigd worden
     overgenomen (there must be a current start with the same key)."""
-    bsn = get(msg.data, "Client/Bsn")
+    bsn = client_key(msg)
     for path, node in part.find("StopProduct"):
         if node.get("StatusAanlevering") == "1" and _start_of(msg, node, bsn) is None:
             yield path, "no current start with the same key"
@@ -262,7 +270,7 @@ def _earlier_stops(msg: Message, node: dict[str, Any], bsn: Any) -> list[dict[st
 def na_tijdelijke_stop(msg: Message, part: Part) -> Iterator[Hit]:
     """Na een StopProduct met RedenBeeindiging 20 (tijdelijk) voor hetzelfde Bsn,
     ToewijzingNummer en Begindatum moet RedenBeeindiging ongelijk aan 20 zijn."""
-    bsn = get(msg.data, "Client/Bsn")
+    bsn = client_key(msg)
     for path, node in part.find("StopProduct"):
         if node.get("StatusAanlevering") not in ("1", "2") or node.get("RedenBeeindiging") != "20":
             continue
@@ -274,7 +282,7 @@ def na_tijdelijke_stop(msg: Message, part: Part) -> Iterator[Hit]:
 def einddatum_niet_eerder(msg: Message, part: Part) -> Iterator[Hit]:
     """Bij een eerdere StopProduct voor hetzelfde Bsn, ToewijzingNummer en Begindatum moet
     Einddatum >= Einddatum uit de actuele StopProduct zijn."""
-    bsn = get(msg.data, "Client/Bsn")
+    bsn = client_key(msg)
     for path, node in part.find("StopProduct"):
         if node.get("StatusAanlevering") not in ("1", "2"):
             continue
@@ -290,7 +298,7 @@ def einddatum_niet_eerder(msg: Message, part: Part) -> Iterator[Hit]:
 def geen_tweede_definitieve_stop(msg: Message, part: Part) -> Iterator[Hit]:
     """Er mag geen StopProduct zijn met gelijk Bsn, ToewijzingNummer, Begindatum en
     RedenBeeindiging ongelijk aan 20, indien StatusAanlevering 1 of 2."""
-    bsn = get(msg.data, "Client/Bsn")
+    bsn = client_key(msg)
     for path, node in part.find("StopProduct"):
         if node.get("StatusAanlevering") not in ("1", "2"):
             continue
@@ -317,20 +325,18 @@ def referentie_uniek(msg: Message) -> Iterator[Hit]:
     """ReferentieAanbieder is uniek voor de aanbieder binnen het wettelijk domein."""
     _, aanbieder = parties(msg)
     for path, referentie in _referenties(msg):
-        if any(e.sender == aanbieder for e in history(msg).by_referentie(referentie, (315, 317))):
+        if any(e.sender == aanbieder for e in history(msg).verzoeken(referentie)):
             yield path, "ReferentieAanbieder was used before"
 
 
 def pending(msg: Message, referentie: str, gemeente: str) -> bool:
     """A verzoek is pending until a 301 carries its ReferentieAanbieder or a 319 rejects it."""
-    for answer in history(msg).by_referentie(referentie, (301, 319)):
-        if answer.sender != gemeente:
-            continue
-        if answer.bericht.number == 301:
-            return False
-        if get(history(msg).message(answer), "Antwoord/VerzoekAntwoord") == "1":
-            return False
-    return True
+    if any(t.sender == gemeente for t in history(msg).toegewezen_op(referentie)):
+        return False
+    return not any(
+        answer.sender == gemeente and value == "1"
+        for answer, value in history(msg).antwoorden(referentie)
+    )
 
 
 @rule("TR374", "9374", OVER, (315, 317), needs_state=True)
@@ -340,14 +346,9 @@ def geen_onderhanden_verzoek(msg: Message) -> Iterator[Hit]:
     gemeente, aanbieder = parties(msg)
     bsn = str(get(msg.data, "Client/Bsn"))
     own = {r for _, r in _referenties(msg)}
-    for earlier in history(msg).accepted("bsn", bsn, (315, 317)):
+    for earlier, referenties in history(msg).verzoeken_of_client(bsn).items():
         if earlier.sender != aanbieder or earlier.receiver != gemeente:
             continue
-        data = history(msg).message(earlier)
-        products = Part(data).find("AangevraagdProduct")
-        referenties = [str(n.get("ReferentieAanbieder")) for _, n in products]
-        vow = get(data, "Client/Verzoek/ReferentieAanbieder")
-        referenties += [str(vow)] if vow else []
         if any(r not in own and pending(msg, r, gemeente) for r in referenties):
             yield "Client", "an earlier verzoek for this client is still pending"
             return
@@ -492,11 +493,11 @@ def vow_stapeling(msg: Message) -> Iterator[Hit]:
         seen.append((key, begin, end))
 
 
-def _antwoorden(msg: Message) -> tuple[str, list[Any]]:
+def _antwoorden(msg: Message) -> list[str | None]:
+    """VerzoekAntwoord of each earlier antwoord of this gemeente on the ReferentieAanbieder."""
     referentie = str(get(msg.data, "Antwoord/ReferentieAanbieder"))
     gemeente, _ = parties(msg)
-    earlier = [e for e in history(msg).by_referentie(referentie, (319,)) if e.sender == gemeente]
-    return referentie, earlier
+    return [v for e, v in history(msg).antwoorden(referentie) if e.sender == gemeente]
 
 
 @rule("TR355", "9355", OVER, (319,), needs_state=True)
@@ -505,7 +506,7 @@ def antwoord_op_verzoek(msg: Message) -> Iterator[Hit]:
     of verzoek om wijziging."""
     gemeente, aanbieder = parties(msg)
     referentie = str(get(msg.data, "Antwoord/ReferentieAanbieder"))
-    requests = history(msg).by_referentie(referentie, (315, 317))
+    requests = history(msg).verzoeken(referentie)
     if not any(r.sender == aanbieder and r.receiver == gemeente for r in requests):
         yield "Antwoord", "no earlier verzoek with this ReferentieAanbieder"
 
@@ -516,7 +517,7 @@ def niet_na_toewijzing(msg: Message) -> Iterator[Hit]:
     ReferentieAanbieder."""
     gemeente, _ = parties(msg)
     referentie = str(get(msg.data, "Antwoord/ReferentieAanbieder"))
-    if any(e.sender == gemeente for e in history(msg).by_referentie(referentie, (301,))):
+    if any(e.sender == gemeente for e in history(msg).toegewezen_op(referentie)):
         yield "Antwoord", "a toewijzing with this ReferentieAanbieder was already sent"
 
 
@@ -524,8 +525,7 @@ def niet_na_toewijzing(msg: Message) -> Iterator[Hit]:
 def onderzoek_alleen_eerst(msg: Message) -> Iterator[Hit]:
     """VerzoekAntwoord 2 (in onderzoek) alleen als er nog geen antwoordbericht is met deze
     ReferentieAanbieder."""
-    _, earlier = _antwoorden(msg)
-    if get(msg.data, "Antwoord/VerzoekAntwoord") == "2" and earlier:
+    if get(msg.data, "Antwoord/VerzoekAntwoord") == "2" and _antwoorden(msg):
         yield "Antwoord", "an antwoord with this ReferentieAanbieder was already sent"
 
 
@@ -533,11 +533,8 @@ def onderzoek_alleen_eerst(msg: Message) -> Iterator[Hit]:
 def vorig_antwoord_in_onderzoek(msg: Message) -> Iterator[Hit]:
     """Is er al een antwoordbericht met dezelfde ReferentieAanbieder, dan moet VerzoekAntwoord
     daar 2 (Aanvraag in onderzoek) zijn."""
-    _, earlier = _antwoorden(msg)
-    for e in earlier:
-        if get(history(msg).message(e), "Antwoord/VerzoekAntwoord") != "2":
-            yield "Antwoord", "the earlier antwoord was final"
-            return
+    if any(value != "2" for value in _antwoorden(msg)):
+        yield "Antwoord", "the earlier antwoord was final"
 
 
 @rule("TR304", "8187", OVER, (317, 323, 325), Scope.PART, needs_state=True)
@@ -552,7 +549,7 @@ def bsn_van_client(msg: Message, part: Part) -> Iterator[Hit]:
         )
         for nummer in numbers:
             t = toewijzing(msg, nummer)
-            if t is not None and t.bsn != client.get("Bsn"):
+            if t is not None and t.bsn != history(msg).subject(client.get("Bsn")):
                 yield path, "Bsn differs from the client of the toewijzing"
                 break
 
@@ -565,9 +562,7 @@ def declaratienummer_uniek(msg: Message) -> Iterator[Hit]:
     """DeclaratieNummer moet uniek zijn voor de aanbieder binnen het wettelijk domein."""
     nummer = str(get(msg.data, "Declaratie/DeclaratieNummer"))
     _, aanbieder = parties(msg)
-    if any(
-        e.sender == aanbieder for e in history(msg).accepted("DeclaratieNummer", nummer, (323,))
-    ):
+    if any(d.earlier.sender == aanbieder for d in history(msg).declaraties("nummer", nummer)):
         yield "Declaratie", "DeclaratieNummer was used before"
 
 
@@ -593,8 +588,14 @@ def declaratie_ahead(msg: Message, parts: list[Part]) -> None:
             vorige = get(node, "ProductReferentie/VorigReferentieNummer")
             if vorige is not None:
                 referenties.add(str(vorige))
-    keys = {"ToewijzingNummer": toewijzingen, "ReferentieNummer": referenties}
-    history(msg).prefetch(keys, (301,))
+    history(msg).prefetch(
+        {
+            (TOEWIJZING, "nummer"): toewijzingen,
+            (PRESTATIE, "toewijzing"): toewijzingen,
+            (PRESTATIE, "referentie"): referenties,
+            (PRESTATIE, "vorige"): referenties,
+        }
+    )
 
 
 @rule("TR338", "9338", OVER, (323,), Scope.PART, needs_state=True)
@@ -718,8 +719,10 @@ def volume_past(msg: Message, part: Part) -> Iterator[Hit]:
             yield path, "GeleverdVolume exceeds the toegewezen Omvang"
 
 
-def _approved(msg: Message, prestaties: list[Prestatie], earlier: Any) -> list[Prestatie]:
-    rejected = history(msg).rejected_referenties(earlier)
+def _approved(msg: Message, prestaties: list[Prestatie], message_id: str) -> list[Prestatie]:
+    """Those of ``prestaties`` (of one earlier declaratie) its 325 did not reject."""
+    found = history(msg).declaraties("message_id", message_id)
+    rejected = history(msg).rejected_referenties(found[0]) if found else None
     if rejected is None:
         return []
     return [p for p in prestaties if p.referentie not in rejected]
@@ -733,9 +736,11 @@ def approved_debets(msg: Message, nummer: str) -> list[Prestatie]:
             cache.clear()
         debets: list[Prestatie] = []
         credited: set[str] = set()
-        for earlier in history(msg).declaraties_on(nummer):
-            mine = [p for p in history(msg).prestaties(earlier) if p.toewijzing == nummer]
-            for p in _approved(msg, mine, earlier):
+        by_message: dict[str, list[Prestatie]] = {}
+        for p in history(msg).prestaties_on(nummer):
+            by_message.setdefault(p.message_id, []).append(p)
+        for message_id, mine in by_message.items():
+            for p in _approved(msg, mine, message_id):
                 if p.credit and p.vorige:
                     credited.add(p.vorige)
                 elif not p.credit:
@@ -805,14 +810,7 @@ def som_binnen_budget(msg: Message) -> _Cumulative:
 def _earlier_referentie(msg: Message, referentie: str) -> list[Prestatie]:
     """Earlier prestaties of this aanbieder whose ReferentieNummer or Vorig is ``referentie``."""
     _, aanbieder = parties(msg)
-    found = []
-    for earlier in history(msg).accepted("ReferentieNummer", referentie, (323,)):
-        if earlier.sender != aanbieder:
-            continue
-        found += [
-            p for p in history(msg).prestaties(earlier) if referentie in (p.referentie, p.vorige)
-        ]
-    return found
+    return [p for p in history(msg).prestaties_by_referentie(referentie) if p.sender == aanbieder]
 
 
 @rule("TR314", "8021", OVER, (323,), Scope.PART, needs_state=True)
@@ -882,25 +880,24 @@ def een_debet(msg: Message, part: Part) -> Iterator[Hit]:
 # -- declaratie-antwoord (325) ------------------------------------------------------------------
 
 
-def _declaratie(msg: Message) -> Any:
+def _declaratie(msg: Message) -> Declaratie | None:
     """The 323 a 325 answers (DeclaratieIdentificatie = its BerichtIdentificatie, TR337)."""
     if "declaratie" not in msg.memo:
         identificatie = get(msg.header, "DeclaratieIdentificatie") or {}
         gemeente, aanbieder = parties(msg)
         found = None
-        for e in history(msg).accepted(  # received: the gateway answers the 323s it rejects
-            "BerichtIdentificatie", str(identificatie.get("Identificatie")), (323,), rejected=True
+        for d in history(msg).declaraties(  # and rejected: the gateway answers those
+            "identificatie", str(identificatie.get("Identificatie")), rejected=True
         ):
-            header = history(msg).message(e).get("Header", {})
             if (
-                e.sender == aanbieder
-                and e.receiver == gemeente
-                and get(header, "BerichtIdentificatie/Dagtekening")
-                == identificatie.get("Dagtekening")
+                d.earlier.sender == aanbieder
+                and d.earlier.receiver == gemeente
+                and d.dagtekening == identificatie.get("Dagtekening")
             ):
-                found = e
+                found = d
         msg.memo["declaratie"] = found
-    return msg.memo["declaratie"]
+    result: Declaratie | None = msg.memo["declaratie"]
+    return result
 
 
 @rule("TR337", NVT, OVER, (325,), needs_state=True)
@@ -915,10 +912,8 @@ def antwoord_op_declaratie(msg: Message) -> Iterator[Hit]:
 def xsdversie_declaratie(msg: Message) -> Iterator[Hit]:
     """XsdVersieDeclaratie komt overeen met de XsdVersie van het declaratiebericht."""
     earlier = _declaratie(msg)
-    if earlier is not None:
-        header = history(msg).message(earlier).get("Header", {})
-        if header.get("XsdVersie") != msg.header.get("XsdVersieDeclaratie"):
-            yield "Header", "XsdVersieDeclaratie differs from the declaratie's XsdVersie"
+    if earlier is not None and earlier.xsd != msg.header.get("XsdVersieDeclaratie"):
+        yield "Header", "XsdVersieDeclaratie differs from the declaratie's XsdVersie"
 
 
 @rule("TR376", NVT, OVER, (325,), needs_state=True)
@@ -928,14 +923,14 @@ def declaratienummer_antwoord(msg: Message) -> Iterator[Hit]:
     nummer = get(msg.data, "DeclaratieAntwoord/DeclaratieNummer")
     if earlier is None or nummer is None:
         return
-    if get(history(msg).message(earlier), "Declaratie/DeclaratieNummer") != nummer:
+    if earlier.nummer != nummer:
         yield "DeclaratieAntwoord", "DeclaratieNummer differs from the declaratie"
 
 
 def _declared(msg: Message) -> dict[str, Prestatie]:
     if "declared" not in msg.memo:
         earlier = _declaratie(msg)
-        prestaties = history(msg).prestaties(earlier) if earlier is not None else []
+        prestaties = history(msg).prestaties(earlier.earlier.message_id) if earlier else []
         msg.memo["declared"] = {p.referentie: p for p in prestaties}
     result: dict[str, Prestatie] = msg.memo["declared"]
     return result

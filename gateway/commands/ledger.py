@@ -12,6 +12,8 @@
   time range.
 - ``retention``: apply the ``ledger.retention`` policies (``--dry-run`` lists what is due).
 - ``recount``: rebuild the overview's counts from the entries (after an upgrade that added them).
+- ``rebuild-domain``: refill the standards' domain tables (``ledger/domain.py``) from the recorded
+  payloads (rows of messages whose payload was erased stay); ``verify`` compares them.
 - ``backup DEST``: a consistent copy of the SQLite ledger (and its exported checkpoints), made
   while the gateway runs, then verified; for PostgreSQL use its own tools.
 """
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from gateway.adapter import Registry
 from gateway.arguments import (
     existing_file,
     file_or_stdin,
@@ -41,6 +44,7 @@ from gateway.ledger import (
     Query,
     Status,
     counts,
+    domain,
     ledger_from_settings,
     options_from_settings,
 )
@@ -68,6 +72,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             exported=read_exported(path),
             check_payloads=not args.no_payloads,
             check_states=not args.no_states,
+            tables=None if args.no_states else _tabulating(settings),
         )
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
@@ -76,6 +81,19 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_recount(args: argparse.Namespace, settings: Settings) -> int:
     with _open(settings) as ledger:
         print(f"counts rebuilt: {counts.rebuild(ledger)} rows")
+    return 0
+
+
+def _tabulating(settings: Settings) -> dict[str, domain.Tabulates]:
+    """The adapters that keep domain tables, by standard."""
+    return dict(Registry.load(settings.adapters, settings).tabulating())
+
+
+def cmd_rebuild_domain(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as ledger:
+        written = domain.rebuild(ledger, _tabulating(settings))
+    for name, n in sorted(written.items()):
+        print(f"domain table {name}: {n} rows")
     return 0
 
 
@@ -276,6 +294,7 @@ def add_ledger_commands(sub: Any, load: SettingsLoader) -> None:
     p.add_argument("--no-payloads", action="store_true", help="skip re-hashing the payloads")
     p.add_argument("--no-states", action="store_true", help="skip rebuilding every message's state")
     add("recount", cmd_recount, "rebuild the overview's counts from the entries")
+    add("rebuild-domain", cmd_rebuild_domain, "refill the domain tables from the payloads")
     p = add("prove", cmd_prove, "inclusion proof of an entry number or of a message's entries")
     p.add_argument("entry", help="entry number (seq) or message id")
     p.add_argument(

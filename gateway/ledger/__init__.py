@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from gateway.description import Description
+from gateway.description import Description, Table
 from gateway.envelope import Envelope
 
 if TYPE_CHECKING:
@@ -220,6 +220,14 @@ class Ledger(Protocol):
 
     def payloads(self, sha256s: Sequence[str]) -> dict[str, bytes]:
         """:meth:`payload` of several in one query (unknown or erased: no key)."""
+        ...
+
+    def domain_rows(self, table: Table, column: str, values: Sequence[str]) -> list[dict[str, Any]]:
+        """Rows of a domain table whose ``column`` is one of ``values`` (``domain.py``)."""
+        ...
+
+    def personal(self, value: str) -> str:
+        """The keyed hash a personal value is stored under (``bsn_hash_key``)."""
         ...
 
     def state(self, message_id: str) -> MessageState | None:

@@ -18,13 +18,22 @@ them may follow an entry of the current format.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from hashlib import sha256
 from typing import Any
 
-from gateway.ledger import Entry, Event, MessageState, counts, erasure, merkle, payloads
+from gateway.ledger import (
+    Entry,
+    Event,
+    MessageState,
+    counts,
+    domain,
+    erasure,
+    merkle,
+    payloads,
+)
 from gateway.ledger.checkpoint import Checkpoint, Verifier, signature_ok
 from gateway.ledger.records import (
     COLUMNS,
@@ -104,7 +113,11 @@ def verify(
     check_payloads: bool = True,
     check_states: bool = True,
     max_problems: int = 100,
+    tables: Mapping[str, domain.Tabulates] | None = None,
 ) -> Report:
+    """Recompute the tree, check the checkpoints, payloads and derived data; with ``tables``
+    (the adapters keeping domain tables, by standard: ``Registry.tabulating``) also rebuild
+    the domain tables in memory and compare (:func:`_check_domain`)."""
     report = Report()
     verifier = verifier or ledger.options.signer
     checkpoints = _merge_checkpoints(ledger.checkpoints(), exported, report)
@@ -119,6 +132,7 @@ def verify(
     if check_payloads:
         _check_payloads(ledger, report, erasures.payloads)
     _check_derived(ledger, report, check_states, max_problems)
+    _check_domain(ledger, report, tables, max_problems)
     return report
 
 
@@ -229,6 +243,19 @@ def _check_ends(
         report.problems.append(
             f"entry {seq} is redacted without a recorded erasure (no signed erasure lists it)"
         )
+
+
+def _check_domain(
+    ledger: SqlLedger,
+    report: Report,
+    tables: Mapping[str, domain.Tabulates] | None,
+    max_problems: int,
+) -> None:
+    """The domain tables against the rows the verdict entries' payloads give (a message whose
+    payload was erased or whose entries were redacted is not judged); none without ``tables``."""
+    if not tables:
+        return
+    report.problems += domain.problems(ledger, domain.rebuilt(ledger, tables), max_problems)
 
 
 def _leaf(row: Any, form: str) -> tuple[bytes, str | None]:

@@ -26,9 +26,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
+from itertools import chain
 from typing import Any
 
-from gateway.description import Description
+from gateway.description import Description, Table
 from gateway.envelope import Envelope
 from gateway.ledger import (
     AlreadyReceived,
@@ -42,6 +43,7 @@ from gateway.ledger import (
     Record,
     Status,
     counts,
+    domain,
     keyed_hash,
     merkle,
     payloads,
@@ -223,6 +225,7 @@ class SqlLedger:
         self._checkpointing = threading.Lock()  # this process's threads make one at a time
         self._writer_conn = self._connect()
         self._create_schema(self._writer_conn)
+        self._tables: set[Table] = set()  # domain tables known to exist (``domain.py``)
 
     # -- backend hooks ---------------------------------------------------------------------
 
@@ -250,6 +253,8 @@ class SqlLedger:
 
     # Whether the backend serves one gateway instance only (SQLite, embedded).
     single_instance: bool = True
+    # The names of the domain tables in the database (``domain.py``), one column.
+    _DOMAIN_TABLES = ""
 
     def lease(self, name: str) -> Lease:
         """See :meth:`gateway.ledger.Ledger.lease` (each backend has its own)."""
@@ -486,11 +491,65 @@ class SqlLedger:
                     key_rows,
                 )
             states = self._update_states(cur, batch, entries)
+            made = self._write_domain(cur, batch, entries)
             tally = sorted(counts.tally(entries, states).items())  # in one order: no deadlock
             cur.executemany(self._q(counts.UPSERT), [(*key, n) for key, n in tally])
+        self._tables |= made
         for p, entry in zip(batch, entries, strict=True):
             p.entry = entry
         return seq
+
+    # -- domain tables (``domain.py``) -------------------------------------------------------
+
+    def _write_domain(self, cur: Any, batch: list[_Pending], entries: list[Entry]) -> set[Table]:
+        """Insert the rows the verdicts of this transaction carry; returns the tables made."""
+        rows: dict[Table, list[Iterator[tuple[Any, ...]]]] = {}
+        for p, entry in zip(batch, entries, strict=True):
+            d = p.description
+            if d is None or not d.rows or not domain.written(entry.event, entry.detail):
+                continue
+            for table, values in d.rows.items():
+                if values:
+                    made_rows = domain.prepared(entry, table, values, self.personal)
+                    rows.setdefault(table, []).append(made_rows)
+        made = set()
+        for table in sorted(rows, key=lambda t: t.name):  # in one order: no deadlock
+            if table not in self._tables:
+                for statement in domain.create(table):
+                    cur.execute(statement)
+                made.add(table)
+            cur.executemany(self._q(domain.insert(table)), chain.from_iterable(rows[table]))
+        return made
+
+    def personal(self, value: str) -> str:
+        """See :meth:`gateway.adapter.State.personal`."""
+        return keyed_hash(self._bsn_key, value)
+
+    def ensure_tables(self, tables: Sequence[Table]) -> None:
+        """Make the domain tables (and their indexes) that are not there yet."""
+        missing = [t for t in tables if t not in self._tables]
+        if not missing:
+            return
+        with self._commit, self._transaction(self._writer) as cur:
+            for table in missing:
+                for statement in domain.create(table):
+                    cur.execute(statement)
+        self._tables.update(missing)
+
+    def domain_rows(self, table: Table, column: str, values: Sequence[str]) -> list[dict[str, Any]]:
+        """See :meth:`gateway.adapter.State.domain_rows`."""
+        names = domain.columns(table)
+        if column not in names:
+            raise ValueError(f"table {table.name} has no column {column!r}")
+        self.ensure_tables([table])
+        wanted = sorted({self.personal(v) if column in table.personal else v for v in values})
+        out: list[dict[str, Any]] = []
+        select = f"SELECT {', '.join(names)} FROM {domain.name(table)} WHERE {column} IN "
+        for chunk in _chunks(wanted):
+            rows = self.rows(select + f"({', '.join('?' * len(chunk))})", chunk)
+            out += [dict(zip(names, row, strict=True)) for row in rows]
+        out.sort(key=lambda r: int(r["seq"]))
+        return out
 
     def _update_states(
         self, cur: Any, batch: list[_Pending], entries: list[Entry]
@@ -863,6 +922,7 @@ class SqlLedger:
         ``seqs`` (those a signed erasure listed). Returns rows redacted."""
         done = 0
         wanted = None if seqs is None else set(seqs)
+        redacted: list[tuple[str, int]] = []
         with self._commit, self._transaction(self._writer) as cur:
             cur.execute(
                 self._q(
@@ -891,8 +951,16 @@ class SqlLedger:
                     (*REDACTED, private, seq),
                 )
                 done += 1
+                redacted.append((message_id, seq))
             cur.execute(
                 self._q("UPDATE messages SET sender = '', receiver = '' WHERE message_id = ?"),
                 (message_id,),
             )
+            # the domain rows a redacted verdict carried go with its parties (``domain.py``)
+            cur.execute(self._q(self._DOMAIN_TABLES))
+            for (table,) in cur.fetchall():
+                if redacted and domain.is_name(table):
+                    cur.executemany(
+                        self._q(f"DELETE FROM {table} WHERE message_id = ? AND seq = ?"), redacted
+                    )
         return done

@@ -208,7 +208,12 @@ def test_the_ledger_commands_do_not_make_a_ledger_where_there_is_none(
 ) -> None:
     _environment(monkeypatch, installation)
     monkeypatch.setenv("KETENPOORT_VAR_DIR", str(installation / "new-var"))
-    for argv in (["ledger", "verify"], ["ledger", "search"], ["messages", "list"]):
+    for argv in (
+        ["ledger", "verify"],
+        ["ledger", "search"],
+        ["ledger", "rebuild-domain"],
+        ["messages", "list"],
+    ):
         assert _run(argv, capsys)[0] == 1
     assert not (installation / "new-var").exists()  # no ledger, no checkpoint key made
 

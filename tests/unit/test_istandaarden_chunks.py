@@ -16,6 +16,7 @@ from adapters.istandaarden.engine import check
 from adapters.istandaarden.history import History
 from adapters.lib.istandaard import codec
 from gateway.adapter import Registry
+from gateway.description import Table
 from gateway.envelope import Direction, Envelope
 from gateway.ledger import open_ledger
 from gateway.ledger.sql import SqlLedger
@@ -29,8 +30,8 @@ CLIENTS, PRESTATIES = 24, 2
 MISSING = frozenset({0, 5, 11, 23})  # clients without a toewijzing: TR338 on their prestaties
 
 
-class Plain:
-    """The real ledger as the plain State (one lookup at a time), counting the lookups."""
+class Counting:
+    """The real ledger as the rules' State, counting the lookups."""
 
     def __init__(self, ledger: SqlLedger) -> None:
         self.ledger = ledger
@@ -49,18 +50,11 @@ class Plain:
     def payload(self, sha256: str) -> bytes | None:
         return self._count("payload", sha256)  # type: ignore[no-any-return]
 
+    def domain_rows(self, table: Table, column: str, values: Sequence[str]) -> Any:
+        return self._count("domain_rows", table, column, values)
 
-class Batched(Plain):
-    """The real ledger as a BatchState (a chunk at a time), counting the lookups."""
-
-    def find_many(self, key: str, values: Sequence[str]) -> Any:
-        return self._count("find_many", key, values)
-
-    def histories(self, message_ids: Sequence[str]) -> Any:
-        return self._count("histories", message_ids)
-
-    def payloads(self, sha256s: Sequence[str]) -> Any:
-        return self._count("payloads", sha256s)
+    def personal(self, value: str) -> str:
+        return self.ledger.personal(value)
 
 
 @pytest.fixture
@@ -77,12 +71,12 @@ def ledger(tmp_path: Path) -> Iterator[SqlLedger]:
     ledger.close()
 
 
-def _findings(ledger: SqlLedger, chunk: int) -> tuple[list[tuple[str, str, str]], Plain]:
+def _findings(ledger: SqlLedger, chunk: int) -> tuple[list[tuple[str, str, str]], Counting]:
     adapter = IStandaardenAdapter(None, today=lambda: TODAY)  # type: ignore[arg-type]
     bericht = Bericht("ijw", 323)
     body = declaratie("ijw", clients=CLIENTS, prestaties=PRESTATIES)
     data = codec.decode_message(parse(body, 10**8).getroot(), bericht)
-    counting = Batched(ledger) if chunk > 1 else Plain(ledger)
+    counting = Counting(ledger)
     history = History(counting, "ijw")  # type: ignore[arg-type]
     found = check(bericht, data, history, TODAY, adapter.refdata, chunk=chunk)
     return [(f.rule, f.path, f.text) for f in found], counting
@@ -90,13 +84,16 @@ def _findings(ledger: SqlLedger, chunk: int) -> tuple[list[tuple[str, str, str]]
 
 def test_chunked_lookups_give_the_findings_of_one_client_at_a_time(ledger: SqlLedger) -> None:
     one_by_one, single = _findings(ledger, chunk=1)
-    assert "find_many" not in single.calls
+    # per client: its toewijzingen and the prestaties on them, by number and by reference
+    per_chunk = 4
+    message = single.calls["domain_rows"] - per_chunk * CLIENTS  # the message's own lookups
+    assert 0 <= message < 5
     for chunk in (3, 5, 256):
         chunked, counted = _findings(ledger, chunk)
         assert chunked == one_by_one
-        # the toewijzingen came in one query per chunk, not one per prestatie
-        assert counted.calls["find_many"] == 2 * -(-CLIENTS // chunk)
-        assert counted.calls.get("find", 0) < single.calls["find"] / 10
+        # one query per table and column for a chunk, none for a single prestatie
+        assert counted.calls["domain_rows"] == per_chunk * -(-CLIENTS // chunk) + message
+        assert "payload" not in counted.calls  # earlier payloads are never read
     missing = {p for r, p, _ in one_by_one if r == "TR338"}
     clients = {int(p.split("Client[")[1].split("]")[0]) - 1 for p in missing}
     assert clients == MISSING  # hits in the first, middle and last chunks

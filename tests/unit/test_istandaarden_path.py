@@ -122,6 +122,12 @@ def test_tr056_fires_only_for_same_sender_and_berichtsoort(adapter) -> None:
         def find(self, key: str, value: str) -> list[Earlier]:
             return self.entries if (key, value) == ("BerichtIdentificatie", "RTD2026-0001") else []
 
+        def domain_rows(self, table: object, column: str, values: list[str]) -> list[dict]:
+            return []  # no earlier toewijzingen, starts, verzoeken ...
+
+        def personal(self, value: str) -> str:
+            return f"hashed-{len(value)}"
+
     other = [
         Earlier("WMO305", "0599"),
         Earlier("WMO301", "0600"),

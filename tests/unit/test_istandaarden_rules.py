@@ -542,6 +542,23 @@ def test_rule_fires_with_its_code_and_is_silent_on_the_good_message(
     assert (case.rule, code, case.path) in fired, fired
 
 
+STATE_PARAMS = [p for p in PARAMS if p.values[0].state or p.values[0].extra]
+
+
+@pytest.mark.parametrize(("case", "standard"), STATE_PARAMS)
+def test_rules_over_earlier_messages_fire_after_retention_erased_their_payloads(
+    case: Case, standard: str
+) -> None:
+    """The earlier messages' rows are in the domain tables: their payloads are not needed."""
+    world = World(standard)
+    state = _state(world, case.number, case)
+    state.erase_payloads()
+    data = world.msg(case.number)
+    case.change(world, data)
+    fired = [(f.rule, f.code, f.path) for f in _check(world, case.number, data, state)]
+    assert (case.rule, expected_code(case.rule), case.path) in fired, fired
+
+
 def test_every_registered_rule_has_a_case() -> None:
     assert {r.id for r in RULES} <= {c.rule for c in CASES}
 

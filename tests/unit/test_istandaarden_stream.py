@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from adapters.istandaarden.adapter import IStandaardenAdapter
+from adapters.istandaarden.domain import TABLES
 from gateway.adapter import Registry
 from gateway.config import Settings
 from gateway.envelope import Direction, Envelope
-from gateway.ledger import open_ledger
+from gateway.ledger import domain, open_ledger
 from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
 from gateway.validate import SchemaCache
 from gateway.xmlsafe import RecordStream, SchemaInvalid, XmlRejected, parse_skeleton, peek_root
@@ -45,6 +47,15 @@ def _same(receivers, body: bytes) -> tuple:
         outcomes.append(
             (receipt.status, receipt.findings, receipt.errors, receipt.message_type, len(keys))
         )
+    # the same domain rows on both paths, and the ones the recorded payload gives again
+    tables = []
+    for _, ledger in receivers:
+        tabulating = {s: IStandaardenAdapter(None) for s in ("iwmo", "ijw")}  # type: ignore[arg-type]
+        assert domain.problems(ledger, domain.rebuilt(ledger, tabulating)) == []
+        tables.append(
+            {t.name: sorted(r[4:] for r in domain.stored(ledger, t).elements()) for t in TABLES}
+        )  # (without message id, seq, event and time)
+    assert tables[0] == tables[1]
     streamed, whole = outcomes
     # A streamed schema error has no line or path (libxml2 validates without a tree).
     assert len(streamed[2]) == len(whole[2])

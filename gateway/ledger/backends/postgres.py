@@ -198,6 +198,11 @@ class PostgresLedger(SqlLedger):
         conn.execute(f'SET search_path TO "{self.schema}"')
         return conn
 
+    _DOMAIN_TABLES = (
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+        "AND table_name LIKE 'domain~_%' ESCAPE '~'"
+    )
+
     def _create_schema(self, conn: psycopg.Connection[Any]) -> None:
         if not self.create:
             found = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".entries',))

@@ -185,6 +185,10 @@ class SqliteLedger(SqlLedger):
         conn.execute("PRAGMA synchronous=FULL")
         return conn
 
+    _DOMAIN_TABLES = (
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'domain~_%' ESCAPE '~'"
+    )
+
     def _create_schema(self, conn: sqlite3.Connection) -> None:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         if tables and "entries" not in tables:
