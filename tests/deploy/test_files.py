@@ -10,6 +10,7 @@ example configurations load; the alerting rules name real metrics."""
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 import tomllib
 from pathlib import Path
@@ -44,6 +45,12 @@ def _compose() -> dict[str, Any]:
 def _example_env() -> dict[str, str]:
     lines = (DEPLOY / ".env.example").read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def _filled_env() -> dict[str, str]:
+    """.env.example with its empty secrets filled in, as whoever deploys does."""
+    filled = {k: v or secrets.token_hex(24) for k, v in _example_env().items()}
+    return {**filled, "LEDGER_CHECKPOINT_KEY": new_ed25519_key()}
 
 
 def _interpolated(value: str, env: dict[str, str]) -> str:
@@ -152,7 +159,7 @@ def test_compose_runs_three_nodes_postgres_and_two_gateways_on_ports_of_their_ow
     ports = [*amqp_ports, int(postgres["environment"]["POSTGRES_PORT"])]
     ports += [int(e["RABBITMQ_DIST_PORT"]) for e in nodes.values()]
     ports += [int(nodes["rabbitmq1"]["ERL_EPMD_PORT"])]
-    env = _example_env()
+    env = _filled_env()
     for name, gateway in gateways.items():
         assert set(gateway["depends_on"]) == {*nodes, "postgres"}, name
         assert {c["condition"] for c in gateway["depends_on"].values()} == {"service_healthy"}
@@ -164,12 +171,7 @@ def test_compose_runs_three_nodes_postgres_and_two_gateways_on_ports_of_their_ow
             postgres["environment"]["POSTGRES_PORT"]
         )
         ports.append(int(settings["KETENPOORT_HTTP_PORT"]))
-        # the example's placeholder checkpoint key is refused until replaced by a real one
-        with pytest.raises(ConfigError, match="LEDGER_CHECKPOINT_KEY"):
-            load_settings(env=settings)
-        loaded = load_settings(
-            env={**settings, "KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key()}
-        )
+        loaded = load_settings(env=settings)
         check_exposure(loaded)
     assert len(ports) == len(set(ports)) and not set(ports) & TAKEN, sorted(ports)
 
@@ -282,3 +284,41 @@ def test_the_alerting_rules_name_metrics_the_gateway_exports(tmp_path: Path) -> 
             assert metric in samples, f"{rule['alert']}: /metrics has no {metric}"
         for state in re.findall(r'status="([^"]+)"', rule["expr"]):
             assert state in {s.value for s in Status}, f"{rule['alert']}: no state {state}"
+
+
+def test_no_secret_of_the_compose_example_runs_as_it_is() -> None:
+    """Every secret is empty in .env.example: compose (${NAME:?...}: unset or empty) refuses to
+    start until each is filled in, so no published placeholder password, Erlang cookie or BSN
+    hash key ever runs."""
+    env = _example_env()
+    secret = [n for n in env if re.search("PASSWORD|COOKIE|KEY", n)]
+    assert len(secret) == 5, secret
+    assert {n: env[n] for n in secret if env[n]} == {}
+    text = (DEPLOY / "compose.yaml").read_text()
+    assert all(f"${{{n}:?" in text for n in secret)
+
+
+def test_compose_keeps_erlang_distribution_and_epmd_on_loopback() -> None:
+    """On the host's network the nodes' distribution ports and epmd would otherwise listen on
+    every interface: whoever reaches them with the cookie runs code on the node."""
+    services = _compose()["services"]
+    entrypoint = services["epmd"]["entrypoint"]
+    assert entrypoint[entrypoint.index("-address") + 1] == "127.0.0.1"
+    for name in ("rabbitmq1", "rabbitmq2", "rabbitmq3"):
+        env = services[name]["environment"]
+        assert env["RABBITMQ_BIND_ADDRESS"] == "127.0.0.1", name
+        args = env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"].split()
+        assert args[args.index("inet_dist_use_interface") + 1] == "{127,0,0,1}", name
+    postgres = services["postgres"]["environment"]
+    assert postgres["POSTGRES_LISTEN_ADDRESSES"] == "127.0.0.1"
+
+
+def test_the_gateway_pods_run_confined() -> None:
+    deployment = _one("Deployment", "ketenpoort-gateway")
+    pod = deployment["spec"]["template"]["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True and pod["runAsUser"] != 0
+    for container in _containers(deployment, init=True):
+        confined = container.get("securityContext") or {}
+        assert confined.get("allowPrivilegeEscalation") is False, container["name"]
+        assert confined.get("capabilities", {}).get("drop") == ["ALL"], container["name"]
+        assert confined.get("seccompProfile", {}).get("type") == "RuntimeDefault"
