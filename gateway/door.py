@@ -7,10 +7,11 @@ drop, ``ketenpoort send``, ``ketenpoort import``, the demo, the worker's retours
 reads the bytes (no more than its limit), knows who handed them in and what ids the sender
 chose or the door derived. Everything else about taking a message in is done here, once:
 
-- the ids a sender chose, and the content type it gave, are checked (:func:`gateway.envelope.checked_id`: a safe id of at most
+- the ids a sender chose are checked (:func:`gateway.envelope.checked_id`: a safe id of at most
   128 characters without a BSN; a UUID, normalised, where the door takes only UUIDs), each named
   as the door names it in the refusal (:class:`~gateway.envelope.BadId`); a message without an
-  id gets a new one, and its correlation id is its message id when none is given;
+  id gets a new one, and its correlation id is its message id when none is given; so is the
+  content type a sender gave (:func:`gateway.envelope.checked_content_type`);
 - who speaks through the door (:class:`Speaker`: the identity on the envelope and the parties
   it may send as, which receive's sender check holds the message's sender to);
 - the door's name (the envelope's ``source``) and the time received.

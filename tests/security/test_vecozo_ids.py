@@ -6,6 +6,7 @@ verdict that does not quote it, and confirmed to VECOZO (it is recorded: taken o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,8 +15,9 @@ import responses
 from adapters.lib.refs import uuid4_for
 from adapters.vecozo import codec
 from adapters.vecozo.poller import VecozoPoller
-from tests.counterparts.helpers import jw301_without_verzoek
-from tests.counterparts.test_vecozo import PULL, POLICY, _meta, aanbieder  # noqa: F401
+from gateway.config import Settings
+from tests.counterparts.helpers import counterpart_settings, jw301_without_verzoek, make_parts
+from tests.counterparts.test_vecozo import AGB, POLICY, PULL, PUSH, _meta
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +28,22 @@ BAD = {
     "path": "../../etc/passwd",
     "overlong": "c" * 200,
 }
+
+
+@pytest.fixture
+def aanbieder(settings: Settings) -> Iterator[Any]:
+    parts = make_parts(
+        counterpart_settings(
+            settings,
+            counterpart_transport="vecozo",
+            vecozo_push_url=PUSH,
+            vecozo_pull_url=PULL,
+            vecozo_agb=AGB,
+            adapters=("adapters.istandaarden", "adapters.vecozo"),
+        )
+    )
+    yield parts
+    parts.ledger.close()
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
