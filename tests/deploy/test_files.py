@@ -229,11 +229,14 @@ def test_kubernetes_runs_the_compose_topology(tmp_path: Path) -> None:
     ledger = urlsplit(str(settings["KETENPOORT_LEDGER_URL"]))
     assert ledger.hostname == _one("Service", "ketenpoort-postgres")["metadata"]["name"]
 
-    # they load: the placeholder checkpoint key is refused until replaced by a real one
+    # they load, once the empty secrets are filled in (the BSN hash key is refused until then)
     values = {k: str(v) for k, v in settings.items()}
-    with pytest.raises(ConfigError, match="KETENPOORT_LEDGER_CHECKPOINT_KEY\\): must be ed25519"):
+    with pytest.raises(ConfigError, match="KETENPOORT_BSN_HASH_KEY\\): must be set"):
         load_settings(env=values)
-    loaded = load_settings(env={**values, "KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key()})
+    filled = {"KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key()}
+    loaded = load_settings(
+        env={**values, **filled, "KETENPOORT_BSN_HASH_KEY": secrets.token_hex(24)}
+    )
     check_exposure(loaded)
     assert loaded.ledger_url.startswith("postgresql://") and len(loaded.ops_identities) == 2
     assert loaded.ops_client_cert_header == "X-Client-Cert-Sha256"
@@ -243,7 +246,10 @@ def test_kubernetes_runs_the_compose_topology(tmp_path: Path) -> None:
 def test_the_example_configuration_loads_and_may_listen_beyond_loopback() -> None:
     path = DEPLOY / "ketenpoort.example.toml"
     tomllib.loads(path.read_text())
-    settings = load_settings(env={}, path=path)
+    # it holds no BSN hash key (an example's would be public): refused until one is given
+    with pytest.raises(ConfigError, match="bsn_hash_key"):
+        load_settings(env={}, path=path)
+    settings = load_settings(env={"KETENPOORT_BSN_HASH_KEY": secrets.token_hex(24)}, path=path)
     assert settings.http_host == "0.0.0.0" and len(settings.ops_identities) == 5
     check_exposure(settings)
     assert settings.ops_closed_days == ("2026-05-15",)
@@ -322,3 +328,40 @@ def test_the_gateway_pods_run_confined() -> None:
         assert confined.get("allowPrivilegeEscalation") is False, container["name"]
         assert confined.get("capabilities", {}).get("drop") == ["ALL"], container["name"]
         assert confined.get("seccompProfile", {}).get("type") == "RuntimeDefault"
+
+
+def test_no_kubernetes_secret_runs_as_it_is() -> None:
+    """Every secret in deploy/k8s is empty (a password in a URL: PASSWORD): the entrypoints
+    (${NAME:?}) and the gateway refuse to start until each is filled in."""
+    found = {
+        (d["metadata"]["name"], k): str(v)
+        for d in _manifests()
+        if d["kind"] == "Secret"
+        for k, v in d["stringData"].items()
+    }
+    assert len(found) == 8, sorted(found)
+    in_urls = {k: v for k, v in found.items() if k[1].endswith("_URL")}
+    assert all(urlsplit(u).password == "PASSWORD" for v in in_urls.values() for u in v.split(","))
+    identities = {k for k in found if k[1] == "KETENPOORT_OPS_IDENTITIES"}  # hashes, no keys
+    assert {k: v for k, v in found.items() if v and k not in {*in_urls, *identities}} == {}
+    assert not [d for d in _manifests() if d["kind"] == "ConfigMap" and "COOKIE" in str(d)]
+
+
+def test_only_the_gateways_reach_the_broker_and_the_ledger_in_kubernetes() -> None:
+    """NetworkPolicies: AMQP and PostgreSQL from the gateway pods only; epmd and the Erlang
+    distribution port from the RabbitMQ nodes only."""
+
+    def allowed(name: str) -> dict[int, set[str]]:
+        policy = _one("NetworkPolicy", name)
+        assert policy["spec"]["podSelector"]["matchLabels"] == {"app": name}
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        ports: dict[int, set[str]] = {}
+        for rule in policy["spec"]["ingress"]:
+            apps = {f["podSelector"]["matchLabels"]["app"] for f in rule["from"]}
+            for port in rule["ports"]:
+                ports.setdefault(port["port"], set()).update(apps)
+        return ports
+
+    gateway, rabbitmq = "ketenpoort-gateway", "ketenpoort-rabbitmq"
+    assert allowed(rabbitmq) == {5672: {gateway, rabbitmq}, 4369: {rabbitmq}, 25672: {rabbitmq}}
+    assert allowed("ketenpoort-postgres") == {5432: {gateway}}
