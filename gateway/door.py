@@ -10,7 +10,8 @@ chose or the door derived. Everything else about taking a message in is done her
 - the ids a sender chose are checked (:func:`gateway.envelope.checked_id`: a safe id of at most
   128 characters without a BSN; a UUID, normalised, where the door takes only UUIDs), each named
   as the door names it in the refusal (:class:`~gateway.envelope.BadId`); a message without an
-  id gets a new one, and its correlation id is its message id when none is given;
+  id gets a new one, and its correlation id is its message id when none is given; so is the
+  content type a sender gave (:func:`gateway.envelope.checked_content_type`);
 - who speaks through the door (:class:`Speaker`: the identity on the envelope and the parties
   it may send as, which receive's sender check holds the message's sender to);
 - the door's name (the envelope's ``source``) and the time received.
@@ -25,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateway.envelope import BadId, Direction, Envelope, checked_id, new_id
+from gateway.envelope import BadId, Direction, Envelope, checked_content_type, checked_id, new_id
 from gateway.identities import Identity, caller_name
 
 
@@ -101,6 +102,8 @@ def envelope_for(
     field, never quoting it). ``message_id``, ``correlation_id``: the ids the door derived from
     what it read (a path and content, a transport envelope's reference), taken as they are, for
     what the sender did not choose. ``parent_id``: the message this one answers or comes from.
+    ``content_type``: checked as the ids are (:func:`~gateway.envelope.checked_content_type`),
+    as a door may take it from the sender.
     """
     chosen_id = _message_id(given) or message_id or new_id()
     chosen_correlation = _correlation_id(given) or correlation_id
@@ -109,7 +112,7 @@ def envelope_for(
         direction=direction,
         message_id=chosen_id,
         correlation_id=chosen_correlation,
-        content_type=content_type,
+        content_type=checked_content_type(content_type),
         source=door,
         parent_id=parent_id,
         identity=who.identity,

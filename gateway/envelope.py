@@ -64,6 +64,21 @@ def checked_id(value: str, what: str = "message id") -> str:
     return value
 
 
+# A content type a sender gives (an HTTP header, a batch item's field, an AMQP property): a
+# media type and its parameters in printable ASCII, short enough for every place it goes (an
+# AMQP short string holds 255 bytes: a longer one would be accepted and never published).
+CONTENT_TYPE_MAX = 127
+_CONTENT_TYPE = re.compile(rf"[\x21-\x7e][\x20-\x7e]{{0,{CONTENT_TYPE_MAX - 1}}}")
+
+
+def checked_content_type(value: str, what: str = "content type") -> str:
+    """``value`` if it is empty or a content type of at most :data:`CONTENT_TYPE_MAX`
+    printable ASCII characters; else :class:`BadId` (not quoting it)."""
+    if value and not _CONTENT_TYPE.fullmatch(value):
+        raise BadId(f"{what} must be at most {CONTENT_TYPE_MAX} printable ASCII characters")
+    return value
+
+
 def _is_uuid(value: str) -> bool:
     try:
         return str(uuid.UUID(value)) == value.lower()

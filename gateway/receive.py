@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -336,6 +337,11 @@ class Receiver:
                 self._check(job, batch)
         except UNREADABLE as exc:  # the sender's bytes broke a parser: refused, with a verdict
             self._refuse(job, batch, (unreadable(exc),))
+        except Exception as exc:  # a bug of ours (a rule), a failed ledger read: still a verdict
+            if job.unrecorded:  # its received entry could not be recorded: nothing after it
+                raise
+            log.error("message.not_judged", error=type(exc).__name__, at=_raised_at(exc))
+            self._refuse(job, batch, (not_judged(exc),), "internal")
 
     def _record_received(self, job: _Job, batch: _Batch, extra: dict[str, Any]) -> None:
         envelope = job.envelope
@@ -608,6 +614,22 @@ def unreadable(exc: Exception) -> str:
     if isinstance(exc, etree.Error):
         return f"the message could not be read or validated ({type(exc).__name__})"
     return f"the message could not be read ({type(exc).__name__})"
+
+
+def not_judged(exc: Exception) -> str:
+    """Why a message was refused when judging it failed on the gateway's side, naming no value
+    of it (the exception's text might): the sender may send it again under a new message id."""
+    return (
+        f"the gateway could not judge this message (internal error {type(exc).__name__}); it "
+        "is recorded and was not sent on. Nothing is wrong with it that we know of: send it "
+        "again under a new message id, or ask the gateway's operators"
+    )
+
+
+def _raised_at(exc: BaseException) -> str:
+    """Where ``exc`` was raised (file and line, for the operators), without its text."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
 
 
 def _taken_by_another(envelope: Envelope, history: History) -> Receipt | None:

@@ -43,7 +43,7 @@ from adapters.lib.stuf.messages import (
 )
 from adapters.shared.answers import original, record_fault
 from gateway.adapter import Context
-from gateway.door import Speaker, envelope_for
+from gateway.door import Given, Speaker, envelope_for
 from gateway.endpoints import (
     ANONYMOUS,
     Identity,
@@ -53,13 +53,17 @@ from gateway.endpoints import (
     id_scope,
     read_body,
 )
-from gateway.envelope import Direction, new_id
+from gateway.envelope import BadId, Direction, new_id
 from gateway.logs import get_logger
 from gateway.openapi import text, xml_body
 from gateway.receipt import REFUSED, Receipt
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
+
+# What a refusal calls the ids the zender chose that become a message's correlation id.
+_REFERENTIENUMMER = ("message id", "referentienummer")
+_CROSS_REF = ("message id", "crossRefnummer")
 
 # The Fo03's foutcode when the caller may not send as the zender (StUF 03.01: the zender is not
 # authorised for this message).
@@ -126,14 +130,17 @@ class CorvIntake:
             "ontvanger": sg.ontvanger.organisatie,
             "tijdstipBericht": sg.tijdstip,
         }
-        envelope = envelope_for(
-            "corv",
-            _bytes(element),
-            Direction.INBOUND,
-            who=Speaker.relaying(caller, sg.zender.organisatie),
-            message_id=message_id,
-            correlation_id=sg.referentienummer,
-        )
+        try:  # the referentienummer, the zender's choice, becomes the correlation id
+            envelope = envelope_for(
+                "corv",
+                _bytes(element),
+                Direction.INBOUND,
+                who=Speaker.relaying(caller, sg.zender.organisatie),
+                given=Given(correlation_id=sg.referentienummer, names=_REFERENTIENUMMER),
+                message_id=message_id,
+            )
+        except BadId as exc:
+            return self._refuse(raw, caller, sg, "StUF055", str(exc))
         receipt = self.receiver.receive(envelope, context)
         log.info("corv.received", functie=sg.functie, status=receipt.status)
         if receipt.forbidden:
@@ -150,15 +157,19 @@ class CorvIntake:
         message_id = uuid4_for(
             "corv", sg.zender.organisatie, sg.referentienummer, *id_scope(caller)
         )
-        envelope = envelope_for(
-            "corv",
-            _bytes(element),
-            Direction.INBOUND,
-            who=Speaker.relaying(caller, sg.zender.organisatie),
-            message_id=message_id,
-            correlation_id=answered.correlation_id if answered else sg.cross_ref,
-            parent_id=answered.message_id if answered else None,
-        )
+        try:  # not an answer to ours: its crossRefnummer, the zender's choice, correlates it
+            envelope = envelope_for(
+                "corv",
+                _bytes(element),
+                Direction.INBOUND,
+                who=Speaker.relaying(caller, sg.zender.organisatie),
+                given=Given(correlation_id=None if answered else sg.cross_ref, names=_CROSS_REF),
+                message_id=message_id,
+                correlation_id=answered.correlation_id if answered else "",
+                parent_id=answered.message_id if answered else None,
+            )
+        except BadId as exc:
+            return self._refuse(_bytes(element), caller, sg, "StUF055", str(exc))
         context: dict[str, Any] = {
             "transport": "corv",
             "berichtcode": sg.berichtcode,

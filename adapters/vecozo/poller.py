@@ -26,11 +26,14 @@ from adapters.shared.http import HttpPolicy, call, status_error
 from adapters.vecozo import codec, rules
 from adapters.vecozo.transport import NAME, REFERENCE_KEY, session_for
 from gateway.adapter import Context
-from gateway.door import ANYONE, Speaker, envelope_for
-from gateway.envelope import Direction
+from gateway.door import ANYONE, Given, Speaker, envelope_for
+from gateway.envelope import BadId, Direction
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
+
+# What a refusal calls the id the afzender chose that becomes the correlation id.
+_CONVERSATIE = ("message id", "conversatieId")
 
 
 @dataclass
@@ -143,15 +146,7 @@ class VecozoPoller:
             _, xml = codec.unzip_payload(content, self.max_bytes)
             bericht = codec.from_metadata(meta, xml)
         except codec.VecozoCodecError as exc:
-            refused = envelope_for(
-                "vecozo",
-                content,
-                Direction.INBOUND,
-                who=ANYONE,  # not read: no sender to hold it to
-                message_id=message_id,
-                content_type="application/zip",
-            )
-            self.receiver.refuse(refused, (f"VECOZO payload: {exc}",), context)
+            self._refuse(content, message_id, f"VECOZO payload: {exc}", context)
         else:
             context.update(
                 conversatieId=bericht.conversatie_id,
@@ -161,19 +156,23 @@ class VecozoPoller:
                 actie=bericht.actie,
             )
             answered = original(self.ledger, REFERENCE_KEY, bericht.als_antwoord_op)
-            envelope = envelope_for(
-                "vecozo",
-                xml,
-                Direction.INBOUND,
-                # VECOZO authenticated the afzender it names (its certificate): the message
-                # must come from that party (receive's sender check).
-                who=Speaker.vouched(bericht.afzender.code),
-                message_id=message_id,
-                correlation_id=bericht.conversatie_id,
-                parent_id=answered.message_id if answered else None,
-            )
-            receipt = self.receiver.receive(envelope, context)
-            outcome.received.append(receipt.message_id)
+            try:  # the conversatieId, the afzender's choice, becomes the correlation id
+                envelope = envelope_for(
+                    "vecozo",
+                    xml,
+                    Direction.INBOUND,
+                    # VECOZO authenticated the afzender it names (its certificate): the message
+                    # must come from that party (receive's sender check).
+                    who=Speaker.vouched(bericht.afzender.code),
+                    given=Given(correlation_id=bericht.conversatie_id, names=_CONVERSATIE),
+                    message_id=message_id,
+                    parent_id=answered.message_id if answered else None,
+                )
+            except BadId as exc:
+                self._refuse(content, message_id, f"VECOZO metadata: {exc}", context)
+            else:
+                receipt = self.receiver.receive(envelope, context)
+                outcome.received.append(receipt.message_id)
         self._call(
             lambda t: self.session.delete(
                 f"{self.pull_url}/berichten/{traceer}", timeout=t, allow_redirects=False
@@ -181,6 +180,20 @@ class VecozoPoller:
             _ok_confirm,
         )
         outcome.confirmed.append(traceer)
+
+    def _refuse(
+        self, content: bytes, message_id: str, reason: str, context: dict[str, Any]
+    ) -> None:
+        """Record what VECOZO delivered, refused before it was read as a message."""
+        refused = envelope_for(
+            "vecozo",
+            content,
+            Direction.INBOUND,
+            who=ANYONE,  # not read: no sender to hold it to
+            message_id=message_id,
+            content_type="application/zip",
+        )
+        self.receiver.refuse(refused, (reason,), context)
 
     def run(self, stop: threading.Event, interval: float) -> None:
         while not stop.is_set():

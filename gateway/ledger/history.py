@@ -48,7 +48,8 @@ class RecordedVerdict:
     """The latest ``validated`` or ``rejected`` entry of a message, as receive recorded it."""
 
     event: Event  # VALIDATED or REJECTED
-    # "rules" (judged by the standard's rules), "schema", "intake" or "sender" (refused),
+    # "rules" (judged by the standard's rules), "schema", "intake", "sender" or "internal"
+    # (refused; "internal": judging it failed on our side),
     # "import", or "" when not recorded.
     stage: str
     findings: tuple[Mapping[str, Any], ...]  # ``Finding`` fields, as recorded

@@ -10,6 +10,7 @@ example configurations load; the alerting rules name real metrics."""
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 import tomllib
 from pathlib import Path
@@ -44,6 +45,12 @@ def _compose() -> dict[str, Any]:
 def _example_env() -> dict[str, str]:
     lines = (DEPLOY / ".env.example").read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def _filled_env() -> dict[str, str]:
+    """.env.example with its empty secrets filled in, as whoever deploys does."""
+    filled = {k: v or secrets.token_hex(24) for k, v in _example_env().items()}
+    return {**filled, "LEDGER_CHECKPOINT_KEY": new_ed25519_key()}
 
 
 def _interpolated(value: str, env: dict[str, str]) -> str:
@@ -152,7 +159,7 @@ def test_compose_runs_three_nodes_postgres_and_two_gateways_on_ports_of_their_ow
     ports = [*amqp_ports, int(postgres["environment"]["POSTGRES_PORT"])]
     ports += [int(e["RABBITMQ_DIST_PORT"]) for e in nodes.values()]
     ports += [int(nodes["rabbitmq1"]["ERL_EPMD_PORT"])]
-    env = _example_env()
+    env = _filled_env()
     for name, gateway in gateways.items():
         assert set(gateway["depends_on"]) == {*nodes, "postgres"}, name
         assert {c["condition"] for c in gateway["depends_on"].values()} == {"service_healthy"}
@@ -164,12 +171,7 @@ def test_compose_runs_three_nodes_postgres_and_two_gateways_on_ports_of_their_ow
             postgres["environment"]["POSTGRES_PORT"]
         )
         ports.append(int(settings["KETENPOORT_HTTP_PORT"]))
-        # the example's placeholder checkpoint key is refused until replaced by a real one
-        with pytest.raises(ConfigError, match="LEDGER_CHECKPOINT_KEY"):
-            load_settings(env=settings)
-        loaded = load_settings(
-            env={**settings, "KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key()}
-        )
+        loaded = load_settings(env=settings)
         check_exposure(loaded)
     assert len(ports) == len(set(ports)) and not set(ports) & TAKEN, sorted(ports)
 
@@ -227,11 +229,14 @@ def test_kubernetes_runs_the_compose_topology(tmp_path: Path) -> None:
     ledger = urlsplit(str(settings["KETENPOORT_LEDGER_URL"]))
     assert ledger.hostname == _one("Service", "ketenpoort-postgres")["metadata"]["name"]
 
-    # they load: the placeholder checkpoint key is refused until replaced by a real one
+    # they load, once the empty secrets are filled in (the BSN hash key is refused until then)
     values = {k: str(v) for k, v in settings.items()}
-    with pytest.raises(ConfigError, match="KETENPOORT_LEDGER_CHECKPOINT_KEY\\): must be ed25519"):
+    with pytest.raises(ConfigError, match="KETENPOORT_BSN_HASH_KEY\\): must be set"):
         load_settings(env=values)
-    loaded = load_settings(env={**values, "KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key()})
+    filled = {"KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key()}
+    loaded = load_settings(
+        env={**values, **filled, "KETENPOORT_BSN_HASH_KEY": secrets.token_hex(24)}
+    )
     check_exposure(loaded)
     assert loaded.ledger_url.startswith("postgresql://") and len(loaded.ops_identities) == 2
     assert loaded.ops_client_cert_header == "X-Client-Cert-Sha256"
@@ -241,7 +246,10 @@ def test_kubernetes_runs_the_compose_topology(tmp_path: Path) -> None:
 def test_the_example_configuration_loads_and_may_listen_beyond_loopback() -> None:
     path = DEPLOY / "ketenpoort.example.toml"
     tomllib.loads(path.read_text())
-    settings = load_settings(env={}, path=path)
+    # it holds no BSN hash key (an example's would be public): refused until one is given
+    with pytest.raises(ConfigError, match="bsn_hash_key"):
+        load_settings(env={}, path=path)
+    settings = load_settings(env={"KETENPOORT_BSN_HASH_KEY": secrets.token_hex(24)}, path=path)
     assert settings.http_host == "0.0.0.0" and len(settings.ops_identities) == 5
     check_exposure(settings)
     assert settings.ops_closed_days == ("2026-05-15",)
@@ -282,3 +290,78 @@ def test_the_alerting_rules_name_metrics_the_gateway_exports(tmp_path: Path) -> 
             assert metric in samples, f"{rule['alert']}: /metrics has no {metric}"
         for state in re.findall(r'status="([^"]+)"', rule["expr"]):
             assert state in {s.value for s in Status}, f"{rule['alert']}: no state {state}"
+
+
+def test_no_secret_of_the_compose_example_runs_as_it_is() -> None:
+    """Every secret is empty in .env.example: compose (${NAME:?...}: unset or empty) refuses to
+    start until each is filled in, so no published placeholder password, Erlang cookie or BSN
+    hash key ever runs."""
+    env = _example_env()
+    secret = [n for n in env if re.search("PASSWORD|COOKIE|KEY", n)]
+    assert len(secret) == 5, secret
+    assert {n: env[n] for n in secret if env[n]} == {}
+    text = (DEPLOY / "compose.yaml").read_text()
+    assert all(f"${{{n}:?" in text for n in secret)
+
+
+def test_compose_keeps_erlang_distribution_and_epmd_on_loopback() -> None:
+    """On the host's network the nodes' distribution ports and epmd would otherwise listen on
+    every interface: whoever reaches them with the cookie runs code on the node."""
+    services = _compose()["services"]
+    entrypoint = services["epmd"]["entrypoint"]
+    assert entrypoint[entrypoint.index("-address") + 1] == "127.0.0.1"
+    for name in ("rabbitmq1", "rabbitmq2", "rabbitmq3"):
+        env = services[name]["environment"]
+        assert env["RABBITMQ_BIND_ADDRESS"] == "127.0.0.1", name
+        args = env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"].split()
+        assert args[args.index("inet_dist_use_interface") + 1] == "{127,0,0,1}", name
+    postgres = services["postgres"]["environment"]
+    assert postgres["POSTGRES_LISTEN_ADDRESSES"] == "127.0.0.1"
+
+
+def test_the_gateway_pods_run_confined() -> None:
+    deployment = _one("Deployment", "ketenpoort-gateway")
+    pod = deployment["spec"]["template"]["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True and pod["runAsUser"] != 0
+    for container in _containers(deployment, init=True):
+        confined = container.get("securityContext") or {}
+        assert confined.get("allowPrivilegeEscalation") is False, container["name"]
+        assert confined.get("capabilities", {}).get("drop") == ["ALL"], container["name"]
+        assert confined.get("seccompProfile", {}).get("type") == "RuntimeDefault"
+
+
+def test_no_kubernetes_secret_runs_as_it_is() -> None:
+    """Every secret in deploy/k8s is empty (a password in a URL: PASSWORD): the entrypoints
+    (${NAME:?}) and the gateway refuse to start until each is filled in."""
+    found = {
+        (d["metadata"]["name"], k): str(v)
+        for d in _manifests()
+        if d["kind"] == "Secret"
+        for k, v in d["stringData"].items()
+    }
+    assert len(found) == 8, sorted(found)
+    in_urls = {k: v for k, v in found.items() if k[1].endswith("_URL")}
+    assert all(urlsplit(u).password == "PASSWORD" for v in in_urls.values() for u in v.split(","))
+    identities = {k for k in found if k[1] == "KETENPOORT_OPS_IDENTITIES"}  # hashes, no keys
+    assert {k: v for k, v in found.items() if v and k not in {*in_urls, *identities}} == {}
+    assert not [d for d in _manifests() if d["kind"] == "ConfigMap" and "COOKIE" in str(d)]
+
+
+def test_only_the_gateways_reach_the_broker_and_the_ledger_in_kubernetes() -> None:
+    """NetworkPolicies: AMQP and PostgreSQL from the gateway pods only; epmd and the Erlang
+    distribution port from the RabbitMQ nodes only."""
+
+    def allowed(name: str) -> dict[int, set[str]]:
+        policy = _one("NetworkPolicy", name)
+        assert policy["spec"]["podSelector"]["matchLabels"] == {"app": name}
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        ports: dict[int, set[str]] = {}
+        for rule in policy["spec"]["ingress"]:
+            apps = {f["podSelector"]["matchLabels"]["app"] for f in rule["from"]}
+            for port in rule["ports"]:
+                ports.setdefault(port["port"], set()).update(apps)
+        return ports
+
+    gateway, rabbitmq = "ketenpoort-gateway", "ketenpoort-rabbitmq"
+    assert allowed(rabbitmq) == {5672: {gateway, rabbitmq}, 4369: {rabbitmq}, 25672: {rabbitmq}}
+    assert allowed("ketenpoort-postgres") == {5432: {gateway}}

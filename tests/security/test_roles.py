@@ -28,6 +28,9 @@ ROUTES: list[tuple[str, str, object, str | None]] = [
     ("POST", f"/v1/replay-jobs/{SOME_ID}/resume", None, "operator"),
     ("GET", "/v1/deadlines", None, "viewer"),
     ("GET", "/v1/overview", None, "viewer"),
+    # the overview's links: answered late, due today (the search, by status)
+    ("GET", "/v1/messages?status=answered", None, "viewer"),
+    ("GET", "/v1/messages?status=awaiting-answer", None, "viewer"),
     ("GET", "/metrics", None, "viewer"),
     ("GET", "/v1/monitor?peildatum=2026-03-31", None, "beleid"),
     ("GET", "/v1/monitor?peildatum=2026-03-31&format=csv", None, "beleid"),
@@ -91,3 +94,16 @@ def test_toewijzingen_are_asked_only_as_ones_own_party(doors: Doors) -> None:
     answer = doors.client.get(route, headers=as_("bo-0599"))
     assert answer.status_code == 200 and answer.json() == {"toewijzingen": []}
     assert doors.client.get(route, headers=as_("internal")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/messages?status=bogus",
+        "/v1/messages?status=answered&since=not-a-date",
+        "/v1/messages?status=%00%ff",
+    ],
+)
+def test_bad_query_values_on_the_overviews_links_are_4xx(doors: Doors, path: str) -> None:
+    response = doors.client.get(path, headers=as_("viewer"))
+    assert 400 <= response.status_code < 500, (path, response.status_code)

@@ -353,3 +353,26 @@ def test_local_only_gateway_without_identities_takes_any_sender_on_ggk_and_corv(
     assert status == 202 and not Verdict(status, entries).sender_refused
     status, text, entries = _post(local, "/v1/corv", _zorgmelding(), None)
     assert status == 200 and "Bv03Bericht" in text
+
+
+# -- CORV: the ids the zender chose become the correlation id, checked as every door's are -------
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["999993653", "a\tb", "ref\u202egnp.exe", "\u00e9\u20ac", "../../x"],
+    ids=["bsn", "control", "bidi", "unicode", "path"],
+)
+def test_a_corv_referentienummer_that_is_no_safe_id_is_refused(
+    secured: Callable[..., Gateway], reference: str
+) -> None:
+    gateway = secured()
+    data = m.zorgmelding()
+    data["stuurgegevens"]["zender"]["organisatie"] = m.POLITIE
+    data["stuurgegevens"]["referentienummer"] = reference
+    body = soap.wrap(corv_codec.encode(data["stuurgegevens"]["functie"], data))
+    status, text, entries = _post(gateway, "/v1/corv", body, "politie")
+    assert status == 500 and "StUF055" in text and "referentienummer must" in text, text
+    assert [e.event for e in entries] == [Event.RECEIVED, Event.REJECTED]
+    assert all(reference not in e.correlation_id for e in entries)
+    assert reference not in json.dumps(entries[-1].detail["errors"])

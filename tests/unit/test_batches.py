@@ -122,16 +122,18 @@ def test_a_message_that_fails_fails_alone(parts, monkeypatch) -> None:
     mapped = Envelope(body=json_body, direction=Direction.OUTBOUND)
     one, two = _out(20), _out(21)
     results = receiver.receive_many([one, Incoming(mapped, mapping="iwmo/toewijzing"), two])
-    assert isinstance(results[1], RuntimeError)
-    assert [r.status for r in (results[0], results[2]) if isinstance(r, Receipt)] == [
-        ACCEPTED,
-        ACCEPTED,
-    ]
+    assert [r.status for r in results if isinstance(r, Receipt)] == [ACCEPTED, REFUSED, ACCEPTED]
+    refused = results[1]
+    assert isinstance(refused, Receipt)
+    assert "internal error RuntimeError" in refused.errors[0]
+    assert "crashed" not in refused.errors[0]  # the exception's own text is not told
     assert [e.message_id for e in bus.published] == [one.message_id, two.message_id]
-    # as one by one: what came in is recorded as received, nothing more, nothing published
-    assert events(ledger, mapped.message_id) == ["received"]
-    with pytest.raises(RuntimeError):
-        receiver.receive_mapped(dataclasses.replace(mapped, message_id="m-2"), "iwmo", "toewijzing")
+    # as one by one: recorded as received, then refused (stage internal); nothing published
+    assert events(ledger, mapped.message_id) == ["received", "rejected"]
+    alone = receiver.receive_mapped(
+        dataclasses.replace(mapped, message_id="m-2"), "iwmo", "toewijzing"
+    )
+    assert alone.status == REFUSED and alone.errors == refused.errors
 
 
 def test_broker_down_during_a_batch_then_the_sweeper_publishes_it(parts) -> None:
