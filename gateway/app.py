@@ -17,10 +17,13 @@ from gateway.bus.topology import Topology
 from gateway.config import Settings
 from gateway.delivery import OutboxTransport
 from gateway.envelope import Envelope
-from gateway.ledger import Ledger, ledger_from_settings
+from gateway.ledger import Ledger, domain, ledger_from_settings
+from gateway.logs import get_logger
 from gateway.receive import Receiver
 from gateway.validate import SchemaCache
 from gateway.worker import Worker
+
+log = get_logger(__name__)
 
 
 def topology_for(settings: Settings, registry: Registry) -> Topology:
@@ -42,8 +45,11 @@ class Gateway:
         self.topology = topology_for(settings, self.registry)
         self.schemas = SchemaCache()
         ledger = ledger_from_settings(settings)
-        # the standards' domain tables (``ledger/domain.py``) exist before anything reads them
-        ledger.ensure_tables([t for a in self.registry.tabulating().values() for t in a.tables()])
+        # the standards' domain tables (``ledger/domain.py``) exist before anything reads them,
+        # filled from the ledger when they are new to a ledger that holds messages (an upgrade)
+        filled = domain.prepare(ledger, self.registry.tabulating())
+        if filled is not None:
+            log.info("ledger.domain_filled", rows=sum(filled.values()), tables=len(filled))
         self.ledger: Ledger = ledger
         self._publisher: Publisher | None = None
         self._lock = threading.Lock()

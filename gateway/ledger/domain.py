@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -218,3 +219,23 @@ def rebuild(ledger: Any, adapters: Mapping[str, Tabulates]) -> dict[str, int]:
                 cur.executemany(ledger._q(insert(table)), rows)
             written_rows[table.name] = len(rows)
     return written_rows
+
+
+def prepare(
+    ledger: Any, adapters: Mapping[str, Tabulates], *, wait: float = 0.5
+) -> dict[str, int] | None:
+    """Make the adapters' tables as a gateway starts. A table that is new in a ledger already
+    holding messages (a ledger made by a version without it: an upgrade) is filled from the
+    ledger first (:func:`rebuild`), so that the rules never read an empty table where the
+    ledger has the messages; returns the rows written then, else None. Among processes on one
+    ledger one makes and fills the tables while the others wait for it (``Ledger.exclusive``):
+    the next finds them made and fills nothing."""
+    tables = [t for a in {id(a): a for a in adapters.values()}.values() for t in a.tables()]
+    while True:
+        with ledger.exclusive("domain-tables") as held:
+            if held:
+                made = ledger.ensure_tables(tables)
+                if made and ledger.rows("SELECT 1 FROM entries LIMIT 1"):
+                    return rebuild(ledger, adapters)
+                return None
+        time.sleep(wait)

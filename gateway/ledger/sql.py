@@ -525,16 +525,20 @@ class SqlLedger:
         """See :meth:`gateway.adapter.State.personal`."""
         return keyed_hash(self._bsn_key, value)
 
-    def ensure_tables(self, tables: Sequence[Table]) -> None:
-        """Make the domain tables (and their indexes) that are not there yet."""
+    def ensure_tables(self, tables: Sequence[Table]) -> list[Table]:
+        """Make the domain tables (and their indexes) that are not there yet; returns the tables
+        that were not in the database before (made now)."""
         missing = [t for t in tables if t not in self._tables]
         if not missing:
-            return
+            return []
         with self._commit, self._transaction(self._writer) as cur:
+            cur.execute(self._q(self._DOMAIN_TABLES))
+            there = {row[0] for row in cur.fetchall()}
             for table in missing:
                 for statement in domain.create(table):
                     cur.execute(statement)
         self._tables.update(missing)
+        return [t for t in missing if domain.name(t) not in there]
 
     def domain_rows(self, table: Table, column: str, values: Sequence[str]) -> list[dict[str, Any]]:
         """See :meth:`gateway.adapter.State.domain_rows`."""

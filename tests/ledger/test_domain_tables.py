@@ -145,3 +145,31 @@ def test_traffic_retention_takes_the_rows_of_a_redacted_message(backend: Backend
     assert left == set(ids[1:])
     problems = verify(ledger, tables=_tabulating()).problems  # (redacted here without erasure)
     assert not [p for p in problems if p.startswith("domain table")]
+
+
+def test_a_ledger_made_before_the_tables_gets_them_filled_when_the_gateway_starts(
+    backend: Backend,
+) -> None:
+    """An upgrade: the ledger holds toewijzingen recorded by a version without domain tables.
+    Were the tables made empty, TR338 would reject every declaratie on them; the gateway's start
+    (``domain.prepare``) makes them and fills them from the ledger, once."""
+    ledger = backend.open()
+    _history(ledger)
+    want = sorted(backend.raw("SELECT * FROM domain_toewijzing"))
+    for table in TABLES:  # as the earlier version left the database
+        backend.raw(f"DROP TABLE domain_{table.name}")
+    upgraded = backend.open()
+    filled = domain.prepare(upgraded, _tabulating())
+    assert filled is not None and filled["toewijzing"] == len(want)
+    assert sorted(backend.raw("SELECT * FROM domain_toewijzing")) == want
+    found = _found(_declare(upgraded))
+    assert {f for f in found if f[0] in ("TR338", "TR307")} == _expected()
+    # the next start finds them made: nothing is filled again, nothing is doubled
+    assert domain.prepare(backend.open(), _tabulating()) is None
+    assert len(backend.raw("SELECT * FROM domain_toewijzing")) == len(want)
+
+
+def test_a_new_ledger_gets_empty_tables_without_a_rebuild(backend: Backend) -> None:
+    ledger = backend.open()
+    assert domain.prepare(ledger, _tabulating()) is None
+    assert backend.raw("SELECT COUNT(*) FROM domain_toewijzing") == [(0,)]
