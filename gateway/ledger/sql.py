@@ -559,9 +559,10 @@ class SqlLedger:
     def domain_accepted(self, table: Table, after: int, upto: int) -> Iterator[dict[str, Any]]:
         """The rows of a domain table written by the verdict entries of accepted (or imported)
         messages after entry ``after`` and up to ``upto``, in ledger order (the monitor's facts,
-        ``gateway/ops/facts.py``); found through the table's index on the message id."""
+        ``gateway/ops/facts.py``); found through the table's index on the message id. The table
+        must have been made (``domain.prepare``): an empty one made here would hide the
+        messages of a ledger from before the tables."""
         names = domain.columns(table)
-        self.ensure_tables([table])
         earlier = tuple(e.value for e in sorted(EARLIER))
         sql = (
             f"SELECT {', '.join(names)} FROM {domain.name(table)} "

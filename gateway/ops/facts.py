@@ -25,9 +25,9 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-from gateway.adapter import Reports, TableReports
+from gateway.adapter import Reports, TableReports, Tables
 from gateway.description import Table
-from gateway.ledger import EARLIER, keyed_hash
+from gateway.ledger import EARLIER, domain, keyed_hash
 from gateway.ledger.sql import SqlLedger
 from gateway.provisions import Accepted, Folder, Provision, Row, RowFolder
 
@@ -111,14 +111,22 @@ class FactTable:
         def address(value: str) -> str:
             return keyed_hash(hash_key, "address:" + value)
 
+        adapters = list(adapters)
+        # The domain tables are read as the gateway's start leaves them (``domain.prepare``:
+        # made, and filled on a ledger from before them), also where no gateway started yet.
+        self._tabulating = {s: a for a in adapters if isinstance(a, Tables) for s in a.standards}
+        self._prepared = False
         self._row_folders: list[RowFolder] = []
         self._folders: list[tuple[tuple[str, ...], Folder]] = []
+        self._all: list[RowFolder | Folder] = []  # in the adapters' order
         for a in adapters:
             if isinstance(a, TableReports):
                 self._row_folders.append(a.monitor_rows())
+                self._all.append(self._row_folders[-1])
             elif isinstance(a, Reports):
                 standards = tuple(getattr(a, "standards", ()))
                 self._folders.append((standards, a.monitor_folder(client, address)))
+                self._all.append(self._folders[-1][1])
         self._standards = sorted({s for standards, _ in self._folders for s in standards})
         self._through = 0
         # The verdict entry each message's facts were taken from (a message is folded once).
@@ -130,15 +138,16 @@ class FactTable:
         """Fold what was accepted since the last refresh; returns how many messages."""
         added: set[str] = set()
         with self._lock:
+            if not self._prepared:
+                domain.prepare(self.ledger, self._tabulating)
+                self._prepared = True
             upto = self.ledger.tree_size()
             if upto > self._through:
                 self._fold_rows(self._through, upto, added)
                 self._fold_messages(self._through, upto, added)
                 self._through = upto
             if added or self._cached is None:
-                self._cached = [p for f in self._row_folders for p in f.provisions()] + [
-                    p for _, f in self._folders for p in f.provisions()
-                ]
+                self._cached = [p for f in self._all for p in f.provisions()]
         return len(added)
 
     def _fold_rows(self, after: int, upto: int, added: set[str]) -> None:

@@ -10,6 +10,7 @@ import json
 
 from lxml import etree
 
+from adapters.istandaarden.domain import TABLES
 from adapters.lib.istandaard import codec
 from adapters.svb import mapping as svb_mapping
 from examples.region import GEMEENTEN, Region
@@ -26,7 +27,7 @@ from gateway.provisions import Claim, Provision
 from gateway.validate import SchemaCache
 from tests.conftest import EXAMPLES
 from tests.istd_world import BSN, World
-from tests.ledger.conftest import BSN_KEY
+from tests.ledger.conftest import BSN_KEY, Backend
 
 D = dt.date
 
@@ -221,3 +222,21 @@ def test_the_figures_survive_retention_erasing_the_iwmo_and_ijw_payloads(
         )
 
     assert facts() == (before, figures)
+
+
+def test_a_ledger_from_before_the_domain_tables_gives_the_same_facts(backend: Backend) -> None:
+    """``ketenpoort monitor`` may be the first of the new version to open an upgraded ledger
+    (no gateway started on it yet): the fact table fills the domain tables from the ledger
+    first, as the gateway's start does, instead of reading (and making) empty ones."""
+    registry = _registry()
+    ledger = backend.open()
+    bodies = _bodies(World())
+    _import(ledger, registry, *bodies.values())
+    want = sorted(FactTable(ledger, registry, BSN_KEY).provisions(), key=lambda p: p.key)
+    assert {p.funding for p in want} == {"ZIN", "PGB"}
+    for table in TABLES:  # as the earlier version left the database
+        backend.raw(f"DROP TABLE domain_{table.name}")
+    upgraded = backend.open()
+    got = sorted(FactTable(upgraded, registry, BSN_KEY).provisions(), key=lambda p: p.key)
+    assert got == want
+    assert backend.raw("SELECT COUNT(*) FROM domain_prestatie") == [(2,)]
