@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from gateway.bus.redelivery import Redelivery
     from gateway.config import Settings
     from gateway.ledger import Ledger
-    from gateway.provisions import Folder
+    from gateway.provisions import Folder, RowFolder
     from gateway.receive import Receiver
 
 # The party code of the back-office: ``Delivery.to`` of what goes there (through the outbox).
@@ -374,6 +374,16 @@ class Reports(Protocol):
     def monitor_folder(
         self, hash_client: Callable[[str], str], hash_address: Callable[[str], str]
     ) -> Folder: ...
+
+
+@runtime_checkable
+class TableReports(Protocol):
+    """Turns the rows of the standard's domain tables (capability :class:`Tables`) into the
+    monitor's facts: a fold of the rows of its accepted messages into granted provisions
+    (``gateway/provisions.py``). No payload is read: the figures stay what they were after
+    retention erased the payloads."""
+
+    def monitor_rows(self) -> RowFolder: ...
 
 
 @runtime_checkable

@@ -1,13 +1,23 @@
-r"""The monitor's facts as adapters give them: an accepted message handed to a standard
-(:class:`Accepted`), and what it folds them into (a :class:`Folder` of :class:`Provision` rows,
-with their :class:`Claim`\ s). Part of the core's public interface for adapters (capability
-``Reports`` in ``gateway/adapter.py``); the table and the figures are ``gateway/ops/``."""
+r"""The monitor's facts as adapters give them: what the core hands a standard (the rows of its
+domain tables, or an accepted message: :class:`Accepted`), and what the standard folds them into
+(a :class:`RowFolder` or :class:`Folder` of :class:`Provision` rows, with their
+:class:`Claim`\ s). Part of the core's public interface for adapters (capabilities
+``TableReports`` and ``Reports`` in ``gateway/adapter.py``); the table and the figures are
+``gateway/ops/``."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from gateway.description import Table
+
+# A row of a domain table as the monitor hands it (``gateway/ledger/domain.py``): the table's
+# columns and the ones the ledger fills (``message_id``, ``seq``, ``event``, ``at``,
+# ``standard``, ``sender``, ``receiver``); a personal column holds the ledger's keyed hash.
+Row = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -71,5 +81,25 @@ class Folder(Protocol):
     """An adapter's fold of accepted messages into provisions."""
 
     def add(self, message: Accepted) -> None: ...
+
+    def provisions(self) -> list[Provision]: ...
+
+
+def arrived(row: Row) -> dt.date | None:
+    """The day (UTC) the gateway received the message a domain row comes from (its verdict
+    entry is recorded in one transaction with its ``received`` entry); None for a message
+    exchanged before the gateway and imported (its arrival is not known)."""
+    if row["event"] == "imported":
+        return None
+    return dt.datetime.fromisoformat(str(row["at"])).date()
+
+
+class RowFolder(Protocol):
+    """An adapter's fold of the rows of its domain tables into provisions: the rows of the
+    accepted (and imported) messages, table by table, each table's in ledger order."""
+
+    def tables(self) -> Sequence[Table]: ...
+
+    def add(self, table: Table, row: Row) -> None: ...
 
     def provisions(self) -> list[Provision]: ...

@@ -4,7 +4,7 @@ core's :class:`gateway.adapter.Standard` interface."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -271,11 +271,10 @@ class IStandaardenAdapter(BackOfficeMappings):
         """The toewijzingen aanbieder ``holder`` received for a client (capability ``Grants``)."""
         return grants.received(state, holder, subject, grantor, product, self._today())
 
-    def monitor_folder(
-        self, hash_client: Callable[[str], str], hash_address: Callable[[str], str]
-    ) -> IStandaardenFolder:
-        """Monitor facts from toewijzingen, starts, stops, declaraties (capability ``Reports``)."""
-        return IStandaardenFolder(hash_client, hash_address)
+    def monitor_rows(self) -> IStandaardenFolder:
+        """Monitor facts from the toewijzingen, starts, stops and prestaties in the domain
+        tables (capability ``TableReports``)."""
+        return IStandaardenFolder()
 
 
 # The elements collect_keys looks at, in any namespace (lxml filters them in C).

@@ -21,9 +21,9 @@ from lxml import etree
 
 from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.engine import RECORDS, Part, decode_record, get, split
-from adapters.istandaarden.monitor import _address
 from adapters.lib.istandaard.codec import decode_message
 from gateway.description import Table
+from gateway.provisions import household_key
 
 TOEWIJZING = Table(
     "toewijzing",
@@ -77,6 +77,29 @@ Made = dict[Table, list[tuple[Any, ...]]]
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def address_text(adres: dict[str, Any]) -> str | None:
+    """The household key of an address: postcode, huisnummer, huisletter, toevoeging."""
+    huis = adres.get("Huis") or {}
+    return household_key(
+        str(adres.get("Postcode") or ""),
+        str(huis.get("Huisnummer") or ""),
+        str(huis.get("Huisletter") or ""),
+        str(huis.get("HuisnummerToevoeging") or ""),
+    )
+
+
+def _address(client: dict[str, Any]) -> str | None:
+    """The household key of the client's first address (Soort 01 first)."""
+    contacts = get(client, "Contactgegevens/Contact") or []
+    ordered = sorted(contacts, key=lambda c: c.get("Soort") != "01")
+    for contact in ordered:
+        if contact.get("Adres"):
+            found = address_text(contact["Adres"])
+            if found:
+                return found
+    return None
 
 
 def _dagtekening(data: dict[str, Any]) -> str | None:

@@ -32,6 +32,7 @@ from typing import Any
 from gateway.description import Description, Table
 from gateway.envelope import Envelope
 from gateway.ledger import (
+    EARLIER,
     AlreadyReceived,
     Entry,
     Event,
@@ -554,6 +555,23 @@ class SqlLedger:
             out += [dict(zip(names, row, strict=True)) for row in rows]
         out.sort(key=lambda r: int(r["seq"]))
         return out
+
+    def domain_accepted(self, table: Table, after: int, upto: int) -> Iterator[dict[str, Any]]:
+        """The rows of a domain table written by the verdict entries of accepted (or imported)
+        messages after entry ``after`` and up to ``upto``, in ledger order (the monitor's facts,
+        ``gateway/ops/facts.py``); found through the table's index on the message id. The table
+        must have been made (``domain.prepare``): an empty one made here would hide the
+        messages of a ledger from before the tables."""
+        names = domain.columns(table)
+        earlier = tuple(e.value for e in sorted(EARLIER))
+        sql = (
+            f"SELECT {', '.join(names)} FROM {domain.name(table)} "
+            "WHERE seq > ? AND seq <= ? AND event IN (?, ?) AND message_id IN "
+            "(SELECT message_id FROM entries WHERE seq > ? AND seq <= ? AND event IN (?, ?)) "
+            "ORDER BY seq"
+        )
+        for row in self.scan(sql, (after, upto, *earlier, after, upto, *earlier)):
+            yield dict(zip(names, row, strict=True))
 
     def _update_states(
         self, cur: Any, batch: list[_Pending], entries: list[Entry]

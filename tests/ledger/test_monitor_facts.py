@@ -10,20 +10,24 @@ import json
 
 from lxml import etree
 
+from adapters.istandaarden.domain import TABLES
 from adapters.lib.istandaard import codec
 from adapters.svb import mapping as svb_mapping
+from examples.region import GEMEENTEN, Region
 from gateway.adapter import Registry
 from gateway.config import load_settings
 from gateway.envelope import Direction, Envelope
 from gateway.imports import import_messages
 from gateway.ledger import Event, keyed_hash
+from gateway.ledger.retention import apply, parse_policies
 from gateway.ledger.sql import SqlLedger
 from gateway.ops.facts import FactTable
-from gateway.provisions import Claim
+from gateway.ops.monitor import as_json, report
+from gateway.provisions import Claim, Provision
 from gateway.validate import SchemaCache
 from tests.conftest import EXAMPLES
 from tests.istd_world import BSN, World
-from tests.ledger.conftest import BSN_KEY
+from tests.ledger.conftest import BSN_KEY, Backend
 
 D = dt.date
 
@@ -169,3 +173,70 @@ def test_ijw_toewijzingen_are_provisions_too(ledger: SqlLedger) -> None:
         ("ijw/0363/5001", "45", "45A01", "ZIN"),
         ("ijw/0363/5002", "45", "45A02", "ZIN"),
     ]
+
+
+def test_the_figures_survive_retention_erasing_the_iwmo_and_ijw_payloads(
+    ledger: SqlLedger,
+) -> None:
+    """The iWmo/iJw facts come from the domain tables, not from the payloads: once retention
+    erased every iWmo and iJw payload, a new fact table (a restarted process) gives the same
+    provisions and the same figures. (The iPgb toekenningen have no tables: their payloads
+    are kept here.)"""
+    registry = _registry()
+    world = World("ijw")
+    region = Region(clients=120, aanbieders=4, seed=3)
+    ijw = [codec.encode_message(world.bericht(n), world.msg(n)) for n in (301, 305, 307, 323)]
+    messages = [*region.messages(), *((f"ijw-{i}", b) for i, b in enumerate(ijw))]
+    done = list(
+        import_messages(
+            ledger,
+            registry,
+            SchemaCache(),
+            messages,
+            frozenset({*GEMEENTEN, "0363"}),
+            10_000_000,
+        )
+    )
+    assert {d.status for d in done} == {"imported"}
+    peildata = (D(2026, 3, 31), D(2026, 6, 30), D(2026, 9, 30), D(2026, 12, 31))
+
+    def facts() -> tuple[list[Provision], dict[str, object]]:
+        provisions = FactTable(ledger, registry, BSN_KEY).provisions()
+        return sorted(provisions, key=lambda p: p.key), as_json(
+            report(provisions, peildata, products=True)
+        )
+
+    before, figures = facts()
+    zin = [p for p in before if p.funding == "ZIN"]
+    assert {p.key.split("/")[0] for p in zin} == {"iwmo", "ijw"}
+    assert sum(1 for p in zin if p.started_on and p.claims) > 10  # starts and claims joined
+    assert any(p.funding == "PGB" for p in before)
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    erased = apply(ledger, parse_policies(["iwmo:payload=1h", "ijw:payload=1h"]), at=later)
+    ours = [d.message_id for d in done if str(d.message_type).startswith(("iwmo", "ijw"))]
+    assert len(ours) > 100 and sorted(erased.messages) == sorted(ours)
+    for message_id in ours:  # nothing left to read
+        assert all(
+            ledger.payload(e.payload_sha256 or "") is None for e in ledger.history(message_id)
+        )
+
+    assert facts() == (before, figures)
+
+
+def test_a_ledger_from_before_the_domain_tables_gives_the_same_facts(backend: Backend) -> None:
+    """``ketenpoort monitor`` may be the first of the new version to open an upgraded ledger
+    (no gateway started on it yet): the fact table fills the domain tables from the ledger
+    first, as the gateway's start does, instead of reading (and making) empty ones."""
+    registry = _registry()
+    ledger = backend.open()
+    bodies = _bodies(World())
+    _import(ledger, registry, *bodies.values())
+    want = sorted(FactTable(ledger, registry, BSN_KEY).provisions(), key=lambda p: p.key)
+    assert {p.funding for p in want} == {"ZIN", "PGB"}
+    for table in TABLES:  # as the earlier version left the database
+        backend.raw(f"DROP TABLE domain_{table.name}")
+    upgraded = backend.open()
+    got = sorted(FactTable(upgraded, registry, BSN_KEY).provisions(), key=lambda p: p.key)
+    assert got == want
+    assert backend.raw("SELECT COUNT(*) FROM domain_prestatie") == [(2,)]
