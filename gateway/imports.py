@@ -32,7 +32,7 @@ from gateway.description import Table
 from gateway.door import ANYONE, envelope_for
 from gateway.envelope import Direction
 from gateway.identify import identify, identify_bytes
-from gateway.ledger import AlreadyReceived, Event, Ledger, Record
+from gateway.ledger import AlreadyReceived, Event, Ledger, Record, domain
 from gateway.logs import get_logger, message_context
 from gateway.receive import STREAM_ABOVE
 from gateway.validate import SchemaCache, validate_schema, validate_stream
@@ -103,6 +103,10 @@ def import_messages(
     by one of them is recorded as outbound, any other as inbound. Up to ``batch`` messages are
     recorded in one transaction (a region's history is a million messages).
     """
+    # Every domain table is made before the first message (filled first if the ledger holds
+    # messages from before it): a table that no imported message wrote is then not "new" to
+    # the gateway that starts on this ledger later, which would refill them all.
+    domain.prepare(ledger, registry.tabulating())
     # One thread writes a group while this one checks the next (the database's commit waits
     # while the parser works); groups are written one after the other, in order.
     with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:

@@ -173,3 +173,24 @@ def test_a_new_ledger_gets_empty_tables_without_a_rebuild(backend: Backend) -> N
     ledger = backend.open()
     assert domain.prepare(ledger, _tabulating()) is None
     assert backend.raw("SELECT COUNT(*) FROM domain_toewijzing") == [(0,)]
+
+
+def test_an_import_makes_every_table_so_the_gateway_starting_later_refills_nothing(
+    backend: Backend,
+) -> None:
+    """``ketenpoort import`` of toewijzingen only (the region demo, a go-live): the tables no
+    imported message writes (verzoeken, declaraties) are made too; else the first gateway start
+    would find them new on a ledger with messages and refill every table from the payloads."""
+    from gateway.imports import IMPORTED, import_messages
+
+    ledger = backend.open()
+    messages = [(f"{i}.xml", body) for i, body in enumerate(toewijzingen_301(3, 1))]
+    done = list(
+        import_messages(
+            ledger, Registry([_adapter()]), SchemaCache(), messages, frozenset({"0363"}), 10**8
+        )
+    )
+    assert [r.status for r in done] == [IMPORTED] * 3
+    assert backend.raw("SELECT COUNT(*) FROM domain_toewijzing") == [(3,)]
+    assert backend.raw("SELECT COUNT(*) FROM domain_verzoek") == [(0,)]
+    assert domain.prepare(backend.open(), _tabulating()) is None
