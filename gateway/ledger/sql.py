@@ -499,10 +499,10 @@ class SqlLedger:
             tally = sorted(counts.tally(entries, states).items())  # in one order: no deadlock
             cur.executemany(self._q(counts.UPSERT), [(*key, n) for key, n in tally])
         self._tables |= made
-        if self.options.signer is not None:
-            self._written.add(rows)  # committed
         for p, entry in zip(batch, entries, strict=True):
             p.entry = entry
+        if self.options.signer is not None:
+            self._written.add(rows)  # committed
         return seq
 
     # -- domain tables (``domain.py``) -------------------------------------------------------
@@ -649,9 +649,10 @@ class SqlLedger:
         Due: ``checkpoint_every`` entries were added since the last one, or the oldest of them
         is ``checkpoint_seconds`` old. One maker at a time across every process using this
         ledger (``exclusive("checkpoint")``: a PostgreSQL advisory lock, a lock file beside the
-        SQLite database): while another makes one, this returns None at once. Each leaf is
-        recomputed from its row before it is signed: a tail changed without its leaf hash is
-        refused (:class:`LedgerError`), not signed.
+        SQLite database): while another makes one, this returns None at once. Each new row is
+        checked before it is signed: found exactly as this process wrote it (``written``), or
+        its leaf recomputed from its columns; a tail changed without its leaf hash is refused
+        (:class:`LedgerError`), not signed.
         """
         if self.options.signer is None:
             return None
