@@ -83,9 +83,9 @@ class _Batch:
 
     Entries are recorded together (:meth:`flush`, one transaction). Until then a rule reading
     the ledger would not see them: a read that touches a message, business key, payload or
-    domain-table value of the batch first records what is waiting, so every message is judged as if the ones before
-    it had been received alone (a second message with the same BerichtIdentificatie is still
-    a duplicate).
+    domain-table value of the batch first records what is waiting, so every message is judged
+    as if the ones before it had been received alone (a second message with the same
+    BerichtIdentificatie is still a duplicate).
     """
 
     def __init__(self, ledger: Ledger, single: bool = False, dry_run: bool = False) -> None:
