@@ -82,10 +82,10 @@ class _Batch:
     """The entries of a batch not yet recorded, and the ledger as the rules may read it.
 
     Entries are recorded together (:meth:`flush`, one transaction). Until then a rule reading
-    the ledger would not see them: a read that touches a message, business key or payload of
-    the batch first records what is waiting, so every message is judged as if the ones before
-    it had been received alone (a second message with the same BerichtIdentificatie is still
-    a duplicate).
+    the ledger would not see them: a read that touches a message, business key, payload or
+    domain-table value of the batch first records what is waiting, so every message is judged
+    as if the ones before it had been received alone (a second message with the same
+    BerichtIdentificatie is still a duplicate).
     """
 
     def __init__(self, ledger: Ledger, single: bool = False, dry_run: bool = False) -> None:
@@ -96,7 +96,8 @@ class _Batch:
         self._ids: set[str] = set()
         self._keys: set[tuple[str, str]] = set()
         self._payloads: set[bytes] = set()
-        self._tables: set[str] = set()
+        # Per domain table, per column: the values its waiting rows hold (as text).
+        self._cells: dict[str, dict[str, set[str]]] = {}
 
     def add(self, job: _Job, record: Record) -> None:
         self.waiting.append((job, record))
@@ -107,7 +108,13 @@ class _Batch:
         if description is not None:
             self._keys.update((k, v) for k, values in description.keys.items() for v in values)
             self._keys.update(("bsn", s) for s in description.subjects)
-            self._tables.update(t.name for t, rows in description.rows.items() if rows)
+            for table, rows in description.rows.items():
+                if not rows:
+                    continue
+                cells = self._cells.setdefault(table.name, {c: set() for c in table.columns})
+                for row in rows:
+                    for column, value in zip(table.columns, row, strict=True):
+                        cells[column].add(str(value))
 
     def flush(self) -> None:
         """Record what is waiting in one transaction; a job whose entries could not be recorded
@@ -116,7 +123,7 @@ class _Batch:
         self._ids.clear()
         self._keys.clear()
         self._payloads.clear()
-        self._tables.clear()
+        self._cells.clear()
         if not self.dry_run:
             record_all(self.ledger, waiting)
 
@@ -140,7 +147,11 @@ class _Batch:
     def domain_rows(
         self, table: Table, column: str, values: Sequence[str]
     ) -> Sequence[Mapping[str, Any]]:
-        if table.name in self._tables:
+        cells = self._cells.get(table.name)
+        if cells is not None and (
+            column not in table.columns  # a column the ledger fills (seq, sender...): any row
+            or any(str(v) in cells[column] for v in values)
+        ):
             self.flush()
         return self.ledger.domain_rows(table, column, values)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from hashlib import sha256
 from typing import Any
 
@@ -82,8 +83,6 @@ class History:
     message_type: MessageType | None
     body_sha256: str | None  # of the latest received or mapped payload
     verdict: RecordedVerdict | None  # None: never judged (still being received, or a stranger)
-    status: Status
-    answered_by: str | None  # the retour's message id (``retour-sent``)
     attempts: int  # failed delivery attempts recorded since the latest replay
     since_replay: tuple[Entry, ...]  # the entries after the latest ``replayed`` (or all)
     published: bool  # the broker confirmed a publication of it at least once
@@ -91,6 +90,20 @@ class History:
     parent_id: str | None
     content_type: str
     entries: tuple[Entry, ...]
+
+    @cached_property
+    def _folded(self) -> MessageState:
+        # Folded only when asked: the worker reads a batch's histories and asks neither.
+        return _state(self.entries)
+
+    @property
+    def status(self) -> Status:
+        return self._folded.status
+
+    @property
+    def answered_by(self) -> str | None:
+        """The retour's message id (``retour-sent``)."""
+        return self._folded.answered_by
 
     @property
     def route(self) -> str:
@@ -169,7 +182,6 @@ def read_history(entries: Sequence[Entry]) -> History:
     verdict = next((e for e in reversed(entries) if e.event in _VERDICTS), None)
     replays = [i for i, e in enumerate(entries) if e.event is Event.REPLAYED]
     since = tuple(entries[replays[-1] + 1 if replays else 0 :])
-    state = _state(entries)
     message_type = _type(typed)
     return History(
         message_id=first.message_id,
@@ -178,8 +190,6 @@ def read_history(entries: Sequence[Entry]) -> History:
         message_type=message_type,
         body_sha256=carrying.payload_sha256 if carrying else None,
         verdict=_verdict(verdict) if verdict else None,
-        status=state.status,
-        answered_by=state.answered_by,
         attempts=sum(e.event in _FAILED_ATTEMPTS for e in since),
         since_replay=since,
         published=any(e.event is Event.PUBLISHED for e in entries),

@@ -61,6 +61,7 @@ from gateway.ledger.records import (
     row_leaf,
 )
 from gateway.ledger.state import DESCRIBED, advance, answered
+from gateway.ledger.written import Written
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
@@ -224,6 +225,8 @@ class SqlLedger:
         # The newest checkpoint this process knows of: (size, when the tail after it began).
         self._last_checkpoint: tuple[int, datetime] | None = None
         self._checkpointing = threading.Lock()  # this process's threads make one at a time
+        # What this process wrote since: the checkpoint need not hash those rows again.
+        self._written = Written(limit=2 * options.checkpoint_every + 10_000)
         self._writer_conn = self._connect()
         self._create_schema(self._writer_conn)
         self._tables: set[Table] = set()  # domain tables known to exist (``domain.py``)
@@ -498,6 +501,8 @@ class SqlLedger:
         self._tables |= made
         for p, entry in zip(batch, entries, strict=True):
             p.entry = entry
+        if self.options.signer is not None:
+            self._written.add(rows)  # committed
         return seq
 
     # -- domain tables (``domain.py``) -------------------------------------------------------
@@ -644,9 +649,10 @@ class SqlLedger:
         Due: ``checkpoint_every`` entries were added since the last one, or the oldest of them
         is ``checkpoint_seconds`` old. One maker at a time across every process using this
         ledger (``exclusive("checkpoint")``: a PostgreSQL advisory lock, a lock file beside the
-        SQLite database): while another makes one, this returns None at once. Each leaf is
-        recomputed from its row before it is signed: a tail changed without its leaf hash is
-        refused (:class:`LedgerError`), not signed.
+        SQLite database): while another makes one, this returns None at once. Each new row is
+        checked before it is signed: found exactly as this process wrote it (``written``), or
+        its leaf recomputed from its columns; a tail changed without its leaf hash is refused
+        (:class:`LedgerError`), not signed.
         """
         if self.options.signer is None:
             return None
@@ -704,6 +710,7 @@ class SqlLedger:
         else:
             since = datetime.fromisoformat(last[1])
         self._last_checkpoint = (last[0] if last else 0, since)
+        self._written.forget(last[0] if last else 0)
         if size == 0 or (last is not None and last[0] >= size):
             return None
         if not force:
@@ -731,7 +738,9 @@ class SqlLedger:
         ):
             stored = bytes(row[14])
             if row[0] != frontier.size + 1 or (
-                stored != row_leaf(row) and stored != row_leaf(row, LEGACY_FORMAT)
+                not self._written.unchanged(row)
+                and stored != row_leaf(row)
+                and stored != row_leaf(row, LEGACY_FORMAT)
             ):
                 raise LedgerError(
                     f"entry {frontier.size + 1} does not match its leaf hash, or is missing: "
@@ -757,6 +766,7 @@ class SqlLedger:
                 ),
             )
         self._last_checkpoint = (size, datetime.fromisoformat(checkpoint.at))
+        self._written.forget(size)
         return checkpoint
 
     def checkpoints(self) -> list[Checkpoint]:

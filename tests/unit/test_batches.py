@@ -110,6 +110,45 @@ def test_each_message_is_judged_as_if_the_ones_before_it_came_alone(parts) -> No
     ]
 
 
+def test_a_batch_of_unrelated_messages_is_recorded_in_one_transaction(parts) -> None:
+    """A rule reading the domain tables records what is waiting first only when a waiting row
+    holds a value it asks for: unrelated toewijzingen are judged and recorded together (the
+    entries of one transaction share their time)."""
+    receiver, _, ledger, _, _ = parts
+    batch = [_out(31), _out(32), _out(33)]
+    results = receiver.receive_many(batch)
+    assert [r.status for r in results if isinstance(r, Receipt)] == [ACCEPTED] * 3
+    verdicts = [
+        e for m in batch for e in ledger.history(m.message_id) if e.event is Event.VALIDATED
+    ]
+    assert len({e.at for e in verdicts}) == 1
+
+
+def test_a_toewijzing_repeated_in_a_batch_is_judged_as_if_alone(parts) -> None:
+    """Another BerichtIdentificatie, the same ToewijzingNummers: only the domain tables link
+    the two, and the second is rejected in a batch as it is one by one."""
+    receiver, _, _, _, _ = parts
+
+    def other(number: int, identificatie: str) -> Envelope:
+        """Its ToewijzingNummers, another BerichtIdentificatie, the products swapped."""
+        body = (
+            wmo301(number)
+            .replace(f"KP{number:010d}".encode(), identificatie.encode())
+            .replace(b"01A01", b"@")
+            .replace(b"01A02", b"01A01")
+            .replace(b"@", b"01A02")
+        )
+        return Envelope(body=body, direction=Direction.OUTBOUND, source="t")
+
+    assert receiver.receive(_out(40)).status == ACCEPTED
+    alone = receiver.receive(other(40, "KP0000000041"))
+    assert alone.status == REJECTED
+    batch = receiver.receive_many([_out(42), other(42, "KP0000000043")])
+    first, second = (r for r in batch if isinstance(r, Receipt))
+    assert first.status == ACCEPTED and second.status == REJECTED
+    assert [(f.rule, f.code) for f in second.findings] == [(f.rule, f.code) for f in alone.findings]
+
+
 def test_a_message_that_fails_fails_alone(parts, monkeypatch) -> None:
     receiver, _, ledger, bus, _ = parts
     adapter = receiver.registry.for_standard("iwmo")
