@@ -15,6 +15,7 @@ from lxml import etree
 
 from gateway.adapter import Description, Finding, Standard, State
 from gateway.envelope import MessageType
+from gateway.gcquiet import while_streaming
 from gateway.xmlsafe import RecordStream, SchemaInvalid, parse_schema, safe_schema_error
 
 
@@ -120,8 +121,9 @@ def validate_stream(
     sink = adapter.stream(message_type, state)
     stream = RecordStream(data, max_bytes, record_tag, schema, safe_error=safe_schema_error)
     try:
-        for element in stream:
-            sink.record(element)
+        with while_streaming():
+            for element in stream:
+                sink.record(element)
     except SchemaInvalid as exc:
         return Verdict(schema_errors=exc.errors), None
     assert stream.skeleton is not None

@@ -112,6 +112,11 @@ def peek_root(data: bytes, max_bytes: int) -> etree._Element:
     raise XmlRejected("message has no root element")
 
 
+def _refuse_doctype(element: etree._Element) -> None:
+    if element.getroottree().docinfo.doctype:
+        raise XmlRejected("a DOCTYPE declaration is not allowed")
+
+
 class RecordStream:
     """Read a large document record by record in flat memory (lxml ``iterparse``).
 
@@ -146,17 +151,16 @@ class RecordStream:
             # A compiled schema keeps the errors of earlier runs (its validation context is
             # reused by the parser); start this document with an empty log.
             self.schema._clear_error_log()
-        events = etree.iterparse(io.BytesIO(self.data), events=("start", "end"), **options)
-        root: etree._Element | None = None
+        # Only the records' ends reach Python (lxml filters the events in C): one event per
+        # record instead of two per element, about half the streaming time of a declaratie.
+        events = etree.iterparse(
+            io.BytesIO(self.data), events=("end",), tag=self.record_tag, **options
+        )
         etree.clear_error_log()  # the log is per thread; start this document with a clean one
         try:
-            for event, element in events:
-                if root is None:
-                    root = element
-                    if element.getroottree().docinfo.doctype:
-                        raise XmlRejected("a DOCTYPE declaration is not allowed")
-                if event != "end" or element.tag != self.record_tag:
-                    continue
+            for _, element in events:
+                if self.count == 0:  # a DOCTYPE comes before the root: known by the first record
+                    _refuse_doctype(element)
                 self.count += 1
                 # Drop the records handed over before (cleared already): one at a time.
                 previous = element.getprevious()
@@ -170,8 +174,10 @@ class RecordStream:
             if schema_errors:
                 raise SchemaInvalid(tuple(self.safe_error(e) for e in schema_errors)) from None
             raise XmlRejected(f"not well-formed XML: {exc.msg} (line {exc.lineno})") from None
+        root = events.root
         if root is None:
             raise XmlRejected("message has no root element")
+        _refuse_doctype(root)
         self.skeleton = root.getroottree()
 
 

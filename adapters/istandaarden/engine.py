@@ -143,7 +143,7 @@ def rule(
 class Part:
     """The head or one record, with an index of its classes by local name (built once)."""
 
-    __slots__ = ("index", "name", "node", "path")
+    __slots__ = ("index", "memo", "name", "node", "path")
 
     def __init__(
         self,
@@ -164,6 +164,9 @@ class Part:
             for path_, name_, node_ in classes(node, path):
                 index.setdefault(name_, []).append((path_, node_))
         self.index = index
+        # What several rules derive from this part alike (its prestaties with their
+        # toewijzingen), worked out once; forgotten with the part.
+        self.memo: dict[str, Any] = {}
 
     @property
     def is_record(self) -> bool:

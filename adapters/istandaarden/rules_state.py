@@ -547,9 +547,14 @@ def bsn_van_client(msg: Message, part: Part) -> Iterator[Hit]:
             if not part.is_record
             else []
         )
+        subject = None  # the keyed hash (an HMAC): made once per client, when first needed
         for nummer in numbers:
             t = toewijzing(msg, nummer)
-            if t is not None and t.bsn != history(msg).subject(client.get("Bsn")):
+            if t is None:
+                continue
+            if subject is None:
+                subject = history(msg).subject(client.get("Bsn"))
+            if t.bsn != subject:
                 yield path, "Bsn differs from the client of the toewijzing"
                 break
 
@@ -568,11 +573,18 @@ def declaratienummer_uniek(msg: Message) -> Iterator[Hit]:
 
 def _prestaties_with_toewijzing(
     msg: Message, part: Part
-) -> Iterator[tuple[str, dict[str, Any], Toewijzing]]:
-    for path, node in part.find("Prestatie"):
-        t = toewijzing(msg, node.get("ToewijzingNummer"))
-        if t is not None:
-            yield path, node, t
+) -> list[tuple[str, dict[str, Any], Toewijzing]]:
+    """The part's prestaties whose toewijzing is known, with it (looked up once per part: ten
+    rules ask)."""
+    found: list[tuple[str, dict[str, Any], Toewijzing]] | None = part.memo.get("prestaties")
+    if found is None:
+        found = []
+        for path, node in part.find("Prestatie"):
+            t = toewijzing(msg, node.get("ToewijzingNummer"))
+            if t is not None:
+                found.append((path, node, t))
+        part.memo["prestaties"] = found
+    return found
 
 
 @lookahead((323,))
