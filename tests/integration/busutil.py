@@ -40,6 +40,15 @@ def depth(url: str, queue: str) -> int:
         connection.close()
 
 
+def consumers(url: str, queue: str) -> int:
+    """Consumers the broker counts on a queue."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.consumer_count
+    finally:
+        connection.close()
+
+
 def worker_env(settings: Settings) -> dict[str, str]:
     """The environment for a ``ketenpoort worker`` process sharing the test's settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KETENPOORT_")}

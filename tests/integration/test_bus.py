@@ -39,7 +39,7 @@ from gateway.receive import ACCEPTED
 from gateway.service import Services
 from gateway.worker import Worker
 
-from .busutil import PrivateBroker, depth, start_worker, stop_process, wait_for
+from .busutil import PrivateBroker, consumers, depth, start_worker, stop_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -297,9 +297,18 @@ def test_kill_9_of_a_worker_loses_nothing_and_delivers_nothing_twice(
         # Messages still waiting, so the victim's prefetch window is full when it dies.
         queue = gateway.topology.work_queue(Direction.OUTBOUND, "iwmo")
         assert depth(settings.amqp_url, queue) > 2 * settings.prefetch
+        both = consumers(settings.amqp_url, queue)
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(10)
+        assert wait_for(lambda: consumers(settings.amqp_url, queue) < both, 30)
+        consuming = consumers(settings.amqp_url, queue)
         replacement = start_worker(settings, log)
+        # The replacement is consuming (its SIGTERM handler set) before the end is awaited: the
+        # other worker may finish the rest first, and a SIGTERM to a process still importing
+        # its modules ends it with -15, not the clean stop asserted below.
+        assert wait_for(lambda: consumers(settings.amqp_url, queue) > consuming, 60), (
+            log.read_text()[-3000:]
+        )
         assert wait_for(lambda: len(_outbox_files(settings)) >= N_MESSAGES, 180), log.read_text()[
             -3000:
         ]
