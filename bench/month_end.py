@@ -159,7 +159,7 @@ class Gateway(RunningGateway):
             time.sleep(0.2)
 
     def post(self, path: str, body: bytes, content_type: str) -> dict[str, object]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=3600)
         conn.request("POST", path, body, {"Content-Type": content_type})
         answer = conn.getresponse()
         text = answer.read()

@@ -50,6 +50,11 @@ log = get_logger(__name__)
 # names a record element (a declaratie's Client), read record by record in flat memory with the
 # XSD attached to the parser; smaller ones are parsed whole. Both paths give the same verdicts.
 STREAM_ABOVE = 1024 * 1024
+# Large messages judged at once by one receiver; the others wait their turn. At month end fifty
+# declaraties of 2-25 MB arrive together: judged all at once, every sender waited until nearly
+# the last was done (the threads share the interpreter) and every stream's working memory was
+# held together; in turns of two (one per core) the first are answered within seconds.
+LARGE_AT_ONCE = 2
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,7 @@ class Receiver:
         max_bytes: int,
         stream_above: int = STREAM_ABOVE,
         publish_many: Callable[[Sequence[Envelope]], Sequence[Exception | None]] | None = None,
+        large_at_once: int = LARGE_AT_ONCE,
     ) -> None:
         self.registry = registry
         self.schemas = schemas
@@ -203,6 +209,7 @@ class Receiver:
         self.publish_many = publish_many
         self.max_bytes = max_bytes
         self.stream_above = stream_above
+        self._large_turns = threading.BoundedSemaphore(large_at_once)
         # Messages handed in to this process that could not be recorded (the sender was told
         # so and must send again): ``ketenpoort_not_recorded_total`` in /metrics.
         self.not_recorded = 0
@@ -326,7 +333,11 @@ class Receiver:
     # -- steps --------------------------------------------------------------------------------
 
     def _one(self, item: Incoming, dry_run: bool = False) -> Receipt:
-        result = self.receive_many([item], dry_run)[0]
+        if len(item.envelope.body) > self.stream_above:  # waits its turn (LARGE_AT_ONCE)
+            with self._large_turns:
+                result = self.receive_many([item], dry_run)[0]
+        else:
+            result = self.receive_many([item], dry_run)[0]
         if isinstance(result, Exception):
             raise result
         return result

@@ -187,3 +187,56 @@ def test_streaming_refuses_what_the_safe_parser_refuses(body: bytes, error: str)
     if error != "not well-formed":  # the first element of <a><b></a> is fine
         with pytest.raises(XmlRejected, match=error):
             peek_root(body, 10**8)
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_large_messages_are_judged_a_few_at_a_time(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    """Month end: many large declaraties arrive together; a receiver judges ``at_once`` of them
+    at a time (gateway.receive.LARGE_AT_ONCE) and the rest wait their turn, so the first senders
+    are answered early and the streams' memory is not all held together. Every one is answered."""
+    import threading
+    import time
+
+    import gateway.receive as receive_module
+
+    inside, most, lock = 0, 0, threading.Lock()
+    real = receive_module.validate_stream
+
+    def counted(*args, **kwargs):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.2)  # long enough for every waiting thread to try to get in
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(receive_module, "validate_stream", counted)
+    registry = Registry.load(settings.adapters, settings)
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'l'}.sqlite3", "k")
+    receiver = Receiver(registry, SchemaCache(), ledger, StubBus(), 10**8, 0, large_at_once=at_once)
+    bodies = [
+        declaratie("ijw", clients=2, prestaties=1, identificatie=f"DECL{i}", nummer=f"DN{i}")
+        for i in range(4)
+    ]
+    receipts: list = []
+    threads = [
+        threading.Thread(
+            target=lambda b=b: receipts.append(
+                receiver.receive(Envelope(body=b, direction=Direction.INBOUND, source="t"))
+            )
+        )
+        for b in bodies
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    ledger.close()
+    assert len(receipts) == 4 and all(r.message_type is not None for r in receipts)
+    assert most == at_once
