@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -72,6 +73,7 @@ from gateway.openapi import (
 from gateway.ops import mount
 from gateway.ops.auth import Identity
 from gateway.ops.runtime import AppGateway, operations
+from gateway.receive import LARGE_AT_ONCE
 
 log = get_logger(__name__)
 
@@ -151,6 +153,7 @@ JSON_OBJECT = {
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     app.state.batch_threads.shutdown(wait=False)
+    app.state.large_threads.shutdown(wait=False)
 
 
 def make_app(gateway: Gateway) -> FastAPI:
@@ -169,6 +172,7 @@ def make_app(gateway: Gateway) -> FastAPI:
     # for its commit or its confirms the other is judged (and entries of both may share one
     # commit); further requests wait their turn instead of piling up.
     app.state.batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
+    app.state.large_threads = ThreadPoolExecutor(LARGE_AT_ONCE, thread_name_prefix="large-receive")
     allow_all_methods(app)
     unavailable_ledger_is_503(app)
     contract = Contract(secured=not auth.open)
@@ -195,6 +199,19 @@ def adapter_routers(gateway: Gateway) -> list[APIRouter]:
 # What a route answers: its receipt (through its response_model, at the status set on the
 # route's ``Response``), or an answer of its own (413, 503, a dry run's verdict).
 Answer = dict[str, Any] | JSONResponse
+
+
+_T = TypeVar("_T")
+
+
+async def _judged(request: Request, large: bool, fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` on a thread. A large message waits its turn (``receive.LARGE_AT_ONCE``) on
+    threads of its own, not holding one of the request pool's while it waits: small messages
+    are not kept waiting behind a month end's declaraties."""
+    if not large:
+        return await run_in_threadpool(fn, *args)
+    threads = cast(ThreadPoolExecutor, request.app.state.large_threads)
+    return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(fn, *args))
 
 
 async def ingest(
@@ -228,11 +245,14 @@ async def ingest(
     except BadId as exc:
         raise HTTPException(400, str(exc)) from None
     receiver = gateway.receiver
+    large = len(body) > receiver.stream_above
     try:
         if mapping is None:
-            receipt = await run_in_threadpool(receiver.receive, envelope, None, dry_run)
+            receipt = await _judged(request, large, receiver.receive, envelope, None, dry_run)
         else:
-            receipt = await run_in_threadpool(receiver.receive_mapped, envelope, *mapping, dry_run)
+            receipt = await _judged(
+                request, large, receiver.receive_mapped, envelope, *mapping, dry_run
+            )
     except Exception as exc:  # not recorded: nothing may be acknowledged
         log.error("ingress.not_recorded", error=type(exc).__name__)
         not_recorded = "not recorded (ledger unavailable); send it again with this message_id"
