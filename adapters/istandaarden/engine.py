@@ -442,14 +442,16 @@ class Checker:
 
     def record(
         self, node: dict[str, Any], index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
-    ) -> None:
+    ) -> Part:
         """Take one record (a ``Client`` of a 323/325); checked, and forgotten, with its chunk.
-        ``index``: its class index at :meth:`next_path`, if decoded with it."""
-        path = self.next_path()
+        ``index``: its class index at :meth:`next_path`, if decoded with it. Returns its part
+        (what the rules work out from it is kept there for others to read)."""
+        part = Part(node, self.next_path(), self._name, index)
         self._count += 1
-        self._pending.append(Part(node, path, self._name, index))
+        self._pending.append(part)
         if len(self._pending) >= self._chunk:
             self._flush()
+        return part
 
     def _flush(self) -> None:
         parts, self._pending = self._pending, []
