@@ -43,11 +43,14 @@ MEMO_MAX = 8192  # TR337/TR371/TR376 have no retourcode: the 325 is never answer
 
 
 def parties(msg: Message) -> tuple[str, str]:
-    """(gemeente, aanbieder) of the message."""
-    header = msg.header
-    if msg.bericht.sent_by == "gemeente":
-        return str(header.get("Afzender", "")), str(header.get("Ontvanger", ""))
-    return str(header.get("Ontvanger", "")), str(header.get("Afzender", ""))
+    """(gemeente, aanbieder) of the message (worked out once)."""
+    found: tuple[str, str] | None = msg.memo.get("parties")
+    if found is None:
+        header = msg.header
+        afzender, ontvanger = str(header.get("Afzender", "")), str(header.get("Ontvanger", ""))
+        gemeente = msg.bericht.sent_by == "gemeente"
+        found = msg.memo["parties"] = (afzender, ontvanger) if gemeente else (ontvanger, afzender)
+    return found
 
 
 def history(msg: Message) -> History:
@@ -542,15 +545,11 @@ def vorig_antwoord_in_onderzoek(msg: Message) -> Iterator[Hit]:
 def bsn_van_client(msg: Message, part: Part) -> Iterator[Hit]:
     """Bsn moet overeenkomen met Bsn van een Client (the client of the toewijzingen referred to)."""
     for path, client in part.find("Client"):
-        numbers = [f.toewijzing for f in prestaties(part)]
-        numbers += (
-            [n.get("ToewijzingNummer") for _, _, n in _vow_numbers(msg)]
-            if not part.is_record
-            else []
-        )
+        found = [t for _, t in _toewijzingen(msg, part)]
+        if not part.is_record:
+            found += [toewijzing(msg, n.get("ToewijzingNummer")) for _, _, n in _vow_numbers(msg)]
         subject = None  # the keyed hash (an HMAC): made once per client, when first needed
-        for nummer in numbers:
-            t = toewijzing(msg, nummer)
+        for t in found:
             if t is None:
                 continue
             if subject is None:
@@ -572,19 +571,26 @@ def declaratienummer_uniek(msg: Message) -> Iterator[Hit]:
         yield "Declaratie", "DeclaratieNummer was used before"
 
 
+def _toewijzingen(msg: Message, part: Part) -> list[tuple[PrestatieFacts, Toewijzing | None]]:
+    """Every prestatie of the part with its toewijzing, None when unknown (looked up once per
+    part: a dozen rules ask)."""
+    found: list[tuple[PrestatieFacts, Toewijzing | None]] | None = part.memo.get("toewijzingen")
+    if found is None:
+        found = part.memo["toewijzingen"] = [
+            (f, toewijzing(msg, f.toewijzing)) for f in prestaties(part)
+        ]
+    return found
+
+
 def _prestaties_with_toewijzing(
     msg: Message, part: Part
 ) -> list[tuple[PrestatieFacts, Toewijzing]]:
-    """The part's prestaties whose toewijzing is known, with it (looked up once per part: ten
-    rules ask)."""
+    """The part's prestaties whose toewijzing is known, with it."""
     found: list[tuple[PrestatieFacts, Toewijzing]] | None = part.memo.get("prestaties")
     if found is None:
-        found = []
-        for f in prestaties(part):
-            t = toewijzing(msg, f.toewijzing)
-            if t is not None:
-                found.append((f, t))
-        part.memo["prestaties"] = found
+        found = part.memo["prestaties"] = [
+            (f, t) for f, t in _toewijzingen(msg, part) if t is not None
+        ]
     return found
 
 
@@ -613,8 +619,8 @@ def declaratie_ahead(msg: Message, parts: list[Part]) -> None:
 @rule("TR338", "9338", OVER, (323,), Scope.PART, needs_state=True)
 def prestatie_bij_toewijzing(msg: Message, part: Part) -> Iterator[Hit]:
     """De Prestatie is gerelateerd aan een ToegewezenProduct op basis van het ToewijzingNummer."""
-    for f in prestaties(part):
-        if toewijzing(msg, f.toewijzing) is None:
+    for f, t in _toewijzingen(msg, part):
+        if t is None:
             yield f.path, "no toewijzing with this ToewijzingNummer"
 
 
