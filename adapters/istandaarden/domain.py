@@ -21,7 +21,7 @@ from lxml import etree
 
 from adapters.istandaarden.catalogue import Bericht
 from adapters.istandaarden.engine import RECORDS, Part, decode_record_indexed, get, split
-from adapters.istandaarden.facts import prestaties
+from adapters.istandaarden.facts import PrestatieFacts, facts_of, prestaties
 from adapters.lib.istandaard.codec import decode_message
 from gateway.description import Table
 from gateway.provisions import household_key
@@ -220,8 +220,8 @@ def _shared(value: Any) -> str | None:
     return None if value is None else sys.intern(str(value))
 
 
-def _prestaties(head: dict[str, Any], client: Part) -> Iterable[tuple[Table, Any]]:
-    for f in prestaties(client):
+def _prestaties(head: dict[str, Any], found: list[PrestatieFacts]) -> Iterable[tuple[Table, Any]]:
+    for f in found:
         yield (
             PRESTATIE,
             (
@@ -240,14 +240,15 @@ def _prestaties(head: dict[str, Any], client: Part) -> Iterable[tuple[Table, Any
         )
 
 
-def _afgewezen(head: dict[str, Any], client: Part) -> Iterable[tuple[Table, Any]]:
+def _afgewezen(head: dict[str, Any], found: list[PrestatieFacts]) -> Iterable[tuple[Table, Any]]:
     declaratie = _declaratie_of(head)
-    for f in prestaties(client):
+    for f in found:
         yield DECLARATIE_ANTWOORD, (declaratie, _text(f.referentie), 0)
 
 
 Head = Callable[[dict[str, Any]], Iterable[tuple[Table, tuple[Any, ...]]]]
-Record = Callable[[dict[str, Any], Part], Iterable[tuple[Table, tuple[Any, ...]]]]
+# A record's rows come from its prestaties (a 323's or 325's Client).
+Record = Callable[[dict[str, Any], list[PrestatieFacts]], Iterable[tuple[Table, tuple[Any, ...]]]]
 _HEAD: dict[int, Head] = {
     301: _toewijzingen,
     305: _starts,
@@ -275,20 +276,22 @@ def head_rows(bericht: Bericht, head: dict[str, Any]) -> Made:
 
 
 def record_rows(bericht: Bericht, head: dict[str, Any], record: Part, made: Made) -> None:
-    """Add the rows of one record (a ``Client`` of a 323/325, as the rules' part) to ``made``."""
+    """Add the rows of one record (a ``Client`` of a 323/325, as the rules' part: the facts of
+    its prestaties are read once for both) to ``made``."""
     make = _RECORD.get(bericht.number)
     if make is not None:
-        _add(made, make(head, record))
+        _add(made, make(head, prestaties(record)))
 
 
 def message_rows(bericht: Bericht, data: dict[str, Any]) -> Made:
     """The rows of a whole message (its canonical dict)."""
     head, records = split(bericht, data)
     made = head_rows(bericht, head)
-    if records:
-        _, name = RECORDS[bericht.number]
+    make = _RECORD.get(bericht.number)
+    if make is not None:
         for record in records:
-            record_rows(bericht, head, Part(record, name, name), made)
+            found = get(record, "Prestaties/Prestatie") or []
+            _add(made, make(head, facts_of(("", p) for p in found)))
     return made
 
 

@@ -13,6 +13,7 @@ the ProductPeriode are also given as :class:`datetime.date` (None when absent or
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from adapters.istandaarden.engine import Part, date
@@ -74,5 +75,10 @@ def prestaties(part: Part) -> list[PrestatieFacts]:
     """The facts of every Prestatie of ``part``, in document order (worked out once)."""
     found: list[PrestatieFacts] | None = part.memo.get("facts")
     if found is None:
-        found = part.memo["facts"] = [PrestatieFacts(p, n) for p, n in part.find("Prestatie")]
+        found = part.memo["facts"] = facts_of(part.find("Prestatie"))
     return found
+
+
+def facts_of(found: Iterable[tuple[str, dict[str, Any]]]) -> list[PrestatieFacts]:
+    """The facts of these Prestaties, given as (class path, dict)."""
+    return [PrestatieFacts(path, node) for path, node in found]
