@@ -19,20 +19,15 @@ identify, XSD, decode to the canonical dict with its class index, rules).
 
 Run: ``.venv/bin/python bench/validate.py [--seconds 2] [--size-mb 25] [--ledger]``.
 Targets (issue #3): within 1.5x of bare lxml for the WMO301; 25 MB JW323 under 200 MB peak RSS.
-Issue 16: the 26 MB JW323 against its toewijzingen within 3x bare lxml, under 200 MB peak RSS
-(December 2026: 188 MB, but 18x bare in CPU, 6.4 s against 0.35 s: the rules' Python per
-prestatie, decoding the earlier 301s and the garbage collector on the growing heap dominate;
-with the domain tables, no earlier payload decoded: 181 MB, 14.2x in CPU, 6.2 s against 0.44 s,
-where main before them gave 178 MB, 14.7x, 7.0 s against 0.48 s, one after the other at a load
-average of 2 on the shared two cores: the rules' Python per prestatie is what is left).
-Then (branch bigdecl, load average 4.5-5): 177 MB, 10.2x in CPU, 3.96 s against 0.39 s. Measured
-one after the other at that load on the streamed path alone: main 6.6-8.2 s CPU, of which the
-cyclic collector 1.9-2.7 s in 1,601 passes; now 4.6-5.1 s, the collector 0.1-0.2 s in 17 passes
-(its first threshold raised while streaming, ``gateway/gcquiet.py``). Besides that: lxml hands
-only the records' end events to Python (the iterparse loop ran two events per element, ~0.6 s),
-and the declaratie rules look a part's toewijzingen up once, not per rule (117,300 lookups, were
-508,300). What is left is spread thin: ``engine.get`` ~14% (1.65 million calls), decoding each
-client ~9%, the chunk prefetch from the ledger ~9%, the stream ~8%, thirty rules at 1-5% each.
+Issue 16: the 26 MB JW323 against its toewijzingen within 3x bare lxml, under 200 MB peak RSS.
+December 2026, CPU time, main and this one after the other on the shared two cores (load
+average 1.2-2.2, ten pairs): before (branch bigdecl) 3.7-5.8 s against bare 0.37-0.54 s, median
+11.3x, 178 MB; after, each Prestatie's facts read once per part (``facts.py``), TR101 without
+``repr`` and the toewijzingen looked up once per part: 2.8-4.3 s, median 8.8x (the streamed path
+23% less CPU, pair by pair), 176 MB. What is left, in CPU of the streamed path: the parse with
+the XSD attached alone is ~1.5x bare (0.55 s); decoding each client to its dict ~0.35 s; the
+ledger ~0.75 s (the lookahead's queries ~0.3 s of it, building the toewijzingen ~0.25 s); some
+thirty rules and folds at 0.01-0.1 s each, the collector ~0.17 s, the read-model rows ~0.12 s.
 """
 
 from __future__ import annotations

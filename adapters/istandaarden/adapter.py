@@ -322,8 +322,8 @@ class RecordSink:
             self.checker = self._start(element.getroottree().getroot())
         collect_keys(element, self.keys, self.subjects)
         node, index = decode_record_indexed(element, self.bericht, self.checker.next_path())
-        domain.record_rows(self.bericht, self.head, node, self.rows)
-        self.checker.record(node, index)
+        part = self.checker.record(node, index)
+        domain.record_rows(self.bericht, self.head, part, self.rows)
 
     def finish(self, skeleton: etree._ElementTree) -> tuple[list[Finding], Description]:
         """Findings and description; ``skeleton`` is the document without its records."""

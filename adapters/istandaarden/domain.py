@@ -20,7 +20,8 @@ from typing import Any
 from lxml import etree
 
 from adapters.istandaarden.catalogue import Bericht
-from adapters.istandaarden.engine import RECORDS, Part, decode_record, get, split
+from adapters.istandaarden.engine import RECORDS, Part, decode_record_indexed, get, split
+from adapters.istandaarden.facts import PrestatieFacts, facts_of, prestaties
 from adapters.lib.istandaard.codec import decode_message
 from gateway.description import Table
 from gateway.provisions import household_key
@@ -219,41 +220,35 @@ def _shared(value: Any) -> str | None:
     return None if value is None else sys.intern(str(value))
 
 
-def _prestaties(head: dict[str, Any], client: dict[str, Any]) -> Iterable[tuple[Table, Any]]:
-    for p in get(client, "Prestaties/Prestatie") or []:
+def _prestaties(head: dict[str, Any], found: list[PrestatieFacts]) -> Iterable[tuple[Table, Any]]:
+    for f in found:
         yield (
             PRESTATIE,
             (
-                _text(get(p, "ProductReferentie/ReferentieNummer")),
-                _text(get(p, "ProductReferentie/VorigReferentieNummer")),
-                _text(p.get("ToewijzingNummer")),
-                _shared(p.get("ProductCategorie")),
-                _shared(p.get("ProductCode")),
-                _shared(get(p, "ProductPeriode/Begindatum")),
-                _shared(get(p, "ProductPeriode/Einddatum")),
-                int(p.get("GeleverdVolume") or 0),
-                _shared(p.get("Eenheid")),
-                int(get(p, "IngediendBedrag/Bedrag") or 0),
-                int(get(p, "IngediendBedrag/DebetCredit") == "C"),
+                _text(f.referentie),
+                _text(f.vorige),
+                _text(f.toewijzing),
+                _shared(f.categorie),
+                _shared(f.code),
+                _shared(f.begin_text),
+                _shared(f.eind_text),
+                int(f.volume or 0),
+                _shared(f.eenheid),
+                int(f.bedrag or 0),
+                int(f.credit),
             ),
         )
 
 
-def _afgewezen(head: dict[str, Any], client: dict[str, Any]) -> Iterable[tuple[Table, Any]]:
+def _afgewezen(head: dict[str, Any], found: list[PrestatieFacts]) -> Iterable[tuple[Table, Any]]:
     declaratie = _declaratie_of(head)
-    for p in get(client, "Prestaties/Prestatie") or []:
-        yield (
-            DECLARATIE_ANTWOORD,
-            (
-                declaratie,
-                _text(get(p, "ProductReferentie/ReferentieNummer")),
-                0,
-            ),
-        )
+    for f in found:
+        yield DECLARATIE_ANTWOORD, (declaratie, _text(f.referentie), 0)
 
 
 Head = Callable[[dict[str, Any]], Iterable[tuple[Table, tuple[Any, ...]]]]
-Record = Callable[[dict[str, Any], dict[str, Any]], Iterable[tuple[Table, tuple[Any, ...]]]]
+# A record's rows come from its prestaties (a 323's or 325's Client).
+Record = Callable[[dict[str, Any], list[PrestatieFacts]], Iterable[tuple[Table, tuple[Any, ...]]]]
 _HEAD: dict[int, Head] = {
     301: _toewijzingen,
     305: _starts,
@@ -280,19 +275,23 @@ def head_rows(bericht: Bericht, head: dict[str, Any]) -> Made:
     return _add({}, make(head)) if make is not None else {}
 
 
-def record_rows(bericht: Bericht, head: dict[str, Any], record: dict[str, Any], made: Made) -> None:
-    """Add the rows of one record (a ``Client`` of a 323/325) to ``made``."""
+def record_rows(bericht: Bericht, head: dict[str, Any], record: Part, made: Made) -> None:
+    """Add the rows of one record (a ``Client`` of a 323/325, as the rules' part: the facts of
+    its prestaties are read once for both) to ``made``."""
     make = _RECORD.get(bericht.number)
     if make is not None:
-        _add(made, make(head, record))
+        _add(made, make(head, prestaties(record)))
 
 
 def message_rows(bericht: Bericht, data: dict[str, Any]) -> Made:
     """The rows of a whole message (its canonical dict)."""
     head, records = split(bericht, data)
     made = head_rows(bericht, head)
-    for record in records:
-        record_rows(bericht, head, record, made)
+    make = _RECORD.get(bericht.number)
+    if make is not None:
+        for record in records:
+            found = get(record, "Prestaties/Prestatie") or []
+            _add(made, make(head, facts_of(("", p) for p in found)))
     return made
 
 
@@ -319,7 +318,9 @@ def body_rows(body: bytes, bericht: Bericht) -> Made:
         if early is None:
             root = element.getroottree().getroot()
             early, _ = split(bericht, decode_message(root, bericht))
-        record_rows(bericht, early, decode_record(element, bericht), made)
+        name = RECORDS[bericht.number][1]
+        node, index = decode_record_indexed(element, bericht, name)
+        record_rows(bericht, early, Part(node, name, name, index), made)
         parent = element.getparent()
         if parent is not None:
             parent.remove(element)

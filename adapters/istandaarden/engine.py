@@ -240,7 +240,9 @@ def overlaps(b1: Any, e1: Any, b2: Any, e2: Any) -> bool:
     return s1 <= f2 and s2 <= f1
 
 
+@functools.lru_cache(maxsize=1024)
 def month_end(day: dt.date) -> dt.date:
+    """The last day of ``day``'s month (a declaratie asks it for every prestatie)."""
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
@@ -296,17 +298,12 @@ RECORDS: dict[int, tuple[str, str]] = {
 }
 
 
-def decode_record(element: etree._Element, bericht: Bericht) -> dict[str, Any]:
-    """One record element of a streamed message (a ``Client`` of a 323/325) as its dict."""
-    container, name = RECORDS[bericht.number]
-    return codec.decode_record(element, bericht, (*container.split("/"), name))
-
-
 def decode_record_indexed(
     element: etree._Element, bericht: Bericht, at: str
 ) -> tuple[dict[str, Any], dict[str, list[tuple[str, dict[str, Any]]]]]:
-    """:func:`decode_record` and, from the same walk, the index a :class:`Part` at class path
-    ``at`` would build (so the rules' ``part.find`` costs no second walk)."""
+    """One record element of a streamed message (a ``Client`` of a 323/325) as its dict and,
+    from the same walk, the index a :class:`Part` at class path ``at`` would build (so the
+    rules' ``part.find`` costs no second walk)."""
     container, name = RECORDS[bericht.number]
     node, found = codec.decode_record_indexed(element, bericht, (*container.split("/"), name), at)
     return node, {name: [(at, node)], **found}
@@ -442,14 +439,16 @@ class Checker:
 
     def record(
         self, node: dict[str, Any], index: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
-    ) -> None:
+    ) -> Part:
         """Take one record (a ``Client`` of a 323/325); checked, and forgotten, with its chunk.
-        ``index``: its class index at :meth:`next_path`, if decoded with it."""
-        path = self.next_path()
+        ``index``: its class index at :meth:`next_path`, if decoded with it. Returns its part
+        (what the rules work out from it is kept there for others to read)."""
+        part = Part(node, self.next_path(), self._name, index)
         self._count += 1
-        self._pending.append(Part(node, path, self._name, index))
+        self._pending.append(part)
         if len(self._pending) >= self._chunk:
             self._flush()
+        return part
 
     def _flush(self) -> None:
         parts, self._pending = self._pending, []

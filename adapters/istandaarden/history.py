@@ -113,20 +113,20 @@ class Declaratie:
     xsd: dict[str, str]
 
 
+_PRODUCT = (
+    ("Ingangsdatum", "ingangsdatum"),
+    ("Einddatum", "einddatum"),
+    ("Toewijzingsdatum", "toewijzingsdatum"),
+    ("Toewijzingstijd", "toewijzingstijd"),
+    ("RedenWijziging", "reden_wijziging"),
+    ("ReferentieAanbieder", "referentie_aanbieder"),
+    ("Budget", "budget"),
+)
+
+
 def _product(row: Mapping[str, Any]) -> dict[str, Any]:
     """A ToegewezenProduct's compared fields, in the canonical dict's form."""
-    out: dict[str, Any] = {}
-    for name, column in (
-        ("Ingangsdatum", "ingangsdatum"),
-        ("Einddatum", "einddatum"),
-        ("Toewijzingsdatum", "toewijzingsdatum"),
-        ("Toewijzingstijd", "toewijzingstijd"),
-        ("RedenWijziging", "reden_wijziging"),
-        ("ReferentieAanbieder", "referentie_aanbieder"),
-        ("Budget", "budget"),
-    ):
-        if row[column] is not None:
-            out[name] = row[column]
+    out = {name: row[column] for name, column in _PRODUCT if row[column] is not None}
     product = _present(("Categorie", row["categorie"]), ("Code", row["code"]))
     if product:
         out["Product"] = product
@@ -152,6 +152,12 @@ def regie_product(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _present(*pairs: tuple[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in pairs if v is not None}
+
+
+def _toewijzing(nummer: str, row: Mapping[str, Any]) -> Toewijzing:
+    return Toewijzing(
+        nummer, row["sender"], row["receiver"], row["bsn"], _product(row), int(row["seq"])
+    )
 
 
 def _earlier(row: Mapping[str, Any]) -> Earlier:
@@ -220,13 +226,17 @@ class History:
         if self.state is None or value is None:
             return []
         key = (table.name, column, str(value))
-        if key not in self._rows:
+        found = self._rows.get(key)
+        if found is None:
             if len(self._rows) >= _KEPT:
                 self._rows.clear()
             self._fetch(table, column, [str(value)])
+            found = self._rows.get(key)
+        if not found:
+            return []
         return [
             r
-            for r in self._rows.get(key, ())
+            for r in found
             if r["event"] in events
             and r["standard"] == self.standard
             and r["message_id"] != self.exclude
@@ -260,28 +270,27 @@ class History:
 
     def toewijzing_versions(self, nummer: str) -> Iterator[Toewijzing]:
         for row in self.rows(TOEWIJZING, "nummer", nummer):
-            yield Toewijzing(
-                nummer, row["sender"], row["receiver"], row["bsn"], _product(row), int(row["seq"])
-            )
+            yield _toewijzing(nummer, row)
 
     def toewijzing(
         self, nummer: str, gemeente: str | None = None, aanbieder: str | None = None
     ) -> Toewijzing | None:
         """The latest version of toewijzing ``nummer`` of ``gemeente`` (to ``aanbieder``)."""
-        best: tuple[tuple[str, str, int], Toewijzing] | None = None
-        for t in self.toewijzing_versions(nummer):
-            if gemeente is not None and t.gemeente != gemeente:
+        best: tuple[tuple[str, str, int], Mapping[str, Any]] | None = None
+        for row in self.rows(TOEWIJZING, "nummer", nummer):
+            if gemeente is not None and row["sender"] != gemeente:
                 continue
-            if aanbieder is not None and t.aanbieder != aanbieder:
+            if aanbieder is not None and row["receiver"] != aanbieder:
                 continue
+            datum, tijd = row["toewijzingsdatum"], row["toewijzingstijd"]
             order = (
-                str(t.product.get("Toewijzingsdatum", "")),
-                str(t.product.get("Toewijzingstijd", "")),
-                t.seq,
+                "" if datum is None else str(datum),
+                "" if tijd is None else str(tijd),
+                int(row["seq"]),
             )
             if best is None or order >= best[0]:
-                best = (order, t)
-        return best[1] if best else None
+                best = (order, row)
+        return _toewijzing(nummer, best[1]) if best else None
 
     def toewijzingen_of_client(self, bsn: str, gemeente: str, aanbieder: str) -> list[Toewijzing]:
         """Latest version of every toewijzing of this client between these two parties."""
@@ -357,11 +366,11 @@ class History:
 
     def prestaties_by_referentie(self, referentie: str) -> list[Prestatie]:
         """Prestaties of accepted declaraties whose ReferentieNummer or Vorig is this one."""
-        found = {
-            (p.message_id, p.referentie, p.vorige, p.credit): p
-            for column in ("referentie", "vorige")
-            for p in map(_prestatie, self.rows(PRESTATIE, column, referentie))
-        }
+        rows = self.rows(PRESTATIE, "referentie", referentie)
+        rows += self.rows(PRESTATIE, "vorige", referentie)
+        if not rows:
+            return []
+        found = {(p.message_id, p.referentie, p.vorige, p.credit): p for p in map(_prestatie, rows)}
         return sorted(found.values(), key=lambda p: p.seq)
 
     def rejected_referenties(self, declaratie: Declaratie) -> set[str] | None:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import marshal
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from adapters.istandaarden.catalogue import Bericht
@@ -39,6 +41,7 @@ from adapters.istandaarden.engine import (
     rule,
     years_before,
 )
+from adapters.istandaarden.facts import PrestatieFacts, prestaties
 from adapters.lib.istandaard.codec import xsd_version_range
 from gateway.logs import passes_elfproef
 
@@ -619,13 +622,15 @@ def vot_referentie_uniek(msg: Message, part: Part) -> Iterator[Hit]:
 def dubbele_regels(msg: Message, part: Part) -> Iterator[Hit]:
     """Binnen een bericht zijn dubbele regels niet toegestaan (identical repeated classes)."""
     # Only a class that occurs twice under one parent can repeat a line: the index has every
-    # class by name in document order, so the rest costs nothing.
+    # class by name in document order, so the rest costs nothing. One that may not repeat
+    # (its path has no ``[n]``) occurs once under its parent.
     for name, found in part.index.items():
         if len(found) < 2:
             continue
         siblings: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for path, node in found:
-            siblings.setdefault(parent(path), []).append((path, node))
+            if path[-1] == "]":
+                siblings.setdefault(parent(path), []).append((path, node))
         for group in siblings.values():
             if len(group) < 2:
                 continue
@@ -639,12 +644,28 @@ def _repeated(name: str, group: list[tuple[str, dict[str, Any]]]) -> Iterator[Hi
             if any(node == earlier for _, earlier in group[:index]):
                 yield path, f"{name} is a duplicate of an earlier line"
         return
-    seen: set[str] = set()  # many: one fingerprint each
+    # Many: first by their own texts (cheap); a fingerprint of the whole class only for those
+    # that share them with an earlier one.
+    buckets: dict[tuple[str, ...], dict[str, Any] | set[bytes]] = {}
     for path, node in group:
-        fingerprint = repr(node)
-        if fingerprint in seen:
+        texts = tuple([v for v in node.values() if v.__class__ is str])
+        held = buckets.get(texts)
+        if held is None:
+            buckets[texts] = node  # the first with these texts: no fingerprint yet
+            continue
+        if isinstance(held, dict):
+            held = buckets[texts] = {_fingerprint(held)}
+        fingerprint = _fingerprint(node)
+        if fingerprint in held:
             yield path, f"{name} is a duplicate of an earlier line"
-        seen.add(fingerprint)
+        held.add(fingerprint)
+
+
+def _fingerprint(node: dict[str, Any]) -> bytes:
+    """The whole content of a class, in order, as bytes: equal exactly when ``repr`` is equal
+    (marshal format 2 writes every text in full, no references between equal objects), at
+    half the cost."""
+    return marshal.dumps(node, 2)
 
 
 @rule("TR074", "9074", OVER, (305, 307), Scope.PART)
@@ -730,10 +751,9 @@ def na_2021(msg: Message, part: Part) -> Iterator[Hit]:
         begin = date(get(node, "DeclaratiePeriode/Begindatum"))
         if begin is not None and begin < first:
             yield path, "DeclaratiePeriode begins before 2021-01-01"
-    for path, node in part.find("Prestatie"):
-        begin = date(get(node, "ProductPeriode/Begindatum"))
-        if begin is not None and begin < first:
-            yield path, "ProductPeriode begins before 2021-01-01"
+    for f in prestaties(part):
+        if f.begin is not None and f.begin < first:
+            yield f.path, "ProductPeriode begins before 2021-01-01"
 
 
 @rule("CS325", "0001", XSLT, (323, 325), Scope.PART)
@@ -755,9 +775,8 @@ def nul_is_debet(msg: Message, part: Part) -> Iterator[Hit]:
 @rule("CS337", "0001", XSLT, (323,), Scope.PART)
 def productperiode_maand(msg: Message, part: Part) -> Iterator[Hit]:
     """Einddatum in de ProductPeriode in dezelfde kalendermaand en jaar als de Begindatum."""
-    for path, node in part.find("Prestatie"):
-        begin = date(get(node, "ProductPeriode/Begindatum"))
-        end = date(get(node, "ProductPeriode/Einddatum"))
+    for f in prestaties(part):
+        begin, end = f.begin, f.eind
         if (
             begin is not None
             and end is not None
@@ -767,17 +786,15 @@ def productperiode_maand(msg: Message, part: Part) -> Iterator[Hit]:
                 end.month,
             )
         ):
-            yield path, "ProductPeriode spans more than one calendar month"
+            yield f.path, "ProductPeriode spans more than one calendar month"
 
 
 @rule("CS339", "0001", XSLT, (323,), Scope.PART)
 def euro_volume(msg: Message, part: Part) -> Iterator[Hit]:
     """Indien Eenheid 83 (euro's), moet IngediendBedrag gelijk zijn aan GeleverdVolume."""
-    for path, node in part.find("Prestatie"):
-        if node.get("Eenheid") == "83" and _int(get(node, "IngediendBedrag/Bedrag")) != _int(
-            node.get("GeleverdVolume")
-        ):
-            yield path, "IngediendBedrag must equal GeleverdVolume for Eenheid 83"
+    for f in prestaties(part):
+        if f.eenheid == "83" and _int(f.bedrag) != _int(f.volume):
+            yield f.path, "IngediendBedrag must equal GeleverdVolume for Eenheid 83"
 
 
 @rule("TR137", "0001", XSLT, (323, 325), Scope.PART)
@@ -785,14 +802,21 @@ def periode_einde(msg: Message, part: Part) -> Iterator[Hit]:
     """Einddatum groter dan of gelijk aan de Begindatum van de periode én niet groter dan de
     Dagtekening van het bericht (DeclaratiePeriode, ProductPeriode)."""
     dagtekening = msg.dagtekening
-    for klass, element in (("Declaratie", "DeclaratiePeriode"), ("Prestatie", "ProductPeriode")):
-        for path, node in part.find(klass):
-            begin = date(get(node, f"{element}/Begindatum"))
-            end = date(get(node, f"{element}/Einddatum"))
-            if begin is not None and end is not None and end < begin:
-                yield path, f"{element} ends before it begins"
-            elif end is not None and dagtekening is not None and end > dagtekening:
-                yield path, f"{element} ends after the Dagtekening"
+    for path, node in part.find("Declaratie"):
+        begin = date(get(node, "DeclaratiePeriode/Begindatum"))
+        end = date(get(node, "DeclaratiePeriode/Einddatum"))
+        yield from _periode_einde(path, "DeclaratiePeriode", begin, end, dagtekening)
+    for f in prestaties(part):
+        yield from _periode_einde(f.path, "ProductPeriode", f.begin, f.eind, dagtekening)
+
+
+def _periode_einde(
+    path: str, element: str, begin: dt.date | None, end: dt.date | None, dagtekening: Any
+) -> Iterator[Hit]:
+    if begin is not None and end is not None and end < begin:
+        yield path, f"{element} ends before it begins"
+    elif end is not None and dagtekening is not None and end > dagtekening:
+        yield path, f"{element} ends after the Dagtekening"
 
 
 @rule("TR335", "0001", XSLT, (323,), Scope.PART)
@@ -802,10 +826,9 @@ def niet_ouder_dan_5_jaar(msg: Message, part: Part) -> Iterator[Hit]:
     if dagtekening is None:
         return
     limit = years_before(dagtekening, 5)
-    for path, node in part.find("Prestatie"):
-        end = date(get(node, "ProductPeriode/Einddatum"))
-        if end is not None and end < limit:
-            yield path, "ProductPeriode ended more than 5 years before the DeclaratieDagtekening"
+    for f in prestaties(part):
+        if f.eind is not None and f.eind < limit:
+            yield f.path, "ProductPeriode ended more than 5 years before the DeclaratieDagtekening"
 
 
 @rule("TR319", "9319", OVER, (323,), Scope.PART)
@@ -815,21 +838,19 @@ def binnen_declaratieperiode(msg: Message, part: Part) -> Iterator[Hit]:
     end = date(get(msg.data, "Declaratie/DeclaratiePeriode/Einddatum"))
     if end is None:
         return
-    for path, node in part.find("Prestatie"):
-        begin = date(get(node, "ProductPeriode/Begindatum"))
-        if begin is not None and begin > end:
-            yield path, "ProductPeriode lies after the DeclaratiePeriode"
+    for f in prestaties(part):
+        if f.begin is not None and f.begin > end:
+            yield f.path, "ProductPeriode lies after the DeclaratiePeriode"
 
 
 @rule("TR346", "9346", EXTERN, (323,), Scope.PART)
 def bedrag_is_volume_maal_tarief(msg: Message, part: Part) -> Iterator[Hit]:
     """Eenheid ongelijk aan 83: IngediendBedrag = GeleverdVolume x ProductTarief (euro-cents)."""
-    for path, node in part.find("Prestatie"):
-        if node.get("Eenheid") == "83" or "ProductTarief" not in node:
+    for f in prestaties(part):
+        if f.eenheid == "83" or f.tarief is None:
             continue
-        expected = _int(node.get("GeleverdVolume")) * _int(node.get("ProductTarief"))
-        if _int(get(node, "IngediendBedrag/Bedrag")) != expected:
-            yield path, "IngediendBedrag is not GeleverdVolume times ProductTarief"
+        if _int(f.bedrag) != _int(f.volume) * _int(f.tarief):
+            yield f.path, "IngediendBedrag is not GeleverdVolume times ProductTarief"
 
 
 @rule("TR342", "0001", XSLT, (325,), Scope.PART)
@@ -856,13 +877,12 @@ def productcode_bij_categorie(msg: Message, part: Part) -> Iterator[Hit]:
                 valid = msg.refdata.productcode_valid(msg.bericht.standard, categorie, code, day)
                 if valid is False:
                     yield path, "ProductCode does not belong to the ProductCategorie"
-    for path, node in part.find("Prestatie"):
-        begin = date(get(node, "ProductPeriode/Begindatum")) or day
+    for f in prestaties(part):
         valid = msg.refdata.productcode_valid(
-            msg.bericht.standard, node.get("ProductCategorie"), node.get("ProductCode"), begin
+            msg.bericht.standard, f.categorie, f.code, f.begin or day
         )
         if valid is False:
-            yield path, "ProductCode does not belong to the ProductCategorie"
+            yield f.path, "ProductCode does not belong to the ProductCategorie"
 
 
 @rule("TR418", "0611", OVER, (323,), Scope.PART)
@@ -870,16 +890,14 @@ def contracttarief(msg: Message, part: Part) -> Iterator[Hit]:
     """ProductTarief in Prestatie dient overeen te komen met het contractuele tarief van
     ProductCode (contract tariffs from refdata; no contract on file: not assessed)."""
     aanbieder, gemeente = msg.header.get("Afzender", ""), msg.header.get("Ontvanger", "")
-    for path, node in part.find("Prestatie"):
-        if "ProductTarief" not in node:
+    for f in prestaties(part):
+        if f.tarief is None:
             continue
-        day = date(get(node, "ProductPeriode/Begindatum")) or msg.today
         tarief = msg.refdata.tarief(
-            aanbieder, gemeente, msg.bericht.standard, node.get("ProductCode"),
-            node.get("Eenheid"), day,
-        )  # fmt: skip
-        if tarief is not None and _int(node.get("ProductTarief")) != tarief:
-            yield path, "ProductTarief differs from the contract tariff"
+            aanbieder, gemeente, msg.bericht.standard, f.code, f.eenheid, f.begin or msg.today
+        )
+        if tarief is not None and _int(f.tarief) != tarief:
+            yield f.path, "ProductTarief differs from the contract tariff"
 
 
 # -- folds over the records of a 323 ----------------------------------------------------------
@@ -895,9 +913,8 @@ class _Totals:
         self.sum = 0
 
     def add(self, part: Part) -> Iterator[Hit]:
-        for _, node in part.find("Prestatie"):
-            sign = -1 if get(node, "IngediendBedrag/DebetCredit") == "C" else 1
-            self.sum += sign * _int(get(node, "IngediendBedrag/Bedrag"))
+        for f in prestaties(part):
+            self.sum += -_int(f.bedrag) if f.credit else _int(f.bedrag)
         return iter(())
 
     def done(self) -> Iterator[Hit]:
@@ -915,44 +932,42 @@ def totaal(msg: Message) -> _Totals:
 class _Unique:
     """Remembers a key per prestatie and reports the second occurrence."""
 
-    def __init__(self, key: Any, text: str, when: Any = None) -> None:
+    def __init__(
+        self,
+        key: Callable[[PrestatieFacts], Any],
+        text: str,
+        when: Callable[[PrestatieFacts], bool] | None = None,
+    ) -> None:
         self.key, self.text, self.when = key, text, when
         self.seen: set[Any] = set()
 
     def add(self, part: Part) -> Iterator[Hit]:
-        for path, node in part.find("Prestatie"):
-            if self.when is not None and not self.when(node):
+        for f in prestaties(part):
+            if self.when is not None and not self.when(f):
                 continue
-            key = self.key(node)
+            key = self.key(f)
             if key in self.seen:
-                yield path, self.text
+                yield f.path, self.text
             self.seen.add(key)
 
     def done(self) -> Iterator[Hit]:
         return iter(())
 
 
-def _is_credit(node: dict[str, Any]) -> bool:
-    return get(node, "IngediendBedrag/DebetCredit") == "C"
-
-
 @rule("TR314", "8021", OVER, (323,), Scope.FOLD)
 def referentie_uniek_in_bericht(msg: Message) -> _Unique:
     """ReferentieNummer van de Prestatie moet uniek zijn, zowel binnen één bericht als
     berichtoverstijgend (this is the within-message half)."""
-    return _Unique(
-        lambda p: get(p, "ProductReferentie/ReferentieNummer"),
-        "ReferentieNummer occurs twice in the message",
-    )
+    return _Unique(lambda f: f.referentie, "ReferentieNummer occurs twice in the message")
 
 
 @rule("TR315", "0001", XSLT, (323,), Scope.FOLD)
 def vorige_referentie_uniek(msg: Message) -> _Unique:
     """VorigReferentieNummer van de Prestatie moet uniek zijn in het bericht."""
     return _Unique(
-        lambda p: get(p, "ProductReferentie/VorigReferentieNummer"),
+        lambda f: f.vorige,
         "VorigReferentieNummer occurs twice in the message",
-        lambda p: get(p, "ProductReferentie/VorigReferentieNummer") is not None,
+        lambda f: f.vorige is not None,
     )
 
 
@@ -960,15 +975,11 @@ def vorige_referentie_uniek(msg: Message) -> _Unique:
 def dubbel_debet(msg: Message) -> _Unique:
     """Debet alleen als er niet al een debet-Prestatie is voor dezelfde ProductPeriode,
     ProductCategorie, ProductCode en ToewijzingNummer (within the message)."""
+    # The ProductPeriode is its Begindatum and Einddatum, both required (CDT_GeslotenPeriode).
     return _Unique(
-        lambda p: (
-            repr(p.get("ProductPeriode")),
-            p.get("ProductCategorie"),
-            p.get("ProductCode"),
-            p.get("ToewijzingNummer"),
-        ),
+        lambda f: (f.begin_text, f.eind_text, f.categorie, f.code, f.toewijzing),
         "a second debet for the same period, product and toewijzing",
-        lambda p: not _is_credit(p),
+        lambda f: not f.credit,
     )
 
 
@@ -978,13 +989,12 @@ class _CreditOfDebet:
         self.credits: list[tuple[str, str]] = []
 
     def add(self, part: Part) -> Iterator[Hit]:
-        for path, node in part.find("Prestatie"):
-            if _is_credit(node):
-                vorige = get(node, "ProductReferentie/VorigReferentieNummer")
-                if vorige is not None:
-                    self.credits.append((path, str(vorige)))
+        for f in prestaties(part):
+            if f.credit:
+                if f.vorige is not None:
+                    self.credits.append((f.path, str(f.vorige)))
             else:
-                self.debets.add(str(get(node, "ProductReferentie/ReferentieNummer")))
+                self.debets.add(str(f.referentie))
         return iter(())
 
     def done(self) -> Iterator[Hit]:
@@ -1001,10 +1011,10 @@ def geen_credit_van_eigen_debet(msg: Message) -> _CreditOfDebet:
 
 class _DuplicateClients:
     def __init__(self) -> None:
-        self.seen: set[int] = set()
+        self.seen: set[bytes] = set()  # a digest per client: flat memory
 
     def add(self, part: Part) -> Iterator[Hit]:
-        fingerprint = hash(repr(part.node))
+        fingerprint = hashlib.blake2b(_fingerprint(part.node), digest_size=16).digest()
         if fingerprint in self.seen:
             yield part.path, "Client is a duplicate of an earlier line"
         self.seen.add(fingerprint)

@@ -32,6 +32,7 @@ from adapters.istandaarden.engine import (
     regie_key,
     rule,
 )
+from adapters.istandaarden.facts import PrestatieFacts, prestaties
 from adapters.istandaarden.history import Declaratie, History, Prestatie, Toewijzing
 
 OVER = Level.BERICHTOVERSTIJGEND
@@ -42,11 +43,14 @@ MEMO_MAX = 8192  # TR337/TR371/TR376 have no retourcode: the 325 is never answer
 
 
 def parties(msg: Message) -> tuple[str, str]:
-    """(gemeente, aanbieder) of the message."""
-    header = msg.header
-    if msg.bericht.sent_by == "gemeente":
-        return str(header.get("Afzender", "")), str(header.get("Ontvanger", ""))
-    return str(header.get("Ontvanger", "")), str(header.get("Afzender", ""))
+    """(gemeente, aanbieder) of the message (worked out once)."""
+    found: tuple[str, str] | None = msg.memo.get("parties")
+    if found is None:
+        header = msg.header
+        afzender, ontvanger = str(header.get("Afzender", "")), str(header.get("Ontvanger", ""))
+        gemeente = msg.bericht.sent_by == "gemeente"
+        found = msg.memo["parties"] = (afzender, ontvanger) if gemeente else (ontvanger, afzender)
+    return found
 
 
 def history(msg: Message) -> History:
@@ -541,15 +545,11 @@ def vorig_antwoord_in_onderzoek(msg: Message) -> Iterator[Hit]:
 def bsn_van_client(msg: Message, part: Part) -> Iterator[Hit]:
     """Bsn moet overeenkomen met Bsn van een Client (the client of the toewijzingen referred to)."""
     for path, client in part.find("Client"):
-        numbers = [n.get("ToewijzingNummer") for _, n in part.find("Prestatie")]
-        numbers += (
-            [n.get("ToewijzingNummer") for _, _, n in _vow_numbers(msg)]
-            if not part.is_record
-            else []
-        )
+        found = [t for _, t in _toewijzingen(msg, part)]
+        if not part.is_record:
+            found += [toewijzing(msg, n.get("ToewijzingNummer")) for _, _, n in _vow_numbers(msg)]
         subject = None  # the keyed hash (an HMAC): made once per client, when first needed
-        for nummer in numbers:
-            t = toewijzing(msg, nummer)
+        for t in found:
             if t is None:
                 continue
             if subject is None:
@@ -571,19 +571,26 @@ def declaratienummer_uniek(msg: Message) -> Iterator[Hit]:
         yield "Declaratie", "DeclaratieNummer was used before"
 
 
+def _toewijzingen(msg: Message, part: Part) -> list[tuple[PrestatieFacts, Toewijzing | None]]:
+    """Every prestatie of the part with its toewijzing, None when unknown (looked up once per
+    part: a dozen rules ask)."""
+    found: list[tuple[PrestatieFacts, Toewijzing | None]] | None = part.memo.get("toewijzingen")
+    if found is None:
+        found = part.memo["toewijzingen"] = [
+            (f, toewijzing(msg, f.toewijzing)) for f in prestaties(part)
+        ]
+    return found
+
+
 def _prestaties_with_toewijzing(
     msg: Message, part: Part
-) -> list[tuple[str, dict[str, Any], Toewijzing]]:
-    """The part's prestaties whose toewijzing is known, with it (looked up once per part: ten
-    rules ask)."""
-    found: list[tuple[str, dict[str, Any], Toewijzing]] | None = part.memo.get("prestaties")
+) -> list[tuple[PrestatieFacts, Toewijzing]]:
+    """The part's prestaties whose toewijzing is known, with it."""
+    found: list[tuple[PrestatieFacts, Toewijzing]] | None = part.memo.get("prestaties")
     if found is None:
-        found = []
-        for path, node in part.find("Prestatie"):
-            t = toewijzing(msg, node.get("ToewijzingNummer"))
-            if t is not None:
-                found.append((path, node, t))
-        part.memo["prestaties"] = found
+        found = part.memo["prestaties"] = [
+            (f, t) for f, t in _toewijzingen(msg, part) if t is not None
+        ]
     return found
 
 
@@ -594,12 +601,11 @@ def declaratie_ahead(msg: Message, parts: list[Part]) -> None:
     toewijzingen: set[str] = set()
     referenties: set[str] = set()
     for part in parts:
-        for _, node in part.find("Prestatie"):
-            toewijzingen.add(str(node.get("ToewijzingNummer")))
-            referenties.add(str(get(node, "ProductReferentie/ReferentieNummer")))
-            vorige = get(node, "ProductReferentie/VorigReferentieNummer")
-            if vorige is not None:
-                referenties.add(str(vorige))
+        for f in prestaties(part):
+            toewijzingen.add(str(f.toewijzing))
+            referenties.add(str(f.referentie))
+            if f.vorige is not None:
+                referenties.add(str(f.vorige))
     history(msg).prefetch(
         {
             (TOEWIJZING, "nummer"): toewijzingen,
@@ -613,71 +619,71 @@ def declaratie_ahead(msg: Message, parts: list[Part]) -> None:
 @rule("TR338", "9338", OVER, (323,), Scope.PART, needs_state=True)
 def prestatie_bij_toewijzing(msg: Message, part: Part) -> Iterator[Hit]:
     """De Prestatie is gerelateerd aan een ToegewezenProduct op basis van het ToewijzingNummer."""
-    for path, node in part.find("Prestatie"):
-        if toewijzing(msg, node.get("ToewijzingNummer")) is None:
-            yield path, "no toewijzing with this ToewijzingNummer"
+    for f, t in _toewijzingen(msg, part):
+        if t is None:
+            yield f.path, "no toewijzing with this ToewijzingNummer"
 
 
 @rule("TR339", "9339", OVER, (323,), Scope.PART, needs_state=True)
 def zelfde_categorie(msg: Message, part: Part) -> Iterator[Hit]:
     """ProductCategorie gelijk aan die in het ToegewezenProduct, indien daar opgenomen."""
-    for path, node, t in _prestaties_with_toewijzing(msg, part):
-        if t.categorie is not None and node.get("ProductCategorie") != t.categorie:
-            yield path, "ProductCategorie differs from the toewijzing"
+    for f, t in _prestaties_with_toewijzing(msg, part):
+        if t.categorie is not None and f.categorie != t.categorie:
+            yield f.path, "ProductCategorie differs from the toewijzing"
 
 
 @rule("TR340", "9340", OVER, (323,), Scope.PART, needs_state=True)
 def zelfde_code(msg: Message, part: Part) -> Iterator[Hit]:
     """ProductCode gelijk aan die in het ToegewezenProduct, indien daar opgenomen."""
-    for path, node, t in _prestaties_with_toewijzing(msg, part):
-        if t.code is not None and node.get("ProductCode") != t.code:
-            yield path, "ProductCode differs from the toewijzing"
+    for f, t in _prestaties_with_toewijzing(msg, part):
+        if t.code is not None and f.code != t.code:
+            yield f.path, "ProductCode differs from the toewijzing"
 
 
 @rule("TR341", "9341", OVER, (323,), Scope.PART, needs_state=True)
 def passende_eenheid(msg: Message, part: Part) -> Iterator[Hit]:
     """Eenheid in Prestatie moet passen bij Eenheid in het ToegewezenProduct (Omvang: the same
     Eenheid; Budget: 83 euro's)."""
-    for path, node, t in _prestaties_with_toewijzing(msg, part):
+    for f, t in _prestaties_with_toewijzing(msg, part):
         eenheid = get(t.product, "Omvang/Eenheid")
         if eenheid is None and "Budget" in t.product:
             eenheid = "83"
-        if eenheid is not None and node.get("Eenheid") != eenheid:
-            yield path, "Eenheid does not fit the toewijzing"
+        if eenheid is not None and f.eenheid != eenheid:
+            yield f.path, "Eenheid does not fit the toewijzing"
 
 
 @rule("TR384", "9384", OVER, (323,), Scope.PART, needs_state=True)
 def niet_op_verwijderde(msg: Message, part: Part) -> Iterator[Hit]:
     """Niet declareren op een toewijzing met RedenWijziging 13 (Verwijderd)."""
-    for path, _, t in _prestaties_with_toewijzing(msg, part):
+    for f, t in _prestaties_with_toewijzing(msg, part):
         if t.deleted:
-            yield path, "the toewijzing was deleted"
+            yield f.path, "the toewijzing was deleted"
 
 
 @rule("TR307", "9307", OVER, (323,), Scope.PART, needs_state=True)
 def begin_na_ingang(msg: Message, part: Part) -> Iterator[Hit]:
     """Begindatum in ProductPeriode >= Ingangsdatum in ToegewezenProduct."""
-    for path, node, t in _prestaties_with_toewijzing(msg, part):
-        begin, ingang = date(get(node, "ProductPeriode/Begindatum")), date(t.ingangsdatum)
+    for f, t in _prestaties_with_toewijzing(msg, part):
+        begin, ingang = f.begin, date(t.ingangsdatum)
         if begin and ingang and begin < ingang:
-            yield path, "ProductPeriode begins before the toewijzing"
+            yield f.path, "ProductPeriode begins before the toewijzing"
 
 
 @rule("TR308", "9308", OVER, (323,), Scope.PART, needs_state=True)
 def einde_voor_einddatum(msg: Message, part: Part) -> Iterator[Hit]:
     """Einddatum in ProductPeriode <= Einddatum in ToegewezenProduct, indien die gevuld is."""
-    for path, node, t in _prestaties_with_toewijzing(msg, part):
-        end, einde = date(get(node, "ProductPeriode/Einddatum")), date(t.einddatum)
+    for f, t in _prestaties_with_toewijzing(msg, part):
+        end, einde = f.eind, date(t.einddatum)
         if end and einde and end > einde:
-            yield path, "ProductPeriode ends after the toewijzing"
+            yield f.path, "ProductPeriode ends after the toewijzing"
 
 
 @rule("TR387", "9387", OVER, (323,), Scope.PART, needs_state=True)
 def begin_eerste_van_maand(msg: Message, part: Part) -> Iterator[Hit]:
     """De Begindatum van een ProductPeriode is de eerste dag van de kalendermaand, tenzij de
     Ingangsdatum van de toewijzing later in die maand ligt."""
-    for path, node, t in _prestaties_with_toewijzing(msg, part):
-        begin, ingang = date(get(node, "ProductPeriode/Begindatum")), date(t.ingangsdatum)
+    for f, t in _prestaties_with_toewijzing(msg, part):
+        begin, ingang = f.begin, date(t.ingangsdatum)
         if begin is None:
             continue
         expected = begin.replace(day=1)
@@ -688,22 +694,22 @@ def begin_eerste_van_maand(msg: Message, part: Part) -> Iterator[Hit]:
         ):
             expected = ingang
         if begin != expected:
-            yield path, "ProductPeriode does not begin on the first day it may"
+            yield f.path, "ProductPeriode does not begin on the first day it may"
 
 
 @rule("TR388", "9388", OVER, (323,), Scope.PART, needs_state=True)
 def einde_laatste_van_maand(msg: Message, part: Part) -> Iterator[Hit]:
     """De Einddatum van een ProductPeriode is de laatste dag van de kalendermaand, tenzij de
     Einddatum van de toewijzing eerder in die maand ligt."""
-    for path, node, t in _prestaties_with_toewijzing(msg, part):
-        end, einde = date(get(node, "ProductPeriode/Einddatum")), date(t.einddatum)
+    for f, t in _prestaties_with_toewijzing(msg, part):
+        end, einde = f.eind, date(t.einddatum)
         if end is None:
             continue
         expected = month_end(end)
         if einde and (einde.year, einde.month) == (end.year, end.month) and einde < expected:
             expected = einde
         if end != expected:
-            yield path, "ProductPeriode does not end on the last day it may"
+            yield f.path, "ProductPeriode does not end on the last day it may"
 
 
 def _units(frequentie: Any, begin: dt.date, end: dt.date) -> int | None:
@@ -717,18 +723,17 @@ def volume_past(msg: Message, part: Part) -> Iterator[Hit]:
     """Indien in het ToegewezenProduct een Omvang is meegegeven, moet GeleverdVolume in de
     Prestatie passen binnen Volume (Volume x the Frequentie periods in the ProductPeriode; for
     Frequentie 6 the total)."""
-    for path, node, t in _prestaties_with_toewijzing(msg, part):
+    for f, t in _prestaties_with_toewijzing(msg, part):
         omvang = t.product.get("Omvang")
-        if not isinstance(omvang, dict) or omvang.get("Eenheid") != node.get("Eenheid"):
+        if not isinstance(omvang, dict) or omvang.get("Eenheid") != f.eenheid:
             continue
-        begin = date(get(node, "ProductPeriode/Begindatum"))
-        end = date(get(node, "ProductPeriode/Einddatum"))
+        begin, end = f.begin, f.eind
         if begin is None or end is None:
             continue
         units = _units(omvang.get("Frequentie"), begin, end)
         allowed = int(omvang.get("Volume", 0)) * (units if units is not None else 1)
-        if int(node.get("GeleverdVolume", 0)) > allowed:
-            yield path, "GeleverdVolume exceeds the toegewezen Omvang"
+        if _volume(f) > allowed:
+            yield f.path, "GeleverdVolume exceeds the toegewezen Omvang"
 
 
 def _approved(msg: Message, prestaties: list[Prestatie], message_id: str) -> list[Prestatie]:
@@ -762,8 +767,13 @@ def approved_debets(msg: Message, nummer: str) -> list[Prestatie]:
     return result
 
 
-def _signed(volume: Any, node: dict[str, Any]) -> int:
-    return -int(volume) if get(node, "IngediendBedrag/DebetCredit") == "C" else int(volume)
+def _volume(f: PrestatieFacts) -> int:
+    """GeleverdVolume as a number (0 when absent)."""
+    return int(f.volume if f.volume is not None else 0)
+
+
+def _signed(f: PrestatieFacts) -> int:
+    return -_volume(f) if f.credit else _volume(f)
 
 
 class _Cumulative:
@@ -775,13 +785,11 @@ class _Cumulative:
         self.last: dict[str, str] = {}
 
     def add(self, part: Part) -> Iterator[Hit]:
-        for path, node, t in _prestaties_with_toewijzing(self.msg, part):
+        for f, t in _prestaties_with_toewijzing(self.msg, part):
             if self.limit(t) is None:
                 continue
-            self.sums[t.nummer] = self.sums.get(t.nummer, 0) + _signed(
-                node.get("GeleverdVolume", 0), node
-            )
-            self.last[t.nummer] = path
+            self.sums[t.nummer] = self.sums.get(t.nummer, 0) + _signed(f)
+            self.last[t.nummer] = f.path
         return iter(())
 
     def limit(self, t: Toewijzing) -> int | None:
@@ -829,10 +837,10 @@ def _earlier_referentie(msg: Message, referentie: str) -> list[Prestatie]:
 def referentie_uniek_over_berichten(msg: Message, part: Part) -> Iterator[Hit]:
     """ReferentieNummer van de Prestatie moet uniek zijn voor de aanbieder, ook
     berichtoverstijgend (the ledger half; the within-message half is a fold in rules.py)."""
-    for path, node in part.find("Prestatie"):
-        referentie = str(get(node, "ProductReferentie/ReferentieNummer"))
+    for f in prestaties(part):
+        referentie = str(f.referentie)
         if any(p.referentie == referentie for p in _earlier_referentie(msg, referentie)):
-            yield path, "ReferentieNummer was used before"
+            yield f.path, "ReferentieNummer was used before"
 
 
 @rule("TR323", "8017", OVER, (323,), Scope.PART, needs_state=True)
@@ -840,52 +848,47 @@ def credit_bij_debet(msg: Message, part: Part) -> Iterator[Hit]:
     """Een credit Prestatie moet gerelateerd zijn aan een eerder verzonden (goedgekeurde) debet
     Prestatie op basis van sleutelvelden (ReferentieNummer = VorigReferentieNummer, same
     toewijzing, product and ProductPeriode)."""
-    for path, node in part.find("Prestatie"):
-        vorige = get(node, "ProductReferentie/VorigReferentieNummer")
-        if get(node, "IngediendBedrag/DebetCredit") != "C" or vorige is None:
+    for f in prestaties(part):
+        vorige = f.vorige
+        if not f.credit or vorige is None:
             continue
-        debets = approved_debets(msg, str(node.get("ToewijzingNummer")))
+        debets = approved_debets(msg, str(f.toewijzing))
         match = [
             p
             for p in debets
             if p.referentie == vorige
-            and p.categorie == node.get("ProductCategorie")
-            and p.code == node.get("ProductCode")
-            and p.begin == get(node, "ProductPeriode/Begindatum")
-            and p.eind == get(node, "ProductPeriode/Einddatum")
+            and p.categorie == f.categorie
+            and p.code == f.code
+            and p.begin == f.begin_text
+            and p.eind == f.eind_text
         ]
         if not match:
-            yield path, "no approved debet with these keys to credit"
+            yield f.path, "no approved debet with these keys to credit"
 
 
 @rule("TR390", "9390", OVER, (323,), Scope.PART, needs_state=True)
 def een_credit(msg: Message, part: Part) -> Iterator[Hit]:
     """DebetCredit mag alleen Credit zijn als er voor de Prestatie met gelijke ProductReferentie
     niet al een credit bestaat."""
-    for path, node in part.find("Prestatie"):
-        vorige = get(node, "ProductReferentie/VorigReferentieNummer")
-        if get(node, "IngediendBedrag/DebetCredit") != "C" or vorige is None:
+    for f in prestaties(part):
+        vorige = f.vorige
+        if not f.credit or vorige is None:
             continue
         if any(p.credit and p.vorige == vorige for p in _earlier_referentie(msg, str(vorige))):
-            yield path, "this debet was already credited"
+            yield f.path, "this debet was already credited"
 
 
 @rule("TR389", "9389", OVER, (323,), Scope.PART, needs_state=True)
 def een_debet(msg: Message, part: Part) -> Iterator[Hit]:
     """Debet alleen als er niet al eerder een (niet gecrediteerde) debetprestatie is verzonden
     voor dezelfde ProductPeriode, ProductCategorie, ProductCode en ToewijzingNummer."""
-    for path, node in part.find("Prestatie"):
-        if get(node, "IngediendBedrag/DebetCredit") == "C":
+    for f in prestaties(part):
+        if f.credit:
             continue
-        key = (
-            node.get("ProductCategorie"),
-            node.get("ProductCode"),
-            get(node, "ProductPeriode/Begindatum"),
-            get(node, "ProductPeriode/Einddatum"),
-        )
-        for p in approved_debets(msg, str(node.get("ToewijzingNummer"))):
+        key = (f.categorie, f.code, f.begin_text, f.eind_text)
+        for p in approved_debets(msg, str(f.toewijzing)):
             if (p.categorie, p.code, p.begin, p.eind) == key:
-                yield path, "a debet for this period and product was already approved"
+                yield f.path, "a debet for this period and product was already approved"
                 break
 
 
@@ -954,31 +957,31 @@ def prestatie_uit_declaratie(msg: Message, part: Part) -> Iterator[Hit]:
     basis van ProductReferentie."""
     if _declaratie(msg) is None:
         return  # TR337 says so
-    for path, node in part.find("Prestatie"):
-        if str(get(node, "ProductReferentie/ReferentieNummer")) not in _declared(msg):
-            yield path, "no prestatie with this ProductReferentie in the declaratie"
+    for f in prestaties(part):
+        if str(f.referentie) not in _declared(msg):
+            yield f.path, "no prestatie with this ProductReferentie in the declaratie"
 
 
 @rule("TR367", "9367", OVER, (325,), Scope.PART, needs_state=True)
 def prestatie_gelijk(msg: Message, part: Part) -> Iterator[Hit]:
     """Waarden moeten overeenkomen met het declaratiebericht (gerelateerd op ProductReferentie)."""
     declared = _declared(msg)
-    for path, node in part.find("Prestatie"):
-        p = declared.get(str(get(node, "ProductReferentie/ReferentieNummer")))
+    for f in prestaties(part):
+        p = declared.get(str(f.referentie))
         if p is None:
             continue
         values = (
-            get(node, "ProductReferentie/VorigReferentieNummer"),
-            str(node.get("ToewijzingNummer")),
-            node.get("ProductCategorie"),
-            node.get("ProductCode"),
-            get(node, "ProductPeriode/Begindatum"),
-            get(node, "ProductPeriode/Einddatum"),
-            int(node.get("GeleverdVolume", 0)),
-            node.get("Eenheid"),
-            int(get(node, "IngediendBedrag/Bedrag") or 0),
-            get(node, "IngediendBedrag/DebetCredit") == "C",
+            f.vorige,
+            str(f.toewijzing),
+            f.categorie,
+            f.code,
+            f.begin_text,
+            f.eind_text,
+            _volume(f),
+            f.eenheid,
+            int(f.bedrag or 0),
+            f.credit,
         )
         if values != (p.vorige, p.toewijzing, p.categorie, p.code, p.begin, p.eind, p.volume,
                       p.eenheid, p.bedrag, p.credit):  # fmt: skip
-            yield path, "the prestatie differs from the declaratie"
+            yield f.path, "the prestatie differs from the declaratie"

@@ -671,3 +671,20 @@ def test_tr002_counts_120_years_to_the_day(dagtekening: str, born: str, fires: b
     put(data, "Client/Geboortedatum/Datum", born)
     found = [f.rule for f in _check(world, 301, data, _state(world, 301))]
     assert ("TR002" in found) is fires, found
+
+
+@pytest.mark.parametrize("siblings", [4, 12])
+def test_tr101_compares_whole_lines_that_differ_only_below_their_own_texts(siblings: int) -> None:
+    """Lines that share every text of their own and differ only in a class below (Product),
+    then a copy of the first: only the copy is a duplicate, among few or many siblings (many:
+    TR101 sorts them by their own texts first and compares whole lines only within)."""
+    world = World("iwmo")
+    data = world.msg(305)
+    items = at(data, START)
+    first = items[0]
+    items += [
+        {**first, "Product": {"Categorie": "02", "Code": f"02B{n:02d}"}} for n in range(siblings)
+    ]
+    items.append({**first, "Product": dict(first["Product"])})
+    fired = [f.path for f in _check(world, 305, data, _state(world, 305)) if f.rule == "TR101"]
+    assert fired == [f"{START}[{len(items)}]"]
