@@ -10,7 +10,7 @@ batch, however large the ledger.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 # Rows fetched from the database at a time by a scan.
@@ -24,6 +24,7 @@ class Reads:
         self._conn = conn
         self._q = q  # the statement in the driver's parameter style
         self._cursor = cursor  # a new cursor (server-side on PostgreSQL)
+        self._scans: list[Generator[Sequence[Any], None, None]] = []
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """A small read, whole."""
@@ -33,7 +34,19 @@ class Reads:
         self, sql: str, params: Sequence[Any] = (), batch: int | None = None
     ) -> Iterator[Sequence[Any]]:
         """The rows of a large read, ``batch`` (default :data:`BATCH`) fetched at a time."""
-        size = batch or BATCH
+        scan = self._scan(sql, params, batch or BATCH)
+        self._scans.append(scan)
+        return scan
+
+    def close(self) -> None:
+        """Close the scans not read to their end (while their connection is still open)."""
+        for scan in self._scans:
+            scan.close()
+        self._scans.clear()
+
+    def _scan(
+        self, sql: str, params: Sequence[Any], size: int
+    ) -> Generator[Sequence[Any], None, None]:
         cur = self._cursor()
         try:
             cur.execute(self._q(sql), params)

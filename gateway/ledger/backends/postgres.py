@@ -320,7 +320,11 @@ class PostgresLedger(SqlLedger):
         names = itertools.count(1)
         try:
             with conn.transaction():
-                yield Reads(conn, self._q, lambda: conn.cursor(name=f"reads_{next(names)}"))
+                reads = Reads(conn, self._q, lambda: conn.cursor(name=f"reads_{next(names)}"))
+                try:
+                    yield reads
+                finally:
+                    reads.close()
         finally:
             conn.close()
 

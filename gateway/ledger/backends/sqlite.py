@@ -301,7 +301,11 @@ class SqliteLedger(SqlLedger):
         conn = self._connect()
         try:
             conn.execute("BEGIN")
-            yield Reads(conn, self._q, conn.cursor)
+            reads = Reads(conn, self._q, conn.cursor)
+            try:
+                yield reads
+            finally:
+                reads.close()
         finally:
             conn.close()  # (rolls the read transaction back)
 
