@@ -27,9 +27,8 @@ from gateway.description import Table
 from gateway.envelope import MessageType
 from gateway.ledger import Entry
 from gateway.ledger.reads import Reads
-from gateway.ledger.verdicts import Tabulates, Verdict, tables_of, upto, verdicts, written
-
-__all__ = ["Tabulates", "written"]  # (kept here for the ledger's writer and the commands)
+from gateway.ledger.verdicts import Tabulates, Verdict, tables_of, upto, verdicts
+from gateway.ledger.verdicts import written as written  # (the ledger's writer asks it here)
 
 _TABLE_NAME = re.compile(r"domain_[a-z][a-z0-9_]{0,40}")
 CORE = ("message_id", "seq", "event", "at", "standard", "sender", "receiver")
