@@ -236,3 +236,25 @@ def test_rebuild_keeps_the_rows_a_gateway_appended_meanwhile(
         (PRODUCTS,)
     ]
     assert verify(gateway, tables=_tabulating()).ok
+
+
+def test_rows_that_cannot_be_made_again_stay_unjudged_between_batches(backend: Backend) -> None:
+    """Every other message's payload erased, the first one's rows changed: they are neither
+    judged nor replaced, while a changed row of a message still readable, in the last batch, is
+    found and put back."""
+    ledger = _history(backend)
+    verdict_of = _verdict_of_payload(backend)
+    for sha in sorted(verdict_of, key=verdict_of.__getitem__)[::2]:
+        assert ledger.erase_payload(sha)
+    before = sorted(backend.raw("SELECT * FROM domain_toewijzing"))
+    first = "seq = (SELECT MIN(seq) FROM domain_toewijzing)"
+    backend.raw(f"UPDATE domain_toewijzing SET einddatum = '2099-12-31' WHERE {first}")
+    changed = sorted(backend.raw(f"SELECT * FROM domain_toewijzing WHERE {first}"))
+    backend.raw(TAMPERING["changed"])
+    message_id, seq = _last_message(backend)
+    found = [p for p in verify(ledger, tables=_tabulating()).problems if "domain table" in p]
+    assert len(found) == 1 and f"message {message_id} (entry {seq})" in found[0], found
+    assert domain.rebuild(ledger, _tabulating())["toewijzing"] == CLIENTS * PRODUCTS
+    after = sorted(backend.raw("SELECT * FROM domain_toewijzing"))
+    assert len(changed) == PRODUCTS and set(changed) <= set(after)  # kept as they were
+    assert [r for r in after if r not in changed] == [r for r in before if r[0] != changed[0][0]]
