@@ -30,6 +30,7 @@ from gateway.ledger import (
     MessageState,
     counts,
     domain,
+    domain_check,
     erasure,
     merkle,
     payloads,
@@ -116,8 +117,8 @@ def verify(
     tables: Mapping[str, domain.Tabulates] | None = None,
 ) -> Report:
     """Recompute the tree, check the checkpoints, payloads and derived data; with ``tables``
-    (the adapters keeping domain tables, by standard: ``Registry.tabulating``) also rebuild
-    the domain tables in memory and compare (:func:`_check_domain`)."""
+    (the adapters keeping domain tables, by standard: ``Registry.tabulating``) also make the
+    domain tables' rows again, a message at a time, and compare (:func:`_check_domain`)."""
     report = Report()
     verifier = verifier or ledger.options.signer
     checkpoints = _merge_checkpoints(ledger.checkpoints(), exported, report)
@@ -255,7 +256,7 @@ def _check_domain(
     payload was erased or whose entries were redacted is not judged); none without ``tables``."""
     if not tables:
         return
-    report.problems += domain.problems(ledger, domain.rebuilt(ledger, tables), max_problems)
+    report.problems += domain_check.problems(ledger, tables, max_problems)
 
 
 def _leaf(row: Any, form: str) -> tuple[bytes, str | None]:

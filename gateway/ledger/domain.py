@@ -8,40 +8,31 @@ stored as the ledger's keyed hash (``bsn_hash_key``). Rules read them a chunk of
 (``SqlLedger.domain_rows``) instead of re-reading earlier payloads, so they keep working after
 retention erased those payloads.
 
-Derived, like the counts: :func:`rebuilt` gives the rows again from the verdict entries and the
-payloads they carried (the adapter's ``table_rows``), ``ledger verify`` compares
-(:func:`problems`) and ``ledger rebuild-domain`` replaces the stored rows (:func:`rebuild`). A
-message whose payload was erased, or whose entries were redacted, cannot be read again: its
-stored rows are neither judged nor replaced.
+Derived, like the counts: :func:`rows_of` gives a verdict's rows again from the payload its
+message carried (the adapter's ``table_rows``; the verdicts in ledger order: ``verdicts.py``),
+``ledger verify`` compares (``domain_check.py``) and ``ledger rebuild-domain`` replaces the
+stored rows (:func:`rebuild`), both a batch at a time: what they hold does not grow with the
+ledger. A message whose payload was erased, or whose entries were redacted, cannot be read
+again: its stored rows are neither judged nor replaced.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from gateway.description import Rows, Table
+from gateway.description import Table
 from gateway.envelope import MessageType
-from gateway.ledger import EARLIER, Entry, Event
+from gateway.ledger import Entry
+from gateway.ledger.reads import Reads
+from gateway.ledger.verdicts import Tabulates, Verdict, tables_of, upto, verdicts
+from gateway.ledger.verdicts import written as written  # (the ledger's writer asks it here)
 
 _TABLE_NAME = re.compile(r"domain_[a-z][a-z0-9_]{0,40}")
 CORE = ("message_id", "seq", "event", "at", "standard", "sender", "receiver")
 _CORE_TYPES = ("TEXT NOT NULL", "BIGINT NOT NULL", *("TEXT NOT NULL",) * 5)
-
-
-class Tabulates(Protocol):
-    """What a rebuild needs of a standard adapter (``gateway.adapter.Tables``)."""
-
-    standards: tuple[str, ...]
-
-    def tables(self) -> Sequence[Table]: ...
-
-    def table_rows(self, body: bytes, message_type: MessageType) -> Rows: ...
 
 
 def name(table: Table) -> str:
@@ -57,12 +48,16 @@ def columns(table: Table) -> tuple[str, ...]:
     return (*CORE, *table.columns)
 
 
-def create(table: Table) -> list[str]:
-    """The statements that make the table and its indexes when missing (both backends)."""
+def _definition(table: Table) -> str:
     own = [f"{c} {'BIGINT' if c in table.integers else 'TEXT'}" for c in table.columns]
     core = [f"{c} {t}" for c, t in zip(CORE, _CORE_TYPES, strict=True)]
+    return f"({', '.join(core + own)})"
+
+
+def create(table: Table) -> list[str]:
+    """The statements that make the table and its indexes when missing (both backends)."""
     out = [
-        f"CREATE TABLE IF NOT EXISTS {name(table)} ({', '.join(core + own)})",
+        f"CREATE TABLE IF NOT EXISTS {name(table)} {_definition(table)}",
         f"CREATE INDEX IF NOT EXISTS {name(table)}__message_id ON {name(table)} (message_id)",
     ]
     for index in table.indexes:
@@ -73,15 +68,13 @@ def create(table: Table) -> list[str]:
     return out
 
 
-def insert(table: Table) -> str:
+def insert(table: Table, into: str | None = None) -> str:
+    """The insert of a row (into ``into``: a table being rebuilt, else the table itself)."""
     cols = columns(table)
-    return f"INSERT INTO {name(table)} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-
-
-def written(event: Event, detail: Mapping[str, Any]) -> bool:
-    """Whether an entry is a verdict whose rows are kept: accepted, imported, or rejected by the
-    rules (a rejected declaratie is still answered, and the answer's rules look it up)."""
-    return event in EARLIER or (event is Event.REJECTED and detail.get("stage") == "rules")
+    return (
+        f"INSERT INTO {into or name(table)} ({', '.join(cols)}) "
+        f"VALUES ({', '.join('?' * len(cols))})"
+    )
 
 
 def prepared(
@@ -112,113 +105,132 @@ def prepared(
         yield (*core, *values)
 
 
-# -- rebuilt from the ledger ---------------------------------------------------------------------
-
-_SCAN = (
-    "SELECT seq, message_id, correlation_id, event, at, route, standard, code, version, sender, "
-    "receiver, detail, payload_sha256, redacted FROM entries WHERE event IN "
-    "('received', 'mapped', 'validated', 'imported', 'rejected') ORDER BY seq"
-)
+# -- made again from the ledger ------------------------------------------------------------------
 
 
-@dataclass
-class Rebuilt:
-    """Rows the verdict entries and their payloads give, by table name."""
-
-    tables: dict[str, Table] = field(default_factory=dict)
-    rows: dict[str, Counter[tuple[Any, ...]]] = field(default_factory=dict)
-    # Messages whose rows cannot be made again (payload erased, entries redacted).
-    skipped: set[str] = field(default_factory=set)
-
-
-def _verdicts(ledger: Any) -> Iterator[tuple[Entry, str | None, bool]]:
-    """(verdict entry, the payload its message carried then, whether a redaction touched it)."""
-    carrying: dict[str, str | None] = {}
-    redacted: set[str] = set()
-    for row in ledger.scan(_SCAN):
-        (seq, message_id, correlation_id, event, at, route, standard, code, version, sender,
-         receiver, detail, sha, gone) = row  # fmt: skip
-        if gone:
-            redacted.add(message_id)
-        if event in ("received", "mapped"):
-            if sha:
-                carrying[message_id] = sha
-            continue
-        details = json.loads(detail) if detail and detail != "{}" else {}
-        entry = Entry(
-            seq, message_id, correlation_id, Event(event), at, route, standard, code, version,
-            sender, receiver, details,
-        )  # fmt: skip
-        if written(entry.event, details):
-            yield entry, carrying.get(message_id), message_id in redacted or bool(gone)
+def rows_of(
+    verdict: Verdict, adapters: Mapping[str, Tabulates], ledger: Any
+) -> dict[str, list[tuple[Any, ...]]] | None:
+    """The rows the verdict's payload gives, as stored, by table name; None when they cannot be
+    made again (payload erased, entries redacted). A verdict of a standard that no adapter
+    here keeps tables for gives none (``ledger``: a ``SqlLedger``)."""
+    entry = verdict.entry
+    source = adapters.get(entry.standard)
+    if source is None:
+        return {}
+    body = ledger.payload(verdict.payload) if verdict.payload and not verdict.redacted else None
+    if body is None:
+        return None
+    made = source.table_rows(body, MessageType(entry.standard, entry.code, entry.version))
+    return {t.name: list(prepared(entry, t, rows, ledger.personal)) for t, rows in made.items()}
 
 
-def rebuilt(ledger: Any, adapters: Mapping[str, Tabulates]) -> Rebuilt:
-    """The rows every verdict entry's payload gives (``ledger``: a ``SqlLedger``)."""
-    out = Rebuilt()
-    for adapter in {id(a): a for a in adapters.values()}.values():
-        for table in adapter.tables():
-            out.tables[table.name] = table
-            out.rows[table.name] = Counter()
-    for entry, sha, redacted in _verdicts(ledger):
-        source = adapters.get(entry.standard)
-        if source is None:
-            continue
-        body = ledger.payload(sha) if sha and not redacted else None
-        if body is None:
-            out.skipped.add(entry.message_id)
-            continue
-        made = source.table_rows(body, MessageType(entry.standard, entry.code, entry.version))
-        for table, rows in made.items():
-            out.rows[table.name].update(prepared(entry, table, rows, ledger.personal))
-    return out
+# Rows a rebuild writes in one transaction (a message's rows are never split).
+WRITE_BATCH = 10_000
 
 
-def stored(ledger: Any, table: Table) -> Counter[tuple[Any, ...]]:
-    ledger.ensure_tables([table])
-    cols = ", ".join(columns(table))
-    return Counter(tuple(r) for r in ledger.scan(f"SELECT {cols} FROM {name(table)}"))
+def _rebuilding(table: Table) -> str:
+    """The table a rebuild fills before it takes the place of the domain table (not a domain
+    table's name: the ledger never takes it for one)."""
+    return f"rebuilding_{table.name}"
 
 
-def problems(ledger: Any, found: Rebuilt, max_problems: int = 100) -> list[str]:
-    """Where the stored tables differ from what the ledger gives (``ledger verify``); names the
-    table and the message, never a value."""
-    out: list[str] = []
-    for table_name, table in sorted(found.tables.items()):
-        have = stored(ledger, table)
-        want = found.rows[table_name]
-        for row in sorted(set(have) | set(want), key=repr):
-            if row[0] in found.skipped or have[row] == want[row]:
-                continue
-            what = "stored" if have[row] > want[row] else "missing"
-            out.append(
-                f"domain table {table_name}: a row of message {row[0]} (entry {row[1]}) is "
-                f"{what}: {have[row]} stored where the ledger gives {want[row]}"
-            )
-            if len(out) >= max_problems:
-                return out
-    return out
-
-
-def rebuild(ledger: Any, adapters: Mapping[str, Tabulates]) -> dict[str, int]:
+def rebuild(
+    ledger: Any, adapters: Mapping[str, Tabulates], *, batch: int | None = None
+) -> dict[str, int]:
     """Replace the tables' rows with what the ledger gives (the rows of messages that cannot
-    be read again stay); returns the rows written per table. Run it with nothing appending
-    (``ledger rebuild-domain``: the gateway stopped)."""
-    found = rebuilt(ledger, adapters)
-    tables = list(found.tables.values())
+    be read again stay); returns the rows each table holds then. The rows are written a batch
+    (``batch``, default :data:`WRITE_BATCH` rows) per transaction into a table of their own,
+    which takes the domain table's place at the end, in one transaction with every table (an
+    interrupted rebuild leaves the tables as they were). Meant for a stopped gateway
+    (``ledger rebuild-domain``); rows a gateway appended meanwhile are kept as written."""
+    tables = list(tables_of(adapters).values())
     ledger.ensure_tables(tables)
-    kept = {
-        t.name: [r for r in stored(ledger, t).elements() if r[0] in found.skipped] for t in tables
-    }
-    written_rows: dict[str, int] = {}
     with ledger._commit, ledger._transaction(ledger._writer) as cur:
         for table in tables:
-            cur.execute(f"DELETE FROM {name(table)}")
-            rows = kept[table.name] + sorted(found.rows[table.name].elements(), key=lambda r: r[1])
+            cur.execute(f"DROP TABLE IF EXISTS {_rebuilding(table)}")
+            cur.execute(f"CREATE TABLE {_rebuilding(table)} {_definition(table)}")
+    with ledger.snapshot() as reads:
+        last = upto(reads)
+        _refill(ledger, reads, last, adapters, tables, batch or WRITE_BATCH)
+    return _swap(ledger, tables, last)
+
+
+def _refill(
+    ledger: Any,
+    reads: Reads,
+    last: int,
+    adapters: Mapping[str, Tabulates],
+    tables: list[Table],
+    batch: int,
+) -> None:
+    """Fill the rebuilding tables from the verdicts up to entry ``last``."""
+    pending: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in tables}
+    kept: list[tuple[str, int]] = []  # verdicts whose stored rows stay: (message id, seq)
+    held = 0
+    for verdict in verdicts(reads, last):
+        made = rows_of(verdict, adapters, ledger)
+        if made is None:
+            kept.append((verdict.entry.message_id, verdict.entry.seq))
+            held += 1
+        else:
+            for table_name, rows in made.items():
+                pending[table_name] += rows
+                held += len(rows)
+        if held >= batch:
+            _write(ledger, tables, pending, kept)
+            held = 0
+    _write(ledger, tables, pending, kept)
+
+
+def _write(
+    ledger: Any,
+    tables: list[Table],
+    pending: dict[str, list[tuple[Any, ...]]],
+    kept: list[tuple[str, int]],
+) -> None:
+    """One transaction: the rows made so far, and the stored rows of the verdicts kept."""
+    with ledger._commit, ledger._transaction(ledger._writer) as cur:
+        for table in tables:
+            rows = pending[table.name]
             if rows:
-                cur.executemany(ledger._q(insert(table)), rows)
-            written_rows[table.name] = len(rows)
-    return written_rows
+                cur.executemany(ledger._q(insert(table, _rebuilding(table))), rows)
+                rows.clear()
+            if kept:
+                cols = ", ".join(columns(table))
+                cur.executemany(
+                    ledger._q(
+                        f"INSERT INTO {_rebuilding(table)} ({cols}) SELECT {cols} "
+                        f"FROM {name(table)} WHERE message_id = ? AND seq = ?"
+                    ),
+                    kept,
+                )
+    kept.clear()
+
+
+def _swap(ledger: Any, tables: list[Table], last: int) -> dict[str, int]:
+    """The rebuilt tables take the domain tables' places, with their indexes (made once, on the
+    full table); rows of entries appended after entry ``last`` come along (the append lock is
+    held: none is added meanwhile). Returns the rows each holds."""
+    out: dict[str, int] = {}
+    with ledger._commit, ledger._transaction(ledger._writer) as cur:
+        for table in tables:
+            cols = ", ".join(columns(table))
+            cur.execute(
+                ledger._q(
+                    f"INSERT INTO {_rebuilding(table)} ({cols}) SELECT {cols} FROM {name(table)} t "
+                    "WHERE seq > ? AND EXISTS (SELECT 1 FROM entries e "
+                    "WHERE e.seq = t.seq AND e.message_id = t.message_id)"
+                ),
+                (last,),
+            )
+            cur.execute(f"DROP TABLE {name(table)}")
+            cur.execute(f"ALTER TABLE {_rebuilding(table)} RENAME TO {name(table)}")
+            for statement in create(table):
+                cur.execute(statement)
+            cur.execute(f"SELECT COUNT(*) FROM {name(table)}")
+            out[table.name] = int(cur.fetchone()[0])
+    return out
 
 
 def prepare(
@@ -230,7 +242,7 @@ def prepare(
     ledger has the messages; returns the rows written then, else None. Among processes on one
     ledger one makes and fills the tables while the others wait for it (``Ledger.exclusive``):
     the next finds them made and fills nothing."""
-    tables = [t for a in {id(a): a for a in adapters.values()}.values() for t in a.tables()]
+    tables = list(tables_of(adapters).values())
     while True:
         with ledger.exclusive("domain-tables") as held:
             if held:

@@ -51,6 +51,7 @@ from gateway.ledger import (
 )
 from gateway.ledger.checkpoint import Checkpoint, export, sign, signature_ok, to_witness
 from gateway.ledger.history import read_history
+from gateway.ledger.reads import Reads
 from gateway.ledger.records import (
     COLUMNS,
     LEGACY_FORMAT,
@@ -272,6 +273,11 @@ class SqlLedger:
     def scan(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
         """Stream the rows of a large read without holding them all in memory."""
         yield from self._conn().execute(self._q(sql), params)
+
+    def snapshot(self) -> AbstractContextManager[Reads]:
+        """Reads that all see the ledger as it was at one moment, on a connection of their own
+        (``reads.py``); each backend has its own."""
+        raise NotImplementedError
 
     # -- connections -----------------------------------------------------------------------
 

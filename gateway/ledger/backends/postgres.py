@@ -9,6 +9,7 @@ Merkle tree needs, while readers never wait. Triggers keep the tables append-onl
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ import psycopg
 import psycopg.conninfo
 
 from gateway.ledger import LedgerError, LedgerOptions, LedgerUnavailable
+from gateway.ledger.reads import Reads
 from gateway.ledger.sql import RECEIVED_ONCE, RECEIVED_ONCE_SQL, SqlLedger
 from gateway.logs import get_logger
 
@@ -305,6 +307,24 @@ class PostgresLedger(SqlLedger):
                 cur.itersize = 20_000
                 cur.execute(self._q(sql), params)
                 yield from cur
+        finally:
+            conn.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Reads]:
+        """One read-only REPEATABLE READ transaction: every query sees the same moment; each
+        scan a server-side cursor of its own."""
+        conn = self._connect()
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        names = itertools.count(1)
+        try:
+            with conn.transaction():
+                reads = Reads(conn, self._q, lambda: conn.cursor(name=f"reads_{next(names)}"))
+                try:
+                    yield reads
+                finally:
+                    reads.close()
         finally:
             conn.close()
 

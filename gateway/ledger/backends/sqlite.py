@@ -20,6 +20,7 @@ from typing import Any
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from gateway.ledger import LedgerError, LedgerOptions, LedgerUnavailable, no_sqlite_ledger
+from gateway.ledger.reads import Reads
 from gateway.ledger.sql import RECEIVED_ONCE, RECEIVED_ONCE_SQL, SqlLedger
 from gateway.logs import get_logger
 
@@ -293,6 +294,20 @@ class SqliteLedger(SqlLedger):
         finally:
             if not durable:
                 cur.execute("PRAGMA synchronous=FULL")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Reads]:
+        """One read transaction (WAL): the first read fixes what every later read sees."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            reads = Reads(conn, self._q, conn.cursor)
+            try:
+                yield reads
+            finally:
+                reads.close()
+        finally:
+            conn.close()  # (rolls the read transaction back)
 
 
 class FileLease:
