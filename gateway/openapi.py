@@ -77,8 +77,8 @@ class Receipt(BaseModel):
     route: str
     status: Literal["accepted", "rejected", "refused"] = Field(
         description="accepted: valid, published; rejected: the standard's rules fired; "
-        "refused: not XML, not identifiable, not schema-valid, not mappable, or a sender the "
-        "caller may not send as"
+        "refused: not XML, not identifiable, not schema-valid, not mappable, a sender the "
+        "caller may not send as, or judging it failed on the gateway's side (internal)"
     )
     published: bool
     message_type: str | None
@@ -89,6 +89,11 @@ class Receipt(BaseModel):
     conflict: bool = Field(
         default=False,
         description="refused, not recorded: another identity used this message id before",
+    )
+    internal: bool = Field(
+        default=False,
+        description="refused because judging it failed on the gateway's side (HTTP 500): "
+        "recorded; nothing is known to be wrong with it: send it again under a new message id",
     )
 
 
@@ -103,7 +108,7 @@ class Recorded(Receipt):
     """One message of a batch, recorded: its receipt and what the single endpoint answers."""
 
     index: int
-    http_status: Literal[202, 403, 409, 422]
+    http_status: Literal[202, 403, 409, 422, 500]
 
 
 class NotRecorded(BaseModel):

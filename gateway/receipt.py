@@ -12,6 +12,7 @@ from gateway.adapter import Finding
 ACCEPTED = "accepted"  # valid; recorded; published
 REJECTED = "rejected"  # schema-valid but the standard's rules fired; recorded
 REFUSED = "refused"  # not XML, not identifiable, not schema-valid, or not mappable; recorded
+# (or judging it failed on the gateway's side: ``Receipt.internal``)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class Receipt:
     forbidden: bool = False
     # Refused, not recorded: the message id was taken by another identity before (HTTP 409).
     conflict: bool = False
+    # Refused because judging it failed on the gateway's side (a bug in a rule, a failed ledger
+    # read; stage ``internal``): recorded, nothing known to be wrong with it (HTTP 500; a
+    # counterpart's fault answer says the receiver could not process it, not that it is wrong).
+    internal: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         # Field by field (what ``dataclasses.asdict`` gives, without its deep copy of every

@@ -498,7 +498,8 @@ class Receiver:
         if envelope.direction is Direction.INBOUND and stage != "sender":
             # No business answer (a retour needs a schema-valid heenbericht): the sender is owed
             # a transport-level error, which the counterpart transport sends (issue #6; for
-            # iWmo/iJw over GGk a Fo01 with StUF055). A sender refusal is answered at once (403).
+            # iWmo/iJw over GGk a Fo01 with StUF055, or StUF058 when judging it failed on our
+            # side: stage internal). A sender refusal is answered at once (403).
             detail["answer"] = "transport-error"
         batch.add(job, Record(envelope, Event.REJECTED, detail=detail))
         log.info(
@@ -515,6 +516,7 @@ class Receiver:
             message_type=str(envelope.message_type) if envelope.message_type else None,
             errors=errors,
             forbidden=stage == "sender",
+            internal=stage == "internal",
         )
 
     def _publish_jobs(self, jobs: list[_Job]) -> list[_Job]:
@@ -619,6 +621,7 @@ def _duplicate(history: History) -> Receipt:
         findings=tuple(Finding(**f) for f in verdict.findings) if verdict else (),
         duplicate=True,
         forbidden=bool(verdict and verdict.forbidden),
+        internal=bool(verdict and verdict.internal),
     )
 
 

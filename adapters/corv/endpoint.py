@@ -6,7 +6,8 @@
   answered at once, as the koppelvlak's WSDL prescribes, with a ``Bv03`` (SOAP body) or, when
   it cannot be taken, a SOAP Fault holding a ``Fo03``: StUF055 when it fails the XSD, StUF016
   when zender and referentienummer were used before (testset 1.0.1, scenario "twee
-  equivalente zorgmeldingen");
+  equivalente zorgmeldingen"), StUF058 (plek server, a ``Server`` fault) when judging it failed
+  on our side (stage ``internal``: nothing known to be wrong with it; send it again);
 - a ``Fo01`` (the asynchronous answer to a message we sent): recorded as a message of its own,
   and the message it answers is parked with the foutcode's meaning;
 - a ``Bv01``/``Bv03`` (JUBES or the RvdK confirming our message): recorded, linked to it.
@@ -31,6 +32,9 @@ from adapters.corv.transport import REFERENCE_KEY
 from adapters.lib import soap
 from adapters.lib.refs import uuid4_for
 from adapters.lib.stuf.messages import (
+    NOT_VALID,
+    PROCESSING_FAILED,
+    PROCESSING_FAILED_TEXT,
     STUF,
     Fout,
     StufError,
@@ -145,9 +149,12 @@ class CorvIntake:
         log.info("corv.received", functie=sg.functie, status=receipt.status)
         if receipt.forbidden:
             return self._forbidden(sg, receipt)
+        if receipt.internal:  # our fault, not the message's: a Server fault
+            fo03 = self._fo03(sg, PROCESSING_FAILED, PROCESSING_FAILED_TEXT, "server")
+            return Answer(500, fo03, receipt)
         if receipt.status == REFUSED:
             reason = receipt.errors[0] if receipt.errors else "refused"
-            return Answer(500, self._fo03(sg, "StUF055", reason), receipt)
+            return Answer(500, self._fo03(sg, NOT_VALID, reason), receipt)
         return Answer(200, soap.wrap(bevestiging(self._reply(sg, "Bv03"))), receipt)
 
     def _answer(
@@ -201,10 +208,12 @@ class CorvIntake:
             reference = new_id()
         return sg.answer(berichtcode, reference, tijdstip())
 
-    def _fo03(self, sg: Stuurgegevens, code: str, text: str) -> bytes:
-        fout = Fout(code, "client", text[:200])
+    def _fo03(self, sg: Stuurgegevens, code: str, text: str, plek: str = "client") -> bytes:
+        """A SOAP fault holding a Fo03; ``plek``: whose fault (``client``: the message's;
+        ``server``: ours), the SOAP faultcode the same."""
+        fout = Fout(code, plek, text[:200])
         detail = foutbericht(self._reply(sg, "Fo03"), fout)
-        return soap.fault("Client", f"{code}: {text[:200]}", detail)
+        return soap.fault(plek.capitalize(), f"{code}: {text[:200]}", detail)
 
     def _forbidden(self, sg: Stuurgegevens, receipt: Receipt) -> Answer:
         """The caller may not send as the zender: HTTP 403, a SOAP fault holding a Fo03 (as
@@ -241,7 +250,11 @@ def make_router(context: Context) -> APIRouter:
                 400: ("not a StUF-Jeugdzorg message: a SOAP fault", text()),
                 403: ("the caller may not send as the zender: a SOAP fault with a Fo03", text()),
                 413: ("too large: a SOAP fault", text()),
-                500: ("refused: a SOAP fault carrying a Fo03, as the WSDL says", text()),
+                500: (
+                    "refused: a SOAP fault carrying a Fo03, as the WSDL says (a Server fault, "
+                    "StUF058, when judging it failed on our side)",
+                    text(),
+                ),
             },
         ),
     )

@@ -6,7 +6,8 @@ every iStandaarden file travels base64 inside an ``envelopHeenbericht-ggk_Di01``
 code, ``SVB``, ``CAK``). Digikoppeling ebMS2 itself is done by an ebMS adapter in front of us
 (e.g. ebms-core): we POST SOAP to it (``transport.py``) and it POSTs what arrives to
 ``/v1/ggk`` (``endpoint.py``). The adapter also owns the StUF 0301 foutberichten (Fo01) that
-arrive over GGk and CORV, and the Fo01 (StUF055) we send when a payload fails its XSD.
+arrive over GGk and CORV, and the Fo01 (StUF055) we send when a payload fails its XSD (StUF058
+when judging it failed on our side).
 """
 
 from __future__ import annotations

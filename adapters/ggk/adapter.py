@@ -3,8 +3,9 @@ messages of the gateway. (The GGk itself is a channel: ``channel.py``.)
 
 An inbound Fo01 (from the GGk, VECOZO, or CORV) is recorded as a message of its own and goes to
 the back-office; the way in that received it records what it means on the message it answers
-(see ``endpoint.py``). An outbound Fo01 is the StUF055 answer to a payload that failed its XSD;
-it goes back through the GGk to the zender of the Di01.
+(see ``endpoint.py``). An outbound Fo01 is the StUF055 answer to a payload that failed its XSD
+(StUF058 to one we failed to judge on our side); it goes back through the GGk to the zender of
+the Di01.
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@ it POSTs the StUF SOAP message (or the bare StUF XML) here:
 - ``envelopRetourbericht-ggk_Du01``: the same; the message it answers is found through the
   crossRefnummer and becomes its parent and conversation.
 - A payload that is not XML, unknown, or fails its XSD is recorded as refused and answered with a
-  ``Fo01`` (StUF055) to the zender, as the GGk specification prescribes.
+  ``Fo01`` (StUF055) to the zender, as the GGk specification prescribes. One refused because
+  judging it failed on our side (stage ``internal``: a bug in a rule, a failed ledger read) gets
+  a ``Fo01`` StUF058 (plek server) instead: we could not process it, nothing is known to be
+  wrong with it, and it may be sent again under a new referentienummer.
 - ``StUF:Fo01Bericht``: recorded as a message of its own (it goes to the back-office), and the
   message it answers is parked with the foutcode's meaning (``adapters/shared/answers.py``).
 
@@ -43,6 +46,9 @@ from adapters.ggk.transport import REFERENCE_KEY
 from adapters.lib import soap
 from adapters.lib.refs import uuid4_for
 from adapters.lib.stuf.messages import (
+    NOT_VALID,
+    PROCESSING_FAILED,
+    PROCESSING_FAILED_TEXT,
     STUF,
     Fout,
     StufError,
@@ -73,7 +79,6 @@ from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
 
-STUF055 = "StUF055"
 _FO01 = f"{{{STUF}}}Fo01Bericht"
 
 
@@ -180,7 +185,7 @@ class GgkIntake:
         # named by a caller who may not (the message is refused all the same).
         zender = envelope.may_send_as is None or sg.zender.organisatie in envelope.may_send_as
         if receipt.status == REFUSED and not receipt.duplicate and not receipt.forbidden and zender:
-            fo01_id = self._answer_stuf055(ggk, element, envelope, receipt)
+            fo01_id = self._answer_refusal(ggk, element, envelope, receipt)
         log.info(
             "ggk.received",
             berichtcode=sg.berichtcode,
@@ -266,21 +271,18 @@ class GgkIntake:
         shown = f"{reason}: {errors[0]}" if errors else reason
         return Outcome(400, fault=shown)
 
-    def _answer_stuf055(
+    def _answer_refusal(
         self, ggk: GgkEnvelope, received: etree._Element, envelope: Envelope, receipt: Receipt
     ) -> str:
-        """Fo01 StUF055 to the zender of a payload we refused, sent like any outbound message.
-        Its detailsXML is the original message, StUF envelope and all (the GGk specification)."""
+        """Fo01 to the zender of a payload we refused, sent like any outbound message (its
+        foutcode: :func:`refusal_fout`). Its detailsXML is the original message, StUF envelope
+        and all (the GGk specification)."""
         sg = ggk.stuurgegevens
         fo01_id = uuid4_for("fo01", envelope.message_id)
-        details_xml = (copy.deepcopy(received),)
-        reason = receipt.errors[0] if receipt.errors else "the payload was refused"
-        fout = Fout(
-            code=STUF055,
-            plek="client",
-            omschrijving=f"Het bericht voldoet niet aan het XSD: {reason}",
+        fout = refusal_fout(
+            receipt,
             details=f"{sg.functie}-{ggk.applicatie_versie}{ggk.applicatie_subversie}",
-            details_xml=details_xml,
+            details_xml=(copy.deepcopy(received),),
         )
         ours = GgkSettings.of(self.settings)
         answer = Stuurgegevens(
@@ -304,8 +306,23 @@ class GgkIntake:
             parent_id=envelope.message_id,
         )
         sent = self.receiver.receive(fo01, {"transport": "ggk", "answers": envelope.message_id})
-        log.info("ggk.fo01_sent", status=sent.status, answers=envelope.message_id)
+        log.info(
+            "ggk.fo01_sent", status=sent.status, foutcode=fout.code, answers=envelope.message_id
+        )
         return fo01_id
+
+
+def refusal_fout(
+    receipt: Receipt, details: str = "", details_xml: tuple[etree._Element, ...] = ()
+) -> Fout:
+    """The Fo01 body for a payload we refused: StUF055 (plek client) when it is not a message
+    we take as it is; StUF058 (plek server) when judging it failed on our side (``internal``),
+    which says nothing about the payload but that it may be sent again."""
+    if receipt.internal:
+        return Fout(PROCESSING_FAILED, "server", PROCESSING_FAILED_TEXT, details, details_xml)
+    reason = receipt.errors[0] if receipt.errors else "the payload was refused"
+    omschrijving = f"Het bericht voldoet niet aan het XSD: {reason}"
+    return Fout(NOT_VALID, "client", omschrijving, details, details_xml)
 
 
 def _bytes(element: etree._Element) -> bytes:

@@ -14,9 +14,12 @@ The whole batch goes through :meth:`gateway.receive.Receiver.receive_many`: the 
 ``received`` and verdict entries are recorded in one transaction, the accepted ones published
 with their confirms in flight together, and only then is the answer sent. The answer holds one
 result per message, in the order sent: the HTTP status the single endpoint would have answered
-for it (202, 403, 409, 422, or 503 when it could not be recorded: send it again, with its
-``message_id`` that is safe) and its receipt. The batch answers 202 when every message got 202,
-207 (Multi-Status) otherwise.
+for it (202, 403, 409, 422; 500 when it was recorded but judging it failed on the gateway's side:
+its receipt says ``internal``, nothing is known to be wrong with it, send it again under a new
+``message_id``; or 503 when it could not be recorded: send it again, with its ``message_id``
+that is safe) and its receipt. The batch answers 202 when every message got 202, 207
+(Multi-Status) otherwise: a message refused on the gateway's side does not make the whole
+request a 500.
 
 A request that is not of this shape is refused whole with 400 and the reasons (per message where
 one is at fault); a request with more than ``http_batch_max_messages`` messages, more than
@@ -188,6 +191,8 @@ def http_status(receipt: Receipt, direction: Direction) -> int:
         return 403
     if receipt.conflict:
         return 409
+    if receipt.internal:
+        return 500  # recorded; the sender did nothing wrong that we know of, and may send again
     if receipt.status == ACCEPTED:
         return 202
     if receipt.status == REJECTED and direction is Direction.INBOUND:

@@ -6,7 +6,11 @@
 - ``?dry_run=true`` on the two outbound routes: the verdict the message would get (200: status,
   findings with rule and retourcode), judged as a real send, nothing recorded or sent; refused
   (not a message the rules could judge, or a sender the caller may not send as) it is answered
-  as a real send would be (422, 403), with the errors.
+  as a real send would be (422, 403, 500), with the errors.
+- A message refused because judging it failed on the gateway's side (a bug in a rule, a failed
+  ledger read; stage ``internal``) is answered 500 with its receipt (``internal: true``): it is
+  recorded, the sender did nothing wrong that we know of and may send it again under a new
+  message id. (503: not recorded at all; send it again with the same id.)
 - ``POST /v1/messages/outbound/batch``, ``POST /v1/messages/inbound/batch``: several messages
   (base64 in a JSON object) in one request, received together, one result per message
   (``gateway/ingress/batch.py``).
@@ -140,6 +144,10 @@ def _dry_run(value: str | None) -> bool:
 HEADERS = ("X-Message-Id", "X-Correlation-Id")
 RECEIVED = "received and recorded: accepted (published), or, inbound, rejected with a retour"
 REFUSED = "refused (recorded): not XML, not identifiable, not schema-valid"
+INTERNAL = (
+    "refused (recorded) because judging it failed on the gateway's side (internal: true): "
+    "nothing known to be wrong with it; send it again later under a new message id"
+)
 XML = xml_body("the message (XML)")
 JSON_OBJECT = {
     "requestBody": {
@@ -348,6 +356,7 @@ def messages_router(contract: Contract, known: dict[str, list[str]]) -> APIRoute
                 403: ("may not send messages, or not as the message's sender", Problem | receipt),
                 409: ("the message id was used before by another identity", Receipt),
                 422: (refused, receipt),
+                500: (INTERNAL, receipt),
                 503: ("not recorded (ledger unavailable): send it again, same id", Unrecorded),
             },
             model=Receipt,

@@ -72,6 +72,11 @@ class RecordedVerdict:
         """Refused because the sender it names is not who handed it in."""
         return self.stage == "sender"
 
+    @property
+    def internal(self) -> bool:
+        """Refused because judging it failed on the gateway's side."""
+        return self.stage == "internal"
+
 
 @dataclass(frozen=True)
 class History:

@@ -182,6 +182,30 @@ def test_duplicate_and_invalid_messages_get_a_fo03(parts) -> None:
     assert_valid(public("jr"), fault.detail)  # our Fo03 is a valid StUF Fo03Bericht
 
 
+def test_a_message_we_failed_to_judge_gets_a_fo03_stuf058_in_a_server_fault(
+    parts, monkeypatch
+) -> None:
+    """Judging failed on our side (a rule that raises): JUBES is told we could not process it
+    (StUF058, plek server, a Server fault), not that it fails the XSD."""
+    adapter = parts.registry.for_standard("corv")
+
+    def broken(*_: object) -> list[object]:
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(adapter, "check", broken)
+    data = m.zorgmelding()
+    answer = CorvIntake(parts).take(soap.wrap(_element(data)))
+    assert answer.status == 500 and answer.receipt.status == REFUSED and answer.receipt.internal
+    assert parts.ledger.history(answer.receipt.message_id)[-1].detail["stage"] == "internal"
+    fault = soap.fault_of(soap.body_of(etree.fromstring(answer.body)))
+    assert fault.code == "soapenv:Server" and "StUF058" in fault.text
+    sg, fout = read_fout(fault.detail)
+    assert (fout.code, fout.plek) == ("StUF058", "server")
+    assert "XSD" not in fout.omschrijving and "bug" not in fout.omschrijving
+    assert sg.cross_ref == data["stuurgegevens"]["referentienummer"]
+    assert_valid(public("jr"), fault.detail)  # a valid StUF Fo03Bericht
+
+
 def _without_required_part(zaak: dict) -> None:
     """The vtMelding without its zorgelijke situatie, the zorgmelding without its initiator."""
     del zaak["betreft" if "betreft" in zaak else "heeftAlsInitiator"]

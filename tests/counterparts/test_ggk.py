@@ -353,6 +353,33 @@ def test_payload_failing_its_xsd_is_answered_with_fo01_stuf055(parts) -> None:
 
 
 @responses.activate
+def test_payload_we_failed_to_judge_is_answered_with_fo01_stuf058(parts, monkeypatch) -> None:
+    """Judging failed on our side (here a rule that raises): the zender is told we could not
+    process it (StUF058, plek server), not that it fails the XSD: nothing is known to be wrong
+    with it. svb-cak-corv.md:51: the Fo01 body's plek is client or server."""
+    responses.post(GGK_URL, status=200, body=b"")
+    adapter = parts.registry.for_standard("iwmo")
+
+    def broken(*_: object) -> list[object]:
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(adapter, "check", broken)
+    ref = str(uuid.uuid4())
+    outcome = GgkIntake(parts).take(_di01(_wmo301(), "WMO301", zender="0363", ref=ref))
+    assert outcome.status == 202 and outcome.receipt.status == REFUSED
+    assert outcome.receipt.internal and outcome.fo01_id is not None
+    parts.drain()
+    [call] = responses.calls
+    fo01 = soap_body(call.request.body)
+    assert_valid(public_ggk_schema(), fo01)
+    sg, fout = read_fout(fo01)
+    assert (fout.code, fout.plek, sg.cross_ref) == ("StUF058", "server", ref)
+    assert "XSD" not in fout.omschrijving and "bug" not in fout.omschrijving
+    assert fout.details == "WMO301-00010000" and len(fout.details_xml) == 1
+    assert events(parts.ledger, outcome.fo01_id)[-1] == "delivered"
+
+
+@responses.activate
 def test_async_fo01_parks_the_message_it_answers_with_a_clear_state(parts) -> None:
     responses.post(GGK_URL, status=200, body=b"")
     toewijzing = _outbound(_wmo301())

@@ -4,7 +4,8 @@ with podman: tests/deploy/test_compose.py). The files parse; every setting they 
 every command they run is a real `ketenpoort` command; compose.yaml wires three RabbitMQ nodes,
 PostgreSQL and two gateways on ports of their own; deploy/k8s runs the same images, the same
 three-node RabbitMQ cluster (a StatefulSet), the gateways as one Deployment ready on
-/health/ready with the same settings, and nothing configured for the elected duties; the
+/health/ready with the same settings, and nothing configured for the elected duties, confined
+on a read-only root filesystem with writable volumes exactly where the gateway writes; the
 example configurations load; the alerting rules name real metrics."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from gateway.cli import main
-from gateway.config import ConfigError, load_settings, setting_names
+from gateway.config import ConfigError, Settings, load_settings, setting_names
 from gateway.ledger.checkpoint import new_ed25519_key
 from gateway.ops.auth import check_exposure
 from tests.conftest import ALL_ADAPTERS
@@ -328,6 +329,68 @@ def test_the_gateway_pods_run_confined() -> None:
         assert confined.get("allowPrivilegeEscalation") is False, container["name"]
         assert confined.get("capabilities", {}).get("drop") == ["ALL"], container["name"]
         assert confined.get("seccompProfile", {}).get("type") == "RuntimeDefault"
+        assert confined.get("readOnlyRootFilesystem") is True, container["name"]
+
+
+def _image_env() -> dict[str, str]:
+    """The ENV the gateway's Containerfile sets (KETENPOORT_VAR_DIR among them)."""
+    text = (DEPLOY / "images" / "gateway" / "Containerfile").read_text().replace("\\\n", " ")
+    [line] = [row for row in text.splitlines() if row.startswith("ENV ")]
+    return dict(word.split("=", 1) for word in shlex.split(line.removeprefix("ENV ")))
+
+
+def _writes(settings: Settings, env: dict[str, str]) -> dict[str, Path]:
+    """Where ``ketenpoort run`` with ``settings`` writes files, by what it writes there."""
+    writes = {
+        "outbox": settings.outbox_dir,  # the worker's deliveries without a channel of their own
+        "file drop": settings.drop_dir,  # made at start (inbound/, outbound/, done/)
+        "checkpoint export": settings.ledger_checkpoint_path.parent,
+        "temporary files": Path(env.get("TMPDIR", "/tmp")),
+    }
+    if settings.ledger_dsn.startswith("sqlite:///"):
+        writes["SQLite ledger"] = Path(settings.ledger_dsn.removeprefix("sqlite:///")).parent
+    if not settings.ledger_checkpoint_key.startswith(("ed25519:", "hmac:")):
+        writes["checkpoint key made on first use"] = settings.ledger_key_path.parent
+    return writes
+
+
+def test_the_gateway_writes_only_to_its_volumes_on_a_read_only_root() -> None:
+    """The gateway container's root filesystem is read-only; it has a writable volume exactly
+    where ``ketenpoort run`` writes (from its settings: KETENPOORT_VAR_DIR of the image, the
+    pod's environment), and none anywhere else. Left empty, the checkpoint key would be made in
+    var_dir on first use, per pod and lost with it: that place is not writable, so the gateway
+    refuses to start until the secret gives the key."""
+    deployment = _one("Deployment", "ketenpoort-gateway")
+    [gateway] = _containers(deployment)
+    assert gateway["securityContext"]["readOnlyRootFilesystem"] is True
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    mounts = {Path(m["mountPath"]): m for m in gateway["volumeMounts"]}
+    writable = {path for path, m in mounts.items() if not m.get("readOnly")}
+    for mount in mounts.values():
+        assert {"emptyDir", "persistentVolumeClaim"} & set(volumes[mount["name"]]), mount
+
+    env = {**_image_env(), **{k: str(v) for k, v in _k8s_env(gateway).items()}}
+    filled = {
+        "KETENPOORT_BSN_HASH_KEY": secrets.token_hex(24),
+        "KETENPOORT_LEDGER_CHECKPOINT_KEY": new_ed25519_key(),
+    }
+    settings = load_settings(env={**env, **filled})
+    assert settings.var_dir == Path("/var/lib/ketenpoort")  # the image's, the user's home
+
+    def mounted(path: Path) -> Path | None:
+        found = [m for m in writable if path == m or path.is_relative_to(m)]
+        return found[0] if found else None
+
+    writes = _writes(settings, env)
+    assert "SQLite ledger" not in writes  # PostgreSQL: no ledger file in the pod
+    assert {what: mounted(path) for what, path in writes.items() if mounted(path) is None} == {}
+    assert writable == {mounted(path) for path in writes.values()}, "a writable mount unused"
+    assert mounted(settings.var_dir) is None  # var_dir itself is not writable, only its parts
+    assert mounts[settings.ledger_checkpoint_path.parent]["name"] == "anchor"  # shared, kept
+
+    as_deployed = {**env, "KETENPOORT_BSN_HASH_KEY": secrets.token_hex(24)}  # the key left empty
+    key_place = _writes(load_settings(env=as_deployed), env)["checkpoint key made on first use"]
+    assert mounted(key_place) is None
 
 
 def test_no_kubernetes_secret_runs_as_it_is() -> None:

@@ -165,6 +165,7 @@ def test_a_message_that_fails_fails_alone(parts, monkeypatch) -> None:
     refused = results[1]
     assert isinstance(refused, Receipt)
     assert "internal error RuntimeError" in refused.errors[0]
+    assert refused.internal and not refused.forbidden  # our fault: answered so (HTTP 500)
     assert "crashed" not in refused.errors[0]  # the exception's own text is not told
     assert [e.message_id for e in bus.published] == [one.message_id, two.message_id]
     # as one by one: recorded as received, then refused (stage internal); nothing published
@@ -172,7 +173,11 @@ def test_a_message_that_fails_fails_alone(parts, monkeypatch) -> None:
     alone = receiver.receive_mapped(
         dataclasses.replace(mapped, message_id="m-2"), "iwmo", "toewijzing"
     )
-    assert alone.status == REFUSED and alone.errors == refused.errors
+    assert alone.status == REFUSED and alone.errors == refused.errors and alone.internal
+    again = receiver.receive_mapped(
+        dataclasses.replace(mapped, message_id="m-2"), "iwmo", "toewijzing"
+    )
+    assert again.duplicate and again.internal  # a resend is answered from the recorded verdict
 
 
 def test_broker_down_during_a_batch_then_the_sweeper_publishes_it(parts) -> None:

@@ -20,6 +20,19 @@ _OMSCHRIJVING_MAX = 200
 _DETAILS_MAX = 1000
 
 
+# The foutcodes of a refusal we answer (Fo01 over the GGk, Fo03 to JUBES), by whose fault it is:
+# StUF055 "Bericht voldoet niet aan XSD" (plek client) for a message that is not as it must be;
+# StUF058 "Proces voor afhandelen bericht geeft fout" (plek server) when judging it failed on our
+# side (stage ``internal``): nothing is known to be wrong with the message, and saying it fails
+# the XSD would send its sender looking for a schema error that is not there.
+NOT_VALID = "StUF055"
+PROCESSING_FAILED = "StUF058"
+PROCESSING_FAILED_TEXT = (
+    "Proces voor afhandelen bericht geeft fout bij de ontvanger; aan het bericht zelf is geen "
+    "fout bekend. Het is vastgelegd: stuur het later opnieuw met een nieuw referentienummer."
+)
+
+
 class StufError(ValueError):
     """A StUF document lacks something the gateway needs (names it; never quotes values)."""
 
