@@ -166,3 +166,59 @@ def test_large_messages_over_the_ggk_wait_their_turn_off_the_request_pool(
         gateway.close()
     assert in_turn == receive_module.LARGE_AT_ONCE  # the Di01s did reach their turns
     assert answered_meanwhile == [202]  # not stuck behind the 45 large Di01s
+
+
+def test_large_messages_waiting_for_their_confirms_leave_the_threads_to_the_next(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP a large message's thread is held from its turn to its publish confirm: with
+    the broker slow to confirm, the next large message is still judged (two wait for the
+    broker here, a third is judged meanwhile)."""
+    body = declaratie("ijw", clients=10, prestaties=1)
+    judged, release = [], threading.Event()
+    real = receive_module.validate_stream
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        judged.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(receive_module, "validate_stream", counted)
+    gateway = Gateway(settings)
+    gateway.declare_topology()
+    gateway.receiver.stream_above = len(body) - 1
+    publish_many = gateway.receiver.publish_many
+    assert publish_many is not None
+
+    def held(envelopes: Any) -> Any:
+        release.wait(timeout=120)
+        return publish_many(envelopes)
+
+    gateway.receiver.publish_many = held
+    statuses: list[int] = []
+    try:
+        with TestClient(make_app(gateway)) as client:
+
+            def post_large() -> None:
+                answer = client.post(
+                    "/v1/messages/inbound",
+                    content=body,
+                    headers={"Content-Type": "application/xml"},
+                )
+                statuses.append(answer.status_code)
+
+            senders = [threading.Thread(target=post_large) for _ in range(3)]
+            for t in senders:
+                t.start()
+            for _ in range(300):
+                if len(judged) == 3:
+                    break
+                release.wait(0.05)
+            while_held = len(judged)
+            release.set()
+            for t in senders:
+                t.join(timeout=120)
+    finally:
+        release.set()
+        gateway.close()
+    assert while_held == 3
+    assert len(statuses) == 3
