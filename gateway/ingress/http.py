@@ -178,7 +178,13 @@ def make_app(gateway: Gateway) -> FastAPI:
     # for its commit or its confirms the other is judged (and entries of both may share one
     # commit); further requests wait their turn instead of piling up.
     app.state.batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
-    app.state.large_threads = ThreadPoolExecutor(LARGE_AT_ONCE, thread_name_prefix="large-receive")
+    # Large messages (``endpoints.judged``): ``LARGE_AT_ONCE`` judged at a time (the receiver's
+    # turns); more threads than turns, so that those judged and waiting for their commit or
+    # their publish confirm (a slow broker: up to its confirm timeout) do not keep the next
+    # from its turn. The rest wait in the queue, holding no thread.
+    app.state.large_threads = ThreadPoolExecutor(
+        4 * LARGE_AT_ONCE, thread_name_prefix="large-receive"
+    )
     allow_all_methods(app)
     unavailable_ledger_is_503(app)
     contract = Contract(secured=not auth.open)
