@@ -1,6 +1,8 @@
 """What every HTTP endpoint uses, the gateway's own (``ingress/http.py``, ``ops/``) and the
 adapters' receiving endpoints alike: the caller's identity through a FastAPI dependency, the
-documentation of a route for the app's settings, and reading a body no larger than a limit.
+documentation of a route for the app's settings, reading a body no larger than a limit, and
+handing a message to the receiver on a thread (:func:`judged`: a large one waits its turn off
+the request pool).
 
 The app keeps its one :class:`~gateway.ops.auth.Authenticator` in ``app.state.auth``
 (``ingress/http.make_app``); a route asks for the caller with a parameter typed :data:`Sender`
@@ -9,9 +11,14 @@ The app keeps its one :class:`~gateway.ops.auth.Authenticator` in ``app.state.au
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from gateway.identities import ANONYMOUS, Identity, caller_name, id_scope
 from gateway.openapi import Contract
@@ -26,6 +33,7 @@ __all__ = [
     "caller_name",
     "contract",
     "id_scope",
+    "judged",
     "read_body",
 ]
 
@@ -47,6 +55,21 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+_T = TypeVar("_T")
+
+
+async def judged(request: Request, large: bool, fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` (a receiver's call) on a thread. A ``large`` message (its body larger than
+    the receiver's ``stream_above``) waits its turn (``receive.LARGE_AT_ONCE``) on the app's
+    threads of its own (``app.state.large_threads``), not holding one of the request pool's
+    while it waits: small messages, and the other doors, are not kept waiting behind a month
+    end's declaraties, whichever door those came in by."""
+    if not large:
+        return await run_in_threadpool(fn, *args)
+    threads = cast(ThreadPoolExecutor, request.app.state.large_threads)
+    return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(fn, *args))
 
 
 def authenticator(request: Request) -> Authenticator:

@@ -14,11 +14,13 @@ answer. If the broker cannot be reached the message stays recorded as awaiting p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -260,6 +262,16 @@ class Receiver:
         id received by another process or thread at the same moment is recorded once: the one
         that loses answers from the winner's history (a duplicate), as if it had come later.
         """
+        return self._received(items, dry_run, contextlib.nullcontext())
+
+    def _received(
+        self,
+        items: Sequence[Envelope | Incoming],
+        dry_run: bool,
+        turn: AbstractContextManager[Any],
+    ) -> list[Receipt | Exception]:
+        """:meth:`receive_many`, the messages judged inside ``turn`` (a large message's turn:
+        held while it is judged, not while it is recorded or its publish confirmed)."""
         incoming = [i if isinstance(i, Incoming) else Incoming(i) for i in items]
         try:
             earlier = self.ledger.histories([i.envelope.message_id for i in incoming])
@@ -267,13 +279,14 @@ class Receiver:
             return self._counted([exc for _ in incoming])
         answered, jobs = _new_jobs(incoming, earlier)
         batch = _Batch(self.ledger, single=len(incoming) == 1, dry_run=dry_run)
-        for job in jobs.values():
-            envelope = job.envelope
-            with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
-                try:
-                    self._judge(job, batch)
-                except Exception as exc:  # its received entry is still recorded
-                    job.error = exc
+        with turn:
+            for job in jobs.values():
+                envelope = job.envelope
+                with message_context(envelope.message_id, envelope.route, envelope.correlation_id):
+                    try:
+                        self._judge(job, batch)
+                    except Exception as exc:  # its received entry is still recorded
+                        job.error = exc
         batch.flush()
         if dry_run:  # judged only: nothing was recorded, nothing may be published
             for job in jobs.values():
@@ -333,11 +346,9 @@ class Receiver:
     # -- steps --------------------------------------------------------------------------------
 
     def _one(self, item: Incoming, dry_run: bool = False) -> Receipt:
-        if len(item.envelope.body) > self.stream_above:  # waits its turn (LARGE_AT_ONCE)
-            with self._large_turns:
-                result = self.receive_many([item], dry_run)[0]
-        else:
-            result = self.receive_many([item], dry_run)[0]
+        large = len(item.envelope.body) > self.stream_above  # judged in its turn (LARGE_AT_ONCE)
+        turn = self._large_turns if large else contextlib.nullcontext()
+        result = self._received([item], dry_run, turn)[0]
         if isinstance(result, Exception):
             raise result
         return result

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from lxml import etree
 
@@ -55,6 +54,7 @@ from gateway.endpoints import (
     TooLarge,
     contract,
     id_scope,
+    judged,
     read_body,
 )
 from gateway.envelope import BadId, Direction, new_id
@@ -264,7 +264,8 @@ def make_router(context: Context) -> APIRouter:
             body = await read_body(request, limit)
         except TooLarge:
             return Response(soap.fault("Client", "message too large"), 413, media_type="text/xml")
-        answer = await run_in_threadpool(intake.take, body, caller)
+        large = len(body) > intake.receiver.stream_above  # waits its turn off the pool
+        answer = await judged(request, large, intake.take, body, caller)
         return Response(answer.body, answer.status, media_type="text/xml")
 
     return router

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from lxml import etree
 
@@ -68,6 +67,7 @@ from gateway.endpoints import (
     TooLarge,
     contract,
     id_scope,
+    judged,
     read_body,
 )
 from gateway.envelope import Direction, Envelope
@@ -356,7 +356,8 @@ def make_router(context: Context) -> APIRouter:
             body = await read_body(request, limit)
         except TooLarge:
             return JSONResponse({"error": f"message is larger than {limit} bytes"}, 413)
-        outcome = await run_in_threadpool(intake.take, body, caller)
+        large = len(body) > intake.receiver.stream_above  # waits its turn off the pool
+        outcome = await judged(request, large, intake.take, body, caller)
         return outcome.response()
 
     return router

@@ -40,14 +40,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from gateway import __version__
@@ -55,7 +53,7 @@ from gateway.adapter import Endpoints, Mappings
 from gateway.app import Gateway
 from gateway.bus.publisher import probe
 from gateway.door import Given, Speaker, envelope_for
-from gateway.endpoints import Sender, TooLarge, read_body
+from gateway.endpoints import Sender, TooLarge, judged, read_body
 from gateway.envelope import BadId, Direction
 from gateway.ingress import grants
 from gateway.ingress.batch import BatchRefused, Limits, answer, parse_batch, request_schema
@@ -180,7 +178,13 @@ def make_app(gateway: Gateway) -> FastAPI:
     # for its commit or its confirms the other is judged (and entries of both may share one
     # commit); further requests wait their turn instead of piling up.
     app.state.batch_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-receive")
-    app.state.large_threads = ThreadPoolExecutor(LARGE_AT_ONCE, thread_name_prefix="large-receive")
+    # Large messages (``endpoints.judged``): ``LARGE_AT_ONCE`` judged at a time (the receiver's
+    # turns); more threads than turns, so that those judged and waiting for their commit or
+    # their publish confirm (a slow broker: up to its confirm timeout) do not keep the next
+    # from its turn. The rest wait in the queue, holding no thread.
+    app.state.large_threads = ThreadPoolExecutor(
+        4 * LARGE_AT_ONCE, thread_name_prefix="large-receive"
+    )
     allow_all_methods(app)
     unavailable_ledger_is_503(app)
     contract = Contract(secured=not auth.open)
@@ -207,19 +211,6 @@ def adapter_routers(gateway: Gateway) -> list[APIRouter]:
 # What a route answers: its receipt (through its response_model, at the status set on the
 # route's ``Response``), or an answer of its own (413, 503, a dry run's verdict).
 Answer = dict[str, Any] | JSONResponse
-
-
-_T = TypeVar("_T")
-
-
-async def _judged(request: Request, large: bool, fn: Callable[..., _T], *args: Any) -> _T:
-    """``fn(*args)`` on a thread. A large message waits its turn (``receive.LARGE_AT_ONCE``) on
-    threads of its own, not holding one of the request pool's while it waits: small messages
-    are not kept waiting behind a month end's declaraties."""
-    if not large:
-        return await run_in_threadpool(fn, *args)
-    threads = cast(ThreadPoolExecutor, request.app.state.large_threads)
-    return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(fn, *args))
 
 
 async def ingest(
@@ -256,9 +247,9 @@ async def ingest(
     large = len(body) > receiver.stream_above
     try:
         if mapping is None:
-            receipt = await _judged(request, large, receiver.receive, envelope, None, dry_run)
+            receipt = await judged(request, large, receiver.receive, envelope, None, dry_run)
         else:
-            receipt = await _judged(
+            receipt = await judged(
                 request, large, receiver.receive_mapped, envelope, *mapping, dry_run
             )
     except Exception as exc:  # not recorded: nothing may be acknowledged

@@ -6,15 +6,20 @@ every declaratie is answered. Real RabbitMQ and SQLite."""
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 import gateway.receive as receive_module
+from adapters.ggk import codec
+from adapters.lib import soap
+from adapters.lib.stuf.messages import Stuurgegevens, Systeem
 from gateway.app import Gateway
 from gateway.config import Settings
 from gateway.ingress.http import make_app
+from tests.counterparts.helpers import counterpart_settings
 from tests.messages import wmo301
 from tools.istd_samples import declaratie
 
@@ -84,3 +89,136 @@ def test_a_small_message_is_answered_while_large_ones_wait_their_turn(
     assert answered_meanwhile == [202]  # not stuck behind the 45 large ones
     assert in_turn == receive_module.LARGE_AT_ONCE  # the others were waiting their turn
     assert len(statuses) == LARGE and set(statuses) <= {202, 422}
+
+
+def _di01(payload: bytes) -> bytes:
+    """A StUF-GGk Di01 carrying ``payload``, a reference of its own (a message id of its own)."""
+    envelope = codec.GgkEnvelope(
+        stuurgegevens=Stuurgegevens(
+            berichtcode="Di01",
+            zender=Systeem("65656055", "Aanbiederpakket"),
+            ontvanger=Systeem("0363", "GGk"),
+            referentienummer=str(uuid.uuid4()),
+            tijdstip="20260105120000",
+            functie="JW323",
+        ),
+        applicatie_versie="0001",
+        applicatie_subversie="0000",
+        functie_versie="0003",
+        functie_subversie="0002",
+        payload=payload,
+    )
+    return soap.wrap(codec.build(envelope))
+
+
+def test_large_messages_over_the_ggk_wait_their_turn_off_the_request_pool(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month end arrives over the GGk (the zorgaanbieders' declaraties): its large Di01s wait
+    their turn as those posted to /v1/messages do, not on the request pool's threads, so a
+    small message posted meanwhile is still answered at once."""
+    payload = declaratie("ijw", clients=10, prestaties=1)
+    release, inside, lock = threading.Event(), [0], threading.Lock()
+    real = receive_module.validate_stream
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            inside[0] += 1
+        release.wait(timeout=120)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(receive_module, "validate_stream", held)
+    gateway = Gateway(counterpart_settings(settings))
+    gateway.declare_topology()
+    gateway.receiver.stream_above = len(payload) - 1
+    small: list[int] = []
+    try:
+        with TestClient(make_app(gateway)) as client:
+            senders = [
+                threading.Thread(target=client.post, args=("/v1/ggk",), kwargs={"content": d})
+                for d in (_di01(payload) for _ in range(LARGE))
+            ]
+            for t in senders:
+                t.start()
+            for _ in range(200):  # until the first turns are taken
+                if inside[0] >= receive_module.LARGE_AT_ONCE:
+                    break
+                release.wait(0.05)
+            poster = threading.Thread(
+                target=lambda: small.append(
+                    client.post(
+                        "/v1/messages/outbound",
+                        content=wmo301(4711),
+                        headers={"Content-Type": "application/xml"},
+                    ).status_code
+                )
+            )
+            poster.start()
+            poster.join(timeout=30)
+            answered_meanwhile = list(small)
+            in_turn = inside[0]
+            release.set()
+            poster.join(timeout=60)
+            for t in senders:
+                t.join(timeout=300)
+    finally:
+        release.set()
+        gateway.close()
+    assert in_turn == receive_module.LARGE_AT_ONCE  # the Di01s did reach their turns
+    assert answered_meanwhile == [202]  # not stuck behind the 45 large Di01s
+
+
+def test_large_messages_waiting_for_their_confirms_leave_the_threads_to_the_next(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP a large message's thread is held from its turn to its publish confirm: with
+    the broker slow to confirm, the next large message is still judged (two wait for the
+    broker here, a third is judged meanwhile)."""
+    body = declaratie("ijw", clients=10, prestaties=1)
+    judged, release = [], threading.Event()
+    real = receive_module.validate_stream
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        judged.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(receive_module, "validate_stream", counted)
+    gateway = Gateway(settings)
+    gateway.declare_topology()
+    gateway.receiver.stream_above = len(body) - 1
+    publish_many = gateway.receiver.publish_many
+    assert publish_many is not None
+
+    def held(envelopes: Any) -> Any:
+        release.wait(timeout=120)
+        return publish_many(envelopes)
+
+    gateway.receiver.publish_many = held
+    statuses: list[int] = []
+    try:
+        with TestClient(make_app(gateway)) as client:
+
+            def post_large() -> None:
+                answer = client.post(
+                    "/v1/messages/inbound",
+                    content=body,
+                    headers={"Content-Type": "application/xml"},
+                )
+                statuses.append(answer.status_code)
+
+            senders = [threading.Thread(target=post_large) for _ in range(3)]
+            for t in senders:
+                t.start()
+            for _ in range(300):
+                if len(judged) == 3:
+                    break
+                release.wait(0.05)
+            while_held = len(judged)
+            release.set()
+            for t in senders:
+                t.join(timeout=120)
+    finally:
+        release.set()
+        gateway.close()
+    assert while_held == 3
+    assert len(statuses) == 3

@@ -245,3 +245,59 @@ def test_large_messages_are_judged_a_few_at_a_time(
     ledger.close()
     assert len(receipts) == 4 and all(r.message_type is not None for r in receipts)
     assert most == at_once
+
+
+def test_a_large_message_waiting_for_its_publish_confirm_gives_up_its_turn(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turn (``LARGE_AT_ONCE``) is for judging: a large message that is judged and recorded
+    and waits for the broker's confirm (up to ``confirm_timeout``, 60 s, when the broker is slow
+    or blocked at month end) no longer holds it, or every large message after it would wait a
+    confirm timeout per two. Here two wait on a held broker while a third is still judged."""
+    import threading
+
+    import gateway.receive as receive_module
+
+    judged, release = [], threading.Event()
+    real = receive_module.validate_stream
+
+    def counted(*args, **kwargs):
+        judged.append(1)
+        return real(*args, **kwargs)
+
+    class HeldBus(StubBus):
+        def publish(self, envelope: Envelope) -> None:
+            release.wait(timeout=60)
+            super().publish(envelope)
+
+        __call__ = publish
+
+    monkeypatch.setattr(receive_module, "validate_stream", counted)
+    registry = Registry.load(settings.adapters, settings)
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'l'}.sqlite3", "k")
+    receiver = Receiver(registry, SchemaCache(), ledger, HeldBus(), 10**8, 0, large_at_once=2)
+    bodies = [
+        declaratie("ijw", clients=2, prestaties=1, identificatie=f"DECL{i}", nummer=f"DN{i}")
+        for i in range(3)
+    ]
+    threads = [
+        threading.Thread(
+            target=receiver.receive,
+            args=(Envelope(body=b, direction=Direction.INBOUND, source="t"),),
+        )
+        for b in bodies
+    ]
+    try:
+        for t in threads:
+            t.start()
+        for _ in range(200):
+            if len(judged) == 3:
+                break
+            release.wait(0.05)
+        while_held = len(judged)
+    finally:
+        release.set()
+        for t in threads:
+            t.join(timeout=60)
+        ledger.close()
+    assert while_held == 3  # the third was judged while two waited for the broker

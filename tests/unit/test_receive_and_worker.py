@@ -278,3 +278,24 @@ def test_every_message_id_has_an_outbox_file_of_its_own(settings: Settings) -> N
     assert len(set(paths)) == len(ids)
     assert paths[-1].endswith("/0599/plain-id.WMO301.xml")  # a plain id names its file as before
     assert all(p.endswith(".WMO301.xml") and len(Path(p).name) < 255 for p in paths)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review finding: receive.UNREADABLE catches ValueError from the rules and ledger "
+    "reads as well as from the parsers, so a bug of ours raising ValueError is answered as "
+    "the sender's fault (422, StUF055 'voldoet niet aan het XSD'), not internal (500, StUF058)",
+)
+def test_a_value_error_of_ours_while_judging_is_an_internal_refusal(
+    parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = parts[0]
+    (adapter,) = [a for a in receiver.registry.standards() if "iwmo" in a.standards]
+
+    def check(*_: object) -> list[object]:
+        raise ValueError("invalid literal for int() with base 10: 'a ledger value'")  # ours
+
+    monkeypatch.setattr(adapter, "check", check)
+    receipt = receiver.receive(_inbound("WMO301-ontvangen.xml"))
+    assert receipt.status == REFUSED
+    assert receipt.internal  # today: False, "the message could not be read (ValueError)"
