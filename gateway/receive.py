@@ -44,6 +44,7 @@ from gateway.ledger.history import History, read_history
 from gateway.logs import get_logger, message_context
 from gateway.receipt import ACCEPTED, REFUSED, REJECTED, Receipt
 from gateway.validate import SchemaCache, Verdict, name_sources, validate, validate_stream
+from gateway.xmlcodec import CodecError
 from gateway.xmlsafe import XmlRejected, parse
 
 log = get_logger(__name__)
@@ -636,9 +637,17 @@ def _duplicate(history: History) -> Receipt:
     )
 
 
-# What hostile or broken input makes a parser or a rule raise (too deeply nested JSON or XML, a
-# text node libxml2 will not validate, bytes that are not text): the message is refused.
-UNREADABLE: tuple[type[Exception], ...] = (RecursionError, etree.Error, UnicodeError, ValueError)
+# What hostile or broken input makes a parser or a decoder raise (too deeply nested JSON or XML,
+# a text node libxml2 will not validate, bytes that are not text, an element its codec does not
+# know): the message is refused as unreadable. Any other exception while judging, a ValueError
+# of a rule or a ledger read included, is ours: an internal refusal.
+UNREADABLE: tuple[type[Exception], ...] = (
+    RecursionError,
+    etree.Error,
+    UnicodeError,
+    XmlRejected,
+    CodecError,
+)
 
 
 def unreadable(exc: Exception) -> str:

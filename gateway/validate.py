@@ -115,17 +115,26 @@ def validate_stream(
     The XSD is attached to the parser, so the document is validated while it is read; the
     adapter's sink checks each record as it completes. A schema violation anywhere discards
     the rules' findings: the verdict is the schema errors, as on the whole-document path.
-    Raises :class:`gateway.xmlsafe.XmlRejected` when the bytes are not well-formed.
+    Raises :class:`gateway.xmlsafe.XmlRejected` when the bytes are not well-formed. A rule that
+    raises on a record is raised only after the rest is read: a document the XSD refuses
+    further on gets its schema verdict, as on the whole-document path (which runs no rule then).
     """
     schema = schemas.get(adapter, message_type)
     sink = adapter.stream(message_type, state)
     stream = RecordStream(data, max_bytes, record_tag, schema, safe_error=safe_schema_error)
+    failed: Exception | None = None
     try:
         with while_streaming():
             for element in stream:
-                sink.record(element)
+                if failed is None:
+                    try:
+                        sink.record(element)
+                    except Exception as exc:  # raised once the schema verdict is known
+                        failed = exc
     except SchemaInvalid as exc:
         return Verdict(schema_errors=exc.errors), None
+    if failed is not None:
+        raise failed
     assert stream.skeleton is not None
     findings, description = sink.finish(stream.skeleton)
     return Verdict(findings=tuple(findings)), description

@@ -301,3 +301,28 @@ def test_a_large_message_waiting_for_its_publish_confirm_gives_up_its_turn(
             t.join(timeout=60)
         ledger.close()
     assert while_held == 3  # the third was judged while two waited for the broker
+
+
+@pytest.mark.parametrize(
+    ("mutation", "internal"),
+    [("valid", True), ("schema, last client", False)],
+)
+def test_a_rule_failing_on_a_record_waits_for_the_schema_verdict(
+    receivers, monkeypatch: pytest.MonkeyPatch, mutation: str, internal: bool
+) -> None:
+    """A bug of ours (a ValueError) on the first record of a streamed declaratie: when the XSD
+    refuses the document further on, the verdict is that refusal (the sender's fault, as on the
+    whole-document path, where no rule runs on an invalid document); otherwise it is an
+    internal refusal, not "could not be read"."""
+    from adapters.istandaarden import engine
+
+    def broken(self, *_: object, **__: object) -> None:
+        raise ValueError("invalid literal for int() with base 10: 'ours'")
+
+    monkeypatch.setattr(engine.Checker, "record", broken)
+    body = MUTATIONS[mutation][0](declaratie("ijw", clients=3, prestaties=2))
+    receiver, _ = receivers[0]  # streams every 323
+    receipt = receiver.receive(Envelope(body=body, direction=Direction.INBOUND, source="t"))
+    assert receipt.status == REFUSED
+    assert receipt.internal is internal
+    assert bool(receipt.errors) and ("ValueError" in receipt.errors[0]) is internal

@@ -280,12 +280,6 @@ def test_every_message_id_has_an_outbox_file_of_its_own(settings: Settings) -> N
     assert all(p.endswith(".WMO301.xml") and len(Path(p).name) < 255 for p in paths)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review finding: receive.UNREADABLE catches ValueError from the rules and ledger "
-    "reads as well as from the parsers, so a bug of ours raising ValueError is answered as "
-    "the sender's fault (422, StUF055 'voldoet niet aan het XSD'), not internal (500, StUF058)",
-)
 def test_a_value_error_of_ours_while_judging_is_an_internal_refusal(
     parts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -298,4 +292,4 @@ def test_a_value_error_of_ours_while_judging_is_an_internal_refusal(
     monkeypatch.setattr(adapter, "check", check)
     receipt = receiver.receive(_inbound("WMO301-ontvangen.xml"))
     assert receipt.status == REFUSED
-    assert receipt.internal  # today: False, "the message could not be read (ValueError)"
+    assert receipt.internal  # ours: not "the message could not be read (ValueError)"
