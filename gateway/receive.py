@@ -56,7 +56,7 @@ STREAM_ABOVE = 1024 * 1024
 # Large messages judged at once by one receiver; the others wait their turn. At month end fifty
 # declaraties of 2-25 MB arrive together: judged all at once, every sender waited until nearly
 # the last was done (the threads share the interpreter) and every stream's working memory was
-# held together; in turns of two (one per core) the first are answered within seconds.
+# held together; in turns of two (one per core) each is answered once its own is judged.
 LARGE_AT_ONCE = 2
 
 
@@ -262,18 +262,13 @@ class Receiver:
         to its sender then; handing it in again is safe: a message id is taken once). A message
         id received by another process or thread at the same moment is recorded once: the one
         that loses answers from the winner's history (a duplicate), as if it had come later.
+        Messages holding a large one (over ``stream_above``) are judged in a large message's
+        turn (``LARGE_AT_ONCE``), whichever door they came through; the turn is held while they
+        are judged, not while they are recorded or their publish confirmed.
         """
-        return self._received(items, dry_run, contextlib.nullcontext())
-
-    def _received(
-        self,
-        items: Sequence[Envelope | Incoming],
-        dry_run: bool,
-        turn: AbstractContextManager[Any],
-    ) -> list[Receipt | Exception]:
-        """:meth:`receive_many`, the messages judged inside ``turn`` (a large message's turn:
-        held while it is judged, not while it is recorded or its publish confirmed)."""
         incoming = [i if isinstance(i, Incoming) else Incoming(i) for i in items]
+        large = any(len(i.envelope.body) > self.stream_above for i in incoming)
+        turn: AbstractContextManager[Any] = self._large_turns if large else contextlib.nullcontext()
         try:
             earlier = self.ledger.histories([i.envelope.message_id for i in incoming])
         except Exception as exc:
@@ -347,9 +342,7 @@ class Receiver:
     # -- steps --------------------------------------------------------------------------------
 
     def _one(self, item: Incoming, dry_run: bool = False) -> Receipt:
-        large = len(item.envelope.body) > self.stream_above  # judged in its turn (LARGE_AT_ONCE)
-        turn = self._large_turns if large else contextlib.nullcontext()
-        result = self._received([item], dry_run, turn)[0]
+        result = self.receive_many([item], dry_run)[0]
         if isinstance(result, Exception):
             raise result
         return result

@@ -194,13 +194,15 @@ def test_streaming_refuses_what_the_safe_parser_refuses(body: bytes, error: str)
             peek_root(body, 10**8)
 
 
+@pytest.mark.parametrize("entry", ["receive", "receive_many"])
 @pytest.mark.parametrize("at_once", [1, 2])
 def test_large_messages_are_judged_a_few_at_a_time(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int, entry: str
 ) -> None:
     """Month end: many large declaraties arrive together; a receiver judges ``at_once`` of them
     at a time (gateway.receive.LARGE_AT_ONCE) and the rest wait their turn, so the first senders
-    are answered early and the streams' memory is not all held together. Every one is answered."""
+    are answered early and the streams' memory is not all held together. Every one is answered.
+    ``receive_many``: as the AMQP ingress, the file drop and HTTP batches hand them in."""
     import threading
     import time
 
@@ -234,6 +236,8 @@ def test_large_messages_are_judged_a_few_at_a_time(
         threading.Thread(
             target=lambda b=b: receipts.append(
                 receiver.receive(Envelope(body=b, direction=Direction.INBOUND, source="t"))
+                if entry == "receive"
+                else receiver.receive_many([Envelope(body=b, direction=Direction.INBOUND)])[0]
             )
         )
         for b in bodies
