@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import uuid
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Any
 
 from lxml import etree
 
+from adapters.ggk import codec as ggk_codec
+from adapters.lib import soap
+from adapters.lib.stuf.messages import Stuurgegevens, Systeem
 from gateway.adapter import Registry
 from gateway.config import Settings, replace
 from gateway.delivery import OutboxTransport
@@ -188,3 +192,26 @@ def jw301_without_verzoek() -> bytes:
         element.getparent().remove(element)
     text: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return text
+
+
+def ggk_di01(
+    payload: bytes, functie: str, zender: str, ontvanger: str = "0363", ref: str | None = None
+) -> bytes:
+    """A StUF-GGk Di01 (ggk0210, in its SOAP envelope) carrying ``payload`` from ``zender`` to
+    ``ontvanger``; its referentienummer ``ref``, else one of its own (a message id of its own)."""
+    envelope = ggk_codec.GgkEnvelope(
+        stuurgegevens=Stuurgegevens(
+            berichtcode="Di01",
+            zender=Systeem(zender, "Pakket"),
+            ontvanger=Systeem(ontvanger, "GGk"),
+            referentienummer=ref or str(uuid.uuid4()),
+            tijdstip="20260105120000",
+            functie=functie,
+        ),
+        applicatie_versie="0001",
+        applicatie_subversie="0000",
+        functie_versie="0003",
+        functie_subversie="0002",
+        payload=payload,
+    )
+    return soap.wrap(ggk_codec.build(envelope))

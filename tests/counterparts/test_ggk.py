@@ -33,6 +33,7 @@ from tests.counterparts.helpers import (
     assert_valid,
     counterpart_settings,
     events,
+    ggk_di01,
     make_parts,
     prime_toewijzing,
     public_ggk_schema,
@@ -74,22 +75,7 @@ def _transport(sleeps: list[float] | None = None) -> GgkTransport:
 
 
 def _di01(payload: bytes, functie: str, zender: str = "65656055", ref: str | None = None) -> bytes:
-    envelope = codec.GgkEnvelope(
-        stuurgegevens=Stuurgegevens(
-            berichtcode="Di01",
-            zender=Systeem(zender, "Aanbiederpakket"),
-            ontvanger=Systeem("0363", "GGk"),
-            referentienummer=ref or str(uuid.uuid4()),
-            tijdstip="20260105120000",
-            functie=functie,
-        ),
-        applicatie_versie="0001",
-        applicatie_subversie="0000",
-        functie_versie="0003",
-        functie_subversie="0002",
-        payload=payload,
-    )
-    return soap.wrap(codec.build(envelope))
+    return ggk_di01(payload, functie, zender, ref=ref)
 
 
 # -- the public examples ---------------------------------------------------------------------

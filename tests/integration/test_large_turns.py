@@ -6,46 +6,22 @@ every declaratie is answered. Real RabbitMQ and SQLite."""
 from __future__ import annotations
 
 import threading
-import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 import gateway.receive as receive_module
-from adapters.ggk import codec
-from adapters.lib import soap
-from adapters.lib.stuf.messages import Stuurgegevens, Systeem
 from gateway.app import Gateway
 from gateway.config import Settings
 from gateway.ingress.http import make_app
-from tests.counterparts.helpers import counterpart_settings
+from tests.counterparts.helpers import counterpart_settings, ggk_di01
 from tests.messages import wmo301
 from tools.istd_samples import declaratie
 
 pytestmark = pytest.mark.integration
 
 LARGE = 45  # more than the request pool's 40 threads
-
-
-def _di01(payload: bytes) -> bytes:
-    """A StUF-GGk Di01 carrying ``payload``, a reference of its own (a message id of its own)."""
-    envelope = codec.GgkEnvelope(
-        stuurgegevens=Stuurgegevens(
-            berichtcode="Di01",
-            zender=Systeem("65656055", "Aanbiederpakket"),
-            ontvanger=Systeem("0363", "GGk"),
-            referentienummer=str(uuid.uuid4()),
-            tijdstip="20260105120000",
-            functie="JW323",
-        ),
-        applicatie_versie="0001",
-        applicatie_subversie="0000",
-        functie_versie="0003",
-        functie_subversie="0002",
-        payload=payload,
-    )
-    return soap.wrap(codec.build(envelope))
 
 
 XML = {"Content-Type": "application/xml"}
@@ -56,7 +32,10 @@ DOORS: dict[str, tuple[Any, Any]] = {
         lambda body: ("/v1/messages/inbound", {"content": body, "headers": XML}),
     ),
     # the zorgaanbieders' declaraties arrive over the GGk in practice
-    "ggk": (counterpart_settings, lambda body: ("/v1/ggk", {"content": _di01(body)})),
+    "ggk": (
+        counterpart_settings,
+        lambda body: ("/v1/ggk", {"content": ggk_di01(body, "JW323", "65656055")}),
+    ),
 }
 
 

@@ -26,7 +26,7 @@ from lxml import etree
 from adapters.corv import codec as corv_codec
 from adapters.ggk import codec as ggk_codec
 from adapters.lib import soap
-from adapters.lib.stuf.messages import Stuurgegevens, Systeem, read_fout
+from adapters.lib.stuf.messages import read_fout
 from gateway.app import Gateway
 from gateway.config import Settings
 from gateway.envelope import Direction
@@ -34,7 +34,7 @@ from gateway.ingress.http import make_app
 from gateway.ledger import Event
 from tests.conftest import EXAMPLES
 from tests.counterparts import corv_messages
-from tests.counterparts.helpers import counterpart_settings
+from tests.counterparts.helpers import counterpart_settings, ggk_di01
 from tests.security.conftest import Doors, as_
 from tests.security.test_bad_input import DOORS
 
@@ -193,22 +193,7 @@ def counterparts(settings: Settings) -> Iterator[tuple[Gateway, TestClient]]:
 
 
 def _di01(payload: bytes, reference: str) -> bytes:
-    envelope = ggk_codec.GgkEnvelope(
-        stuurgegevens=Stuurgegevens(
-            berichtcode="Di01",
-            zender=Systeem("0363", "Gemeentepakket"),
-            ontvanger=Systeem("0599", "GGk"),
-            referentienummer=reference,
-            tijdstip="20260105120000",
-            functie="WMO301",
-        ),
-        applicatie_versie="0001",
-        applicatie_subversie="0000",
-        functie_versie="0003",
-        functie_subversie="0002",
-        payload=payload,
-    )
-    return soap.wrap(ggk_codec.build(envelope))
+    return ggk_di01(payload, "WMO301", "0363", ontvanger="0599", ref=reference)
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))

@@ -21,9 +21,8 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from adapters.corv import codec as corv_codec
-from adapters.ggk import codec as ggk_codec
 from adapters.lib import soap
-from adapters.lib.stuf.messages import Stuurgegevens, Systeem, read_fout
+from adapters.lib.stuf.messages import read_fout
 from gateway.app import Gateway
 from gateway.bus.publisher import connect
 from gateway.config import Settings
@@ -34,7 +33,7 @@ from gateway.ops.auth import identity_line
 from gateway.service import Services
 from tests.conftest import EXAMPLES
 from tests.counterparts import corv_messages as m
-from tests.counterparts.helpers import counterpart_settings
+from tests.counterparts.helpers import counterpart_settings, ggk_di01
 
 pytestmark = pytest.mark.integration
 
@@ -103,22 +102,7 @@ def _post(gateway: Gateway, path: str, body: bytes, who: str | None) -> tuple[in
 
 
 def _di01(zender: str, payload: bytes = WMO301) -> bytes:
-    envelope = ggk_codec.GgkEnvelope(
-        stuurgegevens=Stuurgegevens(
-            berichtcode="Di01",
-            zender=Systeem(zender, "Pakket"),
-            ontvanger=Systeem(AANBIEDER, "GGk"),
-            referentienummer=str(uuid.uuid4()),
-            tijdstip="20260105120000",
-            functie="WMO301",
-        ),
-        applicatie_versie="0001",
-        applicatie_subversie="0000",
-        functie_versie="0003",
-        functie_subversie="0002",
-        payload=payload,
-    )
-    return soap.wrap(ggk_codec.build(envelope))
+    return ggk_di01(payload, "WMO301", zender, ontvanger=AANBIEDER)
 
 
 # who posts, the Di01's zender, refused at stage sender?
