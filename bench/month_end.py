@@ -31,7 +31,8 @@ at a load average of 3.6 to 7.9 on two shared cores. On PostgreSQL that night ev
 4 December 2026, PostgreSQL, large messages judged two at a time (``receive.LARGE_AT_ONCE``) and
 the rules reading each prestatie's facts once: every one accepted after 785 s, the last 325
 delivered after 787 s, peak RSS 1,240 MB, at a load average of 1.9 to 2.8 (the ledger filled
-with the toewijzingen in 257 s before).
+with the toewijzingen in 257 s before). The same night on SQLite: the first accepted after 13 s,
+every one after 546 s, the last 325 delivered after 548 s, peak RSS 1,218 MB (load 1.0-1.4).
 """
 
 from __future__ import annotations
