@@ -16,6 +16,7 @@ from gateway.app import Gateway
 from gateway.config import Settings
 from gateway.ingress.http import make_app
 from tests.counterparts.helpers import counterpart_settings, ggk_di01
+from tests.integration.busutil import wait_for
 from tests.messages import wmo301
 from tools.istd_samples import declaratie
 
@@ -72,10 +73,8 @@ def test_a_small_message_is_answered_while_large_ones_wait_their_turn(
             senders = [threading.Thread(target=post_large) for _ in range(LARGE)]
             for t in senders:
                 t.start()
-            for _ in range(200):  # until the first turns are taken
-                if inside[0] >= receive_module.LARGE_AT_ONCE:
-                    break
-                release.wait(0.05)
+            # until the first turns are taken
+            wait_for(lambda: inside[0] >= receive_module.LARGE_AT_ONCE, 10, 0.05)
             small: list[int] = []
             poster = threading.Thread(
                 target=lambda: small.append(
@@ -141,10 +140,7 @@ def test_large_messages_waiting_for_their_confirms_leave_the_threads_to_the_next
             senders = [threading.Thread(target=post_large) for _ in range(3)]
             for t in senders:
                 t.start()
-            for _ in range(300):
-                if len(judged) == 3:
-                    break
-                release.wait(0.05)
+            wait_for(lambda: len(judged) == 3, 15, 0.05)
             while_held = len(judged)
             release.set()
             for t in senders:

@@ -23,6 +23,7 @@ from gateway.receive import ACCEPTED, REFUSED, REJECTED, Receiver
 from gateway.validate import SchemaCache
 from gateway.xmlsafe import RecordStream, SchemaInvalid, XmlRejected, parse_skeleton, peek_root
 from tests.busstub import StubBus
+from tests.integration.busutil import wait_for
 from tools.istd_samples import declaratie, sample_bsns
 
 NS = "http://www.istandaarden.nl/ijw/3_2/jw323/schema"
@@ -294,10 +295,7 @@ def test_a_large_message_waiting_for_its_publish_confirm_gives_up_its_turn(
     try:
         for t in threads:
             t.start()
-        for _ in range(200):
-            if len(judged) == 3:
-                break
-            release.wait(0.05)
+        wait_for(lambda: len(judged) == 3, 10, 0.05)
         while_held = len(judged)
     finally:
         release.set()
